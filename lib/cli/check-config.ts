@@ -1,0 +1,64 @@
+/** `mtarep check-config`: the config is valid; here is what mtarep would monitor. */
+import fs from 'node:fs';
+import type { Config } from '../config/normalize.js';
+import { describeTarget } from '../redis.js';
+import { parseHtpasswd } from '../htpasswd.js';
+import { exitCodes } from './help.js';
+
+export function describeConfig(config: Config): string {
+  const out: string[] = [];
+  const line = (s = '') => out.push(s);
+  line(`config: ${config.file} is valid`);
+  line(`redis: ${config.redis.url ? describeTarget({ url: config.redis.url }) : `embedded redis-server, data in ${config.dataDir}/redis`} (prefix "${config.redis.prefix}")`);
+  let users = 'missing: created with user admin at first start';
+  if (fs.existsSync(config.httpAuthFile)) {
+    try {
+      users = `${parseHtpasswd(fs.readFileSync(config.httpAuthFile, 'utf8')).length} user(s)`;
+    } catch (e) {
+      users = `unreadable: ${(e as Error).message}`;
+    }
+  }
+  line(`dashboard: http://${config.listen.host}:${config.listen.port}/ (users: ${config.httpAuthFile}, ${users})`);
+  line(`collector: every ${config.collectInterval} s under \`mtarep start\``);
+  line();
+  line(`hosts (${config.hosts.length}):`);
+  if (config.hosts.length === 0) line('  none yet: add them to mta_map');
+  for (const h of config.hosts) {
+    const ips = h.ips ? h.ips.join(', ') + ' (from config)' : 'A/AAAA of the fqdn at each run';
+    const ssh = h.ssh ? `ssh ${h.sshUser ?? config.ssh.user ?? '(ssh_user)'}@${h.sshHost}:${h.sshPort} ${h.maillogPath}` : 'maillog not read (no ssh_key)';
+    line(`  ${h.name}  fqdn=${h.fqdn}  ips=${ips}`);
+    line(`      ${ssh}; counters ${h.countersId}:<YYYYMMDD>:<type>${h.timezone ? `; time zone ${h.timezone}` : ''}`);
+  }
+  line();
+  line(`DNSBL zones (${config.zones.length}), resolvers: ${config.dns.servers.join(', ') || 'system default'}, timeout ${config.dns.timeoutMs} ms x ${config.dns.tries}, ${config.dns.concurrency} in flight:`);
+  for (const z of config.zones) {
+    const tags = [
+      z.kind,
+      z.ipv6 ? 'ipv4+ipv6' : 'ipv4',
+      z.critical ? 'critical' : '',
+      z.hasDqsKey ? 'Spamhaus DQS (key set)' : '',
+      z.domainOnly ? 'NOT QUERIED: domain list' : '',
+      z.rateLimit ? `${z.rateLimit} q/s` : '',
+      z.servers ? `resolvers ${z.servers.join(', ')}` : '',
+      z.selfTest ? '' : 'no self-test',
+    ].filter(Boolean);
+    line(`  ${z.zone}  ${tags.join(', ')}  (${z.codes.length} return codes)`);
+  }
+  line();
+  line(`SenderScore: ${config.senderscoreZone ?? 'off'}`);
+  line(`SNDS: ${config.snds.key ? `on (key set), ${config.snds.url}${config.snds.ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`);
+  line(`DNS match: PTR, forward DNS, SMTP greeting on port ${config.smtpBanner.port}`);
+  line(`HTTP reputation: ${config.httpReputation ? `${config.httpReputation.name} via ${new URL(config.httpReputation.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`);
+  line(`provider blocks: ${config.providerBlocks.length} pattern(s)${config.providerBlocks.length ? ` (${config.providerBlocks.map((p) => p.provider).join(', ')})` : ''}, window ${config.providerBlockWindowSec} s`);
+  line(`graph domains: ${config.graphDomains.join(', ') || 'none'}`);
+  if (config.warnings.length > 0) {
+    line();
+    for (const w of config.warnings) line(`warning: ${w}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function cmdCheckConfig(config: Config, out: NodeJS.WritableStream): number {
+  out.write(describeConfig(config));
+  return exitCodes.ok;
+}

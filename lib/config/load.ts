@@ -1,0 +1,195 @@
+/**
+ * Loading mtarep.yml: read, parse YAML, validate with the schema, normalize, then check the files it
+ * names. Every problem becomes one line naming the key path; nothing here exits the process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema } from './schema.js';
+import { normalizeConfig, type Config, type Problem } from './normalize.js';
+
+export type { Config, Problem } from './normalize.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: Problem[],
+  ) {
+    super(problems.map((p) => formatProblem(file, p)).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(file: string, p: Problem): string {
+  return `${path.basename(file)}: ${p.path ? p.path + ': ' : ''}${p.message}`;
+}
+
+function formatPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(String(p))) out += (out ? '.' : '') + String(p);
+    else out += `["${String(p)}"]`;
+  }
+  return out;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** Flatten zod issues into one problem per line, picking the union branch the input was meant for. */
+function toProblems(issues: readonly Issue[], prefix: PropertyKey[] = []): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) out.push({ path: formatPath([...at, k]), message: 'unknown key' });
+    } else if (issue.code === 'invalid_union') {
+      const branches = issue.errors.filter(
+        (b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0),
+      );
+      if (branches.length > 0) {
+        out.push(...toProblems(branches[0]!, at));
+      } else {
+        const expected = issue.errors
+          .map((b) => (b[0] && b[0].code === 'invalid_type' ? describeType(b[0].expected) : null))
+          .filter((x): x is string => x !== null);
+        out.push({ path: formatPath(at), message: `must be ${[...new Set(expected)].join(' or ')}` });
+      }
+    } else if (issue.code === 'invalid_key') {
+      out.push(
+        ...toProblems(issue.issues, at).map((p) => ({ ...p, message: `key ${p.message.replace(/^must/, 'must')}` })),
+      );
+    } else if (issue.code === 'too_small' && issue.origin === 'number') {
+      out.push({ path: formatPath(at), message: `must be ${issue.inclusive ? 'at least' : 'greater than'} ${String(issue.minimum)}` });
+    } else if (issue.code === 'too_big' && issue.origin === 'number') {
+      out.push({ path: formatPath(at), message: `must be at most ${String(issue.maximum)}` });
+    } else if (issue.code === 'invalid_type') {
+      out.push({
+        path: formatPath(at),
+        message:
+          issue.input === undefined
+            ? `is required (${describeType(issue.expected)})`
+            : `must be ${describeType(issue.expected)}, not ${describeValue(issue.input)}`,
+      });
+    } else {
+      out.push({ path: formatPath(at), message: issue.message });
+    }
+  }
+  return out;
+}
+
+function describeType(t: string): string {
+  switch (t) {
+    case 'array':
+      return 'a list';
+    case 'object':
+    case 'record':
+      return 'a mapping';
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return 'true or false';
+    default:
+      return t;
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'empty';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string "${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Parse and validate config text. Pure: checks no files. Throws ConfigError listing every problem.
+ * `file` is used to resolve relative paths and to name the file in messages.
+ */
+export function parseConfig(text: string, file: string): Config {
+  const abs = path.resolve(file);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      abs,
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}` : '',
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  let data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || data === undefined) data = {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(abs, [{ path: '', message: 'the top level must be a mapping of keys to values' }]);
+  }
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(abs, toProblems(parsed.error.issues));
+  const { config, problems } = normalizeConfig(parsed.data, abs);
+  if (problems.length > 0) throw new ConfigError(abs, problems);
+  return config;
+}
+
+/** The file checks: every file the config names exists where mtarep needs it. */
+export function checkFiles(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const usesSsh = config.hosts.some((h) => h.ssh);
+  if (config.ssh.keyFile !== undefined && usesSsh) {
+    if (!isReadableFile(config.ssh.keyFile)) {
+      problems.push({ path: 'ssh_key', message: `cannot read ${config.ssh.keyFile}` });
+    }
+    if (!isReadableFile(config.ssh.knownHosts)) {
+      problems.push({
+        path: 'ssh_known_hosts',
+        message: `cannot read ${config.ssh.knownHosts} (host keys are always verified; fill it with ssh-keyscan)`,
+      });
+    }
+  }
+  if (config.errorLog !== undefined && !isDir(path.dirname(config.errorLog))) {
+    problems.push({ path: 'error_log', message: `folder ${path.dirname(config.errorLog)} does not exist` });
+  }
+  const authDir = path.dirname(config.httpAuthFile);
+  if (!fs.existsSync(config.httpAuthFile) && !isDir(authDir) && !authDir.startsWith(config.dataDir)) {
+    problems.push({ path: 'http_auth_file', message: `folder ${authDir} does not exist` });
+  }
+  return problems;
+}
+
+/** Read, validate and check a config file. Throws ConfigError. */
+export function loadConfig(file: string, opts: { checkFiles?: boolean } = {}): Config {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
+    throw new ConfigError(abs, [{ path: '', message: `cannot read ${abs}: ${why}` }]);
+  }
+  const config = parseConfig(text, abs);
+  if (opts.checkFiles !== false) {
+    const problems = checkFiles(config);
+    if (problems.length > 0) throw new ConfigError(abs, problems);
+  }
+  return config;
+}
+
+function isReadableFile(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.R_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Turns the validated YAML (`RawConfig`) into the `Config` every part of mtarep uses: paths resolved
+ * against the config file's folder, `mta_map` in any of its forms flattened to `HostConfig[]`, zones
+ * merged with their defaults, provider-block regexes compiled once. Pure: no file system access.
+ */
+import path from 'node:path';
+import os from 'node:os';
+import { isIP } from 'node:net';
+import { parseHostPort, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
+import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
+
+export type CodeState = 'listed' | 'not_listed' | 'error' | 'unknown';
+
+export interface CodeRule {
+  /** The key as written: 127.0.0.2 or 127.0.4.0/24. */
+  code: string;
+  /** Network as an unsigned 32-bit integer, and prefix length. */
+  net: number;
+  bits: number;
+  state: CodeState;
+  label?: string;
+}
+
+export interface ZoneConfig {
+  /** Name shown to users and used in issue ids and removal-link lookups (never contains the DQS key). */
+  zone: string;
+  /** Name queried: `<key>.zen.dq.spamhaus.net` for DQS, else the zone itself. Secret when DQS. */
+  queryZone: string;
+  kind: ZoneKind;
+  ipv6: boolean;
+  /** Per-zone resolvers as `ip:port` / `[v6]:port`; undefined = the global `dns.servers`. */
+  servers?: string[];
+  /** Sorted most specific first; the first matching rule decides. */
+  codes: CodeRule[];
+  rateLimit?: number;
+  timeoutMs?: number;
+  critical: boolean;
+  selfTest: boolean;
+  domainOnly: boolean;
+  hasDqsKey: boolean;
+  removalLink?: string;
+  advice?: string;
+}
+
+export interface HostConfig {
+  /** The mta_map key (SSH alias) or the list entry. Unique; used in Redis keys and URLs. */
+  name: string;
+  /** Public FQDN: what DNS, PTR and HELO must match. */
+  fqdn: string;
+  sshHost: string;
+  sshPort: number;
+  sshUser?: string;
+  maillogPath: string;
+  /** Explicit IPs from config: no resolution. */
+  ips?: string[];
+  timezone?: string;
+  /** `<id>` in the graph counter keys `<id>:<YYYYMMDD>:<type>`. */
+  countersId: string;
+  /** Whether the maillog is read over SSH for this host. */
+  ssh: boolean;
+}
+
+export interface ProviderBlockRule {
+  provider: string;
+  pattern: RegExp;
+}
+
+export interface HttpReputationConfig {
+  name: string;
+  url: string;
+  jsonPath: string;
+  verdicts: { good: string[]; neutral: string[]; bad: string[] };
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface Config {
+  /** Absolute path of the file loaded, and its folder (relative paths are resolved against it). */
+  file: string;
+  dir: string;
+  errorLog?: string;
+  redis: { url?: string; prefix: string };
+  dataDir: string;
+  listen: { host: string; port: number };
+  collectInterval: number;
+  dns: { servers: string[]; timeoutMs: number; tries: number; concurrency: number };
+  zones: ZoneConfig[];
+  senderscoreZone: string | null;
+  snds: { key?: string; url: string; ipStatus: boolean; timeoutMs: number };
+  smtpBanner: { port: number; timeoutMs: number };
+  httpReputation?: HttpReputationConfig;
+  ssh: {
+    keyFile?: string;
+    user?: string;
+    port: number;
+    knownHosts: string;
+    timeoutMs: number;
+    concurrency: number;
+  };
+  maillog: { initialTailBytes: number };
+  hosts: HostConfig[];
+  graphDomains: string[];
+  providerBlocks: ProviderBlockRule[];
+  providerBlockWindowSec: number;
+  removalLinks: Record<string, string>;
+  assistanceLinks: Record<string, string>;
+  severity: { sndsTrapsWarning: number; senderscoreWarning: number; criticalZones: string[] };
+  retention: { countersDays: number; historyDays: number; runs: number };
+  httpAuthFile: string;
+  /** Things that load but deserve a word at start-up (weak settings, placeholders). */
+  warnings: string[];
+}
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Resolve a path from config: `~` is the home folder, relative paths are relative to the config file. */
+export function resolvePath(dir: string, p: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(dir, p);
+}
+
+export function ipv4ToInt(ip: string): number {
+  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+function codeRule(code: string, meaning: CodeMeaning): CodeRule {
+  const [addr, bitsText] = code.split('/');
+  const bits = bitsText === undefined ? 32 : Number(bitsText);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const net = (ipv4ToInt(addr!) & mask) >>> 0;
+  if (typeof meaning === 'string') {
+    const word = meaning.trim();
+    if (word === 'listed' || word === 'not_listed' || word === 'error' || word === 'unknown') {
+      return { code, net, bits, state: word };
+    }
+    return { code, net, bits, state: 'listed', label: word };
+  }
+  return { code, net, bits, state: meaning.state, ...(meaning.label !== undefined ? { label: meaning.label } : {}) };
+}
+
+function formatServer(s: string): string {
+  const hp = parseHostPort(s, 53)!;
+  return isIP(hp.host) === 6 ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
+
+function matchesCritical(zone: string, critical: string[]): boolean {
+  const z = zone.toLowerCase();
+  return critical.some((c) => z.includes(c.toLowerCase()));
+}
+
+function shortName(name: string): string {
+  return isIP(name) ? name : name.split('.')[0]!;
+}
+
+/**
+ * Flatten the three `mta_map` forms: a list of FQDNs; a map alias -> FQDN; a map name -> object.
+ * Problems (duplicate names) are pushed to `problems`.
+ */
+function normalizeHosts(raw: RawConfig, problems: Problem[]): HostConfig[] {
+  const hosts: HostConfig[] = [];
+  const base = (name: string) => ({
+    name,
+    sshPort: raw.ssh_port,
+    maillogPath: raw.maillog_path,
+    countersId: shortName(name).replace(/[^A-Za-z0-9._-]/g, '_'),
+    ssh: raw.ssh_key !== undefined,
+    ...(raw.ssh_user !== undefined ? { sshUser: raw.ssh_user } : {}),
+  });
+  if (Array.isArray(raw.mta_map)) {
+    for (const fqdn of raw.mta_map) hosts.push({ ...base(fqdn), fqdn, sshHost: fqdn });
+  } else {
+    for (const [name, v] of Object.entries(raw.mta_map)) {
+      if (typeof v === 'string') {
+        hosts.push({ ...base(name), fqdn: v, sshHost: name });
+        continue;
+      }
+      const h: RawHost = v;
+      const host: HostConfig = { ...base(name), fqdn: h.fqdn ?? name, sshHost: h.ssh_host ?? name };
+      if (h.ssh_port !== undefined) host.sshPort = h.ssh_port;
+      if (h.ssh_user !== undefined) host.sshUser = h.ssh_user;
+      if (h.maillog_path !== undefined) host.maillogPath = h.maillog_path;
+      if (h.ips !== undefined) host.ips = h.ips.map((ip) => ip.toLowerCase());
+      if (h.timezone !== undefined) host.timezone = h.timezone;
+      if (h.counters_id !== undefined) host.countersId = h.counters_id;
+      if (h.ssh !== undefined) host.ssh = h.ssh && raw.ssh_key !== undefined;
+      if (h.ssh === true && raw.ssh_key === undefined) {
+        problems.push({ path: `mta_map.${name}.ssh`, message: 'needs ssh_key to be set' });
+      }
+      hosts.push(host);
+    }
+  }
+  const seen = new Map<string, number>();
+  hosts.forEach((h, i) => {
+    const key = h.name.toLowerCase();
+    if (seen.has(key)) problems.push({ path: `mta_map[${i}]`, message: `duplicate host ${h.name}` });
+    seen.set(key, i);
+    if (!/^[A-Za-z0-9._:-]+$/.test(h.name)) {
+      problems.push({ path: `mta_map.${h.name}`, message: 'host name may only hold letters, digits, dot, dash, underscore and colon' });
+    }
+  });
+  return hosts;
+}
+
+function normalizeZones(raw: RawConfig, problems: Problem[]): ZoneConfig[] {
+  const zones: ZoneConfig[] = [];
+  const seen = new Set<string>();
+  raw.rbls.forEach((entry, i) => {
+    const obj = typeof entry === 'string' ? { zone: entry } : entry;
+    const zone = obj.zone.toLowerCase().replace(/\.$/, '');
+    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(zone)) {
+      problems.push({ path: `rbls[${i}]`, message: `"${obj.zone}" is not a DNS zone name` });
+      return;
+    }
+    if (seen.has(zone)) {
+      problems.push({ path: `rbls[${i}]`, message: `zone ${zone} is listed twice` });
+      return;
+    }
+    seen.add(zone);
+    const d = zoneDefaults(zone);
+    const table: Record<string, CodeMeaning> = { ...d.codes, ...(typeof entry === 'string' ? {} : (entry.codes ?? {})) };
+    const codes = Object.entries(table)
+      .map(([code, meaning]) => codeRule(code, meaning))
+      .sort((a, b) => b.bits - a.bits);
+    const dqsKey = typeof entry === 'string' ? undefined : entry.dqs_key;
+    let queryZone = zone;
+    if (dqsKey !== undefined) {
+      if (!/^[a-z0-9]+$/i.test(dqsKey)) {
+        problems.push({ path: `rbls[${i}].dqs_key`, message: 'must be letters and digits only' });
+        return;
+      }
+      // DQS is served from <key>.<list>.dq.spamhaus.net (.net, never .org).
+      const list = zone.replace(/\.spamhaus\.(org|net)$/, '').replace(/\.dq$/, '');
+      queryZone = `${dqsKey}.${list}.dq.spamhaus.net`;
+    }
+    const kind = (typeof entry === 'string' ? undefined : entry.kind) ?? d.kind;
+    const z: ZoneConfig = {
+      zone,
+      queryZone,
+      kind,
+      ipv6: (typeof entry === 'string' ? undefined : entry.ipv6) ?? d.ipv6,
+      codes,
+      critical:
+        (typeof entry === 'string' ? undefined : entry.critical) ?? matchesCritical(zone, raw.severity.critical_zones),
+      selfTest: (typeof entry === 'string' ? undefined : entry.self_test) ?? true,
+      domainOnly: d.domainOnly ?? false,
+      hasDqsKey: dqsKey !== undefined,
+    };
+    if (typeof entry !== 'string') {
+      if (entry.servers) z.servers = entry.servers.map(formatServer);
+      if (entry.rate_limit !== undefined) z.rateLimit = entry.rate_limit;
+      if (entry.timeout_ms !== undefined) z.timeoutMs = entry.timeout_ms;
+      if (entry.removal_link !== undefined) z.removalLink = entry.removal_link;
+    }
+    const link = z.removalLink ?? raw.removal_links[zone];
+    if (link !== undefined) z.removalLink = link;
+    if (d.advice !== undefined) z.advice = d.advice;
+    zones.push(z);
+  });
+  return zones;
+}
+
+/** Build the runtime config. `file` is the absolute path of the YAML it came from. */
+export function normalizeConfig(raw: RawConfig, file: string): { config: Config; problems: Problem[] } {
+  const dir = path.dirname(file);
+  const problems: Problem[] = [];
+  const warnings: string[] = [];
+
+  let redisUrl = raw.redis_url;
+  if (redisUrl === undefined && raw.redis_server !== undefined) {
+    const hp = parseHostPort(raw.redis_server, 6379);
+    if (hp === null) problems.push({ path: 'redis_server', message: 'must be a host name or host:port' });
+    else redisUrl = `redis://${isIP(hp.host) === 6 ? `[${hp.host}]` : hp.host}:${hp.port}/0`;
+  }
+  if (raw.redis_url !== undefined && raw.redis_server !== undefined) {
+    warnings.push('both redis_url and redis_server are set: redis_url wins');
+  }
+
+  const providerBlocks: ProviderBlockRule[] = Object.entries(raw.provider_block_strings).map(([provider, src]) => ({
+    provider,
+    pattern: new RegExp(src),
+  }));
+
+  const listen = parseHostPort(raw.listen, 8080)!;
+  const dataDir = resolvePath(dir, raw.data_dir);
+
+  if (raw.snds_key !== undefined && /^<.*>$/.test(raw.snds_key.trim())) {
+    warnings.push('snds_key is still the example placeholder: SNDS will report an error until it is set');
+  }
+
+  const config: Config = {
+    file,
+    dir,
+    redis: { prefix: raw.redis_prefix, ...(redisUrl !== undefined ? { url: redisUrl } : {}) },
+    dataDir,
+    listen,
+    collectInterval: raw.collect_interval,
+    dns: {
+      servers: raw.dns.servers.map(formatServer),
+      timeoutMs: raw.dns.timeout_ms,
+      tries: raw.dns.tries,
+      concurrency: raw.dns.concurrency,
+    },
+    zones: normalizeZones(raw, problems),
+    senderscoreZone: raw.senderscore_zone === false ? null : raw.senderscore_zone.toLowerCase(),
+    snds: {
+      url: raw.snds_url.endsWith('/') ? raw.snds_url : raw.snds_url + '/',
+      ipStatus: raw.snds_ip_status,
+      timeoutMs: raw.snds_timeout_ms,
+      ...(raw.snds_key !== undefined ? { key: raw.snds_key } : {}),
+    },
+    smtpBanner: { port: raw.smtp_banner_port, timeoutMs: raw.smtp_banner_timeout_ms },
+    ssh: {
+      port: raw.ssh_port,
+      knownHosts: resolvePath(dir, raw.ssh_known_hosts ?? '~/.ssh/known_hosts'),
+      timeoutMs: raw.ssh_timeout_ms,
+      concurrency: raw.ssh_concurrency,
+      ...(raw.ssh_key !== undefined ? { keyFile: resolvePath(dir, raw.ssh_key) } : {}),
+      ...(raw.ssh_user !== undefined ? { user: raw.ssh_user } : {}),
+    },
+    maillog: { initialTailBytes: raw.maillog_initial_tail_bytes },
+    hosts: normalizeHosts(raw, problems),
+    graphDomains: raw.graph_domains.map((d) => d.toLowerCase()),
+    providerBlocks,
+    providerBlockWindowSec: raw.provider_block_window,
+    removalLinks: raw.removal_links,
+    assistanceLinks: raw.assistance_links,
+    severity: {
+      sndsTrapsWarning: raw.severity.snds_traps_warning,
+      senderscoreWarning: raw.severity.senderscore_warning,
+      criticalZones: raw.severity.critical_zones,
+    },
+    retention: {
+      countersDays: raw.retention.counters_days,
+      historyDays: raw.retention.history_days,
+      runs: raw.retention.runs,
+    },
+    httpAuthFile: resolvePath(dir, raw.http_auth_file ?? path.join(raw.data_dir, 'htpasswd')),
+    warnings,
+  };
+  if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
+  if (raw.http_reputation !== undefined) {
+    const h = raw.http_reputation;
+    config.httpReputation = {
+      name: h.name,
+      url: h.url,
+      jsonPath: h.json_path,
+      verdicts: h.verdicts,
+      timeoutMs: h.timeout_ms,
+      concurrency: h.concurrency,
+    };
+  }
+  for (const z of config.zones) {
+    if (z.domainOnly) {
+      warnings.push(`rbls: ${z.zone} lists domains, not IPs: it is not queried for MTA addresses`);
+    }
+  }
+  return { config, problems };
+}

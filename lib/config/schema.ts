@@ -1,0 +1,194 @@
+/**
+ * The one schema for mtarep.yml. It accepts a Ruby-mtarep config unchanged and the keys a modern
+ * deployment adds. The `RawConfig` type is derived from it; `normalize.ts` turns it into `Config`.
+ * Every key here is documented in mtarep.example.yml.
+ */
+import { z } from 'zod';
+import { isIP } from 'node:net';
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const port = z.number().int().min(1).max(65535);
+const positiveInt = z.number().int().positive();
+
+/** host, host:port, [v6]:port or a bare IP; port defaults to 53. */
+const dnsServer = nonEmpty.refine((s) => isIP(parseHostPort(s, 53)?.host ?? '') !== 0, {
+  message: 'must be an IP address, optionally with :port (IPv6 as [addr]:port)',
+});
+
+const ipAddress = nonEmpty.refine((s) => isIP(s) !== 0, { message: 'must be an IPv4 or IPv6 address' });
+
+const httpUrl = nonEmpty.refine(
+  (s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http:// or https:// URL' },
+);
+
+const regexString = z.string().superRefine((s, ctx) => {
+  try {
+    new RegExp(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `bad regular expression: ${(e as Error).message}` });
+  }
+});
+
+/** An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. */
+const returnCode = z.string().refine((s) => /^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(s) && isIP(s.split('/')[0]!) === 4, {
+  message: 'must be an IPv4 return code such as 127.0.0.2 or a range such as 127.0.4.0/24',
+});
+
+export const codeStates = ['listed', 'not_listed', 'error', 'unknown'] as const;
+/** What a return code means: a bare state word, any other string = a listing with that label, or an object. */
+const codeMeaning = z.union([
+  nonEmpty,
+  z.strictObject({ state: z.enum(codeStates), label: z.string().optional() }),
+]);
+
+export const zoneKinds = ['block', 'allow', 'reputation', 'score'] as const;
+
+const zoneObject = z.strictObject({
+  zone: nonEmpty,
+  servers: z.array(dnsServer).min(1).optional(),
+  ipv6: z.boolean().optional(),
+  kind: z.enum(zoneKinds).optional(),
+  codes: z.record(returnCode, codeMeaning).optional(),
+  rate_limit: z.number().positive().optional(),
+  dqs_key: nonEmpty.optional(),
+  critical: z.boolean().optional(),
+  self_test: z.boolean().optional(),
+  removal_link: httpUrl.optional(),
+  timeout_ms: positiveInt.optional(),
+});
+
+const hostObject = z.strictObject({
+  fqdn: nonEmpty.optional(),
+  ssh_host: nonEmpty.optional(),
+  ssh_port: port.optional(),
+  ssh_user: nonEmpty.optional(),
+  maillog_path: nonEmpty.optional(),
+  ips: z.array(ipAddress).min(1).optional(),
+  timezone: nonEmpty
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as America/New_York' })
+    .optional(),
+  counters_id: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dot, dash or underscore (it becomes <id>:<YYYYMMDD>:<type>)')
+    .optional(),
+  ssh: z.boolean().optional(),
+});
+
+const mtaMap = z.union([
+  z.array(nonEmpty),
+  z.record(nonEmpty, z.union([nonEmpty, hostObject])),
+]);
+
+const httpReputation = z.strictObject({
+  name: nonEmpty.default('Brightmail'),
+  url: nonEmpty.refine((s) => s.includes('{ip}'), { message: 'must contain {ip}' }).pipe(
+    z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http:// or https:// URL' }),
+  ),
+  json_path: nonEmpty,
+  verdicts: z.strictObject({
+    good: z.array(z.string()).default([]),
+    neutral: z.array(z.string()).default([]),
+    bad: z.array(z.string()).default([]),
+  }),
+  timeout_ms: positiveInt.default(5000),
+  concurrency: positiveInt.default(8),
+});
+
+export const configSchema = z.strictObject({
+  // --- keys of the Ruby mtarep -------------------------------------------------------------
+  error_log: nonEmpty.optional(),
+  redis_server: nonEmpty.optional(),
+  snds_key: nonEmpty.optional(),
+  maillog_path: nonEmpty.default('/var/log/maillog'),
+  ssh_key: nonEmpty.optional(),
+  ssh_user: nonEmpty.optional(),
+  http_auth_file: nonEmpty.optional(),
+  graph_domains: z.array(nonEmpty).default([]),
+  rbls: z.array(z.union([nonEmpty, zoneObject])).default([]),
+  mta_map: mtaMap.default([]),
+  provider_block_strings: z.record(nonEmpty, regexString).default({}),
+  removal_links: z.record(nonEmpty, httpUrl).default({}),
+  assistance_links: z.record(nonEmpty, httpUrl).default({}),
+
+  // --- added by mtarep ---------------------------------------------------------------------
+  redis_url: nonEmpty
+    .refine((s) => /^rediss?:\/\//.test(s), { message: 'must start with redis:// or rediss://' })
+    .optional(),
+  redis_prefix: z.string().default('mtarep:'),
+  data_dir: nonEmpty.default('./data'),
+  listen: nonEmpty
+    .refine((s) => parseHostPort(s, 8080) !== null, { message: 'must be host:port, e.g. 127.0.0.1:8080' })
+    .default('127.0.0.1:8080'),
+  collect_interval: positiveInt.default(900),
+  dns: z
+    .strictObject({
+      servers: z.array(dnsServer).default([]),
+      timeout_ms: positiveInt.default(3000),
+      tries: z.number().int().min(1).max(10).default(2),
+      concurrency: positiveInt.default(256),
+    })
+    .prefault({}),
+  senderscore_zone: z.union([nonEmpty, z.literal(false)]).default('score.senderscore.com'),
+  snds_url: httpUrl.default('https://sendersupport.olc.protection.outlook.com/snds/'),
+  snds_ip_status: z.boolean().default(false),
+  snds_timeout_ms: positiveInt.default(20000),
+  smtp_banner_port: port.default(25),
+  smtp_banner_timeout_ms: positiveInt.default(5000),
+  http_reputation: httpReputation.optional(),
+  ssh_port: port.default(22),
+  ssh_known_hosts: nonEmpty.optional(),
+  ssh_timeout_ms: positiveInt.default(15000),
+  ssh_concurrency: positiveInt.default(16),
+  maillog_initial_tail_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
+  provider_block_window: positiveInt.default(7200),
+  severity: z
+    .strictObject({
+      snds_traps_warning: z.number().int().min(0).default(10),
+      senderscore_warning: z.number().int().min(0).max(100).default(70),
+      critical_zones: z.array(nonEmpty).default(['spamhaus', 'spamcop']),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      counters_days: positiveInt.default(400),
+      history_days: positiveInt.default(90),
+      runs: positiveInt.default(200),
+    })
+    .prefault({}),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawZone = z.infer<typeof zoneObject>;
+export type RawHost = z.infer<typeof hostObject>;
+export type CodeMeaning = z.infer<typeof codeMeaning>;
+
+/** Parse `host`, `host:port`, `[v6]:port` or a bare IPv6 address. Null when malformed. */
+export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } | null {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (v6) {
+    const p = v6[2] === undefined ? defaultPort : Number(v6[2]);
+    return isIP(v6[1]!) === 6 && p >= 1 && p <= 65535 ? { host: v6[1]!, port: p } : null;
+  }
+  if (isIP(s) === 6) return { host: s, port: defaultPort };
+  const m = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(s);
+  if (!m) return null;
+  const p = m[2] === undefined ? defaultPort : Number(m[2]);
+  return p >= 1 && p <= 65535 ? { host: m[1]!, port: p } : null;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

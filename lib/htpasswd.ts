@@ -1,0 +1,126 @@
+/**
+ * htpasswd files as Apache's `htpasswd` writes them: `$apr1$` (its default MD5), bcrypt
+ * (`$2y$`/`$2a$`/`$2b$`, `htpasswd -B`), and `{SHA}` (the original mtarep's unsalted SHA-1, accepted
+ * with a warning). Parsed like Apache: `#` and blank lines skipped, split at the first `:`, first
+ * matching user wins. Used by the dashboard's basic auth and by `mtarep passwd`.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import md5crypt from 'apache-md5';
+
+export type HashScheme = 'bcrypt' | 'apr1' | 'sha1' | 'plain' | 'unsupported';
+
+export interface HtpasswdEntry {
+  user: string;
+  hash: string;
+  scheme: HashScheme;
+}
+
+export function schemeOf(hash: string): HashScheme {
+  if (/^\$2[aby]\$\d\d\$/.test(hash)) return 'bcrypt';
+  if (hash.startsWith('$apr1$') || hash.startsWith('$1$')) return 'apr1';
+  if (hash.startsWith('{SHA}')) return 'sha1';
+  if (/^\$[0-9a-z]+\$/.test(hash)) return 'unsupported';
+  // 13-character DES crypt and anything else: refused unless plain text is explicitly allowed.
+  return 'plain';
+}
+
+export function parseHtpasswd(text: string): HtpasswdEntry[] {
+  const out: HtpasswdEntry[] = [];
+  const seen = new Set<string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    const user = line.slice(0, i);
+    const hash = line.slice(i + 1);
+    if (seen.has(user)) continue; // first matching user wins
+    seen.add(user);
+    out.push({ user, hash, scheme: schemeOf(hash) });
+  }
+  return out;
+}
+
+function equalConstantTime(a: string, b: string): boolean {
+  // Compare digests of both so lengths are equal and timing does not depend on the content.
+  const da = crypto.createHash('sha256').update(a).digest();
+  const db = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(da, db);
+}
+
+/** A bcrypt hash of a random password, checked against for unknown users so timing does not tell. */
+const DUMMY_HASH = bcrypt.hashSync(crypto.randomBytes(16).toString('hex'), 10);
+
+/**
+ * Verify a password against an entry (or against a dummy hash when `entry` is undefined, to keep the
+ * timing of unknown users like that of known ones). `allowPlain` accepts plain-text entries.
+ */
+export async function verifyPassword(
+  entry: HtpasswdEntry | undefined,
+  password: string,
+  opts: { allowPlain?: boolean } = {},
+): Promise<boolean> {
+  if (entry === undefined) {
+    await bcrypt.compare(password, DUMMY_HASH);
+    return false;
+  }
+  switch (entry.scheme) {
+    case 'bcrypt':
+      return bcrypt.compare(password, entry.hash.replace(/^\$2y\$/, '$2b$'));
+    case 'apr1':
+      return equalConstantTime(md5crypt(password, entry.hash), entry.hash);
+    case 'sha1':
+      return equalConstantTime('{SHA}' + crypto.createHash('sha1').update(password).digest('base64'), entry.hash);
+    case 'plain':
+      return opts.allowPlain === true && equalConstantTime(password, entry.hash);
+    default:
+      await bcrypt.compare(password, DUMMY_HASH);
+      return false;
+  }
+}
+
+/** `user:bcrypt` line content for a password (cost 10, as `htpasswd -B`). */
+export function hashPassword(password: string): string {
+  return bcrypt.hashSync(password, 10).replace(/^\$2b\$/, '$2y$');
+}
+
+export function validUserName(user: string): boolean {
+  return /^[^:\s#][^:\s]{0,63}$/.test(user);
+}
+
+/**
+ * Add or replace `user` in the file (created with mode 0600 when missing), keeping every other line,
+ * comments included. Written to a temporary file and renamed, so a reader never sees half a file.
+ */
+export function upsertUser(file: string, user: string, password: string): 'added' | 'updated' {
+  if (!validUserName(user)) throw new Error(`invalid user name "${user}": no colon or white space, at most 64 characters`);
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const entry = `${user}:${hashPassword(password)}`;
+  let result: 'added' | 'updated' = 'added';
+  const idx = lines.findIndex((l) => !l.trim().startsWith('#') && l.slice(0, l.indexOf(':')) === user);
+  if (idx >= 0) {
+    lines[idx] = entry;
+    result = 'updated';
+  } else {
+    lines.push(entry);
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return result;
+}
+
+/** A random password for the first-start `admin` user. */
+export function randomPassword(): string {
+  return crypto.randomBytes(15).toString('base64url');
+}

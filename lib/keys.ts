@@ -1,0 +1,74 @@
+/**
+ * Every Redis key mtarep reads or writes is built here, and nowhere else (BullMQ's queue-keys habit).
+ * Everything lives under the configured prefix except the graph counters, whose format
+ * `<id>:<YYYYMMDD>:<sent|bounced|expired|fbl|deferred>` is the original mtarep's and is kept exactly so
+ * that counters written by Logstash and friends keep working.
+ *
+ * The README's "Redis schema" section documents each key; keep the two in step.
+ */
+
+export const counterTypes = ['sent', 'bounced', 'deferred', 'expired', 'fbl'] as const;
+export type CounterType = (typeof counterTypes)[number];
+
+export interface Keys {
+  /** STRING JSON `HostRecord` per configured host (resolution, IPs, last run). */
+  host(name: string): string;
+  /** STRING JSON `IpRecord` per MTA IP: every reputation check's result. Replaced whole (atomic SET). */
+  ip(ip: string): string;
+  /** ZSET per IP: member JSON `HistoryPoint`, score = epoch ms. Trimmed to retention. */
+  history(ip: string): string;
+  /** STRING JSON `BlocksRecord` per host: provider blocks from the maillog. */
+  blocks(name: string): string;
+  /** HASH issue id -> "<user> <YYYY-MM-DD HH:MM:SS>" (the original's ack value format). */
+  acks: string;
+  /** STRING lock token, `SET NX PX`; owner extends and releases it with compare-and-set scripts. */
+  collectLock: string;
+  /** STRING JSON `RunSummary` of the newest finished run. */
+  lastRun: string;
+  /** LIST of JSON `RunSummary`, newest first, trimmed to `retention.runs`. */
+  runs: string;
+  /** HASH per host+path read position: inode, offset, size, path, updated (see collector/maillog). */
+  maillogPosition(host: string): string;
+  /** HASH queue id -> JSON {d: domains, t: epoch s} per host: recipients awaiting an `expired` line. */
+  maillogQueue(host: string): string;
+  /** SET of counter ids mtarep itself writes (external writers are found by SCAN). */
+  counterIds: string;
+  /** HASH per graph counter: field = recipient domain, value = count (HINCRBY). Not prefixed. */
+  counter(id: string, yyyymmdd: string, type: CounterType): string;
+  /** SCAN pattern for every counter hash of one day and type (any id). Not prefixed. */
+  counterPattern(yyyymmdd: string, type: CounterType): string;
+  /** STRING, increments whenever stored data changes; the web layer caches pages per value. */
+  dataVersion: string;
+}
+
+/** Key builder for one prefix. Names and IPs go in as-is; callers pass validated host names and IPs. */
+export function keys(prefix: string): Keys {
+  return {
+    host: (name) => `${prefix}host:${name}`,
+    ip: (ip) => `${prefix}ip:${ip}`,
+    history: (ip) => `${prefix}history:${ip}`,
+    blocks: (name) => `${prefix}blocks:${name}`,
+    acks: `${prefix}acks`,
+    collectLock: `${prefix}lock:collect`,
+    lastRun: `${prefix}run:last`,
+    runs: `${prefix}runs`,
+    maillogPosition: (host) => `${prefix}maillog:pos:${host}`,
+    maillogQueue: (host) => `${prefix}maillog:queue:${host}`,
+    counterIds: `${prefix}counter-ids`,
+    counter: (id, day, type) => `${id}:${day}:${type}`,
+    counterPattern: (day, type) => `*:${day}:${type}`,
+    dataVersion: `${prefix}data-version`,
+  };
+}
+
+/** `YYYYMMDD` of a date in a time zone (default: the process's). */
+export function dayKey(d: Date, timeZone?: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return `${get('year')}${get('month')}${get('day')}`;
+}

@@ -1,0 +1,65 @@
+/**
+ * Opening what a command needs: the logger for a config, and Redis (the configured one, or the
+ * embedded server under data_dir). Shared by every CLI command.
+ */
+import type { Config } from './config/normalize.js';
+import { createLogger, secretsOf, type Level, type Logger } from './log.js';
+import { connectRedis, describeTarget, type Redis, type RedisTarget } from './redis.js';
+import { ensureEmbeddedRedis } from './redis-embedded.js';
+
+export function loggerFor(config: Config, opts: { level?: Level; stderrLevel?: Level } = {}): Logger {
+  return createLogger({
+    secrets: secretsOf(config),
+    ...(config.errorLog !== undefined ? { file: config.errorLog } : {}),
+    ...(opts.level !== undefined ? { level: opts.level } : {}),
+    ...(opts.stderrLevel !== undefined ? { stderrLevel: opts.stderrLevel } : {}),
+  });
+}
+
+export interface RedisHandle {
+  redis: Redis;
+  /** What it is connected to, password redacted. */
+  target: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** Connect to the configured Redis, or start/find the embedded one. Throws with a clear message. */
+export async function openRedis(config: Config, log: Logger, opts: { reconnect?: boolean } = {}): Promise<RedisHandle> {
+  let target: RedisTarget;
+  let stopEmbedded = async () => {};
+  let embedded = false;
+  if (config.redis.url !== undefined) {
+    target = { url: config.redis.url };
+  } else {
+    const emb = await ensureEmbeddedRedis({
+      dataDir: config.dataDir,
+      onLine: (line) => log.debug('redis-server', { line }),
+    });
+    if (emb.owner) log.info('started embedded redis-server', { socket: emb.socket });
+    target = { path: emb.socket };
+    stopEmbedded = emb.stop;
+    embedded = true;
+  }
+  let redis: Redis;
+  try {
+    redis = await connectRedis(target, opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {});
+  } catch (e) {
+    await stopEmbedded();
+    throw e;
+  }
+  redis.on('error', (e: Error) => log.warn('redis connection error', { error: e.message }));
+  return {
+    redis,
+    target: describeTarget(target),
+    embedded,
+    close: async () => {
+      try {
+        await redis.quit();
+      } catch {
+        redis.disconnect();
+      }
+      await stopEmbedded();
+    },
+  };
+}
