@@ -87,6 +87,8 @@ export interface Config {
   zones: ZoneConfig[];
   senderscoreZone: string | null;
   snds: { key?: string; url: string; ipStatus: boolean; timeoutMs: number };
+  /** DNS match check (PTR, forward DNS, SMTP greeting); off with `dns_match: false`. */
+  dnsMatch: boolean;
   smtpBanner: { port: number; timeoutMs: number };
   httpReputation?: HttpReputationConfig;
   ssh: {
@@ -312,6 +314,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       timeoutMs: raw.snds_timeout_ms,
       ...(raw.snds_key !== undefined ? { key: raw.snds_key } : {}),
     },
+    dnsMatch: raw.dns_match,
     smtpBanner: { port: raw.smtp_banner_port, timeoutMs: raw.smtp_banner_timeout_ms },
     ssh: {
       port: raw.ssh_port,

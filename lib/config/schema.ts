@@ -140,6 +140,7 @@ export const configSchema = z.strictObject({
   snds_url: httpUrl.default('https://sendersupport.olc.protection.outlook.com/snds/'),
   snds_ip_status: z.boolean().default(false),
   snds_timeout_ms: positiveInt.default(20000),
+  dns_match: z.boolean().default(true),
   smtp_banner_port: port.default(25),
   smtp_banner_timeout_ms: positiveInt.default(5000),
   http_reputation: httpReputation.optional(),
