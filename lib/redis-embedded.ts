@@ -49,7 +49,8 @@ export interface EmbeddedRedis {
 
 export interface EmbeddedOptions {
   dataDir: string;
-  binary?: string;
+  /** Finds the redis-server binary; default: $PATH and the usual folders. */
+  locate?: () => string | null;
   /** Called with each line the server prints (for the log). */
   onLine?: (line: string) => void;
   startTimeoutMs?: number;
@@ -72,7 +73,7 @@ export async function ensureEmbeddedRedis(opts: EmbeddedOptions): Promise<Embedd
   if (fs.existsSync(socket) && (await answers(socket))) {
     return { socket, owner: false, stop: async () => {} };
   }
-  const binary = opts.binary ?? findRedisServer();
+  const binary = (opts.locate ?? findRedisServer)();
   if (binary === null) throw new RedisNotInstalledError();
   try {
     fs.unlinkSync(socket); // a stale socket from a server that died

@@ -2,12 +2,15 @@
  * Opening what a command needs: the logger for a config, and Redis (the configured one, or the
  * embedded server under data_dir). Shared by every CLI command.
  */
+import fs from 'node:fs';
 import type { Config } from './config/normalize.js';
 import { createLogger, secretsOf, type Level, type Logger } from './log.js';
 import { connectRedis, describeTarget, type Redis, type RedisTarget } from './redis.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
 
 export function loggerFor(config: Config, opts: { level?: Level; stderrLevel?: Level } = {}): Logger {
+  // data_dir (and so an error_log or htpasswd inside it) is mtarep's own: create it on first start.
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
   return createLogger({
     secrets: secretsOf(config),
     ...(config.errorLog !== undefined ? { file: config.errorLog } : {}),

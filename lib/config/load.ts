@@ -148,11 +148,12 @@ export function checkFiles(config: Config): Problem[] {
       });
     }
   }
-  if (config.errorLog !== undefined && !isDir(path.dirname(config.errorLog))) {
+  const inDataDir = (p: string) => p === config.dataDir || p.startsWith(config.dataDir + path.sep);
+  if (config.errorLog !== undefined && !isDir(path.dirname(config.errorLog)) && !inDataDir(path.dirname(config.errorLog))) {
     problems.push({ path: 'error_log', message: `folder ${path.dirname(config.errorLog)} does not exist` });
   }
   const authDir = path.dirname(config.httpAuthFile);
-  if (!fs.existsSync(config.httpAuthFile) && !isDir(authDir) && !authDir.startsWith(config.dataDir)) {
+  if (!fs.existsSync(config.httpAuthFile) && !isDir(authDir) && !inDataDir(authDir)) {
     problems.push({ path: 'http_auth_file', message: `folder ${authDir} does not exist` });
   }
   return problems;

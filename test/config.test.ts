@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../lib/config/load.js';
+
+const rubyFixture = fs.readFileSync(path.join(__dirname, '../../shared/fixtures/ruby-mtarep.yml.example'), 'utf8');
+const example = fs.readFileSync(path.join(__dirname, '../mtarep.example.yml'), 'utf8');
+
+function problemsOf(text: string): string[] {
+  try {
+    parseConfig(text, '/etc/mtarep/mtarep.yml');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message.split('\n');
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('a Ruby-mtarep config', () => {
+  it('loads unchanged', () => {
+    const c = parseConfig(rubyFixture, '/etc/mtarep/mtarep.yml');
+    expect(c.hosts).toHaveLength(5);
+    expect(c.hosts[0]).toMatchObject({ name: 'mta1-internal', fqdn: 'mta1.mydomain.com', sshHost: 'mta1-internal', sshUser: 'mtarep', maillogPath: '/var/log/maillog', ssh: true });
+    expect(c.redis.url).toBe('redis://localhost:6379/0');
+    expect(c.zones.map((z) => z.zone)).toContain('zen.spamhaus.org');
+    expect(c.providerBlocks.map((p) => p.provider)).toEqual(expect.arrayContaining(['aol', 'hotmail', 'cloudmark']));
+    expect(c.providerBlocks.find((p) => p.provider === 'hotmail')!.pattern.test('see http://mail.live.com/mail/troubleshooting.aspx#errors')).toBe(true);
+    expect(c.removalLinks['bl.spamcop.net']).toBe('http://www.spamcop.net/w3m?action=checkblock&ip=');
+    expect(c.assistanceLinks['spamhaus']).toMatch(/^http:/);
+    expect(c.graphDomains).toEqual(['yahoo.com', 'hotmail.com', 'gmail.com', 'aol.com', 'comcast.net']);
+    expect(c.httpAuthFile).toBe('/etc/mtarep/htpasswd');
+    expect(c.ssh.keyFile).toBe('/root/.ssh/mtarep.private');
+  });
+
+  it('keeps per-zone semantics: Spamhaus error codes are errors, domain lists are not queried', () => {
+    const c = parseConfig(rubyFixture, '/etc/mtarep/mtarep.yml');
+    const zen = c.zones.find((z) => z.zone === 'zen.spamhaus.org')!;
+    expect(zen.critical).toBe(true);
+    expect(zen.codes.find((r) => r.code === '127.255.255.254')!.state).toBe('error');
+    expect(zen.removalLink).toBe('http://www.spamhaus.org/query/ip/');
+    expect(c.zones.find((z) => z.zone === 'multi.surbl.org')!.domainOnly).toBe(true);
+    expect(c.zones.find((z) => z.zone === 'bl.spamcop.net')!.critical).toBe(true);
+    expect(c.zones.find((z) => z.zone === 'b.barracudacentral.org')!.critical).toBe(false);
+    expect(c.warnings.join('\n')).toMatch(/snds_key is still the example placeholder/);
+  });
+
+  it('with files checked, names each missing file by key', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-cfg-'));
+    const file = path.join(dir, 'mtarep.yml');
+    fs.writeFileSync(file, rubyFixture);
+    const err = (() => {
+      try {
+        loadConfig(file);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected failure');
+    })();
+    expect(err.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['ssh_key', 'http_auth_file']));
+  });
+
+  it('accepts the three mta_map forms', () => {
+    expect(parseConfig('mta_map: [a.example.com, b.example.com]', '/x/m.yml').hosts.map((h) => [h.name, h.fqdn, h.sshHost])).toEqual([
+      ['a.example.com', 'a.example.com', 'a.example.com'],
+      ['b.example.com', 'b.example.com', 'b.example.com'],
+    ]);
+    expect(parseConfig('mta_map: {mta1: mta1.example.com}', '/x/m.yml').hosts[0]).toMatchObject({ name: 'mta1', fqdn: 'mta1.example.com', sshHost: 'mta1' });
+    const h = parseConfig(
+      'ssh_key: /k\nmta_map:\n  mta1.example.com: {ssh_host: 10.0.0.5, maillog_path: /var/log/mail.log}\n  m2: {fqdn: m2.example.com, ips: [192.0.2.10, "2001:DB8::10"], timezone: Europe/Paris, counters_id: m2x, ssh_port: 2222}',
+      '/x/m.yml',
+    ).hosts;
+    expect(h[0]).toMatchObject({ name: 'mta1.example.com', fqdn: 'mta1.example.com', sshHost: '10.0.0.5', maillogPath: '/var/log/mail.log', countersId: 'mta1' });
+    expect(h[1]).toMatchObject({ fqdn: 'm2.example.com', ips: ['192.0.2.10', '2001:db8::10'], timezone: 'Europe/Paris', countersId: 'm2x', sshPort: 2222 });
+  });
+});
+
+describe('the example config', () => {
+  it('is valid and documents every schema key', async () => {
+    const c = parseConfig(example, path.join(__dirname, '../mtarep.example.yml'));
+    expect(c.hosts.length).toBeGreaterThan(0);
+    const { configSchema } = await import('../lib/config/schema.js');
+    for (const key of Object.keys(configSchema.shape)) {
+      expect(example, `mtarep.example.yml documents ${key}`).toMatch(new RegExp(`^#? ?${key}:`, 'm'));
+    }
+  });
+
+  it('resolves relative paths against the config folder', () => {
+    const c = parseConfig(example, '/srv/mtarep/mtarep.yml');
+    expect(c.dataDir).toBe('/srv/mtarep/data');
+    expect(c.httpAuthFile).toBe('/srv/mtarep/data/htpasswd');
+    expect(c.ssh.keyFile).toBe(path.join(os.homedir(), '.ssh/mtarep_ed25519'));
+  });
+});
+
+describe('new settings', () => {
+  it('parses resolvers, DQS and per-zone code tables', () => {
+    const c = parseConfig(
+      `dns: {servers: ["127.0.0.1:5353", "::1", "[::1]:53"], timeout_ms: 1000, tries: 1, concurrency: 64}
+rbls:
+  - zone: zen.spamhaus.org
+    dqs_key: abc123def
+  - zone: bl.example.net
+    codes: {127.0.0.2: listed, 127.0.0.0/24: "other list", 127.255.255.255: {state: error, label: quota}}
+redis_url: redis://:s3cret@127.0.0.1:6390/2
+redis_server: ignored.example.com`,
+      '/x/m.yml',
+    );
+    expect(c.dns.servers).toEqual(['127.0.0.1:5353', '[::1]:53', '[::1]:53']);
+    const dqs = c.zones[0]!;
+    expect(dqs.zone).toBe('zen.spamhaus.org');
+    expect(dqs.queryZone).toBe('abc123def.zen.dq.spamhaus.net');
+    expect(dqs.hasDqsKey).toBe(true);
+    const bl = c.zones[1]!;
+    expect(bl.codes[0]!.bits).toBe(32);
+    expect(bl.codes.find((r) => r.code === '127.0.0.0/24')).toMatchObject({ state: 'listed', label: 'other list', bits: 24 });
+    expect(bl.codes.find((r) => r.code === '127.255.255.255')).toMatchObject({ state: 'error', label: 'quota' });
+    expect(c.redis.url).toBe('redis://:s3cret@127.0.0.1:6390/2');
+    expect(c.warnings.join(' ')).toMatch(/redis_url wins/);
+  });
+
+  it('fills defaults for an empty file', () => {
+    const c = parseConfig('', '/x/m.yml');
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.hosts).toEqual([]);
+    expect(c.redis.url).toBeUndefined();
+    expect(c.senderscoreZone).toBe('score.senderscore.com');
+    expect(c.providerBlockWindowSec).toBe(7200);
+  });
+});
+
+describe('a bad config gives one line per problem naming the key', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown top-level key', 'rbl: [zen.spamhaus.org]', /^mtarep\.yml: rbl: unknown key$/],
+    ['unknown nested key', 'dns: {server: [127.0.0.1]}', /^mtarep\.yml: dns\.server: unknown key$/],
+    ['wrong type', 'rbls: zen.spamhaus.org', /^mtarep\.yml: rbls: must be a list, not the string "zen\.spamhaus\.org"$/],
+    ['bad regex', "provider_block_strings: {hotmail: 'mail\\.live\\.com(('}", /^mtarep\.yml: provider_block_strings\.hotmail: bad regular expression/],
+    ['bad IP in ips', 'mta_map: {m1: {ips: [192.0.2.300]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: must be an IPv4 or IPv6 address$/],
+    ['resolver not an IP', 'dns: {servers: [resolver.example.com]}', /^mtarep\.yml: dns\.servers\[0\]: must be an IP address/],
+    ['negative timeout', 'dns: {timeout_ms: -5}', /^mtarep\.yml: dns\.timeout_ms: must be greater than 0$/],
+    ['bad port', 'ssh_port: 70000', /^mtarep\.yml: ssh_port: must be at most 65535$/],
+    ['javascript: link', 'removal_links: {aol: "javascript:alert(1)"}', /^mtarep\.yml: removal_links\.aol: must be an http:\/\/ or https:\/\/ URL$/],
+    ['bad zone kind', 'rbls: [{zone: bl.example.net, kind: blocklist}]', /^mtarep\.yml: rbls\[0\]\.kind: /],
+    ['bad return code', 'rbls: [{zone: bl.example.net, codes: {"127.0.0": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0"\]: key must be an IPv4 return code/],
+    ['bad time zone', 'mta_map: {m1: {timezone: Mars/Olympus}}', /^mtarep\.yml: mta_map\.m1\.timezone: must be an IANA time zone/],
+    ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping$/],
+    ['duplicate host', 'mta_map: [a.example.com, A.example.com]', /^mtarep\.yml: mta_map\[1\]: duplicate host A\.example\.com$/],
+    ['duplicate zone', 'rbls: [bl.spamcop.net, BL.SPAMCOP.NET]', /^mtarep\.yml: rbls\[1\]: zone bl\.spamcop\.net is listed twice$/],
+    ['zone not a name', 'rbls: ["not a zone"]', /^mtarep\.yml: rbls\[0\]: "not a zone" is not a DNS zone name$/],
+    ['bad redis url', 'redis_url: http://localhost', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
+    ['bad listen', 'listen: "127.0.0.1:http"', /^mtarep\.yml: listen: must be host:port/],
+    ['YAML syntax', 'rbls: [zen.spamhaus.org\nmta_map: {}', /^mtarep\.yml: line \d+: YAML: /],
+    ['duplicate YAML key', 'listen: 127.0.0.1:1\nlisten: 127.0.0.1:2', /^mtarep\.yml: line 2: YAML: Map keys must be unique/],
+    ['top level a list', '- a\n- b', /^mtarep\.yml: the top level must be a mapping/],
+    ['http_reputation without {ip}', 'http_reputation: {url: "https://rep.example.com/x", json_path: v, verdicts: {}}', /^mtarep\.yml: http_reputation\.url: must contain \{ip\}$/],
+    ['bad DQS key', 'rbls: [{zone: zen.spamhaus.org, dqs_key: "a.b"}]', /^mtarep\.yml: rbls\[0\]\.dqs_key: must be letters and digits only$/],
+    ['ssh forced without key', 'mta_map: {m1: {ssh: true}}', /^mtarep\.yml: mta_map\.m1\.ssh: needs ssh_key to be set$/],
+  ];
+  for (const [name, text, line] of cases) {
+    it(name, () => {
+      const lines = problemsOf(text);
+      expect(lines.some((l) => line.test(l)), lines.join('\n')).toBe(true);
+      for (const l of lines) expect(l).not.toMatch(/\n|at .*\.ts:\d+/); // one line each, no stack trace
+    });
+  }
+
+  it('reports every problem, not only the first', () => {
+    const lines = problemsOf('foo: 1\nssh_port: "22"\nrbls: [{zone: bl.example.net, bogus: 1}]');
+    expect(lines).toHaveLength(3);
+  });
+
+  it('a missing file is one line naming the path', () => {
+    expect(() => loadConfig('/nonexistent/mtarep.yml')).toThrow(/^mtarep\.yml: cannot read \/nonexistent\/mtarep\.yml: file not found$/);
+  });
+});
