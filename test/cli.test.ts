@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from './helpers/cli.js';
+import { freePort } from './helpers/net.js';
+import { parseHtpasswd, verifyPassword } from '../lib/htpasswd.js';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-cli-'));
+}
+
+describe('mtarep CLI', () => {
+  it('prints usage with exit 2 without a command, 0 with --help; unknown commands are usage errors', async () => {
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/Usage: mtarep <command>/);
+    expect((await runCli(['--help'])).code).toBe(0);
+    for (const c of ['start', 'collect', 'serve', 'check-config', 'passwd', 'init']) {
+      const r = await runCli([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^mtarep ${c}`));
+      expect(r.stdout).toMatch(/--config PATH/);
+    }
+    const bad = await runCli(['frobnicate']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
+    expect((await runCli(['collect', '--bogus'])).code).toBe(2);
+  });
+
+  it('check-config: exit 0 and a description for a valid file; exit 2, one line per problem, no stack trace', async () => {
+    const dir = tmpDir();
+    const good = path.join(dir, 'good.yml');
+    fs.writeFileSync(good, 'mta_map:\n  mta1: {fqdn: mta1.example.com, ips: [192.0.2.10]}\nrbls: [zen.spamhaus.org]\nsnds_key: s3cretsndskey\n');
+    const ok = await runCli(['check-config', '--config', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/is valid/);
+    expect(ok.stdout).toMatch(/mta1 {2}fqdn=mta1\.example\.com {2}ips=192\.0\.2\.10 \(from config\)/);
+    expect(ok.stdout).toMatch(/zen\.spamhaus\.org {2}block, ipv4\+ipv6, critical/);
+    expect(ok.stdout).toMatch(/SNDS: on \(key set\)/);
+    expect(ok.stdout + ok.stderr).not.toContain('s3cretsndskey');
+
+    const bad = path.join(dir, 'bad.yml');
+    fs.writeFileSync(bad, 'rbls: 7\nbogus: true\nprovider_block_strings: {aol: "(("}\n');
+    const r = await runCli(['check-config', '--config', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'bad.yml: rbls: must be a list, not number 7',
+      expect.stringMatching(/^bad\.yml: provider_block_strings\.aol: bad regular expression/),
+      'bad.yml: bogus: unknown key',
+    ]);
+
+    const missing = await runCli(['check-config', '--config', path.join(dir, 'nope.yml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yml: cannot read .*: file not found/);
+    expect(missing.stderr).toMatch(/mtarep init/);
+  });
+
+  it('init writes a minimal valid config once', async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'mtarep.yml');
+    expect((await runCli(['init', '--config', f])).code).toBe(0);
+    expect((await runCli(['check-config', '--config', f])).code).toBe(0);
+    const again = await runCli(['init', '--config', f]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it('passwd adds a bcrypt user from stdin and rejects short passwords', async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'mtarep.yml');
+    fs.writeFileSync(f, `http_auth_file: ${path.join(dir, 'users')}\n`);
+    const r = await runCli(['passwd', 'ops', '--config', f, '--password-stdin'], { input: 'a long password\n' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/added user ops/);
+    const entry = parseHtpasswd(fs.readFileSync(path.join(dir, 'users'), 'utf8'))[0];
+    expect(await verifyPassword(entry, 'a long password')).toBe(true);
+    expect((await runCli(['passwd', 'ops', '--config', f], { input: 'short\n' })).code).toBe(2);
+    expect((await runCli(['passwd', '--config', f])).code).toBe(2);
+  });
+
+  it('collect exits 4 quickly with a clear message when the configured Redis is down', async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'mtarep.yml');
+    const port = await freePort();
+    fs.writeFileSync(f, `redis_url: redis://:pw12345@127.0.0.1:${port}/0\n`);
+    const r = await runCli(['collect', '--config', f]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0/);
+    expect(r.stderr).not.toContain('pw12345');
+  });
+
+  it('start: own redis-server, a first admin password printed once, dashboard behind auth, clean stop', async () => {
+    const dir = tmpDir();
+    const f = path.join(dir, 'mtarep.yml');
+    const port = await freePort();
+    fs.writeFileSync(f, `listen: 127.0.0.1:${port}\ndata_dir: ./data\nerror_log: ./data/mtarep.log\n`);
+    const child = spawnCli(['start', '--config', f]);
+    let stderr = '';
+    child.stdout!.resume();
+    const listening = new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/dashboard listening/.test(stderr)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    await listening;
+    const password = /password (\S+)/.exec(stderr)?.[1];
+    expect(password).toBeTruthy();
+    const url = `http://127.0.0.1:${port}/`;
+    expect((await fetch(url)).status).toBe(401);
+    const auth = 'Basic ' + Buffer.from(`admin:${password}`).toString('base64');
+    expect((await fetch(url, { headers: { authorization: auth } })).status).toBe(200);
+    expect(fs.existsSync(path.join(dir, 'data/redis/redis.sock'))).toBe(true);
+    // The password is shown once on the terminal, never written to the log file.
+    expect(fs.readFileSync(path.join(dir, 'data/mtarep.log'), 'utf8')).not.toContain(password!);
+
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'data/redis/redis.sock'))).toBe(false);
+    expect(fs.readdirSync(path.join(dir, 'data/redis')).length).toBeGreaterThan(0);
+  });
+});
