@@ -13,6 +13,8 @@ export type CounterType = (typeof counterTypes)[number];
 export interface Keys {
   /** STRING JSON `HostRecord` per configured host (resolution, IPs, last run). */
   host(name: string): string;
+  /** SET of host names that have a `host(name)` record: how a run finds hosts removed from config (never KEYS). */
+  hostIndex: string;
   /** STRING JSON `IpRecord` per MTA IP: every reputation check's result. Replaced whole (atomic SET). */
   ip(ip: string): string;
   /** ZSET per IP: member JSON `HistoryPoint`, score = epoch ms. Trimmed to retention. */
@@ -45,6 +47,7 @@ export interface Keys {
 export function keys(prefix: string): Keys {
   return {
     host: (name) => `${prefix}host:${name}`,
+    hostIndex: `${prefix}hosts`,
     ip: (ip) => `${prefix}ip:${ip}`,
     history: (ip) => `${prefix}history:${ip}`,
     blocks: (name) => `${prefix}blocks:${name}`,

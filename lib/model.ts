@@ -43,6 +43,11 @@ export interface DnsblResult {
   /** A listing's removal/lookup link with the IP filled in where the link expects it. */
   removalLink?: string;
   at: string;
+  /**
+   * On 'error' / 'unknown': the zone's last clear verdict for this IP and when it was obtained, shown
+   * marked as stale (a listing's acknowledgement is kept while the zone cannot tell).
+   */
+  stale?: { state: 'listed' | 'not_listed'; codes: string[]; labels: string[]; txt?: string; at: string };
 }
 
 export interface SenderScoreValue {
