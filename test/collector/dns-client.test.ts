@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDnsClient, DnsLookupError, type DnsClient } from '../../collector/dns/client.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { configFrom } from '../helpers/collector-config.js';
+
+let server: TestDnsServer;
+let other: TestDnsServer;
+let dns: DnsClient;
+
+beforeAll(async () => {
+  server = await startDnsServer();
+  other = await startDnsServer();
+  dns = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: 200, tries: 1, concurrency: 8 } }));
+});
+afterAll(async () => {
+  dns.close();
+  await server.close();
+  await other.close();
+});
+beforeEach(() => {
+  server.reset();
+  other.reset();
+});
+
+async function kindOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    expect(e).toBeInstanceOf(DnsLookupError);
+    return (e as DnsLookupError).kind;
+  }
+}
+
+describe('DNS client against a real UDP server', () => {
+  it('resolves A, AAAA, TXT and PTR', async () => {
+    server.set('mx1.example.test', { A: ['192.0.2.1', '192.0.2.2'], AAAA: ['2001:db8::1'] });
+    server.set('t.example.test', { TXT: ['a'.repeat(300), 'short'] });
+    server.set('1.2.0.192.in-addr.arpa', { PTR: ['mx1.example.test'] });
+    expect((await dns.resolve4('mx1.example.test')).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(await dns.resolve6('mx1.example.test')).toEqual(['2001:db8::1']);
+    expect((await dns.resolveTxt('t.example.test')).sort()).toEqual(['a'.repeat(300), 'short']);
+    expect(await dns.reverse('192.0.2.1')).toEqual(['mx1.example.test']);
+  });
+
+  it('maps every failure to its kind', async () => {
+    server.set('exists.test', { A: ['192.0.2.1'] });
+    server.fail('servfail.test', 'SERVFAIL');
+    server.fail('refused.test', 'REFUSED');
+    server.fail('dead.test', 'drop');
+    expect(await kindOf(dns.resolve4('missing.test'))).toBe('NXDOMAIN');
+    expect(await kindOf(dns.resolve6('exists.test'))).toBe('NODATA');
+    expect(await kindOf(dns.resolve4('x.servfail.test'))).toBe('SERVFAIL');
+    expect(await kindOf(dns.resolve4('x.refused.test'))).toBe('REFUSED');
+    expect(await kindOf(dns.resolve4('x.dead.test'))).toBe('TIMEOUT');
+  });
+
+  it('never puts the query name in the error message', async () => {
+    server.fail('secretkey123.zen.dq.spamhaus.net', 'SERVFAIL');
+    const e = await dns.resolve4('2.0.0.127.secretkey123.zen.dq.spamhaus.net').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DnsLookupError);
+    expect((e as Error).message).not.toContain('secretkey123');
+    expect((e as Error).message).toContain('SERVFAIL');
+  });
+
+  it('reports a server that is not listening as a network error or timeout, never as no data', async () => {
+    const port = other.port;
+    await other.close();
+    const kind = await kindOf(dns.resolve4('x.test', { servers: [`127.0.0.1:${port}`] }));
+    expect(['NETWORK', 'TIMEOUT']).toContain(kind);
+    other = await startDnsServer();
+  });
+
+  it('uses per-call servers instead of the global ones', async () => {
+    other.set('only-there.test', { A: ['192.0.2.9'] });
+    expect(await kindOf(dns.resolve4('only-there.test'))).toBe('NXDOMAIN');
+    expect(await dns.resolve4('only-there.test', { servers: [other.address] })).toEqual(['192.0.2.9']);
+    expect(other.count((q) => q.name === 'only-there.test')).toBe(1);
+  });
+
+  it('keeps at most dns.concurrency queries in flight (counted at the server)', async () => {
+    server.slow('slow.test', 100);
+    server.wildcard('slow.test', { A: ['192.0.2.1'] });
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: 2000, tries: 1, concurrency: 4 } }));
+    try {
+      const all = Promise.all(Array.from({ length: 12 }, (_, i) => client.resolve4(`n${i}.slow.test`)));
+      await new Promise((r) => setTimeout(r, 50));
+      // 100 ms answers: after 50 ms only the first 4 queries can have been sent.
+      expect(server.count((q) => q.name.endsWith('slow.test'))).toBe(4);
+      const res = await all;
+      expect(res).toHaveLength(12);
+      expect(server.count((q) => q.name.endsWith('slow.test'))).toBe(12);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('rejects lookups after close', async () => {
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address] } }));
+    client.close();
+    expect(await kindOf(client.resolve4('x.test'))).toBe('OTHER');
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * A real UDP DNS server on loopback for tests (node:dgram + dns-packet), serving in-memory records
+ * that each test configures: A/AAAA/TXT/PTR, DNSBL listings (IPv4 octets or IPv6 nibbles), RFC 5782
+ * test points, zones that fail (NXDOMAIN, SERVFAIL, REFUSED, or `drop`: never answer), wildcard zones
+ * that list everything, and slow zones. It records every query so tests can count them server side.
+ *
+ *   const dns = await startDnsServer();
+ *   dns.list('bl.test', '192.0.2.10', ['127.0.0.2', '127.0.0.4'], 'listed for spam');
+ *   dns.fail('dead.test', 'drop');
+ *   config.dns.servers = [dns.address];
+ */
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
+import { dnsblName, rawReverseLabels } from '../../collector/dns/names.js';
+
+export type TestRecordType = 'A' | 'AAAA' | 'TXT' | 'PTR';
+export type TestRecords = Partial<Record<TestRecordType, string[]>>;
+/** How a zone fails: an rcode, or `drop` (the query is never answered: a timeout). */
+export type TestFailure = 'NXDOMAIN' | 'SERVFAIL' | 'REFUSED' | 'drop';
+
+export interface ReceivedQuery {
+  /** Lower-cased query name without the trailing dot. */
+  name: string;
+  type: string;
+  /** performance.now() when the query arrived. */
+  t: number;
+}
+
+export interface TestDnsServer {
+  host: string;
+  port: number;
+  /** `127.0.0.1:<port>`, as `dns.servers` / a zone's `servers` take it. */
+  address: string;
+  /** Replace the records of one name. */
+  set(name: string, records: TestRecords): void;
+  /** Add records to a name, keeping what it has. */
+  add(name: string, records: TestRecords): void;
+  /** A DNSBL listing of `ip` in `zone`: A `codes` and, when given, a TXT reason. */
+  list(zone: string, ip: string, codes: string[], txt?: string): void;
+  /** RFC 5782 test points: 127.0.0.2 listed, 127.0.0.1 not; with ipv6 also ::ffff:127.0.0.2. */
+  testPoints(zone: string, opts?: { ipv6?: boolean; codes?: string[] }): void;
+  /** Every name at or under `suffix` fails this way, whatever records it has. */
+  fail(suffix: string, how: TestFailure): void;
+  /** Every name under `suffix` without records of its own answers these (a list that lists everything). */
+  wildcard(suffix: string, records: TestRecords): void;
+  /** Answers for names at or under `suffix` are sent after `ms`. */
+  slow(suffix: string, ms: number): void;
+  /** Every query received, in order. */
+  readonly queries: readonly ReceivedQuery[];
+  /** Number of queries received, optionally only those matching. */
+  count(filter?: (q: ReceivedQuery) => boolean): number;
+  clearQueries(): void;
+  /** Forget all records, rules and queries. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const rcodeNumber = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+
+const lc = (name: string) => name.toLowerCase().replace(/\.$/, '');
+const under = (name: string, suffix: string) => name === suffix || name.endsWith('.' + suffix);
+
+/** Longest suffix rule that covers `name`. */
+function ruleFor<T>(rules: Map<string, T>, name: string): T | undefined {
+  let best: string | undefined;
+  for (const suffix of rules.keys()) {
+    if (under(name, suffix) && (best === undefined || suffix.length > best.length)) best = suffix;
+  }
+  return best === undefined ? undefined : rules.get(best);
+}
+
+/** TXT strings longer than 255 bytes go out as several character-strings. */
+function txtChunks(s: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < s.length; i += 255) out.push(s.slice(i, i + 255));
+  return out.length ? out : [''];
+}
+
+export async function startDnsServer(opts: { host?: string } = {}): Promise<TestDnsServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const names = new Map<string, TestRecords>();
+  const failures = new Map<string, TestFailure>();
+  const wildcards = new Map<string, TestRecords>();
+  const delays = new Map<string, number>();
+  const queries: ReceivedQuery[] = [];
+
+  const answer = (name: string, type: string): { rcode: keyof typeof rcodeNumber; answers: dnsPacket.Answer[] } | null => {
+    const failure = ruleFor(failures, name);
+    if (failure === 'drop') return null;
+    if (failure) return { rcode: failure, answers: [] };
+    const records = names.get(name) ?? ruleFor(wildcards, name);
+    if (!records) return { rcode: 'NXDOMAIN', answers: [] };
+    const values = records[type as TestRecordType] ?? [];
+    const answers = values.map((v): dnsPacket.Answer => {
+      if (type === 'TXT') return { type: 'TXT', name, ttl: 60, data: txtChunks(v) };
+      return { type: type as 'A' | 'AAAA' | 'PTR', name, ttl: 60, data: v };
+    });
+    return { rcode: 'NOERROR', answers };
+  };
+
+  socket.on('message', (msg, rinfo) => {
+    let req: dnsPacket.DecodedPacket;
+    try {
+      req = dnsPacket.decode(msg);
+    } catch {
+      return;
+    }
+    const q = req.questions?.[0];
+    if (!q) return;
+    const name = lc(q.name);
+    queries.push({ name, type: q.type, t: performance.now() });
+    const res = answer(name, q.type);
+    if (res === null) return;
+    const packet = dnsPacket.encode({
+      type: 'response',
+      id: req.id ?? 0,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) | rcodeNumber[res.rcode],
+      questions: [q],
+      answers: res.answers,
+    });
+    const delay = ruleFor(delays, name);
+    const send = () => socket.send(packet, rinfo.port, rinfo.address);
+    if (delay) setTimeout(send, delay);
+    else send();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  const port = socket.address().port;
+
+  const add = (name: string, records: TestRecords) => {
+    const key = lc(name);
+    const cur = names.get(key) ?? {};
+    for (const [t, v] of Object.entries(records) as [TestRecordType, string[]][]) cur[t] = [...(cur[t] ?? []), ...v];
+    names.set(key, cur);
+  };
+
+  return {
+    host,
+    port,
+    address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+    set: (name, records) => void names.set(lc(name), { ...records }),
+    add,
+    list(zone, ip, codes, txt) {
+      const name = dnsblName(ip, lc(zone));
+      names.set(name, { A: [...codes], ...(txt !== undefined ? { TXT: [txt] } : {}) });
+    },
+    testPoints(zone, o = {}) {
+      const z = lc(zone);
+      names.set(`2.0.0.127.${z}`, { A: o.codes ?? ['127.0.0.2'], TXT: ['test point'] });
+      names.delete(`1.0.0.127.${z}`);
+      if (o.ipv6) names.set(`${rawReverseLabels('::ffff:127.0.0.2')}.${z}`, { A: o.codes ?? ['127.0.0.2'], TXT: ['test point'] });
+    },
+    fail: (suffix, how) => void failures.set(lc(suffix), how),
+    wildcard: (suffix, records) => void wildcards.set(lc(suffix), { ...records }),
+    slow: (suffix, ms) => void delays.set(lc(suffix), ms),
+    get queries() {
+      return queries;
+    },
+    count: (filter) => (filter ? queries.filter(filter).length : queries.length),
+    clearQueries: () => void (queries.length = 0),
+    reset() {
+      names.clear();
+      failures.clear();
+      wildcards.clear();
+      delays.clear();
+      queries.length = 0;
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
