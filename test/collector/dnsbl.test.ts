@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { dnsblCheck } from '../../collector/checks/dnsbl.js';
+import type { CheckDeps, Target } from '../../collector/checks/types.js';
+import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import type { Config } from '../../lib/config/normalize.js';
+import type { DnsblResult } from '../../lib/model.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { configFrom } from '../helpers/collector-config.js';
+import { captureLog, type CaptureLog } from '../helpers/capture-log.js';
+
+let server: TestDnsServer;
+const clients: DnsClient[] = [];
+const now = () => new Date('2025-03-04T05:06:07Z');
+
+beforeAll(async () => {
+  server = await startDnsServer();
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await server.close();
+});
+beforeEach(() => server.reset());
+
+function setup(rbls: unknown[], extra: Record<string, unknown> = {}): { config: Config; deps: CheckDeps; log: CaptureLog } {
+  const config = configFrom({ dns: { servers: [server.address], timeout_ms: 250, tries: 1, concurrency: 16 }, rbls, ...extra });
+  const dns = createDnsClient(config);
+  clients.push(dns);
+  const log = captureLog();
+  return { config, log, deps: { config, dns, log, now, fetch: globalThis.fetch } };
+}
+
+function targets(config: Config, ...ips: string[]): Target[] {
+  const host = config.hosts[0] ?? configFrom({ mta_map: ['mx.example.test'] }).hosts[0]!;
+  return ips.map((ip) => ({ ip, family: ip.includes(':') ? 6 : 4, host }));
+}
+
+function one(results: Map<string, DnsblResult[]>, ip: string, zone: string): DnsblResult {
+  const r = results.get(ip)?.find((x) => x.zone === zone);
+  if (!r) throw new Error(`no result for ${ip} in ${zone}`);
+  return r;
+}
+
+describe('dnsbl check', () => {
+  it('reports a listing with every code, labels and TXT, a clean IP as not listed, and fills the removal link', async () => {
+    server.testPoints('zen.spamhaus.org');
+    server.list('zen.spamhaus.org', '192.0.2.10', ['127.0.0.2', '127.0.0.4'], 'https://check.spamhaus.org/listed/?searchterm=192.0.2.10');
+    server.testPoints('bl.example.test');
+    server.list('bl.example.test', '192.0.2.11', ['127.0.0.2']);
+    const { config, deps } = setup([
+      'zen.spamhaus.org',
+      { zone: 'bl.example.test', removal_link: 'https://bl.example.test/remove?ip=' },
+    ]);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.10', '192.0.2.11'), deps);
+    const zen = one(res, '192.0.2.10', 'zen.spamhaus.org');
+    expect(zen).toMatchObject({ state: 'listed', codes: ['127.0.0.2', '127.0.0.4'], labels: ['SBL', 'XBL'], critical: true, kind: 'block' });
+    expect(zen.txt).toContain('searchterm=192.0.2.10');
+    expect(zen.at).toBe('2025-03-04T05:06:07.000Z');
+    expect(one(res, '192.0.2.11', 'zen.spamhaus.org')).toMatchObject({ state: 'not_listed', codes: [] });
+    expect(one(res, '192.0.2.10', 'bl.example.test').state).toBe('not_listed');
+    expect(one(res, '192.0.2.11', 'bl.example.test')).toMatchObject({
+      state: 'listed',
+      removalLink: 'https://bl.example.test/remove?ip=192.0.2.11',
+    });
+    // TXT is fetched for listings only.
+    expect(server.count((q) => q.type === 'TXT')).toBe(2);
+    // Results keep the config's zone order.
+    expect(res.get('192.0.2.10')!.map((r) => r.zone)).toEqual(['zen.spamhaus.org', 'bl.example.test']);
+  });
+
+  it('turns a timeout and a SERVFAIL for one IP into errors, never not_listed', async () => {
+    server.testPoints('bl.example.test');
+    server.fail('20.2.0.192.bl.example.test', 'drop');
+    server.fail('21.2.0.192.bl.example.test', 'SERVFAIL');
+    server.fail('22.2.0.192.bl.example.test', 'REFUSED');
+    const { config, deps } = setup(['bl.example.test']);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.20', '192.0.2.21', '192.0.2.22'), deps);
+    expect(one(res, '192.0.2.20', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/timeout/) });
+    expect(one(res, '192.0.2.21', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/SERVFAIL/) });
+    expect(one(res, '192.0.2.22', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/REFUSED/) });
+  });
+
+  it('treats Spamhaus 127.255.255.x as errors and answers outside 127/8 or unknown codes as unknown', async () => {
+    server.testPoints('zen.spamhaus.org');
+    server.list('zen.spamhaus.org', '192.0.2.30', ['127.255.255.254']);
+    server.list('zen.spamhaus.org', '192.0.2.31', ['198.51.100.1']);
+    server.list('zen.spamhaus.org', '192.0.2.32', ['127.0.0.99']);
+    server.list('zen.spamhaus.org', '192.0.2.33', ['127.0.0.2', '127.0.0.99']);
+    const { config, deps } = setup(['zen.spamhaus.org']);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.30', '192.0.2.31', '192.0.2.32', '192.0.2.33'), deps);
+    expect(one(res, '192.0.2.30', 'zen.spamhaus.org')).toMatchObject({
+      state: 'error',
+      codes: ['127.255.255.254'],
+      reason: expect.stringMatching(/public or open resolver/),
+    });
+    expect(one(res, '192.0.2.31', 'zen.spamhaus.org')).toMatchObject({ state: 'unknown', codes: ['198.51.100.1'], reason: expect.stringMatching(/outside 127/) });
+    expect(one(res, '192.0.2.32', 'zen.spamhaus.org')).toMatchObject({ state: 'unknown', reason: expect.stringMatching(/not in this zone's code table/) });
+    // One odd record is not hidden behind a listing.
+    expect(one(res, '192.0.2.33', 'zen.spamhaus.org')).toMatchObject({ state: 'unknown', codes: ['127.0.0.2', '127.0.0.99'] });
+    expect(server.count((q) => q.type === 'TXT')).toBe(0);
+  });
+
+  it('marks a zone that lists everything unhealthy and counts none of its answers as listings', async () => {
+    server.wildcard('everything.example.test', { A: ['127.0.0.2'] });
+    server.testPoints('bl.example.test');
+    server.list('bl.example.test', '192.0.2.40', ['127.0.0.2']);
+    const { config, deps, log } = setup(['everything.example.test', 'bl.example.test']);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.40', '192.0.2.41'), deps);
+    for (const ip of ['192.0.2.40', '192.0.2.41']) {
+      const r = one(res, ip, 'everything.example.test');
+      expect(r.state).toBe('unknown');
+      expect(r.unhealthy).toMatch(/lists everything/);
+      expect(r.codes).toEqual(['127.0.0.2']);
+    }
+    // The healthy zone is unaffected.
+    expect(one(res, '192.0.2.40', 'bl.example.test').state).toBe('listed');
+    expect(one(res, '192.0.2.41', 'bl.example.test').state).toBe('not_listed');
+    expect(log.text()).toMatch(/unhealthy.*everything\.example\.test/);
+  });
+
+  it('marks a zone that lists nothing unhealthy: its NXDOMAINs are not "clean"', async () => {
+    const { config, deps } = setup(['empty.example.test']);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.42'), deps);
+    expect(one(res, '192.0.2.42', 'empty.example.test')).toMatchObject({ state: 'unknown', unhealthy: expect.stringMatching(/lists nothing/) });
+  });
+
+  it('does not hammer a zone that never answers: one error per IP, no per-IP queries, others unaffected', async () => {
+    server.fail('dead.example.test', 'drop');
+    server.testPoints('bl.example.test');
+    const { config, deps } = setup(['dead.example.test', 'bl.example.test']);
+    const ips = Array.from({ length: 20 }, (_, i) => `192.0.2.${100 + i}`);
+    const res = await dnsblCheck.run(targets(config, ...ips), deps);
+    for (const ip of ips) {
+      expect(one(res, ip, 'dead.example.test')).toMatchObject({ state: 'error', unhealthy: expect.stringMatching(/timeout/) });
+      expect(one(res, ip, 'bl.example.test').state).toBe('not_listed');
+    }
+    expect(server.count((q) => q.name.endsWith('dead.example.test'))).toBe(2);
+  });
+
+  it('honours self_test: false (no test-point queries) and exempts score zones', async () => {
+    server.list('notest.example.test', '192.0.2.50', ['127.0.0.2']);
+    const { config, deps } = setup([{ zone: 'notest.example.test', self_test: false }, { zone: 'scores.example.test', kind: 'score', codes: { '127.0.4.0/24': 'score' } }]);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.50'), deps);
+    expect(one(res, '192.0.2.50', 'notest.example.test').state).toBe('listed');
+    expect(one(res, '192.0.2.50', 'scores.example.test').state).toBe('not_listed');
+    expect(server.count((q) => q.name.startsWith('2.0.0.127.') || q.name.startsWith('1.0.0.127.'))).toBe(0);
+  });
+
+  it('sends IPv6 targets as nibble names to IPv6 zones only, self-testing ::ffff:127.0.0.2', async () => {
+    server.testPoints('v6.example.test', { ipv6: true });
+    server.testPoints('v4only.example.test');
+    server.list('v6.example.test', '2001:db8::25', ['127.0.0.3']);
+    const { config, deps } = setup([{ zone: 'v6.example.test', ipv6: true }, 'v4only.example.test']);
+    const res = await dnsblCheck.run(targets(config, '2001:db8::25', '192.0.2.60'), deps);
+    expect(one(res, '2001:db8::25', 'v6.example.test')).toMatchObject({ state: 'listed', codes: ['127.0.0.3'] });
+    expect(res.get('2001:db8::25')!.map((r) => r.zone)).toEqual(['v6.example.test']);
+    expect(one(res, '192.0.2.60', 'v4only.example.test').state).toBe('not_listed');
+    const nibble = (q: { name: string }) => q.name.split('.').length > 32;
+    expect(server.count((q) => nibble(q) && q.name.endsWith('v4only.example.test'))).toBe(0);
+    expect(server.count((q) => q.type === 'A' && q.name === '5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.v6.example.test')).toBe(1);
+    expect(server.count((q) => q.name.startsWith('2.0.0.0.0.0.f.7.f.f.f.f.') && q.name.endsWith('v6.example.test'))).toBe(1);
+  });
+
+  it('marks only the IPv6 side unhealthy when the IPv6 test point is missing', async () => {
+    server.testPoints('half6.example.test');
+    const { config, deps } = setup([{ zone: 'half6.example.test', ipv6: true }]);
+    const res = await dnsblCheck.run(targets(config, '2001:db8::26', '192.0.2.61'), deps);
+    expect(one(res, '2001:db8::26', 'half6.example.test')).toMatchObject({ state: 'unknown', unhealthy: expect.stringMatching(/IPv6 self-test/) });
+    expect(one(res, '192.0.2.61', 'half6.example.test').state).toBe('not_listed');
+  });
+
+  it('queries Spamhaus DQS under <key>.zen.dq.spamhaus.net and never shows the key', async () => {
+    const key = 'k3yS3cretDqs0001';
+    const qz = `${key.toLowerCase()}.zen.dq.spamhaus.net`;
+    server.testPoints(qz);
+    server.list(qz, '192.0.2.70', ['127.0.0.2'], 'listed');
+    server.fail(`71.2.0.192.${qz}`, 'SERVFAIL');
+    server.list(qz, '192.0.2.72', ['127.255.255.252']);
+    const { config, deps, log } = setup([{ zone: 'zen.spamhaus.org', dqs_key: key, removal_link: 'https://check.spamhaus.org/?q={ip}' }]);
+    const res = await dnsblCheck.run(targets(config, '192.0.2.70', '192.0.2.71', '192.0.2.72'), deps);
+    expect(one(res, '192.0.2.70', 'zen.spamhaus.org').state).toBe('listed');
+    expect(one(res, '192.0.2.71', 'zen.spamhaus.org').state).toBe('error');
+    expect(one(res, '192.0.2.72', 'zen.spamhaus.org')).toMatchObject({ state: 'error', reason: expect.stringMatching(/DQS key/) });
+    expect(server.count((q) => q.name.endsWith(qz))).toBeGreaterThan(0);
+    const shown = JSON.stringify([...res.entries()]) + log.text();
+    expect(shown.toLowerCase()).not.toContain(key.toLowerCase());
+
+    // An unhealthy DQS zone: the reasons and the log still never name the key.
+    server.reset();
+    server.fail(qz, 'SERVFAIL');
+    const again = setup([{ zone: 'zen.spamhaus.org', dqs_key: key }]);
+    const res2 = await dnsblCheck.run(targets(again.config, '192.0.2.70'), again.deps);
+    expect(one(res2, '192.0.2.70', 'zen.spamhaus.org')).toMatchObject({ state: 'error', unhealthy: expect.stringMatching(/SERVFAIL/) });
+    expect((JSON.stringify([...res2.entries()]) + again.log.text()).toLowerCase()).not.toContain(key.toLowerCase());
+    expect(again.log.lines.length).toBeGreaterThan(0);
+  });
+
+  it('honours a zone rate limit (queries counted at the server) without slowing the other zones', async () => {
+    server.testPoints('slowpoke.example.test');
+    server.testPoints('fast.example.test');
+    const rate = 20;
+    const { config, deps } = setup([{ zone: 'slowpoke.example.test', rate_limit: rate }, 'fast.example.test']);
+    const ips = Array.from({ length: 30 }, (_, i) => `192.0.2.${150 + i}`);
+    const res = await dnsblCheck.run(targets(config, ...ips), deps);
+    expect([...res.values()].every((l) => l.every((r) => r.state === 'not_listed'))).toBe(true);
+    const slow = server.queries.filter((q) => q.name.endsWith('slowpoke.example.test'));
+    expect(slow).toHaveLength(32);
+    // Sliding one-second window over the arrival times: never more than `rate` (+1 for the window edge).
+    let maxInWindow = 0;
+    for (let i = 0, j = 0; i < slow.length; i++) {
+      while (slow[i]!.t - slow[j]!.t >= 1000) j++;
+      maxInWindow = Math.max(maxInWindow, i - j + 1);
+    }
+    expect(maxInWindow).toBeLessThanOrEqual(rate + 1);
+    // The unlimited zone was done long before the limited one.
+    const fast = server.queries.filter((q) => q.name.endsWith('fast.example.test'));
+    expect(fast.at(-1)!.t).toBeLessThan(slow.at(-1)!.t);
+  });
+
+  it('skips domain-only zones and says why when no IP zone is left', () => {
+    const { config } = setup(['dbl.spamhaus.org']);
+    expect(dnsblCheck.skipReason(config)).toMatch(/no DNSBL zones/);
+    expect(dnsblCheck.skipReason(setup(['bl.example.test']).config)).toBeNull();
+  });
+});
