@@ -1,0 +1,136 @@
+/** Redis writes of a run against the real test Redis: atomic records, history, removals, acks, summaries. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from '../../collector/store.js';
+import { keys } from '../../lib/keys.js';
+import { connectRedis, type Redis } from '../../lib/redis.js';
+import type { HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
+import { ipRecord } from '../helpers/ip-record.js';
+import { testRedis, type TestRedis } from '../helpers/redis.js';
+
+let t: TestRedis;
+const k = keys('mtarep:');
+beforeAll(async () => {
+  t = await testRedis();
+});
+afterAll(async () => {
+  await t.close();
+});
+beforeEach(async () => {
+  await t.redis.flushdb();
+});
+
+const day = 86_400_000;
+const host = (name: string, ips: string[], at = '2024-05-01T10:00:00.000Z'): HostRecord => ({
+  name,
+  fqdn: `${name}.example.com`,
+  ips,
+  resolve: { status: 'ok', at },
+  checkedAt: at,
+  runId: 'r',
+});
+
+describe('writeResults', () => {
+  it('stores records, host records and the host index; every transaction bumps the data version', async () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    await writeResults(t.redis, k, {
+      records: [ipRecord('192.0.2.1', at), ipRecord('2001:db8::1', at)],
+      hosts: [host('mx1', ['192.0.2.1', '2001:db8::1'])],
+      removedHosts: [],
+      removedIps: [],
+      t: Date.parse(at),
+      historyDays: 90,
+    });
+    expect(JSON.parse((await t.redis.get(k.ip('2001:db8::1')))!)).toEqual(ipRecord('2001:db8::1', at));
+    expect(JSON.parse((await t.redis.get(k.host('mx1')))!).ips).toEqual(['192.0.2.1', '2001:db8::1']);
+    expect(await t.redis.smembers(k.hostIndex)).toEqual(['mx1']);
+    expect(Number(await t.redis.get(k.dataVersion))).toBe(2);
+    const prev = await readPreviousHosts(t.redis, k, ['mx1', 'mx2']);
+    expect([...prev.hosts.keys()]).toEqual(['mx1']);
+    expect((await readPreviousIps(t.redis, k, ['192.0.2.1', '192.0.2.9'])).size).toBe(1);
+  });
+
+  it('adds one history point per run and trims points older than the retention', async () => {
+    const now = Date.parse('2024-05-10T00:00:00Z');
+    for (const ago of [5, 3, 1, 0]) {
+      const at = new Date(now - ago * day).toISOString();
+      await writeResults(t.redis, k, { records: [ipRecord('192.0.2.1', at)], hosts: [], removedHosts: [], removedIps: [], t: now - ago * day, historyDays: 2 });
+    }
+    const points = (await t.redis.zrange(k.history('192.0.2.1'), 0, -1)).map((p) => JSON.parse(p) as { t: number; score: number });
+    expect(points.map((p) => (now - p.t) / day)).toEqual([1, 0]);
+    expect(points[0]).toEqual({ t: now - day, score: 90, listings: 0, traps: null, color: null });
+    expect(await t.redis.pttl(k.history('192.0.2.1'))).toBeGreaterThan(day);
+  });
+
+  it('deletes IPs and hosts that are gone, with their history and blocks', async () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    await t.redis.set(k.blocks('old'), '{}');
+    await writeResults(t.redis, k, {
+      records: [ipRecord('192.0.2.1', at), ipRecord('192.0.2.2', at)],
+      hosts: [host('mx1', ['192.0.2.1']), host('old', ['192.0.2.2'])],
+      removedHosts: [],
+      removedIps: [],
+      t: 1,
+      historyDays: 90,
+    });
+    await writeResults(t.redis, k, { records: [ipRecord('192.0.2.1', at)], hosts: [host('mx1', ['192.0.2.1'])], removedHosts: ['old'], removedIps: ['192.0.2.2'], t: 2, historyDays: 90 });
+    expect(await t.redis.exists(k.ip('192.0.2.2'), k.history('192.0.2.2'), k.host('old'), k.blocks('old'))).toBe(0);
+    expect(await t.redis.exists(k.ip('192.0.2.1'), k.history('192.0.2.1'), k.host('mx1'))).toBe(3);
+    expect(await t.redis.smembers(k.hostIndex)).toEqual(['mx1']);
+  });
+
+  it('a reader never sees a mix of two runs while 3,000 records are replaced', async () => {
+    const ips = Array.from({ length: 3000 }, (_, i) => `2001:db8::${i.toString(16)}`);
+    const write = (at: string) =>
+      writeResults(t.redis, k, { records: ips.map((ip) => ipRecord(ip, at)), hosts: [], removedHosts: [], removedIps: [], t: Date.parse(at), historyDays: 90 });
+    await write('2024-05-01T10:00:00.000Z');
+    const reader: Redis = await connectRedis({ url: t.url }, { reconnect: false });
+    let reads = 0;
+    let done = false;
+    const readLoop = (async () => {
+      while (!done) {
+        const vals = await reader.mget(...ips.slice(0, 500).map((ip) => k.ip(ip)));
+        for (const v of vals) {
+          const rec = JSON.parse(v!) as IpRecord;
+          // Every part of one record comes from one run.
+          expect(rec.runId).toBe(`run-${rec.checkedAt}`);
+          expect(rec.senderscore.at).toBe(rec.checkedAt);
+          reads++;
+        }
+      }
+    })();
+    await write('2024-05-01T10:15:00.000Z');
+    done = true;
+    await readLoop;
+    reader.disconnect();
+    expect(reads).toBeGreaterThan(0);
+    expect(JSON.parse((await t.redis.get(k.ip(ips[2999]!)))!).checkedAt).toBe('2024-05-01T10:15:00.000Z');
+  });
+});
+
+describe('acks and summaries', () => {
+  it('removeAcks deletes only the given fields', async () => {
+    await t.redis.hset(k.acks, 'rbl:a.test:192.0.2.1', 'alice 2024-05-01 10:00:00', 'block:gmail:mx1', 'bob 2024-05-01 11:00:00');
+    await removeAcks(t.redis, k, ['rbl:a.test:192.0.2.1']);
+    expect(await t.redis.hgetall(k.acks)).toEqual({ 'block:gmail:mx1': 'bob 2024-05-01 11:00:00' });
+    await removeAcks(t.redis, k, []);
+    expect(await t.redis.hlen(k.acks)).toBe(1);
+  });
+
+  it('storeSummary sets the last run and keeps the newest `runs` summaries', async () => {
+    const s = (id: string): RunSummary => ({
+      id,
+      startedAt: 'a',
+      finishedAt: 'b',
+      durationMs: 1,
+      hosts: 1,
+      ips: 1,
+      status: 'ok',
+      checks: {},
+      unhealthyZones: [],
+      errors: [],
+    });
+    for (const id of ['1', '2', '3', '4']) await storeSummary(t.redis, k, s(id), 3);
+    expect(JSON.parse((await t.redis.get(k.lastRun))!).id).toBe('4');
+    expect((await t.redis.lrange(k.runs, 0, -1)).map((x) => JSON.parse(x).id)).toEqual(['4', '3', '2']);
+  });
+});
