@@ -1,0 +1,110 @@
+// mtarep overview: issue dialogs, in-place sorting that keeps ?sort=&dir= in the URL, row filter.
+// Loaded as a file (the CSP allows no inline script); reads data only from DOM attributes.
+'use strict';
+(function () {
+  var table = document.getElementById('overview');
+
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest ? ev.target.closest('a[data-dialog]') : null;
+    if (!a) return;
+    var dlg = document.getElementById(a.getAttribute('data-dialog'));
+    if (!dlg || typeof dlg.showModal !== 'function') return; // fall back to the issue page
+    ev.preventDefault();
+    dlg.showModal();
+  });
+  // A click on the backdrop closes the dialog.
+  document.querySelectorAll('dialog').forEach(function (d) {
+    d.addEventListener('click', function (ev) {
+      if (ev.target === d) d.close();
+    });
+  });
+
+  if (!table) return;
+  var tbody = table.tBodies[0];
+  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var filter = document.getElementById('filter');
+  var shown = document.getElementById('shown');
+
+  function setUrl() {
+    var u = new URL(location.href);
+    u.searchParams.set('sort', table.dataset.sort);
+    u.searchParams.set('dir', table.dataset.dir);
+    if (filter && filter.value) u.searchParams.set('q', filter.value);
+    else u.searchParams.delete('q');
+    history.replaceState(null, '', u.pathname + u.search + u.hash);
+    var back = '/?sort=' + encodeURIComponent(table.dataset.sort) + '&dir=' + encodeURIComponent(table.dataset.dir);
+    document.querySelectorAll('form.ack input[name=back]').forEach(function (i) {
+      if (i.value.charAt(0) === '/' && i.value.indexOf('/?') === 0) i.value = back;
+    });
+  }
+
+  function value(row, i) {
+    var c = row.cells[i];
+    return c ? c.getAttribute('data-v') || '' : '';
+  }
+
+  function cmp(a, b) {
+    var x = Number(a), y = Number(b);
+    if (a !== '' && b !== '' && isFinite(x) && isFinite(y)) return x - y;
+    return a.localeCompare(b);
+  }
+
+  function sortBy(key, dir) {
+    var idx = -1;
+    heads.forEach(function (th, i) {
+      if (th.dataset.key === key) idx = i;
+    });
+    if (idx < 0) return;
+    var rows = Array.prototype.slice.call(tbody.rows);
+    var sign = dir === 'desc' ? -1 : 1;
+    rows.sort(function (r1, r2) {
+      return sign * cmp(value(r1, idx), value(r2, idx)) || cmp(value(r1, 1), value(r2, 1)) || cmp(value(r1, 2), value(r2, 2));
+    });
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (r) { frag.appendChild(r); });
+    tbody.appendChild(frag);
+    table.dataset.sort = key;
+    table.dataset.dir = dir;
+    heads.forEach(function (th) {
+      var on = th.dataset.key === key;
+      th.classList.toggle('sorted', on);
+      th.classList.toggle('asc', on && dir === 'asc');
+      th.classList.toggle('desc', on && dir === 'desc');
+      if (on) th.setAttribute('aria-sort', dir === 'asc' ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    });
+    setUrl();
+  }
+
+  heads.forEach(function (th) {
+    var a = th.querySelector('a');
+    if (!a) return;
+    a.addEventListener('click', function (ev) {
+      ev.preventDefault();
+      var key = th.dataset.key;
+      var dir = table.dataset.sort === key ? (table.dataset.dir === 'asc' ? 'desc' : 'asc') : key === 'severity' ? 'desc' : 'asc';
+      sortBy(key, dir);
+    });
+  });
+
+  function applyFilter() {
+    var q = (filter.value || '').trim().toLowerCase();
+    var n = 0, total = tbody.rows.length;
+    Array.prototype.forEach.call(tbody.rows, function (r) {
+      var hit = !q || r.textContent.toLowerCase().indexOf(q) >= 0;
+      r.hidden = !hit;
+      if (hit) n++;
+    });
+    if (shown) shown.textContent = q ? n + ' of ' + total + ' rows' : total + ' rows';
+  }
+
+  if (filter) {
+    var q0 = new URL(location.href).searchParams.get('q');
+    if (q0) filter.value = q0;
+    filter.addEventListener('input', function () {
+      applyFilter();
+      setUrl();
+    });
+    applyFilter();
+  }
+})();

@@ -1,0 +1,46 @@
+// mtarep charts: draws every [data-chart] element with Highcharts (served locally). Data comes from
+// data- attributes (escaped by the server), never from inline script.
+'use strict';
+(function () {
+  if (typeof Highcharts === 'undefined') return;
+  Highcharts.setOptions({ credits: { enabled: false }, time: { timezone: undefined } });
+  var colors = { sent: '#2f7ed8', bounced: '#d9534f', deferred: '#f0ad4e', expired: '#8c6bb1', fbl: '#5c5c5c' };
+
+  document.querySelectorAll('[data-chart="counters"]').forEach(function (el) {
+    var categories = JSON.parse(el.getAttribute('data-categories'));
+    var series = JSON.parse(el.getAttribute('data-series')).map(function (s) {
+      return { name: s.name, data: s.data, color: colors[s.name] };
+    });
+    Highcharts.chart(el, {
+      chart: { type: 'column', animation: false },
+      title: { text: 'Deliveries on ' + el.getAttribute('data-day') },
+      xAxis: { categories: categories },
+      yAxis: { min: 0, title: { text: 'messages' } },
+      legend: { enabled: true },
+      tooltip: { shared: true },
+      plotOptions: { series: { animation: false } },
+      series: series,
+    });
+  });
+
+  document.querySelectorAll('[data-chart="history"]').forEach(function (el) {
+    var h = JSON.parse(el.getAttribute('data-history'));
+    if (!h.points) return;
+    Highcharts.chart(el, {
+      chart: { animation: false, height: 220 },
+      title: { text: null },
+      xAxis: { type: 'datetime' },
+      yAxis: [
+        { title: { text: 'SenderScore' }, min: 0, max: 100 },
+        { title: { text: 'listings / traps' }, min: 0, opposite: true, allowDecimals: false },
+      ],
+      tooltip: { shared: true },
+      plotOptions: { series: { animation: false, marker: { enabled: h.points < 50 } } },
+      series: [
+        { name: 'SenderScore', type: 'line', data: h.score, yAxis: 0, color: '#2f7ed8' },
+        { name: 'DNSBL listings', type: 'column', data: h.listings, yAxis: 1, color: '#d9534f' },
+        { name: 'SNDS traps', type: 'line', data: h.traps, yAxis: 1, color: '#f0ad4e', dashStyle: 'ShortDash' },
+      ],
+    });
+  });
+})();

@@ -1,0 +1,104 @@
+/**
+ * The issue details (modal body and the no-JavaScript issue page): rejection line, codes, TXT reason,
+ * links, advice and the Acknowledge form (POST with a CSRF token). Everything is escaped by hono/jsx;
+ * links were allow-listed (http/https) by the view model.
+ */
+import type { IssueView } from '../web/viewmodel/issues.js';
+
+export function issueTitle(i: IssueView): string {
+  return i.kind === 'rbl' ? `${i.ip ?? i.host} listed on ${i.name}` : `${i.name} blocks ${i.host}`;
+}
+
+export function IssueBody(p: { issue: IssueView; csrf: string; back: string }) {
+  const i = p.issue;
+  return (
+    <div class="issue-body">
+      <h2>{issueTitle(i)}</h2>
+      <dl class="facts">
+        <dt>Host</dt>
+        <dd>
+          <a href={`/host/${encodeURIComponent(i.host)}`}>{i.host}</a> <span class="muted">{i.fqdn}</span>
+        </dd>
+        {i.ip !== undefined && (
+          <>
+            <dt>{i.kind === 'block' ? 'Blocked IP' : 'IP'}</dt>
+            <dd class="mono">{i.ip}</dd>
+          </>
+        )}
+        {i.codes.length > 0 && (
+          <>
+            <dt>Answer</dt>
+            <dd class="mono">
+              {i.codes.join(', ')}
+              {i.labels.length > 0 && <span class="muted"> ({i.labels.join(', ')})</span>}
+            </dd>
+          </>
+        )}
+        {i.txt !== undefined && (
+          <>
+            <dt>Reason (TXT)</dt>
+            <dd class="txt">{i.txt}</dd>
+          </>
+        )}
+        {i.recipientDomain !== undefined && (
+          <>
+            <dt>Recipient domain</dt>
+            <dd>{i.recipientDomain}</dd>
+          </>
+        )}
+        {i.lineAt !== undefined && (
+          <>
+            <dt>Seen</dt>
+            <dd>{i.lineAt}</dd>
+          </>
+        )}
+      </dl>
+      {i.line !== undefined && (
+        <>
+          <h3>SMTP rejection</h3>
+          <pre class="logline">{i.line}</pre>
+        </>
+      )}
+      {i.advice !== undefined && <p class="advice">{i.advice}</p>}
+      <p class="links">
+        {i.removalLink ? (
+          <a href={i.removalLink} rel="noopener noreferrer" target="_blank">
+            Removal / lookup form
+          </a>
+        ) : (
+          <span class="muted">No removal link configured (removal_links).</span>
+        )}
+        {i.assistanceLink && (
+          <a href={i.assistanceLink} rel="noopener noreferrer" target="_blank">
+            Runbook
+          </a>
+        )}
+      </p>
+      {i.ack ? (
+        <p class="acked">
+          Acknowledged by <strong>{i.ack.user}</strong> at {i.ack.at} UTC
+        </p>
+      ) : (
+        <form method="post" action="/ack" class="ack">
+          <input type="hidden" name="id" value={i.id} />
+          <input type="hidden" name="csrf" value={p.csrf} />
+          <input type="hidden" name="back" value={p.back} />
+          <button type="submit">Acknowledge</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+export function IssueDialog(p: { issue: IssueView; csrf: string; back: string }) {
+  return (
+    <dialog id={p.issue.domId} class="issue">
+      <form method="dialog" class="close">
+        <button type="submit" aria-label="Close">
+          ×
+        </button>
+      </form>
+      <IssueBody {...p} />
+    </dialog>
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * HTTP basic auth from the htpasswd file (lib/htpasswd.ts does the parsing and constant-time checks).
+ * The file is re-read when its mtime/size/inode change (checked at most once per `statIntervalMs`),
+ * not parsed per request. A successful login is remembered (keyed by an HMAC of user and password,
+ * tied to the entry's hash) so bcrypt does not run on every request; a failed one never is.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { MiddlewareHandler } from 'hono';
+import { parseHtpasswd, verifyPassword, type HtpasswdEntry } from '../lib/htpasswd.js';
+import type { Logger } from '../lib/log.js';
+import type { WebEnv } from './env.js';
+
+export interface HtpasswdStoreOptions {
+  /** How often the file's metadata is checked. Default 1000 ms; tests use 0. */
+  statIntervalMs?: number;
+  now?: () => number;
+  /** Remembered logins expire after this long. Default 10 minutes. */
+  successTtlMs?: number;
+}
+
+export class HtpasswdStore {
+  private entries = new Map<string, HtpasswdEntry>();
+  private signature = '';
+  private checkedAt = -Infinity;
+  private readonly warned = new Set<string>();
+  private readonly ok = new Map<string, { hash: string; at: number }>();
+  private readonly hmacKey = crypto.randomBytes(32);
+  private readonly statInterval: number;
+  private readonly now: () => number;
+  private readonly successTtl: number;
+
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+    opts: HtpasswdStoreOptions = {},
+  ) {
+    this.statInterval = opts.statIntervalMs ?? 1000;
+    this.now = opts.now ?? Date.now;
+    this.successTtl = opts.successTtlMs ?? 600_000;
+    this.refresh();
+  }
+
+  /** Re-read the file when it changed. A missing or unreadable file means nobody can log in. */
+  private refresh(): void {
+    const t = this.now();
+    if (t - this.checkedAt < this.statInterval) return;
+    this.checkedAt = t;
+    let sig: string;
+    try {
+      const st = fs.statSync(this.file);
+      sig = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (e) {
+      sig = `missing:${(e as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+    if (sig === this.signature) return;
+    this.signature = sig;
+    this.ok.clear();
+    this.entries = new Map();
+    if (sig.startsWith('missing:')) {
+      this.log.error('http_auth_file cannot be read: nobody can log in to the dashboard', { file: this.file, reason: sig.slice(8) });
+      return;
+    }
+    try {
+      for (const e of parseHtpasswd(fs.readFileSync(this.file, 'utf8'))) this.entries.set(e.user, e);
+    } catch (e) {
+      this.log.error('http_auth_file cannot be read: nobody can log in to the dashboard', { file: this.file, reason: (e as Error).message });
+      return;
+    }
+    const weak = [...this.entries.values()].filter((e) => e.scheme === 'sha1' && !this.warned.has(e.user));
+    if (weak.length > 0) {
+      for (const e of weak) this.warned.add(e.user);
+      this.log.warn('http_auth_file has unsalted {SHA} passwords: replace them with `mtarep passwd <user>` (bcrypt)', {
+        users: weak.map((e) => e.user),
+      });
+    }
+    const unsupported = [...this.entries.values()].filter((e) => e.scheme === 'unsupported' || e.scheme === 'plain');
+    if (unsupported.length > 0) {
+      this.log.warn('http_auth_file has entries in a format mtarep does not accept (use bcrypt, $apr1$ or {SHA})', {
+        users: unsupported.map((e) => e.user),
+      });
+    }
+  }
+
+  /** True when user and password match the file now. */
+  async verify(user: string, password: string): Promise<boolean> {
+    this.refresh();
+    const entry = this.entries.get(user);
+    const key = crypto.createHmac('sha256', this.hmacKey).update(user).update('\0').update(password).digest('base64');
+    const hit = this.ok.get(key);
+    if (entry && hit && hit.hash === entry.hash && this.now() - hit.at < this.successTtl) return true;
+    const good = await verifyPassword(entry, password);
+    if (good && entry) {
+      if (this.ok.size >= 1000) this.ok.clear();
+      this.ok.set(key, { hash: entry.hash, at: this.now() });
+    } else {
+      this.ok.delete(key);
+    }
+    return good;
+  }
+}
+
+/** Parse `Authorization: Basic ...`; null when absent or malformed. */
+export function parseBasic(header: string | undefined): { user: string; password: string } | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return null;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  if (i <= 0) return null;
+  return { user: text.slice(0, i), password: text.slice(i + 1) };
+}
+
+/** Every route goes through this: 401 with a challenge unless the credentials match. */
+export function basicAuth(store: HtpasswdStore): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    const cred = parseBasic(c.req.header('authorization'));
+    if (cred && (await store.verify(cred.user, cred.password))) {
+      c.set('user', cred.user);
+      return next();
+    }
+    return c.text('Authentication required.\n', 401, {
+      'WWW-Authenticate': 'Basic realm="mtarep", charset="UTF-8"',
+      'Cache-Control': 'no-store',
+    });
+  };
+}

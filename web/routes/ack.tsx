@@ -1,0 +1,41 @@
+/**
+ * POST /ack: acknowledge an issue. CSRF-protected twice (hono's origin check in server.ts and the
+ * per-user form token here); accepted only for an id that `currentIssues()` derives from the data
+ * stored right now, so no Redis key or field is ever built from unchecked request text.
+ */
+import type { Hono } from 'hono';
+import { currentIssues, formatAck } from '../../lib/issues.js';
+import { execChecked } from '../../lib/redis.js';
+import { ErrorPage } from '../../views/error.js';
+import { page } from '../../views/layout.js';
+import { safeBack, type WebContext } from '../context.js';
+import { guard, loadSnapshot } from '../data.js';
+import type { WebEnv } from '../env.js';
+
+export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
+  app.post('/ack', async (c) => {
+    const user = c.get('user');
+    const form = await c.req.parseBody();
+    if (!w.csrf.check(user, form['csrf'])) {
+      return c.html(
+        page(<ErrorPage user={user} status={403} title="Form expired" message="The form's security token is missing or wrong. Reload the page and try again." />),
+        403,
+      );
+    }
+    const id = form['id'];
+    if (typeof id !== 'string' || id === '' || id.length > 512) {
+      return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="No issue named." />), 400);
+    }
+    const snap = await loadSnapshot(w.redis, w.k, w.config);
+    const exists = currentIssues([...snap.ips.values()], [...snap.blocks.values()]).some((i) => i.id === id);
+    if (!exists) {
+      return c.html(
+        page(<ErrorPage user={user} status={409} title="No such issue" message="This issue does not exist any more (it may have been resolved by the last collector run). Nothing was stored." />),
+        409,
+      );
+    }
+    await guard('ack', () => execChecked(w.redis.multi().hset(w.k.acks, id, formatAck(user, w.now())).incr(w.k.dataVersion), 'acknowledge'));
+    w.log.info('issue acknowledged', { issue: id, user });
+    return c.redirect(safeBack(form['back']), 303);
+  });
+}

@@ -1,0 +1,145 @@
+/**
+ * Page routes: overview (cached per data version), issue page, host page, graphs, help, version.
+ * Each handler: read data (fixed round trips) -> pure view model -> escaped view.
+ */
+import type { Hono } from 'hono';
+import { dayKey } from '../../lib/keys.js';
+import { mtarepVersion } from '../../lib/version.js';
+import { rowSeverity, severityRules } from '../../lib/severity.js';
+import { ErrorPage } from '../../views/error.js';
+import { FirstTimePage } from '../../views/first-time.js';
+import { GraphsPage } from '../../views/graphs.js';
+import { HelpPage } from '../../views/help.js';
+import { HostPage } from '../../views/host.js';
+import { IssueBody } from '../../views/issue.js';
+import { Layout, page } from '../../views/layout.js';
+import { OverviewPage } from '../../views/overview.js';
+import { VersionPage } from '../../views/version.js';
+import type { WebContext } from '../context.js';
+import { hostIps, loadHistory, loadSnapshot, readVersion, guard } from '../data.js';
+import type { WebEnv } from '../env.js';
+import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
+import { buildIssueViews } from '../viewmodel/issues.js';
+import { buildOverview, parseSort } from '../viewmodel/overview.js';
+import { durationText } from '../viewmodel/format.js';
+
+
+const htmlHeaders = { 'Cache-Control': 'no-store' };
+
+export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
+  const { config, redis, k } = w;
+
+  app.get('/', async (c) => {
+    const user = c.get('user');
+    const sort = parseSort(c.req.query('sort'), c.req.query('dir'));
+    const version = await readVersion(redis, k);
+    const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
+    const hit = w.cache.get(key, version);
+    if (hit !== undefined) return c.html(hit, 200, htmlHeaders);
+    const snap = await loadSnapshot(redis, k, config);
+    const m = buildOverview(config, snap, w.now(), sort);
+    const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
+    const body = m.firstTime
+      ? page(<FirstTimePage config={config} user={user} />)
+      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} />);
+    // Cached under the version read *before* loading: a write in between only costs a re-render.
+    w.cache.set(key, version, body);
+    return c.html(body, 200, htmlHeaders);
+  });
+
+  app.get('/issue', async (c) => {
+    const user = c.get('user');
+    const id = c.req.query('id') ?? '';
+    const snap = await loadSnapshot(redis, k, config);
+    const issue = buildIssueViews(config, [...snap.ips.values()], [...snap.blocks.values()], snap.acks).find((i) => i.id === id);
+    if (!issue) {
+      return c.html(
+        page(<ErrorPage user={user} status={404} title="No such issue" message="This issue does not exist (any more): it may have been resolved since the page was loaded." />),
+        404,
+        htmlHeaders,
+      );
+    }
+    return c.html(
+      page(
+        <Layout title="Issue" user={user} active="issue">
+          <section class="prose">
+            <IssueBody issue={issue} csrf={w.csrf.tokenFor(user)} back={`/issue?id=${encodeURIComponent(id)}`} />
+          </section>
+        </Layout>,
+      ),
+      200,
+      htmlHeaders,
+    );
+  });
+
+  app.get('/host/:name', async (c) => {
+    const user = c.get('user');
+    const host = config.hosts.find((h) => h.name === c.req.param('name'));
+    if (!host) {
+      return c.html(page(<ErrorPage user={user} status={404} title="Unknown host" message="No host of that name is configured in mta_map." />), 404, htmlHeaders);
+    }
+    const snap = await loadSnapshot(redis, k, config);
+    const now = w.now();
+    const record = snap.hosts.get(host.name);
+    const blocks = snap.blocks.get(host.name);
+    const ips = hostIps(config, host.name, record);
+    const history = await loadHistory(redis, k, ips, now.getTime() - config.retention.historyDays * 86_400_000);
+    const rules = severityRules(config);
+    const m = {
+      host,
+      record,
+      blocks,
+      historyDays: config.retention.historyDays,
+      ips: ips.map((ip) => {
+        const rec = snap.ips.get(ip);
+        const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || b.ip === ip);
+        return {
+          ip,
+          rec,
+          severity: rowSeverity({ ...(rec ? { ip: rec } : {}), ...(record ? { host: record } : {}), ...(blocks ? { blocksRecord: blocks } : {}), blocks: relevant, now }, rules),
+          history: historyModel(ip, history.get(ip) ?? []),
+        };
+      }),
+    };
+    return c.html(page(<HostPage user={user} m={m} />), 200, htmlHeaders);
+  });
+
+  app.get('/graphs', async (c) => {
+    const user = c.get('user');
+    const q = c.req.query('day');
+    const day = q === undefined || q === '' ? dayKey(w.now()) : parseDay(q);
+    if (day === null) {
+      return c.html(page(<ErrorPage user={user} status={400} title="Bad date" message="The day must be a date such as 2024-05-01." />), 400, htmlHeaders);
+    }
+    const counters = await w.counters.day(day, config.graphDomains);
+    return c.html(page(<GraphsPage user={user} m={countersModel(day, config.graphDomains, counters)} />), 200, htmlHeaders);
+  });
+
+  app.get('/help', (c) => {
+    const rules = severityRules(config);
+    return c.html(
+      page(
+        <HelpPage
+          user={c.get('user')}
+          trapsWarning={rules.sndsTrapsWarning}
+          scoreWarning={rules.senderscoreWarning}
+          criticalZones={config.severity.criticalZones}
+          staleAfter={durationText(rules.staleAfterMs / 1000)}
+        />,
+      ),
+      200,
+      htmlHeaders,
+    );
+  });
+
+  app.get('/version', async (c) => {
+    let redisVersion = 'unavailable';
+    try {
+      const info = await guard('info', () => redis.info('server'));
+      redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+    } catch {
+      /* the version page still shows mtarep's own version */
+    }
+    return c.html(page(<VersionPage user={c.get('user')} version={mtarepVersion()} node={process.version} redis={redisVersion} />), 200, htmlHeaders);
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * JSON API view models. Each host keeps the original mtarep's flat string keys (`hostname,
+ * senderscore, sndscolor, sndstraps, brightmail, provblocks, listings` with "unlisted", "no blocks",
+ * "no score", "no data") for its first IP, so existing scripts keep working, plus `ips[]` with the
+ * same keys per IP and the structured check results (state, reasons, codes, times) as stored.
+ * A failed check reads "error" and "unknown" where the original would have said something clean.
+ */
+import type { Config, HostConfig } from '../../lib/config/normalize.js';
+import type { BlocksRecord, CheckResult, IpRecord } from '../../lib/model.js';
+import { rowSeverity, severityRules, type Severity } from '../../lib/severity.js';
+import { hostIps, type Snapshot } from '../data.js';
+
+export interface OriginalKeys {
+  hostname: string;
+  senderscore: string;
+  sndscolor: string;
+  sndstraps: string;
+  brightmail: string;
+  provblocks: string;
+  listings: string;
+}
+
+function fromCheck<T>(r: CheckResult<T> | undefined, show: (v: T) => string): string {
+  if (r === undefined || r.status === 'skipped') return 'no data';
+  if (r.status === 'error' || r.value === undefined) return 'error';
+  return show(r.value);
+}
+
+/** The original's strings for one IP (or for a host without IPs when `rec` is undefined). */
+export function originalKeys(fqdn: string, rec: IpRecord | undefined, blocks: BlocksRecord | undefined, ip: string | null): OriginalKeys {
+  const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || ip === null || b.ip === ip);
+  let listings = 'no data';
+  if (rec) {
+    const listed = rec.dnsbl.filter((d) => d.state === 'listed' && d.kind !== 'allow').map((d) => d.zone);
+    const unsure = rec.dnsbl.some((d) => d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined);
+    listings = listed.length > 0 ? listed.join(', ') : unsure ? 'unknown' : 'unlisted';
+  }
+  let provblocks = 'no data';
+  if (relevant.length > 0) provblocks = relevant.map((b) => b.provider).join(', ');
+  else if (blocks?.status === 'ok') provblocks = 'no blocks';
+  else if (blocks?.status === 'error') provblocks = 'error';
+  return {
+    hostname: fqdn,
+    senderscore: fromCheck(rec?.senderscore, (v) => (v.score === null ? 'no score' : String(v.score))),
+    sndscolor: fromCheck(rec?.snds, (v) => (v.blocked?.blocked ? 'blocked' : (v.data?.color ?? 'no data'))),
+    sndstraps: fromCheck(rec?.snds, (v) => (v.data ? String(v.data.traps) : 'no data')),
+    brightmail: fromCheck(rec?.httpReputation, (v) => v.verdict),
+    provblocks,
+    listings,
+  };
+}
+
+export interface ApiIp extends OriginalKeys {
+  ip: string;
+  family: 4 | 6 | null;
+  checkedAt: string | null;
+  severity: Severity;
+  checks: Pick<IpRecord, 'dnsbl' | 'senderscore' | 'snds' | 'dnsMatch' | 'httpReputation'> | null;
+}
+
+export interface ApiHost extends OriginalKeys {
+  host: string;
+  severity: Severity['level'];
+  resolve: { status: string; reason?: string; at: string } | null;
+  ips: ApiIp[];
+  blocks: BlocksRecord | null;
+  acks: Record<string, { user: string; at: string }>;
+}
+
+export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date): ApiHost {
+  const rules = severityRules(config);
+  const hostRec = snap.hosts.get(h.name);
+  const blocks = snap.blocks.get(h.name);
+  const ips = hostIps(config, h.name, hostRec).map((ip): ApiIp => {
+    const rec = snap.ips.get(ip);
+    const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || b.ip === ip);
+    const severity = rowSeverity(
+      { ...(rec ? { ip: rec } : {}), ...(hostRec ? { host: hostRec } : {}), ...(blocks ? { blocksRecord: blocks } : {}), blocks: relevant, now },
+      rules,
+    );
+    return {
+      ip,
+      family: rec?.family ?? null,
+      checkedAt: rec?.checkedAt ?? null,
+      ...originalKeys(h.fqdn, rec, blocks, ip),
+      severity,
+      checks: rec
+        ? {
+            dnsbl: rec.dnsbl,
+            senderscore: rec.senderscore,
+            snds: rec.snds,
+            dnsMatch: rec.dnsMatch,
+            ...(rec.httpReputation ? { httpReputation: rec.httpReputation } : {}),
+          }
+        : null,
+    };
+  });
+  const first = ips.find((i) => i.family === 4) ?? ips[0];
+  const top = first ? originalKeys(h.fqdn, snap.ips.get(first.ip), blocks, first.ip) : originalKeys(h.fqdn, undefined, blocks, null);
+  const levels = ips.map((i) => i.severity.level);
+  const hostSeverity = ips.length === 0 ? rowSeverity({ ...(hostRec ? { host: hostRec } : {}), blocks: [], now }, rules).level : levels.reduce((a, b) => (rank(b) > rank(a) ? b : a), 'ok');
+  const acks: ApiHost['acks'] = {};
+  for (const [id, a] of snap.acks) if (id.endsWith(`:${h.name}`) || ips.some((i) => id.endsWith(`:${i.ip}`))) acks[id] = a;
+  return {
+    ...top,
+    host: h.name,
+    severity: hostSeverity,
+    resolve: hostRec?.resolve ?? null,
+    ips,
+    blocks: blocks ?? null,
+    acks,
+  };
+}
+
+function rank(l: Severity['level']): number {
+  return { error: 3, warning: 2, unknown: 1, ok: 0 }[l];
+}
+
+/** The configured host an API path names: by public FQDN or by mta_map name, case-insensitive. */
+export function findHost(config: Config, name: string): HostConfig | undefined {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  return config.hosts.find((h) => h.fqdn.toLowerCase() === n) ?? config.hosts.find((h) => h.name.toLowerCase() === n);
+}

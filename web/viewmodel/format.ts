@@ -1,0 +1,25 @@
+/** Small display formatters shared by the view models. Pure. */
+
+/** "just now", "5 min ago", "3 h ago", "2 d ago" (or "in the future" for clock skew). */
+export function ageText(now: Date, iso: string): string {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return 'unknown';
+  const s = Math.round((now.getTime() - t) / 1000);
+  if (s < -60) return 'in the future';
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** "2024-05-01 12:00 UTC" from an ISO time. */
+export function shortTime(iso: string): string {
+  return iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+}
+
+/** Seconds as "15 min" / "1 h" / "90 s". */
+export function durationText(sec: number): string {
+  if (sec % 3600 === 0) return `${sec / 3600} h`;
+  if (sec % 60 === 0) return `${sec / 60} min`;
+  return `${sec} s`;
+}
