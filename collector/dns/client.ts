@@ -8,6 +8,13 @@
 import { promises as dnsp } from 'node:dns';
 import type { Config } from '../../lib/config/normalize.js';
 import { createLimiter, type Limiter } from './limiter.js';
+import { rawReverseLabels, normalizeIp } from './names.js';
+
+/** `d.c.b.a.in-addr.arpa` / 32 nibbles + `.ip6.arpa` for an IP (IPv4-mapped IPv6 as IPv4). */
+export function arpaName(ip: string): string {
+  const n = normalizeIp(ip);
+  return `${rawReverseLabels(n)}.${n.includes(':') ? 'ip6.arpa' : 'in-addr.arpa'}`;
+}
 
 /** Why a lookup gave no data. Only NXDOMAIN and NODATA mean "the name has no such record". */
 export type DnsErrorKind = 'NXDOMAIN' | 'NODATA' | 'TIMEOUT' | 'SERVFAIL' | 'REFUSED' | 'NETWORK' | 'OTHER';
@@ -135,7 +142,9 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     resolve4: (name, opts) => query(name, opts, (r) => r.resolve4(name)),
     resolve6: (name, opts) => query(name, opts, (r) => r.resolve6(name)),
     resolveTxt: (name, opts) => query(name, opts, async (r) => (await r.resolveTxt(name)).map((chunks) => chunks.join(''))),
-    reverse: (ip, opts) => query(ip, opts, (r) => r.reverse(ip)),
+    // Not Resolver.reverse(): it goes through ares_gethostbyaddr, which reports a SERVFAIL or a
+    // timeout as ENOTFOUND, i.e. "no PTR" (measured). A PTR query on the arpa name keeps the rcode.
+    reverse: (ip, opts) => query(ip, opts, (r) => r.resolvePtr(arpaName(ip))),
     close() {
       closed = true;
       for (const pool of pools.values()) for (const r of pool.resolvers) r.cancel();

@@ -55,6 +55,16 @@ describe('DNS client against a real UDP server', () => {
     expect(await kindOf(dns.resolve4('x.dead.test'))).toBe('TIMEOUT');
   });
 
+  it('keeps the rcode of a failed PTR lookup (node reverse() would call a SERVFAIL "not found")', async () => {
+    server.fail('3.2.0.192.in-addr.arpa', 'SERVFAIL');
+    expect(await kindOf(dns.reverse('192.0.2.3'))).toBe('SERVFAIL');
+    expect(await kindOf(dns.reverse('192.0.2.4'))).toBe('NXDOMAIN');
+    server.set('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa', { PTR: ['v6.example.test'] });
+    expect(await dns.reverse('2001:db8::1')).toEqual(['v6.example.test']);
+    expect(await dns.reverse('::ffff:192.0.2.1').catch(() => 'nx')).toBe('nx');
+    expect(server.count((q) => q.name === '1.2.0.192.in-addr.arpa' && q.type === 'PTR')).toBe(1);
+  });
+
   it('never puts the query name in the error message', async () => {
     server.fail('secretkey123.zen.dq.spamhaus.net', 'SERVFAIL');
     const e = await dns.resolve4('2.0.0.127.secretkey123.zen.dq.spamhaus.net').catch((x: unknown) => x);
