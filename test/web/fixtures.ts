@@ -26,7 +26,7 @@ export function makeConfig(dir: string, raw: Record<string, unknown> = {}, prefi
     redis_prefix: prefix,
     http_auth_file: path.join(dir, 'htpasswd'),
     rbls: ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'],
-    removal_links: { 'b.barracudacentral.org': 'https://barracudacentral.example/lookup?ip=', bad: 'javascript:alert(1)' },
+    removal_links: { 'b.barracudacentral.org': 'https://barracudacentral.example/lookup?ip='},
     assistance_links: { spamhaus: 'https://wiki.example/runbooks/spamhaus', gmail: 'https://wiki.example/runbooks/gmail' },
     provider_block_strings: { gmail: 'gsmtp.*550', hotmail: 'S3150' },
     graph_domains: ['gmail.com', 'yahoo.com'],

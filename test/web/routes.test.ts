@@ -1,0 +1,321 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../lib/log.js';
+import { connectRedis } from '../../lib/redis.js';
+import { blockIssueId, rblIssueId } from '../../lib/issues.js';
+import { createApp } from '../../web/server.js';
+import { CsrfTokens } from '../../web/csrf.js';
+import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { basic, blocksRecord, hostRecord, htpasswdLine, ipRecord, keys, makeConfig, NOW, sampleData, store, tempDir, writeHtpasswd, XSS, zone } from './fixtures.js';
+
+let t: TestRedis;
+const dir = tempDir();
+let config: ReturnType<typeof makeConfig>;
+const auth = basic('alice', 'pw-alice');
+const k = keys('mtarep:');
+
+beforeAll(async () => {
+  t = await testRedis();
+  config = makeConfig(dir, {}, t.prefix);
+  writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
+});
+afterAll(async () => {
+  await t.close();
+});
+beforeEach(async () => {
+  await t.redis.flushdb();
+});
+
+const app = () => createApp({ config, redis: t.redis, log: silentLogger, now: () => NOW });
+
+/** The per-user form token, as the page embeds it. */
+async function csrfFromPage(a: ReturnType<typeof app>): Promise<string> {
+  const html = await (await a.request('/', { headers: auth })).text();
+  return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+}
+
+function post(a: ReturnType<typeof app>, body: Record<string, string>, headers: Record<string, string> = { Origin: 'http://localhost' }) {
+  return a.request('http://localhost/ack', {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body).toString(),
+  });
+}
+
+describe('overview', () => {
+  it('first-time user without data sees what to configure and when the first run happens', async () => {
+    const res = await app().request('/', { headers: auth });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('No data yet');
+    expect(html).toContain('every 15 min');
+    expect(html).toContain('snds_key');
+    expect(html).not.toContain('<table id="overview"');
+    const none = makeConfig(tempDir(), { mta_map: [] }, t.prefix);
+    writeHtpasswd(none, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
+    const html2 = await (await createApp({ config: none, redis: t.redis, log: silentLogger }).request('/', { headers: auth })).text();
+    expect(html2).toContain('Add them under <code>mta_map</code>');
+  });
+
+  it('one row per IP, failed resolution shown, severity classes, summary line, secure headers', async () => {
+    await store(t.redis, k, sampleData());
+    const res = await app().request('/', { headers: auth });
+    const html = await res.text();
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*script-src 'self'/);
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const rows = html.match(/<tr class="sev-[a-z]+">/g)!;
+    expect(rows).toHaveLength(4); // 2 + 1 IPs, and mta3 unresolved
+    expect(html).toContain('unresolved: NXDOMAIN');
+    expect(html).toMatch(/<tr class="sev-error">(?:(?!<\/tr>).)*192\.0\.2\.10/s);
+    expect(html).toMatch(/<tr class="sev-unknown">(?:(?!<\/tr>).)*mta3/s);
+    expect(html).toMatch(/<tr class="sev-ok">(?:(?!<\/tr>).)*2001:db8::10/s);
+    expect(html).toMatch(/<b>3<\/b> hosts/);
+    expect(html).toMatch(/<b>3<\/b> IPs/);
+    expect(html).toMatch(/<b>2<\/b> listed/);
+    expect(html).toMatch(/<b>1<\/b> blocked/);
+    expect(html).toMatch(/<b>0\/4<\/b> acknowledged/);
+    expect(html).toContain('5 min ago');
+    // severity sort (default): errors first
+    expect(html.indexOf('sev-error')).toBeLessThan(html.indexOf('sev-ok'));
+  });
+
+  it('escapes HTML from log lines and TXT records; no inline script at all', async () => {
+    await store(t.redis, k, sampleData());
+    const html = await (await app().request('/', { headers: auth })).text();
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
+    // Every <script> is an external file.
+    for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/src="\/assets\/[a-z]+\.js"/);
+    expect(html).not.toMatch(/<script[^>]*>[^<]/);
+  });
+
+  it('issue modal: rejection line, codes, TXT, removal link with the IP, runbook, SpamCop advice', async () => {
+    await store(t.redis, k, sampleData());
+    const html = await (await app().request('/', { headers: auth })).text();
+    expect(html).toContain('<dialog id="issue-0" class="issue">');
+    expect(html).toContain('href="https://check.spamhaus.example/?ip=192.0.2.10"');
+    expect(html).toContain('href="https://wiki.example/runbooks/spamhaus"');
+    expect(html).toContain('href="https://wiki.example/runbooks/gmail"');
+    expect(html).toContain('href="https://barracudacentral.example/lookup?ip=192.0.2.20"');
+    expect(html).toContain('SpamCop listings expire by themselves');
+    expect(html).toContain('127.0.0.2');
+    expect(html).toContain('<pre class="logline">May  1 11:50:00 mta2 postfix/smtp[1]: 550-5.7.1 &lt;script&gt;');
+  });
+
+  it('links from stored data go through the scheme allow-list', async () => {
+    const d = sampleData();
+    d.ips[0]!.dnsbl[0]!.removalLink = 'javascript:alert(document.cookie)';
+    await store(t.redis, k, d);
+    const html = await (await app().request('/', { headers: auth })).text();
+    expect(html).not.toContain('javascript:');
+    // falls back to nothing configured for zen -> the "no removal link" note
+    expect(html).toContain('No removal link configured');
+  });
+
+  it('sorts on the server from the URL and rejects unknown sort keys', async () => {
+    await store(t.redis, k, sampleData());
+    const html = await (await app().request('/?sort=ip&dir=desc', { headers: auth })).text();
+    expect(html).toContain('data-sort="ip" data-dir="desc"');
+    const ips = [...html.matchAll(/<td class="mono" data-v="([^"]+)"/g)].map((m) => m[1]);
+    expect(ips).toEqual(['2001:db8::10', '192.0.2.20', '192.0.2.10']);
+    const bad = await (await app().request('/?sort=%3Cx%3E&dir=up', { headers: auth })).text();
+    expect(bad).toContain('data-sort="severity" data-dir="desc"');
+  });
+
+  it('costs a fixed number of Redis round trips whatever the host count, and reuses the page until the data changes', async () => {
+    const count = async (hosts: number) => {
+      await t.redis.flushdb();
+      const names = Array.from({ length: hosts }, (_, i) => `m${i}`);
+      const cfg = makeConfig(dir, { mta_map: Object.fromEntries(names.map((n) => [n, `${n}.example.com`])) }, t.prefix);
+      await store(t.redis, k, {
+        hosts: names.map((n, i) => hostRecord(n, `${n}.example.com`, [`192.0.2.${i % 250}`, `2001:db8::${i.toString(16)}`])),
+        ips: names.flatMap((n, i) => [ipRecord(`192.0.2.${i % 250}`, n, `${n}.example.com`), ipRecord(`2001:db8::${i.toString(16)}`, n, `${n}.example.com`)]),
+        blocks: [blocksRecord(names[0]!, [])],
+      });
+      const r = await connectRedis({ url: t.url }, { reconnect: false });
+      const stream = (r as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+      let writes = 0;
+      const orig = stream.write.bind(stream);
+      stream.write = (...a: unknown[]) => {
+        writes++;
+        return orig(...a);
+      };
+      const a = createApp({ config: cfg, redis: r, log: silentLogger, now: () => NOW });
+      const first = await a.request('/', { headers: auth });
+      expect(first.status).toBe(200);
+      const cold = writes;
+      writes = 0;
+      const again = await (await a.request('/', { headers: auth })).text();
+      const warm = writes;
+      await t.redis.incr(k.dataVersion);
+      writes = 0;
+      const third = await (await a.request('/', { headers: auth })).text();
+      const changed = writes;
+      r.disconnect();
+      expect(again.length).toBeGreaterThan(0);
+      expect(third.length).toBeGreaterThan(0);
+      return { cold, warm, changed };
+    };
+    const small = await count(3);
+    const big = await count(300);
+    expect(small).toEqual({ cold: 3, warm: 1, changed: 3 });
+    expect(big).toEqual(small);
+  });
+
+  it('redis down: a fast, clear 503 page (JSON for the API)', async () => {
+    const r = await connectRedis({ url: t.url }, { reconnect: false });
+    const a = createApp({ config, redis: r, log: silentLogger, now: () => NOW });
+    r.disconnect();
+    const started = Date.now();
+    const res = await a.request('/', { headers: auth });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('cannot reach its Redis database');
+    const api = await a.request('/api/hosts', { headers: auth });
+    expect(api.status).toBe(503);
+    expect(await api.json()).toMatchObject({ error: 'redis unavailable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('acknowledge', () => {
+  const spamhaus = rblIssueId('zen.spamhaus.org', '192.0.2.10');
+
+  it('stores who and when for a current issue, bumps the data version, then shows it', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const csrf = await csrfFromPage(a);
+    const before = await t.redis.get(k.dataVersion);
+    const res = await post(a, { id: spamhaus, csrf, back: '/?sort=ip&dir=asc' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/?sort=ip&dir=asc');
+    expect(await t.redis.hget(k.acks, spamhaus)).toBe('alice 2024-05-01 12:00:00');
+    expect(Number(await t.redis.get(k.dataVersion))).toBe(Number(before) + 1);
+    const html = await (await a.request('/', { headers: auth })).text();
+    expect(html).toContain('Acknowledged by <strong>alice</strong> at 2024-05-01 12:00:00 UTC');
+    expect(html).toMatch(/<b>1\/4<\/b> acknowledged/);
+    expect(html).toContain('class="badge ack"');
+  });
+
+  it('refuses an issue that does not exist now, and builds no key from it', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const csrf = await csrfFromPage(a);
+    for (const id of [rblIssueId('zen.spamhaus.org', '192.0.2.20'), blockIssueId('hotmail', 'mta2'), 'rbl:evil:1', 'x'.repeat(600)]) {
+      const res = await post(a, { id, csrf });
+      expect([400, 409]).toContain(res.status);
+    }
+    expect(await t.redis.hlen(k.acks)).toBe(0);
+    expect((await t.redis.keys('*')).sort()).toEqual([k.blocks('mta2'), k.dataVersion, k.host('mta1'), k.host('mta2'), k.host('mta3'), k.ip('192.0.2.10'), k.ip('192.0.2.20'), k.ip('2001:db8::10'), k.lastRun].sort());
+  });
+
+  it('rejects CSRF: a foreign origin, a missing or another user\'s token; GET changes nothing', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const csrf = await csrfFromPage(a);
+    expect((await post(a, { id: spamhaus, csrf }, { Origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(a, { id: spamhaus, csrf }, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect((await post(a, { id: spamhaus })).status).toBe(403);
+    expect((await post(a, { id: spamhaus, csrf: new CsrfTokens().tokenFor('alice') })).status).toBe(403);
+    expect((await a.request(`/ack?id=${encodeURIComponent(spamhaus)}&csrf=${csrf}`, { headers: auth })).status).toBe(404);
+    expect(await t.redis.hlen(k.acks)).toBe(0);
+    // the same-origin request with the token passes
+    expect((await post(a, { id: spamhaus, csrf })).status).toBe(303);
+  });
+
+  it('redirects only to same-origin paths', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const csrf = await csrfFromPage(a);
+    for (const back of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+      await t.redis.hdel(k.acks, spamhaus);
+      const res = await post(a, { id: spamhaus, csrf, back });
+      expect(res.headers.get('location'), back).toBe('/');
+    }
+  });
+});
+
+describe('API', () => {
+  it('GET /api/:fqdn has the original keys and string conventions plus structured checks', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const res = await a.request('/api/mta1.example.com', { headers: auth });
+    expect(res.status).toBe(200);
+    const j = (await res.json()) as Record<string, unknown> & { ips: Record<string, unknown>[] };
+    expect(j).toMatchObject({
+      hostname: 'mta1.example.com',
+      senderscore: '95',
+      sndscolor: 'green',
+      sndstraps: '0',
+      brightmail: 'no data',
+      provblocks: 'no data',
+      listings: 'zen.spamhaus.org, bl.spamcop.net',
+      host: 'mta1',
+      severity: 'error',
+    });
+    expect(j.ips).toHaveLength(2);
+    expect(j.ips[1]).toMatchObject({ ip: '2001:db8::10', listings: 'unlisted', senderscore: '95' });
+    const checks = j.ips[0]!.checks as { dnsbl: { zone: string; state: string; codes: string[]; reason?: string; at: string }[] };
+    expect(checks.dnsbl[2]).toMatchObject({ zone: 'b.barracudacentral.org', state: 'error', reason: 'timeout after 3s' });
+    expect(checks.dnsbl[0]!.codes).toEqual(['127.0.0.2']);
+
+    const m2 = (await (await a.request('/api/mta2', { headers: auth })).json()) as Record<string, unknown>;
+    expect(m2).toMatchObject({ hostname: 'mta2.example.com', senderscore: 'error', provblocks: 'gmail', listings: 'b.barracudacentral.org' });
+    const m3 = (await (await a.request('/api/MTA3.example.com', { headers: auth })).json()) as Record<string, unknown>;
+    expect(m3).toMatchObject({ hostname: 'mta3.example.com', listings: 'no data', severity: 'unknown', resolve: { status: 'error', reason: 'NXDOMAIN' } });
+  });
+
+  it('original strings for a quiet clean host: unlisted, no blocks, no score', async () => {
+    await store(t.redis, k, {
+      hosts: [hostRecord('mta1', 'mta1.example.com', ['192.0.2.1'])],
+      ips: [ipRecord('192.0.2.1', 'mta1', 'mta1.example.com', { senderscore: { status: 'ok', at: NOW.toISOString(), value: { score: null } }, dnsbl: [zone('zen.spamhaus.org', 'not_listed')] })],
+      blocks: [blocksRecord('mta1', [])],
+    });
+    const j = await (await app().request('/api/mta1.example.com', { headers: auth })).json();
+    expect(j).toMatchObject({ senderscore: 'no score', listings: 'unlisted', provblocks: 'no blocks' });
+  });
+
+  it('GET /api/hosts lists every host; unknown host is a JSON 404', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const all = (await (await a.request('/api/hosts', { headers: auth })).json()) as { hosts: { hostname: string }[]; lastRun: unknown };
+    expect(all.hosts.map((h) => h.hostname)).toEqual(['mta1.example.com', 'mta2.example.com', 'mta3.example.com']);
+    expect(all.lastRun).toMatchObject({ id: 'run1' });
+    const res = await a.request('/api/nope.example.com', { headers: auth });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(await res.json()).toEqual({ error: 'unknown host', host: 'nope.example.com' });
+  });
+});
+
+describe('other pages', () => {
+  it('help, version (local), host page with history, issue page, graphs with counters', async () => {
+    await store(t.redis, k, sampleData());
+    await t.redis.zadd(k.history('192.0.2.10'), NOW.getTime() - 3600_000, JSON.stringify({ t: NOW.getTime() - 3600_000, score: 90, listings: 1, traps: 2, color: 'green' }));
+    await t.redis.hincrby(k.counter('acme', '20240501', 'sent'), 'gmail.com', 40);
+    await t.redis.hincrby(k.counter('other', '20240501', 'sent'), 'gmail.com', 2);
+    await t.redis.sadd(k.counterIds, 'acme');
+    await t.redis.hincrby(k.counter('other', '20240501', 'bounced'), 'yahoo.com', 3);
+    const a = app();
+    const help = await (await a.request('/help', { headers: auth })).text();
+    expect(help).toContain('SNDS trap hits ≥ 10');
+    const version = await (await a.request('/version', { headers: auth })).text();
+    expect(version).toMatch(/<dd class="mono">\d+\.\d+\.\d+<\/dd>/);
+    const host = await (await a.request('/host/mta1', { headers: auth })).text();
+    expect(host).toContain('data-chart="history"');
+    expect(host).toContain('&quot;score&quot;:[[' + (NOW.getTime() - 3600_000) + ',90]]');
+    expect(host).toContain('timeout after 3s');
+    expect((await a.request('/host/%3Cnope%3E', { headers: auth })).status).toBe(404);
+    const issue = await a.request(`/issue?id=${encodeURIComponent(blockIssueId('gmail', 'mta2'))}`, { headers: auth });
+    expect(issue.status).toBe(200);
+    expect(await issue.text()).toContain('gmail blocks mta2');
+    expect((await a.request('/issue?id=nope', { headers: auth })).status).toBe(404);
+    const graphs = await (await a.request('/graphs', { headers: auth })).text();
+    expect(graphs).toContain('src="/assets/highcharts.js"');
+    expect(graphs).toContain('{&quot;name&quot;:&quot;sent&quot;,&quot;data&quot;:[42,0]}');
+    expect(graphs).toContain('{&quot;name&quot;:&quot;bounced&quot;,&quot;data&quot;:[0,3]}');
+    expect((await a.request('/graphs?day=2024-02-30', { headers: auth })).status).toBe(400);
+    const other = await (await a.request('/graphs?day=2024-04-30', { headers: auth })).text();
+    expect(other).toContain('No counters for 2024-04-30');
+  });
+});
