@@ -1,22 +1,30 @@
 /**
- * One collector run. (Foundation placeholder: the collector issue fills in the checks.)
+ * One collector run: take the lock, resolve the hosts, run every check of checks/index.ts over all
+ * targets at once (each bounded by its own timeouts, so one dead source never holds the others) and
+ * the maillog part beside them, then write the records (with stale values), remove acknowledgements
+ * whose issue has gone, and store and log the run summary. Library code: it throws LockHeldError and
+ * returns a summary whose status the CLI turns into an exit code.
  */
-import crypto from 'node:crypto';
-import type { Config } from '../lib/config/normalize.js';
+import { isIP } from 'node:net';
+import type { Config, HostConfig } from '../lib/config/normalize.js';
 import type { Logger } from '../lib/log.js';
 import type { Redis } from '../lib/redis.js';
-import type { RunSummary } from '../lib/model.js';
-import { keys } from '../lib/keys.js';
+import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import { keys, type Keys } from '../lib/keys.js';
+import { acquireLock, type Lock } from './lock.js';
+import { checks as allChecks } from './checks/index.js';
+import type { Check, CheckDeps, CheckName, Target } from './checks/types.js';
+import { createDnsClient, type DnsClient } from './dns/client.js';
+import { resolveHosts } from './hosts.js';
+import { collectMaillogs, type MaillogResult } from './maillog/index.js';
+import { acksToRemove, buildIpRecord, withStale, type RunResults } from './records.js';
+import { readAckIds, readBlocks, readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from './store.js';
+import { statusOf, tally } from './summary.js';
+
+export { LockHeldError } from './lock.js';
 
 export interface Progress {
   update(done: number, total: number, label: string): void;
-}
-
-export class LockHeldError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LockHeldError';
-  }
 }
 
 export interface CollectDeps {
@@ -25,36 +33,214 @@ export interface CollectDeps {
   log: Logger;
   now?: () => Date;
   progress?: Progress;
+  /** DNS client for host resolution and the DNS checks; default one from config (closed after the run). */
+  dns?: DnsClient;
+  /** HTTP client of SNDS and the HTTP reputation lookup; default the global fetch. */
+  fetch?: typeof fetch;
+  /** Lock TTL; extended every third of it while the run lives. Default 60 s. */
+  lockTtlMs?: number;
 }
 
-export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
-  const now = deps.now ?? (() => new Date());
-  const k = keys(deps.config.redis.prefix);
-  const start = now();
-  const token = crypto.randomUUID();
-  const ok = await deps.redis.set(k.collectLock, token, 'PX', 60_000, 'NX');
-  if (ok === null) throw new LockHeldError('another collector run holds the lock; this run exits');
+const defaultLockTtlMs = 60_000;
+
+/** Results for every target when a check broke its contract and threw: errors, never clean. */
+function crashed(check: Check, targets: readonly Target[], config: Config, at: string, why: string): Map<string, unknown> {
+  const reason = `${check.name} check failed: ${why}`;
+  const out = new Map<string, unknown>();
+  for (const t of targets) {
+    if (check.name === 'dnsbl') {
+      out.set(
+        t.ip,
+        config.zones
+          .filter((z) => !z.domainOnly && (t.family === 4 || z.ipv6))
+          .map((z) => ({ zone: z.zone, kind: z.kind, state: 'error', critical: z.critical, codes: [], labels: [], reason, at })),
+      );
+    } else out.set(t.ip, { status: 'error', at, reason });
+  }
+  return out;
+}
+
+async function runChecks(list: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
+  const entries = await Promise.all(
+    list.map(async (check) => {
+      const skip = check.skipReason(deps.config);
+      if (skip !== null) {
+        step(`${check.name} skipped`);
+        return [check.name, { skipped: skip }] as const;
+      }
+      let results: Map<string, unknown>;
+      try {
+        results = await check.run(targets, deps);
+      } catch (e) {
+        deps.log.error(`${check.name} check threw instead of reporting errors as data`, { error: (e as Error).message });
+        results = crashed(check, targets, deps.config, deps.now().toISOString(), (e as Error).message);
+      }
+      step(`${check.name} done`);
+      return [check.name, { results }] as const;
+    }),
+  );
+  const out = Object.fromEntries(entries) as Partial<RunResults>;
+  const missing = (['dnsbl', 'senderscore', 'snds', 'dnsMatch', 'httpReputation'] as CheckName[]).filter((n) => !(n in out));
+  for (const n of missing) (out as Record<string, unknown>)[n] = { skipped: 'not part of this build' };
+  return out as RunResults;
+}
+
+async function runMaillogs(config: Config, redis: Redis, log: Logger, now: () => Date, hostIps: Map<string, string[]>): Promise<MaillogResult> {
   try {
-    const end = now();
-    const summary: RunSummary = {
-      id: token,
-      startedAt: start.toISOString(),
-      finishedAt: end.toISOString(),
-      durationMs: end.getTime() - start.getTime(),
-      hosts: deps.config.hosts.length,
-      ips: 0,
-      status: 'ok',
-      checks: {},
-      unhealthyZones: [],
-      errors: [],
-    };
-    await deps.redis.set(k.lastRun, JSON.stringify(summary));
-    return summary;
-  } finally {
-    await deps.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, k.collectLock, token);
+    return await collectMaillogs({ config, redis, log, now, hosts: config.hosts, hostIps });
+  } catch (e) {
+    const why = (e as Error).message;
+    log.error('maillog part failed', { error: why });
+    return { hosts: config.hosts.length, ok: 0, error: config.hosts.length, skipped: 0, errors: [`all hosts: ${why}`] };
   }
 }
 
+/**
+ * A host whose name does not resolve this run keeps its previous IPs (checked and shown, with the
+ * resolution error on the host), so a DNS hiccup never deletes an MTA's data.
+ */
+function keepPreviousIps(records: HostRecord[], targets: Target[], prev: Map<string, HostRecord>, hosts: readonly HostConfig[]): void {
+  const seen = new Set(targets.map((t) => t.ip));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  for (const r of records) {
+    const old = prev.get(r.name);
+    if (r.resolve.status !== 'error' || !old || old.ips.length === 0) continue;
+    r.ips = [...old.ips];
+    r.resolve.reason = `${r.resolve.reason ?? 'cannot resolve'}; still checking the ${old.ips.length} IP(s) it had before`;
+    const host = byName.get(r.name)!;
+    for (const ip of old.ips) {
+      if (seen.has(ip)) continue;
+      seen.add(ip);
+      targets.push({ ip, family: isIP(ip) === 6 ? 6 : 4, host });
+    }
+  }
+}
+
+interface Phase {
+  k: Keys;
+  lock: Lock;
+  runId: string;
+  start: Date;
+}
+
+async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Phase): Promise<RunSummary> {
+  const { config, redis, log } = deps;
+  const { k } = p;
+  const total = allChecks.length + 3;
+  let done = 0;
+  const step = (label: string) => deps.progress?.update(++done, total, label);
+  deps.progress?.update(0, total, 'resolving hosts');
+
+  const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name));
+  const { records: hosts, targets } = await resolveHosts(config.hosts, dns, now, p.runId);
+  keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts);
+  step(`${targets.length} IPs of ${hosts.length} hosts`);
+
+  const checkDeps: CheckDeps = { config, log, now, dns, fetch: deps.fetch ?? fetch };
+  const hostIps = new Map(hosts.map((h) => [h.name, h.ips]));
+  const [results, maillog, prevIps] = await Promise.all([
+    runChecks(allChecks, targets, checkDeps, step),
+    runMaillogs(config, redis, log, now, hostIps).finally(() => step('maillogs read')),
+    readPreviousIps(redis, k, targets.map((t) => t.ip)),
+  ]);
+
+  const at = now();
+  const records: IpRecord[] = targets.map((t) => withStale(buildIpRecord(t, results, p.runId, at.toISOString()), prevIps.get(t.ip)));
+  const current = new Set(targets.map((t) => t.ip));
+  const configured = new Set(config.hosts.map((h) => h.name));
+  const removedIps = [...new Set([...prevHosts.hosts.values()].flatMap((h) => h.ips))].filter((ip) => !current.has(ip));
+  const removedHosts = prevHosts.indexed.filter((n) => !configured.has(n));
+
+  // A run that lost its lock (stalled past the TTL) may overlap a newer run: it must not write.
+  if (!(await p.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
+  await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays });
+
+  const blocks = await readBlocks(redis, k, config.hosts.map((h) => h.name));
+  const gone = acksToRemove(await readAckIds(redis, k), records, blocks);
+  await removeAcks(redis, k, gone);
+  if (gone.length) log.info(`removed ${gone.length} acknowledgement(s) whose issue has gone`, { acks: gone.slice(0, 20) });
+  if (removedIps.length || removedHosts.length) {
+    log.info('removed records no longer configured or resolved', { ips: removedIps.length, hosts: removedHosts });
+  }
+  step('written');
+
+  const t = tally(records, hosts, maillog);
+  const end = now();
+  return {
+    id: p.runId,
+    startedAt: p.start.toISOString(),
+    finishedAt: end.toISOString(),
+    durationMs: end.getTime() - p.start.getTime(),
+    hosts: hosts.length,
+    ips: records.length,
+    status: statusOf(t),
+    checks: t.checks,
+    unhealthyZones: t.unhealthyZones,
+    errors: t.errors,
+  };
+}
+
+/**
+ * One collector run. Throws LockHeldError when another run holds the lock; any other failure ends in
+ * a summary with status 'failed' (stored and logged when Redis still answers).
+ */
+export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
+  const { config, redis, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const k = keys(config.redis.prefix);
+  const lock = await acquireLock(redis, k.collectLock, {
+    ttlMs: deps.lockTtlMs ?? defaultLockTtlMs,
+    now,
+    onLost: (why) => log.warn(why),
+  });
+  const start = now();
+  const phase: Phase = { k, lock, runId: lock.token, start };
+  let ownDns: DnsClient | undefined;
+  let summary: RunSummary;
+  try {
+    const dns = deps.dns ?? (ownDns = createDnsClient(config));
+    summary = await collect(deps, now, dns, phase);
+  } catch (e) {
+    const end = now();
+    const why = (e as Error).message;
+    log.error('collector run failed', { error: why });
+    summary = {
+      id: phase.runId,
+      startedAt: start.toISOString(),
+      finishedAt: end.toISOString(),
+      durationMs: end.getTime() - start.getTime(),
+      hosts: config.hosts.length,
+      ips: 0,
+      status: 'failed',
+      checks: {},
+      unhealthyZones: [],
+      errors: [`run failed: ${why}`],
+    };
+  } finally {
+    ownDns?.close();
+  }
+  try {
+    await storeSummary(redis, k, summary, config.retention.runs);
+  } catch (e) {
+    log.error('cannot store the run summary', { error: (e as Error).message });
+    if (summary.status !== 'failed') summary = { ...summary, status: 'failed', errors: [...summary.errors, `summary not stored: ${(e as Error).message}`] };
+  } finally {
+    await lock.release();
+  }
+  logSummary(log, summary);
+  return summary;
+}
+
+/** 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors. */
+function logSummary(log: Logger, s: RunSummary): void {
+  const fields = { runId: s.id, durationMs: s.durationMs, hosts: s.hosts, ips: s.ips, checks: s.checks };
+  if (s.status === 'ok') log.info(formatSummaryLine(s), fields);
+  else if (s.status === 'partial') log.warn(formatSummaryLine(s), { ...fields, errors: s.errors, unhealthyZones: s.unhealthyZones });
+  // 'failed' was logged as an error where it happened.
+}
+
+/** The one line printed under cron. Errors counted are failed results (DNSBL: per IP x zone). */
 export function formatSummaryLine(s: RunSummary): string {
-  return `mtarep collect ${s.status}: ${s.hosts} hosts, ${s.ips} IPs in ${(s.durationMs / 1000).toFixed(1)} s${s.errors.length ? `, ${s.errors.length} errors` : ''}`;
+  const failed = Object.values(s.checks).reduce((n, c) => n + c.error, 0) || s.errors.length;
+  return `mtarep collect ${s.status}: ${s.hosts} hosts, ${s.ips} IPs in ${(s.durationMs / 1000).toFixed(1)} s${failed ? `, ${failed} errors` : ''}`;
 }

@@ -1,0 +1,85 @@
+/**
+ * The run summary's counts and error lines, from the stored records (pure). Errors are grouped by
+ * check, zone and reason so a dead source across 10,000 IPs is one line with a count, not 10,000.
+ * DNSBL counts are per IP x zone lookup; the other checks count one result per IP.
+ */
+import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import type { MaillogResult } from './maillog/index.js';
+
+export type Counts = RunSummary['checks'];
+
+/** At most this many error lines are kept in a summary. */
+export const maxErrorLines = 20;
+
+interface ErrorGroup {
+  label: string;
+  reason: string;
+  ips: number;
+  example: string;
+}
+
+export interface Tally {
+  checks: Counts;
+  unhealthyZones: string[];
+  errors: string[];
+}
+
+export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[], maillog: MaillogResult | null, fatal: string[] = []): Tally {
+  const checks: Counts = {};
+  const bump = (name: string, what: 'ok' | 'error' | 'skipped') => {
+    const c = (checks[name] ??= { ok: 0, error: 0, skipped: 0 });
+    c[what]++;
+  };
+  const groups = new Map<string, ErrorGroup>();
+  const group = (label: string, reason: string, ip: string) => {
+    const key = `${label}\u0000${reason}`;
+    const g = groups.get(key);
+    if (g) g.ips++;
+    else groups.set(key, { label, reason, ips: 1, example: ip });
+  };
+  const unhealthy = new Map<string, string>();
+
+  for (const h of hosts) {
+    bump('hosts', h.resolve.status === 'error' ? 'error' : 'ok');
+  }
+  for (const rec of records) {
+    for (const z of rec.dnsbl) {
+      if (z.state === 'listed' || z.state === 'not_listed') bump('dnsbl', 'ok');
+      else {
+        bump('dnsbl', 'error');
+        if (z.unhealthy) unhealthy.set(z.zone, z.unhealthy);
+        else group(`dnsbl ${z.zone}`, z.reason ?? z.state, rec.ip);
+      }
+    }
+    const single = [
+      ['senderscore', rec.senderscore],
+      ['snds', rec.snds],
+      ['dnsMatch', rec.dnsMatch],
+      ['httpReputation', rec.httpReputation],
+    ] as const;
+    for (const [name, r] of single) {
+      if (!r) continue;
+      bump(name, r.status);
+      if (r.status === 'error') group(name, r.reason ?? 'error', rec.ip);
+    }
+  }
+  if (maillog) checks.maillog = { ok: maillog.ok, error: maillog.error, skipped: maillog.skipped };
+
+  const lines: string[] = [...fatal];
+  for (const h of hosts) {
+    if (h.resolve.status === 'error') lines.push(`host ${h.name}: ${h.resolve.reason ?? 'cannot resolve'}`);
+  }
+  for (const [zone, why] of unhealthy) lines.push(`dnsbl ${zone}: zone unhealthy: ${why}`);
+  for (const g of [...groups.values()].sort((a, b) => b.ips - a.ips)) {
+    lines.push(g.ips === 1 ? `${g.label} ${g.example}: ${g.reason}` : `${g.label}: ${g.reason} (${g.ips} IPs, e.g. ${g.example})`);
+  }
+  for (const e of maillog?.errors ?? []) lines.push(`maillog ${e}`);
+  const errors = lines.length > maxErrorLines ? [...lines.slice(0, maxErrorLines - 1), `... and ${lines.length - maxErrorLines + 1} more`] : lines;
+  return { checks, unhealthyZones: [...unhealthy].map(([z, why]) => `${z}: ${why}`), errors };
+}
+
+/** 'partial' when anything failed (a check result, a host, a zone, a maillog); 'ok' otherwise. */
+export function statusOf(t: Tally): RunSummary['status'] {
+  const failed = Object.values(t.checks).some((c) => c.error > 0) || t.unhealthyZones.length > 0;
+  return failed ? 'partial' : 'ok';
+}

@@ -1,0 +1,245 @@
+/**
+ * Whole collector runs end to end against real loopback peers (DNS server, SNDS/HTTP server, SMTP
+ * greeters) and the real test Redis: what is stored, stale values, ack cleanup, removals, the lock.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LockHeldError, runCollect, type CollectDeps } from '../../collector/run.js';
+import { keys } from '../../lib/keys.js';
+import { silentLogger } from '../../lib/log.js';
+import type { BlocksRecord, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
+import { configFrom } from '../helpers/collector-config.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
+import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { startSmtpGreeting, type SmtpGreeting } from '../helpers/smtp-greeting.js';
+
+const mx1a = '127.1.0.10';
+const mx1b = '127.1.0.11';
+const mx2 = '127.1.0.20';
+
+let r: TestRedis;
+let dns: TestDnsServer;
+let http: TestHttpServer;
+const greeters: SmtpGreeting[] = [];
+const k = keys('mtarep:');
+
+const sndsRow = (ip: string, color: string, traps: number) =>
+  `${ip},4/30/2024 12:00 AM,4/30/2024 11:59 PM,10,10,10,${color},< 0.1%,4/30/2024 1:00 AM,4/30/2024 2:00 AM,${traps},,,`;
+
+beforeAll(async () => {
+  r = await testRedis();
+  dns = await startDnsServer();
+  http = await startHttpServer();
+  const g = await startSmtpGreeting({ host: mx1a, banner: '220 mx1.example.test ESMTP' });
+  greeters.push(g);
+  greeters.push(await startSmtpGreeting({ host: mx1b, port: g.port, banner: '220 mx1.example.test ESMTP' }));
+  greeters.push(await startSmtpGreeting({ host: mx2, port: g.port, banner: '220 mx2.example.test ESMTP' }));
+});
+afterAll(async () => {
+  await Promise.all([r.close(), dns.close(), http.close(), ...greeters.map((g) => g.close())]);
+});
+
+beforeEach(async () => {
+  await r.redis.flushdb();
+  dns.reset();
+  dns.testPoints('bl.test');
+  dns.testPoints('score.test');
+  dns.list('bl.test', mx1a, ['127.0.0.2', '127.0.0.4'], 'spam seen');
+  dns.list('score.test', mx1a, ['127.0.4.72']);
+  dns.list('score.test', mx1b, ['127.0.4.99']);
+  dns.set('mx1.example.test', { A: [mx1a, mx1b] });
+  dns.set('mx2.example.test', { A: [mx2] });
+  for (const [ip, name] of [
+    [mx1a, 'mx1.example.test'],
+    [mx1b, 'mx1.example.test'],
+    [mx2, 'mx2.example.test'],
+  ] as const) {
+    dns.set(`${ip.split('.').reverse().join('.')}.in-addr.arpa`, { PTR: [name] });
+  }
+  http.route('/snds/data.aspx', { body: [sndsRow(mx1a, 'YELLOW', 3), sndsRow(mx2, 'GREEN', 0)].join('\r\n') + '\r\n' });
+});
+
+function configWith(extra: Record<string, unknown> = {}) {
+  return configFrom({
+    dns: { servers: [dns.address], timeout_ms: 300, tries: 1 },
+    rbls: ['bl.test'],
+    senderscore_zone: 'score.test',
+    snds_key: 'run-test-key-42',
+    snds_url: `${http.url}snds/`,
+    snds_timeout_ms: 500,
+    smtp_banner_port: greeters[0]!.port,
+    smtp_banner_timeout_ms: 500,
+    mta_map: { mx1: 'mx1.example.test', mx2: { fqdn: 'mx2.example.test', ips: [mx2] } },
+    ...extra,
+  });
+}
+
+let clock = Date.parse('2024-05-01T10:00:00Z');
+function deps(extra: Partial<CollectDeps> & { config: CollectDeps['config'] }): CollectDeps {
+  // Each run 15 minutes after the previous one: history points and stale times are distinct.
+  clock += 15 * 60_000;
+  const t = clock;
+  return { redis: r.redis, log: silentLogger, now: () => new Date(t), ...extra };
+}
+
+async function getJson<T>(key: string): Promise<T> {
+  const v = await r.redis.get(key);
+  expect(v, key).not.toBeNull();
+  return JSON.parse(v!) as T;
+}
+
+describe('runCollect', () => {
+  it('checks every IP of every host and stores records, host records, history and the summary', async () => {
+    const config = configWith();
+    const steps: [number, number][] = [];
+    const before = Number((await r.redis.get(k.dataVersion)) ?? 0);
+    const s = await runCollect(deps({ config, progress: { update: (d, n) => steps.push([d, n]) } }));
+
+    expect(s).toMatchObject({ status: 'ok', hosts: 2, ips: 3, unhealthyZones: [], errors: [] });
+    expect(s.checks).toMatchObject({
+      hosts: { ok: 2, error: 0 },
+      dnsbl: { ok: 3, error: 0 },
+      senderscore: { ok: 3, error: 0 },
+      snds: { ok: 3, error: 0 },
+      dnsMatch: { ok: 3, error: 0 },
+      httpReputation: { ok: 0, error: 0, skipped: 3 },
+    });
+
+    const a = await getJson<IpRecord>(k.ip(mx1a));
+    expect(a).toMatchObject({ ip: mx1a, host: 'mx1', fqdn: 'mx1.example.test', runId: s.id });
+    expect(a.dnsbl).toEqual([expect.objectContaining({ zone: 'bl.test', state: 'listed', codes: ['127.0.0.2', '127.0.0.4'], txt: 'spam seen' })]);
+    expect(a.senderscore).toMatchObject({ status: 'ok', value: { score: 72 } });
+    expect(a.snds).toMatchObject({ status: 'ok', value: { data: { color: 'yellow', traps: 3 }, blocked: null } });
+    expect(a.dnsMatch).toMatchObject({ status: 'ok', value: { rdns: { state: 'match' }, fdns: { state: 'match' }, helo: { state: 'match' } } });
+    expect((await getJson<IpRecord>(k.ip(mx1b))).snds).toMatchObject({ status: 'ok', value: { data: null } });
+
+    expect(await getJson<HostRecord>(k.host('mx1'))).toMatchObject({ ips: [mx1a, mx1b], resolve: { status: 'ok' }, runId: s.id });
+    expect(await getJson<HostRecord>(k.host('mx2'))).toMatchObject({ ips: [mx2], resolve: { status: 'config' } });
+    expect((await r.redis.smembers(k.hostIndex)).sort()).toEqual(['mx1', 'mx2']);
+
+    const hist = (await r.redis.zrange(k.history(mx1a), 0, -1)).map((p) => JSON.parse(p) as HistoryPoint);
+    expect(hist).toEqual([{ t: Date.parse(a.checkedAt), score: 72, listings: 1, traps: 3, color: 'yellow' }]);
+
+    expect(await getJson<RunSummary>(k.lastRun)).toEqual(s);
+    expect(await r.redis.llen(k.runs)).toBe(1);
+    expect(Number(await r.redis.get(k.dataVersion))).toBeGreaterThan(before);
+    expect(await r.redis.exists(k.collectLock)).toBe(0);
+
+    expect(steps.at(-1)![0]).toBe(steps.at(-1)![1]);
+    expect(steps.map((x) => x[0])).toEqual([...steps.map((x) => x[0])].sort((p, q) => p - q));
+  });
+
+  it('a failing source is an error with the reason; the last good value is kept as stale; the run is partial', async () => {
+    const config = configWith();
+    const first = await runCollect(deps({ config }));
+    expect(first.status).toBe('ok');
+    const goodAt = (await getJson<IpRecord>(k.ip(mx1a))).snds.at;
+
+    http.route('/snds/data.aspx', { body: '<html><title>Sign in</title></html>' });
+    dns.fail('score.test', 'SERVFAIL');
+    const s = await runCollect(deps({ config }));
+    expect(s.status).toBe('partial');
+    expect(s.checks.snds).toEqual({ ok: 0, error: 3, skipped: 0 });
+    expect(s.errors.join('\n')).toMatch(/snds: SNDS data export returned an HTML page instead of CSV \("Sign in"\).*\(3 IPs/);
+    expect(s.errors.join('\n')).not.toContain('run-test-key-42');
+
+    const a = await getJson<IpRecord>(k.ip(mx1a));
+    expect(a.snds).toMatchObject({ status: 'error', reason: expect.stringMatching(/HTML page/), stale: { at: goodAt, value: { data: { color: 'yellow' } } } });
+    expect(a.snds.value).toBeUndefined();
+    expect(a.senderscore).toMatchObject({ status: 'error', stale: { value: { score: 72 } } });
+    // The failed run still adds a history point, with nulls where nothing fresh was measured.
+    const hist = (await r.redis.zrange(k.history(mx1a), 0, -1)).map((p) => JSON.parse(p) as HistoryPoint);
+    expect(hist.map((h) => [h.score, h.color])).toEqual([
+      [72, 'yellow'],
+      [null, null],
+    ]);
+    expect(await r.redis.llen(k.runs)).toBe(2);
+  });
+
+  it('an unhealthy zone and an unresolvable host make the run partial and are named', async () => {
+    dns.fail('dead.test', 'drop');
+    const config = configWith({ rbls: ['bl.test', 'dead.test'], mta_map: { mx1: 'mx1.example.test', ghost: 'ghost.example.test' } });
+    const s = await runCollect(deps({ config }));
+    expect(s.status).toBe('partial');
+    expect(s.unhealthyZones).toEqual([expect.stringMatching(/^dead\.test: self-test .*timeout/)]);
+    expect(s.checks.hosts).toEqual({ ok: 1, error: 1, skipped: 0 });
+    expect(s.errors[0]).toMatch(/^host ghost: .*ghost\.example\.test/);
+    expect(await getJson<HostRecord>(k.host('ghost'))).toMatchObject({ ips: [], resolve: { status: 'error' } });
+    const a = await getJson<IpRecord>(k.ip(mx1a));
+    expect(a.dnsbl.find((z) => z.zone === 'dead.test')).toMatchObject({ state: 'error', unhealthy: expect.any(String) });
+  });
+
+  it('removes acknowledgements whose issue has gone and keeps the others', async () => {
+    const config = configWith({ mta_map: { mx1: 'mx1.example.test', mx2: { fqdn: 'mx2.example.test', ips: [mx2] } } });
+    const blocks: BlocksRecord = {
+      host: 'mx2',
+      status: 'ok',
+      at: '2024-05-01T10:00:00Z',
+      blocksAt: '2024-05-01T10:00:00Z',
+      blocks: [{ provider: 'gmail', line: 'x', at: '2024-05-01T10:00:00Z' }],
+    };
+    await r.redis.set(k.blocks('mx2'), JSON.stringify(blocks));
+    await r.redis.hset(k.acks, {
+      [`rbl:bl.test:${mx1a}`]: 'alice 2024-05-01 09:00:00',
+      [`rbl:bl.test:${mx1b}`]: 'bob 2024-05-01 09:00:00',
+      'block:gmail:mx2': 'carol 2024-05-01 09:00:00',
+      'block:yahoo:mx2': 'dave 2024-05-01 09:00:00',
+    });
+    await runCollect(deps({ config }));
+    expect(await r.redis.hgetall(k.acks)).toEqual({
+      [`rbl:bl.test:${mx1a}`]: 'alice 2024-05-01 09:00:00',
+      'block:gmail:mx2': 'carol 2024-05-01 09:00:00',
+    });
+
+    // The listed zone times out next run: the listing is stale, not gone, and its ack stays.
+    dns.fail('bl.test', 'drop');
+    await runCollect(deps({ config }));
+    expect(await r.redis.hget(k.acks, `rbl:bl.test:${mx1a}`)).toBe('alice 2024-05-01 09:00:00');
+    const a = await getJson<IpRecord>(k.ip(mx1a));
+    expect(a.dnsbl[0]).toMatchObject({ state: 'error', stale: { state: 'listed', codes: ['127.0.0.2', '127.0.0.4'] } });
+  });
+
+  it('deletes records of hosts and IPs no longer configured or resolved', async () => {
+    await runCollect(deps({ config: configWith() }));
+    expect(await r.redis.exists(k.ip(mx2), k.history(mx2), k.host('mx2'))).toBe(3);
+
+    // mx2 leaves the config; mx1 now resolves to one address only.
+    dns.set('mx1.example.test', { A: [mx1a] });
+    await runCollect(deps({ config: configWith({ mta_map: { mx1: 'mx1.example.test' } }) }));
+    expect(await r.redis.exists(k.ip(mx2), k.history(mx2), k.host('mx2'), k.ip(mx1b), k.history(mx1b))).toBe(0);
+    expect(await r.redis.smembers(k.hostIndex)).toEqual(['mx1']);
+    expect(await r.redis.exists(k.ip(mx1a))).toBe(1);
+  });
+
+  it('a host whose name stops resolving keeps its IPs checked, with the error on the host', async () => {
+    const config = configWith({ mta_map: { mx1: 'mx1.example.test' } });
+    await runCollect(deps({ config }));
+    dns.fail('mx1.example.test', 'SERVFAIL');
+    const s = await runCollect(deps({ config }));
+    expect(s.status).toBe('partial');
+    const h = await getJson<HostRecord>(k.host('mx1'));
+    expect(h).toMatchObject({ ips: [mx1a, mx1b], resolve: { status: 'error', reason: expect.stringMatching(/still checking the 2 IP\(s\)/) } });
+    expect((await getJson<IpRecord>(k.ip(mx1b))).runId).toBe(s.id);
+  });
+
+  it('a second run while one holds the lock throws LockHeldError and writes nothing', async () => {
+    const config = configWith();
+    await r.redis.set(k.collectLock, JSON.stringify({ token: 't', host: 'other-box', pid: 4242, since: '2024-05-01T09:59:00Z' }), 'PX', 30_000);
+    const err = await runCollect(deps({ config })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect((err as Error).message).toMatch(/pid 4242 on other-box, started 2024-05-01T09:59:00Z holds the collector lock/);
+    expect(await r.redis.exists(k.ip(mx1a), k.lastRun)).toBe(0);
+    await r.redis.del(k.collectLock);
+  });
+
+  it('a Redis failure during the run gives a failed summary, not a crash, and releases the lock', async () => {
+    const config = configWith();
+    // A key of the wrong type makes the host-index write fail inside the transaction.
+    await r.redis.set(k.hostIndex, 'not a set');
+    const s = await runCollect(deps({ config }));
+    expect(s.status).toBe('failed');
+    expect(s.errors[0]).toMatch(/^run failed: .*WRONGTYPE/);
+    expect((await getJson<RunSummary>(k.lastRun)).status).toBe('failed');
+    expect(await r.redis.exists(k.collectLock)).toBe(0);
+  });
+});
