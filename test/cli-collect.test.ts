@@ -1,0 +1,105 @@
+/**
+ * `mtarep collect` as cron runs it: the real CLI in a child process (no TTY), a temp config pointing
+ * at the test Redis and loopback peers. Exit codes, --json, and silence on stderr unless something failed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { keys } from '../lib/keys.js';
+import type { RunSummary } from '../lib/model.js';
+import { runCli } from './helpers/cli.js';
+import { startDnsServer, type TestDnsServer } from './helpers/dns-server.js';
+import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
+import { testRedis, type TestRedis } from './helpers/redis.js';
+import { startSmtpGreeting, type SmtpGreeting } from './helpers/smtp-greeting.js';
+
+const mta = '127.1.0.30';
+const sndsKey = 'cli-secret-key-777';
+let r: TestRedis;
+let dns: TestDnsServer;
+let http: TestHttpServer;
+let smtp: SmtpGreeting;
+let dir: string;
+const k = keys('mtarep:');
+
+beforeAll(async () => {
+  r = await testRedis();
+  dns = await startDnsServer();
+  dns.testPoints('bl.test');
+  dns.list('bl.test', mta, ['127.0.0.2']);
+  dns.set('mx.example.test', { A: [mta] });
+  dns.set('30.0.1.127.in-addr.arpa', { PTR: ['mx.example.test'] });
+  http = await startHttpServer();
+  smtp = await startSmtpGreeting({ host: mta, banner: '220 mx.example.test ESMTP' });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-cli-collect-'));
+});
+afterAll(async () => {
+  await Promise.all([r.close(), dns.close(), http.close(), smtp.close()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  await r.redis.flushdb();
+  http.route('/snds/data.aspx', { body: `${mta},4/30/2024 12:00 AM,4/30/2024 11:59 PM,1,1,1,GREEN,< 0.1%,,,,,,\r\n` });
+});
+
+function writeConfig(): string {
+  const file = path.join(dir, 'mtarep.yml');
+  fs.writeFileSync(
+    file,
+    stringify({
+      redis_url: r.url,
+      data_dir: './data',
+      dns: { servers: [dns.address], timeout_ms: 300, tries: 1 },
+      rbls: ['bl.test'],
+      senderscore_zone: false,
+      snds_key: sndsKey,
+      snds_url: `${http.url}snds/`,
+      snds_timeout_ms: 1000,
+      smtp_banner_port: smtp.port,
+      smtp_banner_timeout_ms: 1000,
+      mta_map: { mx: 'mx.example.test' },
+    }),
+  );
+  return file;
+}
+
+describe('mtarep collect', () => {
+  it('exits 0 and prints one summary line, nothing on stderr', async () => {
+    const res = await runCli(['collect', '--config', writeConfig()]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^mtarep collect ok: 1 hosts, 1 IPs in \d+\.\d s\n$/);
+    expect(JSON.parse((await r.redis.get(k.ip(mta)))!).dnsbl[0].state).toBe('listed');
+  });
+
+  it('--json prints the run summary as JSON', async () => {
+    const res = await runCli(['collect', '--json', '--config', writeConfig()]);
+    expect(res.code).toBe(0);
+    const s = JSON.parse(res.stdout) as RunSummary;
+    expect(s).toMatchObject({ status: 'ok', hosts: 1, ips: 1, errors: [] });
+    expect(s.checks.dnsbl).toEqual({ ok: 1, error: 0, skipped: 0 });
+    expect(JSON.parse((await r.redis.get(k.lastRun))!)).toEqual(s);
+  });
+
+  it('exits 1 on partial failure and says what failed on stderr, without the key', async () => {
+    http.route('/snds/data.aspx', { status: 500, body: 'down' });
+    const res = await runCli(['collect', '--config', writeConfig()]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/^mtarep collect partial: 1 hosts, 1 IPs in \d+\.\d s, 1 errors\n$/);
+    expect(res.stderr).toMatch(/SNDS data\.aspx answered HTTP 500/);
+    expect(res.stdout + res.stderr).not.toContain(sndsKey);
+  });
+
+  it('exits 3 when another run holds the lock, naming the holder', async () => {
+    await r.redis.set(k.collectLock, JSON.stringify({ token: 't', host: 'cron-box', pid: 99, since: '2024-05-01T10:00:00Z' }), 'PX', 30_000);
+    const res = await runCli(['collect', '--config', writeConfig()]);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/pid 99 on cron-box, started 2024-05-01T10:00:00Z holds the collector lock/);
+    const json = await runCli(['collect', '--json', '--config', writeConfig()]);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'locked' });
+    expect(await r.redis.exists(k.ip(mta))).toBe(0);
+  });
+});
