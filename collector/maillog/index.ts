@@ -1,10 +1,21 @@
 /**
  * Maillog part of a collector run: provider blocks and delivery counters from each host's postfix
- * log over SSH. (Foundation placeholder: the maillog issue fills this in.)
+ * log, read incrementally over SSH (see host.ts), several hosts at a time. One host failing (down,
+ * key refused, timeout, bad path) becomes that host's error record with the reason and its last good
+ * blocks; the other hosts go on.
  */
+import fs from 'node:fs';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
+import { keys as makeKeys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
+import type { BlocksRecord } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
+import { sshConnect, type SshSession, type SshTarget } from '../ssh/client.js';
+import { loadKnownHosts, type KnownHostEntry } from '../ssh/known-hosts.js';
+import { blockMatcher, mergeBlocks } from './blocks.js';
+import { writeErrorRecord } from './commit.js';
+import { readHost, type HostReadContext } from './host.js';
+import { defaultQueueLimits, type QueueLimits } from './queue.js';
 
 export interface MaillogDeps {
   config: Config;
@@ -14,6 +25,12 @@ export interface MaillogDeps {
   hosts: HostConfig[];
   /** IPs of each host found by this run (to tell which IP a block concerns). */
   hostIps: Map<string, string[]>;
+  /** SSH connector; default ssh2 (collector/ssh/client.ts). */
+  connect?: (t: SshTarget) => Promise<SshSession>;
+  /** Bounds of the expiry-correlation map per host. */
+  queueLimits?: QueueLimits;
+  /** Test seam: called after a host's read, right before its commit. */
+  beforeCommit?: (host: string) => Promise<void>;
 }
 
 export interface MaillogResult {
@@ -25,7 +42,96 @@ export interface MaillogResult {
   errors: string[];
 }
 
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Read every SSH-enabled host's maillog and commit its blocks and counters. Never throws for a host. */
 export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult> {
-  const skipped = deps.hosts.length;
-  return { hosts: deps.hosts.length, ok: 0, error: 0, skipped, errors: [] };
+  const { config } = deps;
+  const k = makeKeys(config.redis.prefix);
+  const result: MaillogResult = { hosts: deps.hosts.length, ok: 0, error: 0, skipped: 0, errors: [] };
+  const active = deps.hosts.filter((h) => h.ssh && config.ssh.keyFile !== undefined);
+  result.skipped = deps.hosts.length - active.length;
+  if (active.length === 0) return result;
+
+  // Problems shared by every host (key file, known_hosts) fail each host with the same reason.
+  let setupError: string | null = null;
+  let privateKey = Buffer.alloc(0);
+  let knownHosts: KnownHostEntry[] = [];
+  try {
+    privateKey = fs.readFileSync(config.ssh.keyFile!);
+  } catch (e) {
+    setupError = `cannot read ssh_key ${config.ssh.keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  try {
+    knownHosts = loadKnownHosts(config.ssh.knownHosts);
+  } catch (e) {
+    // No file: every host key is unknown, which each host then reports (never a silent accept).
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      setupError ??= `cannot read ssh_known_hosts ${config.ssh.knownHosts}: ${(e as Error).message}`;
+    }
+  }
+
+  const ctx: HostReadContext = {
+    config,
+    redis: deps.redis,
+    keys: k,
+    log: deps.log,
+    now: deps.now,
+    matcher: blockMatcher(config.providerBlocks),
+    privateKey,
+    knownHosts,
+    connect: deps.connect ?? sshConnect,
+    queueLimits: deps.queueLimits ?? defaultQueueLimits,
+    ...(deps.beforeCommit ? { beforeCommit: deps.beforeCommit } : {}),
+  };
+
+  await mapLimit(active, config.ssh.concurrency, async (host) => {
+    const log = deps.log.child({ host: host.name });
+    const started = Date.now();
+    try {
+      if (setupError) throw new Error(setupError);
+      const r = await readHost(ctx, host, deps.hostIps.get(host.name) ?? host.ips ?? []);
+      for (const n of r.notes) log.warn(`maillog: ${n}`);
+      log.info('maillog read', { lines: r.lines, unparsed: r.unparsed, blocks: r.blocks, ms: Date.now() - started });
+      result.ok++;
+    } catch (e) {
+      const reason = (e as Error).message;
+      result.error++;
+      result.errors.push(`${host.name}: ${reason}`);
+      log.warn('maillog read failed', { reason });
+      try {
+        await recordError(ctx, host, reason);
+      } catch (e2) {
+        log.error('cannot store maillog error record', { reason: (e2 as Error).message });
+      }
+    }
+  });
+  return result;
+}
+
+async function recordError(ctx: HostReadContext, host: HostConfig, reason: string): Promise<void> {
+  const raw = await ctx.redis.get(ctx.keys.blocks(host.name));
+  let prev: BlocksRecord | null = null;
+  try {
+    prev = raw ? (JSON.parse(raw) as BlocksRecord) : null;
+  } catch {
+    prev = null;
+  }
+  const now = ctx.now();
+  const record: BlocksRecord = {
+    host: host.name,
+    status: 'error',
+    reason,
+    at: now.toISOString(),
+    // The last good blocks stay (shown as of `blocksAt`), but a block past the window still goes.
+    blocksAt: prev?.blocksAt ?? now.toISOString(),
+    blocks: mergeBlocks(prev?.blocks ?? [], [], ctx.config.providerBlocks.map((r) => r.provider), now.getTime(), ctx.config.providerBlockWindowSec),
+  };
+  await writeErrorRecord(ctx.redis, ctx.keys, record);
 }

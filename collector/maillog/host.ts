@@ -1,0 +1,125 @@
+/**
+ * One host's maillog read: load state, connect, plan, stream each segment through the scanner,
+ * commit. Throws on any failure (the caller turns it into the host's error record); nothing is
+ * written unless the whole read succeeded.
+ */
+import type { Config, HostConfig } from '../../lib/config/normalize.js';
+import type { Keys } from '../../lib/keys.js';
+import type { Logger } from '../../lib/log.js';
+import type { BlocksRecord } from '../../lib/model.js';
+import type { Redis } from '../../lib/redis.js';
+import type { SshSession, SshTarget } from '../ssh/client.js';
+import type { KnownHostEntry } from '../ssh/known-hosts.js';
+import { mergeBlocks, toBlock, type BlockMatcher } from './blocks.js';
+import { commitRead, loadHostState } from './commit.js';
+import { LineSplitter } from './lines.js';
+import { planRead, type SavedPosition } from './plan.js';
+import { QueueMap, type QueueLimits } from './queue.js';
+import { listRemote, readRemote } from './remote.js';
+import { MaillogScanner } from './scan.js';
+import { HostClock } from './time.js';
+
+export interface HostReadContext {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  now: () => Date;
+  matcher: BlockMatcher;
+  privateKey: Buffer;
+  knownHosts: readonly KnownHostEntry[];
+  connect: (t: SshTarget) => Promise<SshSession>;
+  queueLimits: QueueLimits;
+  /** Test seam: runs after the read, right before the commit. */
+  beforeCommit?: (host: string) => Promise<void>;
+}
+
+export interface HostReadResult {
+  lines: number;
+  unparsed: number;
+  blocks: number;
+  notes: string[];
+}
+
+/** Overall limit for one streamed read: the idle timer catches a stalled MTA long before this. */
+const READ_LIMIT_MS = 30 * 60_000;
+
+export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: readonly string[]): Promise<HostReadResult> {
+  const { config } = ctx;
+  const state = await loadHostState(ctx.redis, ctx.keys, host.name);
+  const session = await ctx.connect({
+    host: host.sshHost,
+    port: host.sshPort,
+    username: host.sshUser ?? config.ssh.user ?? 'root',
+    privateKey: ctx.privateKey,
+    knownHosts: ctx.knownHosts,
+    readyTimeoutMs: config.ssh.timeoutMs,
+  });
+  try {
+    // A rotation between the listing and the read makes the read refuse (inode check): plan again.
+    for (let attempt = 1; ; attempt++) {
+      const done = await attemptRead(ctx, host, hostIps, session, state);
+      if (done) return done;
+      if (attempt >= 3) throw new Error(`${host.maillogPath} kept changing under the read (rotated 3 times in a row?)`);
+    }
+  } finally {
+    session.close();
+  }
+}
+
+async function attemptRead(
+  ctx: HostReadContext,
+  host: HostConfig,
+  hostIps: readonly string[],
+  session: SshSession,
+  state: Awaited<ReturnType<typeof loadHostState>>,
+): Promise<HostReadResult | null> {
+  const { config } = ctx;
+  const now = ctx.now();
+  const clock = new HostClock(now, host.timezone);
+  const listing = await listRemote(session, host.maillogPath, config.ssh.timeoutMs);
+  const plan = planRead(state.position, host.maillogPath, listing.current, listing.rotated, config.maillog.initialTailBytes);
+  const queue = new QueueMap(state.queue, ctx.queueLimits);
+  // First run: the tail holds days of history; only today's lines count, so "today" is right at
+  // once and nothing older is counted into the wrong day or twice next to an external writer.
+  const scanner = new MaillogScanner({
+    clock,
+    matcher: ctx.matcher,
+    queue,
+    ...(plan.firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
+  });
+  let next: SavedPosition = { path: host.maillogPath, inode: listing.current.inode, offset: 0 };
+  for (const seg of plan.segments) {
+    const splitter = new LineSplitter((text) => scanner.feed(text), { skipFirstPartial: seg.skipFirstPartial });
+    const ok = await readRemote(session, seg, (b) => splitter.push(b), { timeoutMs: READ_LIMIT_MS, idleTimeoutMs: config.ssh.timeoutMs });
+    if (!ok) return null;
+    splitter.end(seg.finalFile);
+    if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
+  }
+  queue.prune(Math.floor(now.getTime() / 1000));
+
+  const fresh = [...scanner.blocks].map(([provider, b]) => toBlock(provider, b.line, b.ms, hostIps));
+  const blocks = mergeBlocks(
+    state.previous?.blocks ?? [],
+    fresh,
+    config.providerBlocks.map((r) => r.provider),
+    now.getTime(),
+    config.providerBlockWindowSec,
+  );
+  const at = now.toISOString();
+  const record: BlocksRecord = { host: host.name, status: 'ok', at, blocksAt: at, blocks, lines: { read: scanner.lines, unparsed: scanner.unparsed } };
+  await ctx.beforeCommit?.(host.name);
+  await commitRead(ctx.redis, ctx.keys, {
+    host: host.name,
+    countersId: host.countersId,
+    expected: state.rawPosition,
+    next,
+    record,
+    queue: queue.changes(),
+    counters: scanner.counters,
+    ttlSec: config.retention.countersDays * 86_400,
+  });
+  const notes = [...plan.notes];
+  if (scanner.expiredUnknown > 0) notes.push(`${scanner.expiredUnknown} expired messages had no remembered recipients (deferred before the first read?)`);
+  return { lines: scanner.lines, unparsed: scanner.unparsed, blocks: blocks.length, notes };
+}
