@@ -6,6 +6,7 @@ import type { HostConfig } from '../lib/config/normalize.js';
 import type { BlocksRecord, HostRecord, IpRecord, CheckResult } from '../lib/model.js';
 import type { Severity } from '../lib/severity.js';
 import type { HistoryModel } from '../web/viewmodel/graphs.js';
+import { shortTime } from '../web/viewmodel/format.js';
 import { Layout } from './layout.js';
 
 export interface HostPageModel {
@@ -33,7 +34,7 @@ function Check<T>(p: { name: string; r: CheckResult<T> | undefined; show: (v: T)
     <tr>
       <th>{p.name}</th>
       <td class={cls}>{text}</td>
-      <td class="muted">{r?.at ?? ''}</td>
+      <td class="muted">{r ? shortTime(r.at) : ''}</td>
     </tr>
   );
 }
@@ -49,7 +50,7 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
         <p>
           Addresses:{' '}
           {m.record
-            ? `${m.record.resolve.status === 'config' ? 'from config' : m.record.resolve.status === 'ok' ? 'resolved' : 'resolution failed'}${m.record.resolve.reason ? ` (${m.record.resolve.reason})` : ''} at ${m.record.resolve.at}`
+            ? `${m.record.resolve.status === 'config' ? 'from config' : m.record.resolve.status === 'ok' ? 'resolved' : 'resolution failed'}${m.record.resolve.reason ? ` (${m.record.resolve.reason})` : ''} at ${shortTime(m.record.resolve.at)}`
             : 'not checked yet'}
         </p>
         {m.ips.map((x) => (
@@ -111,8 +112,11 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
                 </tbody>
               </table>
             )}
-            <div class="chart small" data-chart="history" data-ip={x.ip} data-history={JSON.stringify(x.history)}></div>
-            {x.history.points === 0 && <p class="muted">No history in the last {m.historyDays} days yet.</p>}
+            {x.history.points > 0 ? (
+              <div class="chart small" data-chart="history" data-ip={x.ip} data-history={JSON.stringify(x.history)}></div>
+            ) : (
+              <p class="muted">No history in the last {m.historyDays} days yet.</p>
+            )}
           </article>
         ))}
         <h2>Maillog</h2>

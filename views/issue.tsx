@@ -3,6 +3,7 @@
  * links, advice and the Acknowledge form (POST with a CSRF token). Everything is escaped by hono/jsx;
  * links were allow-listed (http/https) by the view model.
  */
+import { shortTime } from '../web/viewmodel/format.js';
 import type { IssueView } from '../web/viewmodel/issues.js';
 
 export function issueTitle(i: IssueView): string {
@@ -49,7 +50,7 @@ export function IssueBody(p: { issue: IssueView; csrf: string; back: string }) {
         {i.lineAt !== undefined && (
           <>
             <dt>Seen</dt>
-            <dd>{i.lineAt}</dd>
+            <dd>{shortTime(i.lineAt)}</dd>
           </>
         )}
       </dl>

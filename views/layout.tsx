@@ -27,6 +27,7 @@ export function Layout(p: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{p.title} · mtarep</title>
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href="/assets/app.css" />
         {(p.scripts ?? []).map((s) => (
           <script src={s} defer></script>

@@ -15,7 +15,12 @@ import type { BlocksRecord, DnsblResult, HostRecord, IpRecord, RunSummary } from
 import type { Redis } from '../../lib/redis.js';
 
 export const NOW = new Date('2024-05-01T12:00:00Z');
-export const T = (minAgo: number) => new Date(NOW.getTime() - minAgo * 60_000).toISOString();
+let base = NOW;
+/** Records are built relative to this clock (NOW by default; the browser test uses the real one). */
+export function useClock(d: Date): void {
+  base = d;
+}
+export const T = (minAgo: number) => new Date(base.getTime() - minAgo * 60_000).toISOString();
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-web-'));

@@ -1,0 +1,121 @@
+// The dashboard in a real browser (Debian chromium driven by playwright-core): log in, sort, open a
+// modal, acknowledge, reload, and check that an HTML payload from a log line renders as text.
+// Screenshots go to screenshots/ (gitignored).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+import { silentLogger } from '../../lib/log.js';
+import { startServer, type RunningServer } from '../../web/server.js';
+import { freePort } from '../helpers/net.js';
+import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { htpasswdLine, keys, useClock, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = fs.existsSync(CHROMIUM);
+const shots = path.resolve('screenshots');
+
+let t: TestRedis;
+let server: RunningServer;
+let browser: Browser;
+
+describe.skipIf(!hasChromium)('dashboard in chromium', () => {
+  beforeAll(async () => {
+    fs.mkdirSync(shots, { recursive: true });
+    t = await testRedis();
+    const port = await freePort();
+    const config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}` }, t.prefix);
+    writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
+    const k = keys(t.prefix);
+    useClock(new Date());
+    await store(t.redis, k, sampleData());
+    const now = Date.now();
+    for (let i = 48; i >= 0; i--) {
+      const ts = now - i * 3600_000;
+      await t.redis.zadd(k.history('192.0.2.10'), ts, JSON.stringify({ t: ts, score: 80 + (i % 7), listings: i < 10 ? 2 : 0, traps: i % 5, color: 'green' }));
+    }
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+    await t.redis.hincrby(k.counter('acme', day, 'sent'), 'gmail.com', 1200);
+    await t.redis.hincrby(k.counter('acme', day, 'sent'), 'yahoo.com', 800);
+    await t.redis.hincrby(k.counter('acme', day, 'bounced'), 'gmail.com', 40);
+    await t.redis.hincrby(k.counter('acme', day, 'deferred'), 'yahoo.com', 90);
+    await t.redis.sadd(k.counterIds, 'acme');
+    // Times relative to the real clock: the browser test runs with the real one.
+    server = await startServer({ config, redis: t.redis, log: silentLogger });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await t?.close();
+  });
+
+  it('logs in, sorts, opens a modal, acknowledges, reloads and sees the acknowledgement', async () => {
+    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 800 } });
+    const page = await ctx.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('dialog', (d) => {
+      problems.push(`unexpected JS dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+
+    await page.goto(server.url);
+    await expect.poll(() => page.locator('#overview tbody tr').count()).toBe(4);
+    await page.screenshot({ path: path.join(shots, 'overview.png'), fullPage: true });
+
+    // Sort by IP (client side): the URL keeps the sort, rows are reordered.
+    await page.click('th[data-key="ip"] a');
+    expect(page.url()).toContain('sort=ip&dir=asc');
+    const ips = await page.locator('#overview tbody tr td.mono').allTextContents();
+    expect(ips).toEqual(['192.0.2.10', '192.0.2.20', '2001:db8::10']);
+    await page.click('th[data-key="ip"] a');
+    expect(page.url()).toContain('sort=ip&dir=desc');
+
+    // Filter box.
+    await page.fill('#filter', 'mta2');
+    await expect.poll(() => page.locator('#overview tbody tr:not([hidden])').count()).toBe(1);
+    expect(page.url()).toContain('q=mta2');
+    await page.fill('#filter', '');
+
+    // The block modal: the HTML payload of the log line is shown as text, not run.
+    await page.click('a.badge:has-text("gmail")');
+    const dlg = page.locator('dialog[open]');
+    await expect.poll(() => dlg.count()).toBe(1);
+    const line = await dlg.locator('pre.logline').textContent();
+    expect(line).toContain('<script>alert("x")</script><img src=x onerror=alert(1)>');
+    expect(await dlg.locator('pre.logline img, pre.logline script').count()).toBe(0);
+    await page.screenshot({ path: path.join(shots, 'modal.png') });
+
+    // Acknowledge: POST with token, redirect back keeping the sort.
+    await Promise.all([page.waitForNavigation(), dlg.locator('button:has-text("Acknowledge")').click()]);
+    expect(page.url()).toContain('sort=ip&dir=desc');
+    await page.reload();
+    const badge = page.locator('a.badge.ack:has-text("gmail")');
+    await expect.poll(() => badge.count()).toBe(1);
+    await badge.click();
+    const text = await page.locator('dialog[open] .acked').textContent();
+    expect(text).toMatch(/Acknowledged by alice at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    await page.screenshot({ path: path.join(shots, 'acknowledged.png') });
+    await page.keyboard.press('Escape');
+
+    // Graphs and host history are drawn by Highcharts from the local copy.
+    await page.goto(new URL('/graphs', server.url).toString());
+    await expect.poll(() => page.locator('#counters-chart .highcharts-container').count()).toBe(1);
+    await page.screenshot({ path: path.join(shots, 'graphs.png'), fullPage: true });
+    await page.goto(new URL('/host/mta1', server.url).toString());
+    await expect.poll(() => page.locator('.highcharts-container').count()).toBe(1);
+    await page.screenshot({ path: path.join(shots, 'host.png'), fullPage: true });
+    await page.goto(new URL('/help', server.url).toString());
+    await page.screenshot({ path: path.join(shots, 'help.png'), fullPage: true });
+
+    expect(problems).toEqual([]);
+    await ctx.close();
+  });
+});
