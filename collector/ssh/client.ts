@@ -148,7 +148,7 @@ function execOn(client: Client, name: string, command: string, opts: ExecOptions
     };
     killTimer = setTimeout(() => finish(new SshError('timeout', `${name}: command timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
     touch();
-    client.exec(command, (err, ch) => {
+    const onChannel = (err: Error | undefined, ch: import('ssh2').ClientChannel) => {
       if (err) return finish(new SshError('exec', `${name}: exec failed: ${err.message}`, { cause: err }));
       if (done) {
         ch.close();
@@ -184,6 +184,11 @@ function execOn(client: Client, name: string, command: string, opts: ExecOptions
         }
         finish(null);
       });
-    });
+    };
+    try {
+      client.exec(command, onChannel);
+    } catch (e) {
+      finish(new SshError('closed', `${name}: ${(e as Error).message}`, { cause: e }));
+    }
   });
 }

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { blockMatcher, mergeBlocks, namesIp, scanBlocks, toBlock } from '../../collector/maillog/blocks.js';
+import { LineSplitter } from '../../collector/maillog/lines.js';
+import { planRead } from '../../collector/maillog/plan.js';
+import { QueueMap } from '../../collector/maillog/queue.js';
+import { listCommand, parseListing, readCommand } from '../../collector/maillog/remote.js';
+
+describe('LineSplitter', () => {
+  const split = (chunks: string[], opts: ConstructorParameters<typeof LineSplitter>[1] = {}, final = false) => {
+    const out: string[] = [];
+    const s = new LineSplitter((t) => out.push(t), { batchBytes: 1, ...opts });
+    for (const c of chunks) s.push(Buffer.from(c, 'latin1'));
+    s.end(final);
+    return { text: out.join(''), consumed: s.consumed };
+  };
+
+  it('hands on complete lines only and counts their bytes', () => {
+    expect(split(['ab', 'c\nde', 'f\ngh'])).toEqual({ text: 'abc\ndef\n', consumed: 8 });
+  });
+  it('a finished file gives its unterminated last line too', () => {
+    expect(split(['abc\ngh'], {}, true)).toEqual({ text: 'abc\ngh', consumed: 6 });
+  });
+  it('skips the partial first line of a tail', () => {
+    expect(split(['xyz', 'w\nabc\nd'], { skipFirstPartial: true })).toEqual({ text: 'abc\n', consumed: 9 });
+  });
+  it('cuts a runaway line but counts all its bytes', () => {
+    const long = 'L' + 'x'.repeat(200_000) + '\n';
+    const chunks = ['a\n', ...long.match(/.{1,7000}/gs)!, 'b\n'];
+    const r = split(chunks, { maxLineBytes: 100_000, batchBytes: 256 * 1024 });
+    expect(r.consumed).toBe(2 + long.length + 2);
+    const lines = r.text.split('\n');
+    expect(lines[0]).toBe('a');
+    expect(lines[1]!.length).toBe(65_536);
+    expect(lines[2]).toBe('b');
+  });
+  it('batches by size without changing the result', () => {
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\npartial';
+    const r = split(text.match(/.{1,97}/gs)!, { batchBytes: 4096 });
+    expect(r.text).toBe(text.slice(0, text.lastIndexOf('\n') + 1));
+    expect(r.consumed).toBe(text.lastIndexOf('\n') + 1);
+  });
+});
+
+describe('planRead', () => {
+  const cur = { inode: '20', size: 1000, name: '/var/log/maillog' };
+  it('first run: a bounded tail', () => {
+    expect(planRead(null, '/var/log/maillog', cur, [], 300)).toMatchObject({ firstRun: true, segments: [{ from: 700, skipFirstPartial: true }] });
+    expect(planRead(null, '/var/log/maillog', cur, [], 5000)).toMatchObject({ segments: [{ from: 0, skipFirstPartial: false }] });
+  });
+  it('same inode: from the offset; shrunk: from 0', () => {
+    expect(planRead({ path: cur.name, inode: '20', offset: 400 }, cur.name, cur, [], 300).segments).toEqual([{ name: cur.name, inode: '20', from: 400, skipFirstPartial: false, finalFile: false }]);
+    const t = planRead({ path: cur.name, inode: '20', offset: 4000 }, cur.name, cur, [], 300);
+    expect(t.segments[0]!.from).toBe(0);
+    expect(t.notes[0]).toMatch(/truncated/);
+  });
+  it('rotated: finish the old inode, then the new file from 0', () => {
+    const r = planRead({ path: cur.name, inode: '7', offset: 400 }, cur.name, cur, [{ inode: '9', size: 5, name: '/var/log/maillog.2' }, { inode: '7', size: 900, name: '/var/log/maillog.1' }], 300);
+    expect(r.segments).toEqual([
+      { name: '/var/log/maillog.1', inode: '7', from: 400, skipFirstPartial: false, finalFile: true },
+      { name: cur.name, inode: '20', from: 0, skipFirstPartial: false, finalFile: false },
+    ]);
+    const lost = planRead({ path: cur.name, inode: '7', offset: 400 }, cur.name, cur, [], 300);
+    expect(lost.segments).toHaveLength(1);
+    expect(lost.notes[0]).toMatch(/not found/);
+  });
+  it('a changed path is a first run', () => {
+    expect(planRead({ path: '/old', inode: '20', offset: 5 }, cur.name, cur, [], 300).firstRun).toBe(true);
+  });
+});
+
+describe('QueueMap', () => {
+  it('remembers deferred recipients, forgets settled ones, diffs against what was stored', () => {
+    const q = new QueueMap({ OLD1: JSON.stringify({ r: ['a@x.example'], t: 100 }), GONE: JSON.stringify({ r: ['b@y.example'], t: 100 }), BAD: '{' });
+    q.deferred('NEW1', 'c@z.example', 200);
+    q.deferred('NEW1', 'c@z.example', 300);
+    q.deferred('NEW1', 'd@z.example', 300);
+    q.settled('NEW1', 'd@z.example');
+    expect(q.expired('GONE')).toEqual(['b@y.example']);
+    expect(q.expired('NOPE')).toEqual([]);
+    const ch = q.changes();
+    expect(ch.set).toEqual([['NEW1', JSON.stringify({ r: ['c@z.example'], t: 300 })]]);
+    expect(ch.del.sort()).toEqual(['BAD', 'GONE']);
+  });
+  it('is bounded by age and count', () => {
+    const q = new QueueMap({}, { maxEntries: 2, maxAgeSec: 1000 });
+    q.deferred('A', 'a@x', 10);
+    q.deferred('B', 'b@x', 2000);
+    q.deferred('C', 'c@x', 2100);
+    q.deferred('D', 'd@x', 2200);
+    expect(q.prune(2500)).toBe(2);
+    expect([q.get('A'), q.get('B')]).toEqual([undefined, undefined]);
+    expect(q.size).toBe(2);
+  });
+});
+
+describe('provider blocks', () => {
+  const rules = [
+    { provider: 'hotmail', pattern: /mail\.live\.com\/mail\/troubleshooting\.aspx#errors/ },
+    { provider: 'united', pattern: /\.untd\.com.*550\sAccess\sdenied/ },
+    { provider: 'echo', pattern: /(blk)-\1/ },
+    { provider: 'anchored', pattern: /^Nov  3 09/ },
+  ];
+  it('finds each provider\'s lines with a combined scan, confirmed per line', () => {
+    const m = blockMatcher(rules);
+    expect(m.scanners).toHaveLength(2); // backreference pattern scans on its own
+    const text = [
+      'Nov  3 07:00:00 h postfix/smtp[1]: A: to=<a@hotmail.com>, status=bounced (see http://mail.live.com/mail/troubleshooting.aspx#errors)',
+      'Nov  3 07:00:01 h postfix/smtp[1]: B: host mx.untd.com[1.2.3.4] said:',
+      '550 Access denied on the next line does not count',
+      'Nov  3 08:00:01 h postfix/smtp[1]: C: host mx.untd.com[1.2.3.4] said: 550 Access denied',
+      'Nov  3 08:00:02 h x[1]: blk-blk',
+      'Nov  3 09:00:00 h x[1]: anything',
+    ].join('\n') + '\n';
+    const hits: [string, string][] = [];
+    scanBlocks(m, text, (p, l) => hits.push([p, l.slice(0, 15)]));
+    expect(hits.sort()).toEqual([
+      ['anchored', 'Nov  3 09:00:00'],
+      ['echo', 'Nov  3 08:00:02'],
+      ['hotmail', 'Nov  3 07:00:00'],
+      ['united', 'Nov  3 08:00:01'],
+    ]);
+  });
+  it('names the MTA IP only as a whole address, and the recipient domain', () => {
+    expect(namesIp('messages from [192.0.2.10] were', '192.0.2.10')).toBe(true);
+    expect(namesIp('messages from [192.0.2.100] were', '192.0.2.10')).toBe(false);
+    expect(namesIp('from 2001:db8::1 x', '2001:DB8::1')).toBe(true);
+    const b = toBlock('hotmail', 'Nov  3 07:00:00 h postfix/smtp[1]: A: to=<a@Hotmail.com>, said: from [192.0.2.10] blocked', Date.UTC(2026, 10, 3, 7), ['192.0.2.11', '192.0.2.10']);
+    expect(b).toMatchObject({ provider: 'hotmail', ip: '192.0.2.10', recipientDomain: 'hotmail.com', at: '2026-11-03T07:00:00.000Z' });
+  });
+  it('merge keeps the newest per provider inside the window, drops unconfigured providers', () => {
+    const now = Date.UTC(2026, 10, 3, 12);
+    const at = (h: number) => new Date(Date.UTC(2026, 10, 3, h)).toISOString();
+    const prev = [
+      { provider: 'a', line: 'old', at: at(11) },
+      { provider: 'b', line: 'old', at: at(9) },
+      { provider: 'gone', line: 'x', at: at(11) },
+    ];
+    const fresh = [{ provider: 'a', line: 'new', at: at(11.5) }];
+    expect(mergeBlocks(prev, fresh, ['a', 'b'], now, 7200)).toEqual([{ provider: 'a', line: 'new', at: at(11.5) }]);
+  });
+});
+
+describe('remote commands', () => {
+  it('quote every parameter and put -- before paths', () => {
+    expect(listCommand("/var/log/it's")).toBe(
+      `stat -L -c '%i %s %n' -- '/var/log/it'\\''s' || exit 66; for f in '/var/log/it'\\''s'.* '/var/log/it'\\''s'-*; do [ -f "$f" ] && stat -L -c '%i %s %n' -- "$f"; done; exit 0`,
+    );
+    expect(readCommand('/a b', '12', 0)).toContain(`exec 3< '/a b'`);
+    expect(readCommand('/a b', '12', 0)).toContain(`tail -c +'1' <&3`);
+    expect(() => readCommand('/a\nb', '12', 0)).toThrow(/newline/);
+    expect(() => readCommand('relative', '12', 0)).toThrow(/absolute/);
+    expect(() => readCommand('/a', '12; rm -rf /', 0)).toThrow(/inode/);
+  });
+  it('parse the listing, names with spaces included', () => {
+    expect(parseListing('/l/m', '5 10 /l/m\n6 20 /l/m.1\n7 30 /l/m-2026 x\nbad\n')).toEqual({
+      current: { inode: '5', size: 10, name: '/l/m' },
+      rotated: [
+        { inode: '6', size: 20, name: '/l/m.1' },
+        { inode: '7', size: 30, name: '/l/m-2026 x' },
+      ],
+    });
+  });
+});
