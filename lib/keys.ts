@@ -31,7 +31,7 @@ export interface Keys {
   runs: string;
   /** HASH per host+path read position: inode, offset, size, path, updated (see collector/maillog). */
   maillogPosition(host: string): string;
-  /** HASH queue id -> JSON {d: domains, t: epoch s} per host: recipients awaiting an `expired` line. */
+  /** HASH queue id -> JSON {r: recipients still deferred, t: epoch s of the newest deferral} per host: awaiting an `expired` line. */
   maillogQueue(host: string): string;
   /** SET of counter ids mtarep itself writes (external writers are found by SCAN). */
   counterIds: string;
