@@ -53,6 +53,12 @@ function carryZone(next: DnsblResult, prev: DnsblResult | undefined): DnsblResul
   return last ? { ...next, stale: last } : next;
 }
 
+/** Whether any result of the record failed: only then is the previous record needed (for stale values). */
+export function hasFailure(rec: IpRecord): boolean {
+  if (rec.dnsbl.some((z) => z.state === 'error' || z.state === 'unknown')) return true;
+  return [rec.senderscore, rec.snds, rec.dnsMatch, rec.httpReputation].some((r) => r?.status === 'error');
+}
+
 /** The record to store: this run's results, with stale values from the previous record of the IP. */
 export function withStale(next: IpRecord, prev: IpRecord | undefined): IpRecord {
   if (!prev) return next;

@@ -17,7 +17,7 @@ import type { Check, CheckDeps, CheckName, Target } from './checks/types.js';
 import { createDnsClient, type DnsClient } from './dns/client.js';
 import { resolveHosts } from './hosts.js';
 import { collectMaillogs, type MaillogResult } from './maillog/index.js';
-import { acksToRemove, buildIpRecord, withStale, type RunResults } from './records.js';
+import { acksToRemove, buildIpRecord, hasFailure, withStale, type RunResults } from './records.js';
 import { readAckIds, readBlocks, readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from './store.js';
 import { statusOf, tally } from './summary.js';
 
@@ -131,21 +131,26 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
   const step = (label: string) => deps.progress?.update(++done, total, label);
   deps.progress?.update(0, total, 'resolving hosts');
 
+  const t0 = performance.now();
   const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name));
   const { records: hosts, targets } = await resolveHosts(config.hosts, dns, now, p.runId);
   keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts);
   step(`${targets.length} IPs of ${hosts.length} hosts`);
 
+  const t1 = performance.now();
   const checkDeps: CheckDeps = { config, log, now, dns, fetch: deps.fetch ?? fetch };
   const hostIps = new Map(hosts.map((h) => [h.name, h.ips]));
-  const [results, maillog, prevIps] = await Promise.all([
+  const [results, maillog] = await Promise.all([
     runChecks(allChecks, targets, checkDeps, step),
     runMaillogs(config, redis, log, now, hostIps).finally(() => step('maillogs read')),
-    readPreviousIps(redis, k, targets.map((t) => t.ip)),
   ]);
 
+  const t2 = performance.now();
   const at = now();
-  const records: IpRecord[] = targets.map((t) => withStale(buildIpRecord(t, results, p.runId, at.toISOString()), prevIps.get(t.ip)));
+  const fresh = targets.map((t) => buildIpRecord(t, results, p.runId, at.toISOString()));
+  // Previous records matter only where something failed (stale values): a healthy run reads none.
+  const prevIps = await readPreviousIps(redis, k, fresh.filter(hasFailure).map((r) => r.ip));
+  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip)));
   const current = new Set(targets.map((t) => t.ip));
   const configured = new Set(config.hosts.map((h) => h.name));
   const removedIps = [...new Set([...prevHosts.hosts.values()].flatMap((h) => h.ips))].filter((ip) => !current.has(ip));
@@ -163,6 +168,8 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
     log.info('removed records no longer configured or resolved', { ips: removedIps.length, hosts: removedHosts });
   }
   step('written');
+  const ms = (a: number, b: number) => Math.round(b - a);
+  log.debug('collector run phases', { resolveMs: ms(t0, t1), checksMs: ms(t1, t2), writeMs: ms(t2, performance.now()), stale: prevIps.size });
 
   const t = tally(records, hosts, maillog);
   const end = now();

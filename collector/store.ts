@@ -1,9 +1,9 @@
 /**
  * Redis I/O of a collector run. Round trips do not grow with the fleet: reads are MGETs and writes are
- * MULTIs of a thousand IPs each. Every IP record is one SET (a reader sees the old record or the new
- * one, never a mix), and every transaction that changes stored data also INCRs `dataVersion` (the
- * dashboard caches pages per version). Hosts and IPs that left the config are found through the
- * previous HostRecords and the host index, never KEYS.
+ * MULTIs of 500 IPs each (measured fastest among 100-1000 with ioredis). Every IP record is one SET (a
+ * reader sees the old record or the new one, never a mix), and every transaction that changes stored
+ * data also INCRs `dataVersion` (the dashboard caches pages per version). Hosts and IPs that left the
+ * config are found through the previous HostRecords and the host index, never KEYS.
  */
 import type { Redis } from '../lib/redis.js';
 import { execChecked } from '../lib/redis.js';
@@ -11,7 +11,7 @@ import type { Keys } from '../lib/keys.js';
 import type { BlocksRecord, HostRecord, IpRecord, RunSummary } from '../lib/model.js';
 import { historyPoint } from './records.js';
 
-const batchSize = 1000;
+const batchSize = 500;
 
 function chunks<T>(items: readonly T[], size = batchSize): T[][] {
   const out: T[][] = [];

@@ -1,6 +1,6 @@
 /** Pure record logic: stale values, history points, which acknowledgements survive. */
 import { describe, expect, it } from 'vitest';
-import { acksToRemove, carryStale, historyPoint, withStale } from '../../collector/records.js';
+import { acksToRemove, carryStale, hasFailure, historyPoint, withStale } from '../../collector/records.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import { ipRecord, zoneResult as zone } from '../helpers/ip-record.js';
 
@@ -71,5 +71,14 @@ describe('acksToRemove', () => {
     ];
     const acks = ['rbl:a.test:192.0.2.1', 'rbl:b.test:192.0.2.1', 'rbl:c.test:192.0.2.1', 'rbl:d.test:192.0.2.1', 'rbl:a.test:192.0.2.99', 'block:gmail:mx1', 'block:yahoo:mx1'];
     expect(acksToRemove(acks, recs, blocks)).toEqual(['rbl:c.test:192.0.2.1', 'rbl:d.test:192.0.2.1', 'rbl:a.test:192.0.2.99', 'block:yahoo:mx1']);
+  });
+});
+
+describe('hasFailure', () => {
+  it('is true when any check or any zone failed', () => {
+    expect(hasFailure(ipRecord('192.0.2.1', t1))).toBe(false);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsbl: [zone('a.test', 'unknown', t1)] }))).toBe(true);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { httpReputation: { status: 'error', at: t1, reason: 'x' } }))).toBe(true);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsMatch: { status: 'skipped', at: t1, reason: 'x' } }))).toBe(false);
   });
 });
