@@ -249,5 +249,5 @@ function logSummary(log: Logger, s: RunSummary): void {
 /** The one line printed under cron. Errors counted are failed results (DNSBL: per IP x zone). */
 export function formatSummaryLine(s: RunSummary): string {
   const failed = Object.values(s.checks).reduce((n, c) => n + c.error, 0) || s.errors.length;
-  return `mtarep collect ${s.status}: ${s.hosts} hosts, ${s.ips} IPs in ${(s.durationMs / 1000).toFixed(1)} s${failed ? `, ${failed} errors` : ''}`;
+  return `mtarep collect ${s.status}: ${s.hosts} hosts, ${s.ips} IPs in ${(s.durationMs / 1000).toFixed(1)} s${failed ? `, ${failed} ${failed === 1 ? 'error' : 'errors'}` : ''}`;
 }

@@ -87,9 +87,17 @@ describe('mtarep collect', () => {
     http.route('/snds/data.aspx', { status: 500, body: 'down' });
     const res = await runCli(['collect', '--config', writeConfig()]);
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/^mtarep collect partial: 1 hosts, 1 IPs in \d+\.\d s, 1 errors\n$/);
+    expect(res.stdout).toMatch(/^mtarep collect partial: 1 hosts, 1 IPs in \d+\.\d s, 1 error\n$/);
     expect(res.stderr).toMatch(/SNDS data\.aspx answered HTTP 500/);
     expect(res.stdout + res.stderr).not.toContain(sndsKey);
+  });
+
+  it('exits 4 when the run itself fails (Redis refuses a write), and says why', async () => {
+    await r.redis.set(k.hostIndex, 'not a set');
+    const res = await runCli(['collect', '--config', writeConfig()]);
+    expect(res.code).toBe(4);
+    expect(res.stdout).toMatch(/^mtarep collect failed: /);
+    expect(res.stderr).toMatch(/collector run failed.*WRONGTYPE/);
   });
 
   it('exits 3 when another run holds the lock, naming the holder', async () => {
