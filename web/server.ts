@@ -41,7 +41,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const csp = {
+/** The Content-Security-Policy: no inline script, nothing from other origins. */
+export const csp = {
   defaultSrc: ["'self'"],
   scriptSrc: ["'self'"],
   // Highcharts sets inline style attributes on its SVG; no stylesheet or script is inline.

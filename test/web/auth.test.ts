@@ -90,8 +90,8 @@ describe('basic auth', () => {
     writeHtpasswd(config, [htpasswdLine('erin', 'pw1', 'bcrypt'), htpasswdLine('frank', 'pw2', 'apr1')]);
     const app = createApp({ config, redis: t.redis, log: silentLogger, now: () => NOW });
     const [a, b] = await Promise.all([
-      app.request('/help', { headers: basic('erin', 'pw1') }).then((r) => r.text()),
-      app.request('/help', { headers: basic('frank', 'pw2') }).then((r) => r.text()),
+      Promise.resolve(app.request('/help', { headers: basic('erin', 'pw1') })).then((r) => r.text()),
+      Promise.resolve(app.request('/help', { headers: basic('frank', 'pw2') })).then((r) => r.text()),
     ]);
     expect(a).toContain('<span class="user" title="logged in as">erin</span>');
     expect(b).toContain('<span class="user" title="logged in as">frank</span>');

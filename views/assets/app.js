@@ -40,7 +40,9 @@
 
   function value(row, i) {
     var c = row.cells[i];
-    return c ? c.getAttribute('data-v') || '' : '';
+    if (!c) return '';
+    var v = c.getAttribute('data-v');
+    return v !== null ? v : c.textContent.trim().toLowerCase();
   }
 
   function cmp(a, b) {
