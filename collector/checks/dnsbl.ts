@@ -9,7 +9,7 @@ import type { ZoneConfig } from '../../lib/config/normalize.js';
 import type { DnsblResult } from '../../lib/model.js';
 import { DnsLookupError, type DnsClient, type LookupOptions } from '../dns/client.js';
 import { mapLimit } from '../dns/limiter.js';
-import { dnsblName, rawReverseLabels } from '../dns/names.js';
+import { rawReverseLabels, reverseLabels } from '../dns/names.js';
 import { createRateLimiter } from '../dns/rate-limit.js';
 import {
   classifyAnswer,
@@ -41,10 +41,10 @@ function zoneRun(zone: ZoneConfig, dns: DnsClient): ZoneRun {
     ...(zone.servers ? { servers: zone.servers } : {}),
     ...(zone.timeoutMs !== undefined ? { timeoutMs: zone.timeoutMs } : {}),
   };
-  const rate = createRateLimiter(zone.rateLimit);
+  const rate = zone.rateLimit === undefined ? null : createRateLimiter(zone.rateLimit);
   return {
     async probe(name) {
-      await rate.acquire();
+      if (rate) await rate.acquire(); // no extra await per query when the zone has no limit
       try {
         return { answers: await dns.resolve4(name, opts) };
       } catch (e) {
@@ -53,7 +53,7 @@ function zoneRun(zone: ZoneConfig, dns: DnsClient): ZoneRun {
       }
     },
     async txt(name) {
-      await rate.acquire();
+      if (rate) await rate.acquire();
       try {
         const t = (await dns.resolveTxt(name, opts)).join(' ').trim();
         return t ? t.slice(0, maxTxt) : undefined;
@@ -90,7 +90,13 @@ function result(zone: ZoneConfig, at: string, v: Verdict, extra: Partial<DnsblRe
 }
 
 /** Results of one zone, indexed like `targets` (undefined where the zone does not apply). */
-async function checkZone(zone: ZoneConfig, targets: readonly Target[], deps: CheckDeps, perZone: number): Promise<(DnsblResult | undefined)[]> {
+async function checkZone(
+  zone: ZoneConfig,
+  targets: readonly Target[],
+  labels: readonly string[],
+  deps: CheckDeps,
+  perZone: number,
+): Promise<(DnsblResult | undefined)[]> {
   const run = zoneRun(zone, deps.dns);
   const at = deps.now().toISOString();
   const wants6 = zone.ipv6 && targets.some((t) => t.family === 6);
@@ -102,14 +108,14 @@ async function checkZone(zone: ZoneConfig, targets: readonly Target[], deps: Che
   ]);
   for (const h of [h4, h6]) if (!h.healthy) deps.log.warn('DNSBL zone unhealthy: its answers are not counted', { zone: zone.zone, reason: h.reason });
 
-  return mapLimit(targets, perZone, async (t) => {
+  return mapLimit(targets, perZone, async (t, i) => {
     if (t.family === 6 && !zone.ipv6) return undefined;
     const health = t.family === 6 ? h6 : h4;
     if (health.unreachable) {
       // The zone did not answer its own test points: querying it for every IP would only time out.
       return result(zone, at, { state: 'error', codes: [], labels: [], reason: `not queried: ${health.reason}` }, { unhealthy: health.reason! });
     }
-    const name = dnsblName(t.ip, zone.queryZone);
+    const name = `${labels[i]}.${zone.queryZone}`;
     const probe = await run.probe(name);
     const v = 'answers' in probe ? classifyAnswer(probe.answers, zone.codes) : classifyFailure(probe.kind, probe.message);
     if (!health.healthy) {
@@ -134,7 +140,9 @@ export const dnsblCheck: Check<'dnsbl'> = {
     // Each zone may use a fair share of the global bound (twice, so zones that finish early leave
     // room); a zone that turns slow mid-run then holds at most that share of the slots.
     const perZone = Math.max(4, Math.ceil((2 * deps.config.dns.concurrency) / Math.max(1, zones.length)));
-    const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, deps, perZone)));
+    // Reverse labels once per IP, not once per IP and zone.
+    const labels = targets.map((t) => reverseLabels(t.ip));
+    const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, labels, deps, perZone)));
     const out = new Map<string, DnsblResult[]>();
     targets.forEach((t, i) => {
       const list: DnsblResult[] = [];

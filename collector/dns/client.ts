@@ -84,7 +84,15 @@ export function toLookupError(e: unknown, query: string, timeoutMs: number): Dns
   const code = (e as { code?: string } | null)?.code ?? '';
   const kind = codeKinds[code] ?? 'OTHER';
   const detail = kind === 'TIMEOUT' ? `timeout after ${timeoutMs} ms per try` : kindText[kind];
-  return new DnsLookupError(kind, code && kind !== 'TIMEOUT' ? `${detail} [${code}]` : detail, { cause: e, query });
+  // No stack: it would only show the c-ares callback, and capturing it for every NXDOMAIN (the
+  // common DNSBL answer) cost ~10% of a 200,000-query run (profiled). `cause` keeps node's error.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new DnsLookupError(kind, code && kind !== 'TIMEOUT' ? `${detail} [${code}]` : detail, { cause: e, query });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Queries in flight that one c-ares channel handles well (measured: 64 fine, 256 degrades). */
