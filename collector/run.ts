@@ -171,7 +171,8 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
   const ms = (a: number, b: number) => Math.round(b - a);
   log.debug('collector run phases', { resolveMs: ms(t0, t1), checksMs: ms(t1, t2), writeMs: ms(t2, performance.now()), stale: prevIps.size });
 
-  const t = tally(records, hosts, maillog);
+  const skipped = Object.entries(results).flatMap(([name, r]) => ('skipped' in r ? [name] : []));
+  const t = tally(records, hosts, maillog, skipped);
   const end = now();
   return {
     id: p.runId,

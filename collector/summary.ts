@@ -24,7 +24,11 @@ export interface Tally {
   errors: string[];
 }
 
-export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[], maillog: MaillogResult | null, fatal: string[] = []): Tally {
+/**
+ * Counts and error lines of a run. `skipped` names checks the config turned off: they count every IP
+ * as skipped (DNSBL results alone cannot say so: a skipped DNSBL check leaves an empty list).
+ */
+export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[], maillog: MaillogResult | null, skipped: readonly string[] = []): Tally {
   const checks: Counts = {};
   const bump = (name: string, what: 'ok' | 'error' | 'skipped') => {
     const c = (checks[name] ??= { ok: 0, error: 0, skipped: 0 });
@@ -63,9 +67,10 @@ export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[]
       if (r.status === 'error') group(name, r.reason ?? 'error', rec.ip);
     }
   }
+  for (const name of skipped) checks[name] = { ok: 0, error: 0, skipped: records.length };
   if (maillog) checks.maillog = { ok: maillog.ok, error: maillog.error, skipped: maillog.skipped };
 
-  const lines: string[] = [...fatal];
+  const lines: string[] = [];
   for (const h of hosts) {
     if (h.resolve.status === 'error') lines.push(`host ${h.name}: ${h.resolve.reason ?? 'cannot resolve'}`);
   }
