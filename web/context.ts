@@ -6,6 +6,7 @@ import type { Redis } from '../lib/redis.js';
 import type { PageCache } from './cache.js';
 import type { CounterReader } from './counters.js';
 import type { CsrfTokens } from './csrf.js';
+import type { VersionReader } from './data.js';
 
 export interface WebContext {
   config: Config;
@@ -15,6 +16,7 @@ export interface WebContext {
   cache: PageCache;
   csrf: CsrfTokens;
   counters: CounterReader;
+  version: VersionReader;
   now: () => Date;
 }
 

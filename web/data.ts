@@ -56,6 +56,33 @@ export function readVersion(redis: Redis, k: Keys): Promise<string> {
   return guard('data version', async () => (await redis.get(k.dataVersion)) ?? '0');
 }
 
+/**
+ * readVersion shared by concurrent requests: requests arriving while a GET is in flight join it, so
+ * a burst of N requests costs one round trip, not N. `invalidate()` (after this process writes)
+ * makes the next request start a fresh read.
+ */
+export class VersionReader {
+  private inflight: Promise<string> | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly k: Keys,
+  ) {}
+
+  read(): Promise<string> {
+    if (this.inflight) return this.inflight;
+    const p = readVersion(this.redis, this.k).finally(() => {
+      if (this.inflight === p) this.inflight = null;
+    });
+    this.inflight = p;
+    return p;
+  }
+
+  invalidate(): void {
+    this.inflight = null;
+  }
+}
+
 /** The IPs a host's rows show: the stored record's, else the ones given in config. */
 export function hostIps(config: Config, name: string, rec: HostRecord | undefined): string[] {
   return rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];

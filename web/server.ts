@@ -21,6 +21,7 @@ import { PageCache } from './cache.js';
 import type { WebContext } from './context.js';
 import { CounterReader } from './counters.js';
 import { CsrfTokens } from './csrf.js';
+import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
 import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
@@ -75,6 +76,7 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     cache: new PageCache(),
     csrf: new CsrfTokens(),
     counters: new CounterReader(redis, k),
+    version: new VersionReader(redis, k),
     now: deps.now ?? (() => new Date()),
   };
   const store = new HtpasswdStore(config.httpAuthFile, log, {

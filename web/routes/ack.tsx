@@ -35,6 +35,7 @@ export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
       );
     }
     await guard('ack', () => execChecked(w.redis.multi().hset(w.k.acks, id, formatAck(user, w.now())).incr(w.k.dataVersion), 'acknowledge'));
+    w.version.invalidate();
     w.log.info('issue acknowledged', { issue: id, user });
     return c.redirect(safeBack(form['back']), 303);
   });

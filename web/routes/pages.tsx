@@ -16,7 +16,7 @@ import { Layout, page } from '../../views/layout.js';
 import { OverviewPage } from '../../views/overview.js';
 import { VersionPage } from '../../views/version.js';
 import type { WebContext } from '../context.js';
-import { hostIps, loadHistory, loadSnapshot, readVersion, guard } from '../data.js';
+import { hostIps, loadHistory, loadSnapshot, guard } from '../data.js';
 import type { WebEnv } from '../env.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
 import { buildIssueViews } from '../viewmodel/issues.js';
@@ -32,7 +32,7 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
   app.get('/', async (c) => {
     const user = c.get('user');
     const sort = parseSort(c.req.query('sort'), c.req.query('dir'));
-    const version = await readVersion(redis, k);
+    const version = await w.version.read();
     const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
     const hit = w.cache.get(key, version);
     if (hit !== undefined) return c.html(hit, 200, htmlHeaders);
