@@ -108,6 +108,11 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     // Graphs and host history are drawn by Highcharts from the local copy.
     await page.goto(new URL('/graphs', server.url).toString());
     await expect.poll(() => page.locator('#counters-chart .highcharts-container').count()).toBe(1);
+    // Tooltip and legend work under the strict CSP (a violation would show up as a console error).
+    await page.hover('#counters-chart .highcharts-point');
+    await expect.poll(() => page.locator('#counters-chart .highcharts-tooltip').count()).toBeGreaterThan(0);
+    await page.click('#counters-chart .highcharts-legend-item:has-text("sent")');
+    await expect.poll(() => page.locator('#counters-chart .highcharts-legend-item-hidden').count()).toBe(1);
     await page.screenshot({ path: path.join(shots, 'graphs.png'), fullPage: true });
     await page.goto(new URL('/host/mta1', server.url).toString());
     await expect.poll(() => page.locator('.highcharts-container').count()).toBe(1);
