@@ -38,7 +38,7 @@ describe('embedded redis-server', () => {
   it('says exactly what to install when redis-server is missing', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-emb-'));
     expect(findRedisServer({ PATH: '/nonexistent' })).not.toBeNull(); // the usual places are searched too
-    const err = await ensureEmbeddedRedis({ dataDir, locate: () => null }).catch((e: unknown) => e as Error);
+    const err = (await ensureEmbeddedRedis({ dataDir, locate: () => null }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(RedisNotInstalledError);
     expect(err.message).toMatch(/apt-get install redis-server/);
     expect(err.message).toMatch(/redis_url/);

@@ -133,7 +133,7 @@ export const configSchema = z.strictObject({
       servers: z.array(dnsServer).default([]),
       timeout_ms: positiveInt.default(3000),
       tries: z.number().int().min(1).max(10).default(2),
-      concurrency: positiveInt.default(256),
+      concurrency: positiveInt.default(128),
     })
     .prefault({}),
   senderscore_zone: z.union([nonEmpty, z.literal(false)]).default('score.senderscore.com'),
