@@ -13,62 +13,34 @@ export const maxStoredLine = 4096;
 
 export interface BlockMatcher {
   rules: readonly ProviderBlockRule[];
-  /** Scanners over whole chunks; each hit is confirmed per line with the providers' own patterns. */
-  scanners: RegExp[];
+  /** Providers whose pattern matches a line (usually none: one combined test rules that out). */
+  match(line: string): string[];
 }
 
 /**
- * Combine the rules into as few scanning regexes as possible: one alternation per flag set, except
- * patterns with back-references or named groups (numbering would shift), which scan on their own.
- * The scanners get the `m` flag so `^`/`$` mean line start/end, as egrep read them.
+ * Combine the rules into as few prefilter regexes as possible: one alternation per flag set, except
+ * patterns with back-references or named groups (numbering would shift), which stay on their own.
+ * A line that passes a prefilter is confirmed with each provider's own pattern.
  */
 export function blockMatcher(rules: readonly ProviderBlockRule[]): BlockMatcher {
   const groups = new Map<string, string[]>();
-  const scanners: RegExp[] = [];
+  const prefilters: RegExp[] = [];
   for (const r of rules) {
-    const flags = [...new Set((r.pattern.flags.replace(/[gym]/g, '') + 'gm').split(''))].join('');
+    const flags = r.pattern.flags.replace(/[gy]/g, '');
     if (/\\[1-9]|\\k<|\(\?</.test(r.pattern.source)) {
-      scanners.push(new RegExp(r.pattern.source, flags));
+      prefilters.push(new RegExp(r.pattern.source, flags));
       continue;
     }
     const list = groups.get(flags) ?? [];
     list.push(`(?:${r.pattern.source})`);
     groups.set(flags, list);
   }
-  for (const [flags, list] of groups) scanners.push(new RegExp(list.join('|'), flags));
-  return { rules, scanners };
-}
-
-/** A matched line, latin1 text as read, with its order in the read. */
-export interface BlockHit {
-  line: string;
-  seq: number;
-}
-
-/**
- * Every line of `text` (complete lines) that some rule matches: calls `hit(provider, line)` in order.
- * A scanner hit that the line alone does not confirm (a match across a newline) is skipped.
- */
-export function scanBlocks(m: BlockMatcher, text: string, hit: (provider: string, line: string) => void): void {
-  if (m.rules.length === 0) return;
-  const seen = m.scanners.length > 1 ? new Set<number>() : null;
-  for (const re of m.scanners) {
-    re.lastIndex = 0;
-    let found: RegExpExecArray | null;
-    while ((found = re.exec(text)) !== null) {
-      const start = text.lastIndexOf('\n', found.index - 1) + 1;
-      let end = text.indexOf('\n', found.index);
-      if (end < 0) end = text.length;
-      re.lastIndex = end + 1;
-      if (seen) {
-        if (seen.has(start)) continue;
-        seen.add(start);
-      }
-      const line = text.slice(start, end);
-      for (const r of m.rules) if (r.pattern.test(line)) hit(r.provider, line);
-      if (end >= text.length) break;
-    }
-  }
+  for (const [flags, list] of groups) prefilters.push(new RegExp(list.join('|'), flags));
+  const match = (line: string): string[] => {
+    if (!prefilters.some((re) => re.test(line))) return [];
+    return rules.filter((r) => r.pattern.test(line)).map((r) => r.provider);
+  };
+  return { rules, match };
 }
 
 /** Whether `line` names `ip` as a whole address (not as part of a longer one). */

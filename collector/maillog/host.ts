@@ -15,7 +15,7 @@ import { commitRead, loadHostState } from './commit.js';
 import { LineSplitter } from './lines.js';
 import { planRead, type SavedPosition } from './plan.js';
 import { QueueMap, type QueueLimits } from './queue.js';
-import { listRemote, readRemote } from './remote.js';
+import { probeRemote, readRemote } from './remote.js';
 import { MaillogScanner } from './scan.js';
 import { HostClock } from './time.js';
 
@@ -39,6 +39,15 @@ export interface HostReadResult {
   unparsed: number;
   blocks: number;
   notes: string[];
+}
+
+function makeScanner(ctx: HostReadContext, clock: HostClock, queue: QueueMap, firstRun: boolean): MaillogScanner {
+  return new MaillogScanner({
+    clock,
+    matcher: ctx.matcher,
+    queue,
+    ...(firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
+  });
 }
 
 /** Overall limit for one streamed read: the idle timer catches a stalled MTA long before this. */
@@ -77,24 +86,33 @@ async function attemptRead(
   const { config } = ctx;
   const now = ctx.now();
   const clock = new HostClock(now, host.timezone);
-  const listing = await listRemote(session, host.maillogPath, config.ssh.timeoutMs);
-  const plan = planRead(state.position, host.maillogPath, listing.current, listing.rotated, config.maillog.initialTailBytes);
   const queue = new QueueMap(state.queue, ctx.queueLimits);
-  // First run: the tail holds days of history; only today's lines count, so "today" is right at
-  // once and nothing older is counted into the wrong day or twice next to an external writer.
-  const scanner = new MaillogScanner({
-    clock,
-    matcher: ctx.matcher,
-    queue,
-    ...(plan.firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
-  });
-  let next: SavedPosition = { path: host.maillogPath, inode: listing.current.inode, offset: 0 };
-  for (const seg of plan.segments) {
-    const splitter = new LineSplitter((text) => scanner.feed(text), { skipFirstPartial: seg.skipFirstPartial });
-    const ok = await readRemote(session, seg, (b) => splitter.push(b), { timeoutMs: READ_LIMIT_MS, idleTimeoutMs: config.ssh.timeoutMs });
-    if (!ok) return null;
-    splitter.end(seg.finalFile);
-    if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
+  const timers = { timeoutMs: READ_LIMIT_MS, idleTimeoutMs: config.ssh.timeoutMs };
+  const saved = state.position?.path === host.maillogPath ? state.position : null;
+  let scanner = makeScanner(ctx, clock, queue, saved === null);
+
+  // The usual run is one exec: the probe streams from the saved offset when the file is unchanged.
+  const fast = new LineSplitter((text) => scanner.feed(text));
+  const probe = await probeRemote(session, host.maillogPath, saved, (b) => fast.push(b), timers);
+  let next: SavedPosition;
+  const notes: string[] = [];
+  if (probe.streamed) {
+    fast.end(false);
+    next = { path: host.maillogPath, inode: probe.current.inode, offset: saved!.offset + fast.consumed };
+  } else {
+    const plan = planRead(state.position, host.maillogPath, probe.current, probe.rotated, config.maillog.initialTailBytes);
+    notes.push(...plan.notes);
+    // First run: the tail holds days of history; only today's lines count, so "today" is right at
+    // once and nothing older is counted into the wrong day or twice next to an external writer.
+    scanner = makeScanner(ctx, clock, queue, plan.firstRun);
+    next = { path: host.maillogPath, inode: probe.current.inode, offset: 0 };
+    for (const seg of plan.segments) {
+      const splitter = new LineSplitter((text) => scanner.feed(text), { skipFirstPartial: seg.skipFirstPartial });
+      const ok = await readRemote(session, seg, (b) => splitter.push(b), timers);
+      if (!ok) return null;
+      splitter.end(seg.finalFile);
+      if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
+    }
   }
   queue.prune(Math.floor(now.getTime() / 1000));
 
@@ -119,7 +137,6 @@ async function attemptRead(
     counters: scanner.counters,
     ttlSec: config.retention.countersDays * 86_400,
   });
-  const notes = [...plan.notes];
   if (scanner.expiredUnknown > 0) notes.push(`${scanner.expiredUnknown} expired messages had no remembered recipients (deferred before the first read?)`);
   return { lines: scanner.lines, unparsed: scanner.unparsed, blocks: blocks.length, notes };
 }

@@ -17,11 +17,24 @@ export class RemoteError extends Error {
 /** Exit status of the read command when the file under the name is no longer the inode we planned. */
 export const INODE_MOVED = 65;
 
-/** `stat` the log and every rotated sibling (`<path>.*`, `<path>-*`): `inode size name` per line. */
-export function listCommand(path: string): string {
+/**
+ * The probe, one exec for the usual run: open the log, print `inode size` of what was opened; if that
+ * is still the saved inode and it has not shrunk, stream it from the saved offset right away (the
+ * client makes the same comparison on the header to know data follows). Otherwise list every rotated
+ * sibling (`<path>.*`, `<path>-*`) as `inode size name` lines, for the planner.
+ */
+export function probeCommand(path: string, saved: { inode: string; offset: number } | null): string {
   assertSafePath(path);
   const p = shQuote(path);
-  return `stat -L -c '%i %s %n' -- ${p} || exit 66; for f in ${p}.* ${p}-*; do [ -f "$f" ] && stat -L -c '%i %s %n' -- "$f"; done; exit 0`;
+  const inode = saved?.inode ?? '';
+  const offset = saved?.offset ?? 0;
+  if (!/^[0-9]*$/.test(inode)) throw new RemoteError(`bad inode ${JSON.stringify(inode)}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RemoteError(`bad offset ${offset}`);
+  return (
+    `exec 3< ${p} || exit 66; s=$(stat -L -c '%i %s' /dev/fd/3) || exit 66; echo "$s"; set -- $s; ` +
+    `if [ "$1" = ${shQuote(inode)} ] && [ "$2" -ge ${shQuote(String(offset))} ]; then exec tail -c +${shQuote(String(offset + 1))} <&3; fi; ` +
+    `for f in ${p}.* ${p}-*; do [ -f "$f" ] && stat -L -c '%i %s %n' -- "$f"; done; exit 0`
+  );
 }
 
 /**
@@ -36,18 +49,14 @@ export function readCommand(path: string, inode: string, from: number): string {
   return `exec 3< ${shQuote(path)} || exit 66; [ "$(stat -L -c %i /dev/fd/3)" = ${shQuote(inode)} ] || exit ${INODE_MOVED}; exec tail -c +${shQuote(String(from + 1))} <&3`;
 }
 
-/** Parse `listCommand` output. Lines that do not parse (a name with a newline) are ignored. */
-export function parseListing(path: string, out: string): { current: RemoteFile | null; rotated: RemoteFile[] } {
-  let current: RemoteFile | null = null;
-  const rotated: RemoteFile[] = [];
+/** Parse `inode size name` lines. Lines that do not parse (a name with a newline) are ignored. */
+export function parseListing(out: string): RemoteFile[] {
+  const files: RemoteFile[] = [];
   for (const line of out.split('\n')) {
     const m = /^([0-9]+) ([0-9]+) (.+)$/.exec(line);
-    if (!m) continue;
-    const f: RemoteFile = { inode: m[1]!, size: Number(m[2]), name: m[3]! };
-    if (f.name === path && current === null) current = f;
-    else if (f.name !== path) rotated.push(f);
+    if (m) files.push({ inode: m[1]!, size: Number(m[2]), name: m[3]! });
   }
-  return { current, rotated };
+  return files;
 }
 
 function failure(what: string, r: ExecResult): RemoteError {
@@ -56,12 +65,51 @@ function failure(what: string, r: ExecResult): RemoteError {
   return new RemoteError(`${what} failed (${status})${err ? `: ${err}` : ''}`);
 }
 
-export async function listRemote(s: SshSession, path: string, timeoutMs: number): Promise<{ current: RemoteFile; rotated: RemoteFile[] }> {
-  const r = await s.exec(listCommand(path), { timeoutMs, maxStdout: 1 << 20 });
-  if (r.code !== 0) throw failure(`stat ${path}`, r);
-  const l = parseListing(path, r.stdout.toString('utf8'));
-  if (l.current === null) throw new RemoteError(`stat ${path}: no output for the file`);
-  return { current: l.current, rotated: l.rotated };
+export type ProbeResult =
+  /** The log was streamed from the saved offset (the usual run): nothing else to read. */
+  | { streamed: true; current: RemoteFile }
+  /** First run, rotation or truncation: the current file and its rotated siblings, for the planner. */
+  | { streamed: false; current: RemoteFile; rotated: RemoteFile[] };
+
+export async function probeRemote(
+  s: SshSession,
+  path: string,
+  saved: { inode: string; offset: number } | null,
+  onData: (b: Buffer) => void,
+  t: { timeoutMs: number; idleTimeoutMs: number },
+): Promise<ProbeResult> {
+  let header: Buffer | null = Buffer.alloc(0);
+  let current: RemoteFile | null = null;
+  let streamed = false;
+  const listing: Buffer[] = [];
+  let listed = 0;
+  const onStdout = (b: Buffer) => {
+    if (header !== null) {
+      const nl = b.indexOf(10);
+      if (nl < 0) {
+        header = Buffer.concat([header, b]);
+        if (header.length > 100) throw new RemoteError(`probe of ${path}: no header line`);
+        return;
+      }
+      const m = /^([0-9]+) ([0-9]+)$/.exec(Buffer.concat([header, b.subarray(0, nl)]).toString('latin1'));
+      if (!m) throw new RemoteError(`probe of ${path}: unexpected header`);
+      current = { inode: m[1]!, size: Number(m[2]), name: path };
+      streamed = saved !== null && current.inode === saved.inode && current.size >= saved.offset;
+      header = null;
+      b = b.subarray(nl + 1);
+      if (b.length === 0) return;
+    }
+    if (streamed) onData(b);
+    else if (listed < 1 << 20) {
+      listing.push(b);
+      listed += b.length;
+    }
+  };
+  const r = await s.exec(probeCommand(path, saved), { ...t, onStdout });
+  if (r.code !== 0) throw failure(`reading ${path}`, r);
+  if (current === null) throw new RemoteError(`probe of ${path}: no output`);
+  if (streamed) return { streamed: true, current };
+  return { streamed: false, current, rotated: parseListing(Buffer.concat(listing).toString('utf8')).filter((f) => f.name !== path) };
 }
 
 /** Stream a segment into `onData`. Returns false when the inode moved (re-plan), throws on failure. */

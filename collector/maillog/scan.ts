@@ -1,11 +1,15 @@
 /**
- * The streaming core: complete lines of log text in, counters / blocks / queue changes accumulated.
- * Only lines carrying `, status=` are parsed (the counters need nothing else), found with one
- * `indexOf` over the chunk; block patterns run over the chunk as a whole (see blocks.ts). Memory is
- * what the counters and the queue map hold, never the log.
+ * The streaming core: complete lines (bytes) in, counters / blocks / queue changes accumulated. The
+ * bytes are searched natively for the two things that matter, and only those lines are decoded:
+ *  - `, status=`: delivery results and qmgr's expiry, parsed for the counters;
+ *  - `: host `: a remote server's answer outside a status line (`host X said: ...`,
+ *    `host X refused to talk to me: ...`).
+ * Provider-block patterns are tested on the lines where a remote server's answer is logged: those
+ * `host ...` lines and the deferred / bounced status lines (a provider's block text appears nowhere
+ * else). Memory is what the counters and the queue map hold, never the log.
  */
 import type { CounterType } from '../../lib/keys.js';
-import { scanBlocks, type BlockMatcher } from './blocks.js';
+import type { BlockMatcher } from './blocks.js';
 import { parseHeader, parseLine } from './parse.js';
 import type { QueueMap } from './queue.js';
 import type { HostClock } from './time.js';
@@ -14,13 +18,24 @@ export interface ScanOptions {
   clock: HostClock;
   matcher: BlockMatcher;
   queue: QueueMap;
-  /** Which days count (the first run counts only today's lines, see index.ts). Default: all. */
+  /** Which days count (the first run counts only today's lines, see host.ts). Default: all. */
   countsDay?: (day: string) => boolean;
 }
 
 export interface BlockCandidate {
   line: string;
   ms: number;
+}
+
+const STATUS = Buffer.from(', status=');
+const HOST = Buffer.from(': host ');
+
+/**
+ * A copy of a string that does not pin the text it was cut from (V8 keeps a slice's parent alive):
+ * keys kept for the whole read must not hold on to the lines they came from.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 export class MaillogScanner {
@@ -41,34 +56,51 @@ export class MaillogScanner {
     if (!byType) this.counters.set(day, (byType = new Map()));
     let byDomain = byType.get(type);
     if (!byDomain) byType.set(type, (byDomain = new Map()));
-    byDomain.set(domain, (byDomain.get(domain) ?? 0) + 1);
+    const n = byDomain.get(domain);
+    if (n === undefined) byDomain.set(own(domain), 1);
+    else byDomain.set(domain, n + 1);
   }
 
-  /** Feed complete lines: every line ends with `\n`, except possibly the last of a finished file. */
-  feed(text: string): void {
+  /** Feed complete lines: each ends with `\n`, except possibly the last line of a finished file. */
+  feed(buf: Buffer): void {
     let nl = -1;
     let n = 0;
-    while ((nl = text.indexOf('\n', nl + 1)) !== -1) n++;
-    if (text.length > 0 && text.charCodeAt(text.length - 1) !== 10) n++;
+    while ((nl = buf.indexOf(10, nl + 1)) !== -1) n++;
+    if (buf.length > 0 && buf[buf.length - 1] !== 10) n++;
     this.lines += n;
 
     let at = 0;
-    while ((at = text.indexOf(', status=', at)) !== -1) {
-      const start = text.lastIndexOf('\n', at) + 1;
-      let end = text.indexOf('\n', at);
-      if (end < 0) end = text.length;
-      let line = text.slice(start, end);
-      if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-      this.onStatusLine(line);
-      at = end;
+    while ((at = buf.indexOf(STATUS, at)) !== -1) {
+      const start = buf.lastIndexOf(10, at) + 1;
+      let end = buf.indexOf(10, at);
+      if (end < 0) end = buf.length;
+      if (end > start && buf[end - 1] === 13) end--;
+      this.onStatusLine(buf.toString('latin1', start, end));
+      at = end + 1;
     }
 
-    scanBlocks(this.o.matcher, text, (provider, line) => {
-      const h = parseHeader(line, this.o.clock);
-      if (h === null) return;
+    if (this.o.matcher.rules.length === 0) return;
+    at = 0;
+    while ((at = buf.indexOf(HOST, at)) !== -1) {
+      const start = buf.lastIndexOf(10, at) + 1;
+      let end = buf.indexOf(10, at);
+      if (end < 0) end = buf.length;
+      const line = buf.toString('latin1', start, end);
+      // Status lines were tested above.
+      if (!line.includes(', status=')) this.testBlocks(line);
+      at = end + 1;
+    }
+  }
+
+  private testBlocks(line: string): void {
+    const providers = this.o.matcher.match(line);
+    if (providers.length === 0) return;
+    const h = parseHeader(line, this.o.clock);
+    if (h === null) return;
+    for (const provider of providers) {
       const cur = this.blocks.get(provider);
       if (!cur || h.ms >= cur.ms) this.blocks.set(provider, { line, ms: h.ms });
-    });
+    }
   }
 
   private onStatusLine(line: string): void {
@@ -76,8 +108,9 @@ export class MaillogScanner {
     switch (p.kind) {
       case 'delivery': {
         this.add(p.header.day, p.status, p.domain);
-        if (p.status === 'deferred') this.o.queue.deferred(p.qid, p.rcpt, Math.floor(p.header.ms / 1000));
+        if (p.status === 'deferred') this.o.queue.deferred(own(p.qid), own(p.rcpt), Math.floor(p.header.ms / 1000));
         else this.o.queue.settled(p.qid, p.rcpt);
+        if (p.status !== 'sent' && this.o.matcher.rules.length > 0) this.testBlocks(line);
         return;
       }
       case 'expired': {

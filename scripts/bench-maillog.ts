@@ -1,0 +1,318 @@
+/**
+ * `npm run bench:maillog`: provider blocks + delivery counters from a 2,000,000-line postfix log
+ * (~280 MB) read over SSH on loopback from a private OpenSSH sshd (what MTAs run), against
+ * `ssh host cat maillog > /dev/null` on the same file in the same run. Prints wall times, the ratio
+ * (target <= 1.5x), peak RSS of the collect (target < 200 MB), and an incremental run after 10,000
+ * appended lines (target < 0.5 s). The counters written are checked against the generated log.
+ *
+ * Everything is private and loopback-only: its own sshd (temp host key, temp authorized_keys, a free
+ * 127.0.0.1 port; never the system sshd) and a throwaway redis-server on a free port (never 6379).
+ * Each collect runs in a child process so its peak RSS is its own. Cleans up after itself.
+ * Needs root (or a user sshd accepts) and /usr/sbin/sshd; creates /run/sshd if missing (sshd's
+ * privilege-separation folder, as the Debian package does).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { parseConfig } from '../lib/config/load.js';
+import { findRedisServer } from '../lib/redis-embedded.js';
+import { connectRedis } from '../lib/redis.js';
+import { silentLogger } from '../lib/log.js';
+import { collectMaillogs } from '../collector/maillog/index.js';
+import { freePort } from '../test/helpers/net.js';
+
+const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
+const APPEND = 10_000;
+const DAY = new Date(Date.UTC(2026, 10, 3));
+const NOW = new Date(DAY.getTime() + 23 * 3600_000);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+// ---------- child mode: one collect, timed, with its own peak RSS ----------
+if (process.argv[2] === '--child') {
+  const [, , , cfgFile, redisUrl] = process.argv;
+  const config = parseConfig(fs.readFileSync(cfgFile!, 'utf8'), cfgFile!);
+  const redis = await connectRedis({ url: redisUrl! }, { reconnect: false, commandTimeoutMs: 60_000 });
+  const t0 = performance.now();
+  const r = await collectMaillogs({ config, redis, log: silentLogger, now: () => NOW, hosts: config.hosts, hostIps: new Map([['mta1', ['192.0.2.10']]]) });
+  const ms = performance.now() - t0;
+  redis.disconnect();
+  process.stdout.write(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024, result: r }) + '\n');
+  process.exit(0);
+}
+
+// ---------- generator ----------
+const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const p2 = (n: number) => (n < 10 ? '0' : '') + n;
+function stamp(ms: number): string {
+  const d = new Date(ms);
+  return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+}
+const DOMAINS = ['gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'aol.com', 'comcast.net', 'icloud.com', 'gmx.de', 'web.de', 'orange.fr'];
+const tallies = new Map<string, number>(); // "<type> <domain>" -> count
+const tally = (type: string, domain: string) => tallies.set(`${type} ${domain}`, (tallies.get(`${type} ${domain}`) ?? 0) + 1);
+
+class Gen {
+  private n = 0;
+  private rng = 12345;
+  private deferredQ: [string, string][] = [];
+  constructor(private t: number, private readonly step: number) {}
+  private rand(): number {
+    this.rng = (this.rng * 1103515245 + 12345) & 0x7fffffff;
+    return this.rng / 0x7fffffff;
+  }
+  /** Lines of one message (6-8 lines), appended to `out`; returns how many. */
+  message(out: string[]): number {
+    this.n++;
+    this.t += this.step;
+    const s = stamp(this.t);
+    const qid = (0x100000000 + this.n * 7919).toString(16).toUpperCase().slice(-10);
+    const dom = DOMAINS[Math.floor(this.rand() * DOMAINS.length)]!;
+    const rcpt = `user${this.n % 50000}@${dom}`;
+    const start = out.length;
+    out.push(
+      `${s} mta1 postfix/smtpd[${2000 + (this.n % 500)}]: connect from app${this.n % 20}.example.net[198.51.100.${this.n % 250}]`,
+      `${s} mta1 postfix/smtpd[${2000 + (this.n % 500)}]: ${qid}: client=app${this.n % 20}.example.net[198.51.100.${this.n % 250}], sasl_method=PLAIN, sasl_username=app${this.n % 20}@example.net`,
+      `${s} mta1 postfix/cleanup[3000]: ${qid}: message-id=<${this.n}.${qid}.${(this.n * 2654435761) % 4294967296}@mailer.news.example.com>`,
+      `${s} mta1 postfix/qmgr[1234]: ${qid}: from=<bounce-${this.n}-${qid.toLowerCase()}@bounces.news.example.com>, size=${8000 + (this.n % 5000)}, nrcpt=1 (queue active)`,
+    );
+    const r = this.rand();
+    const late = this.t > DAY.getTime() + 21 * 3600_000;
+    if (r < 0.8) {
+      out.push(`${s} mta1 postfix/smtp[4154]: ${qid}: to=<${rcpt}>, relay=mx1.${dom}[203.0.113.${this.n % 250}]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 2.0.0 OK  ${1700000000 + this.n} d9443c01a7336-${qid.toLowerCase()}si${this.n % 1000}.${this.n % 97} - gsmtp)`);
+      out.push(`${s} mta1 postfix/qmgr[1234]: ${qid}: removed`);
+      tally('sent', dom);
+    } else if (r < 0.9) {
+      out.push(`${s} mta1 postfix/smtp[4155]: ${qid}: to=<${rcpt}>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (connect to mx1.${dom}[203.0.113.7]:25: Connection timed out)`);
+      tally('deferred', dom);
+      this.deferredQ.push([qid, dom]);
+    } else if (r < 0.97 || !late) {
+      out.push(`${s} mta1 postfix/smtp[4156]: ${qid}: to=<${rcpt}>, relay=mx1.${dom}[203.0.113.9]:25, delay=0.8, delays=0.1/0/0.3/0.4, dsn=5.1.1, status=bounced (host mx1.${dom}[203.0.113.9] said: 550 5.1.1 user unknown (in reply to RCPT TO command))`);
+      out.push(`${s} mta1 postfix/qmgr[1234]: ${qid}: removed`);
+      tally('bounced', dom);
+    } else {
+      // A provider block in the last hour: counted as a bounce, and a block for the dashboard.
+      out.push(`${s} mta1 postfix/smtp[4157]: ${qid}: to=<${rcpt}>, relay=mx.hotmail.com[52.101.10.3]:25, delay=0.8, delays=0.1/0/0.3/0.4, dsn=5.7.1, status=bounced (host mx.hotmail.com[52.101.10.3] said: 550 5.7.1 Unfortunately, messages from [192.0.2.10] weren't sent. http://mail.live.com/mail/troubleshooting.aspx#errors. (in reply to MAIL FROM command))`);
+      out.push(`${s} mta1 postfix/qmgr[1234]: ${qid}: removed`);
+      tally('bounced', dom);
+    }
+    // Deferred mail: later sent or expired.
+    if (this.deferredQ.length > 200) {
+      const [dq, dd] = this.deferredQ.shift()!;
+      if (this.rand() < 0.5) {
+        out.push(`${s} mta1 postfix/smtp[4158]: ${dq}: to=<late@${dd}>, relay=mx1.${dd}[203.0.113.8]:25, delay=7200, delays=7199/0/0.5/0.5, dsn=2.0.0, status=sent (250 OK)`);
+        tally('sent', dd);
+      } else {
+        out.push(`${s} mta1 postfix/qmgr[1234]: ${dq}: from=<bounce@news.example.com>, status=expired, returned to sender`);
+        // The collector knows this queue id's recipient as the deferred one: `user..@dd`.
+        tally('expired', dd);
+      }
+      out.push(`${s} mta1 postfix/qmgr[1234]: ${dq}: removed`);
+    }
+    out.push(`${s} mta1 postfix/smtpd[${2000 + (this.n % 500)}]: disconnect from app${this.n % 20}.example.net[198.51.100.${this.n % 250}] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5`);
+    return out.length - start;
+  }
+}
+
+/** Write `lines` lines to `fd`; returns the generator (to continue later). */
+function generate(fd: number, lines: number, gen: Gen): void {
+  let written = 0;
+  let buf: string[] = [];
+  while (written < lines) {
+    written += gen.message(buf);
+    if (buf.length > 20_000) {
+      fs.writeSync(fd, buf.join('\n') + '\n');
+      buf = [];
+    }
+  }
+  if (buf.length) fs.writeSync(fd, buf.join('\n') + '\n');
+}
+
+// ---------- helpers ----------
+function waitPort(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on 127.0.0.1:${port}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function runChild(cfgFile: string, redisUrl: string): Promise<{ ms: number; maxRssMb: number; result: { ok: number; errors: string[] } }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', cfgFile, redisUrl], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!));
+      } catch {
+        reject(new Error(`collect child failed (exit ${code}): ${out}`));
+      }
+    });
+  });
+}
+
+function timeCat(args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`ssh cat failed: ${r.stderr.toString()}`);
+  return performance.now() - t0;
+}
+
+// ---------- main ----------
+const procs: ChildProcess[] = [];
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-maillog-'));
+const cleanup = () => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+};
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
+
+try {
+  if (!fs.existsSync('/usr/sbin/sshd')) throw new Error('/usr/sbin/sshd is not installed (apt-get install openssh-server)');
+  const redisBin = findRedisServer();
+  if (!redisBin) throw new Error('redis-server is not installed');
+  if (!fs.existsSync('/run/sshd')) fs.mkdirSync('/run/sshd', { mode: 0o755 });
+
+  // Keys, sshd and redis.
+  for (const k of ['host_key', 'client_key']) {
+    const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, k)]);
+    if (r.status !== 0) throw new Error(`ssh-keygen: ${r.stderr.toString()}`);
+  }
+  fs.copyFileSync(path.join(dir, 'client_key.pub'), path.join(dir, 'authorized_keys'));
+  const sshPort = await freePort();
+  const user = os.userInfo().username;
+  fs.writeFileSync(
+    path.join(dir, 'sshd_config'),
+    [
+      `Port ${sshPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${path.join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      'StrictModes no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${user}`,
+      // A home without shell rc files: a login's ~/.bashrc (slow on a workstation) must not be timed.
+      `SetEnv HOME=${path.join(dir, 'home')}`,
+    ].join('\n') + '\n',
+  );
+  fs.mkdirSync(path.join(dir, 'home'));
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' });
+  procs.push(sshd);
+  const redisPort = await freePort();
+  const redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  procs.push(redis);
+  await Promise.all([waitPort(sshPort, 10_000), waitPort(redisPort, 10_000)]);
+  const redisUrl = `redis://127.0.0.1:${redisPort}/0`;
+  const hostKey = fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  fs.writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
+
+  // The log: LINES lines over the day up to NOW.
+  const log = path.join(dir, 'maillog');
+  process.stdout.write(`generating ${LINES.toLocaleString('en')} lines... `);
+  // Messages average ~6.9 lines; spread them over 22 hours, so the appended lines stay inside the day.
+  const gen = new Gen(DAY.getTime() + 60_000, Math.floor((22 * 3600_000) / (LINES / 6)));
+  const fd = fs.openSync(log, 'w');
+  generate(fd, LINES, gen);
+  fs.closeSync(fd);
+  const size = fs.statSync(log).size;
+  const lineCount = Number(spawnSync('wc', ['-l', log]).stdout.toString().trim().split(' ')[0]);
+  console.log(`${lineCount.toLocaleString('en')} lines, ${(size / 1e6).toFixed(0)} MB`);
+
+  const cfgFile = path.join(dir, 'mtarep.yml');
+  fs.writeFileSync(
+    cfgFile,
+    stringify({
+      mta_map: { mta1: { fqdn: 'mta1.example.com', ssh_host: '127.0.0.1', ssh_port: sshPort, maillog_path: log, timezone: 'UTC', ips: ['192.0.2.10'] } },
+      ssh_key: path.join(dir, 'client_key'),
+      ssh_user: user,
+      ssh_known_hosts: path.join(dir, 'known_hosts'),
+      // The whole file on the first run (the default reads a 64 MiB tail).
+      maillog_initial_tail_bytes: size + 1,
+      provider_block_strings: {
+        aol: 'postmaster\\.info\\.aol\\.com\\/errors\\/5',
+        hotmail: 'mail\\.live\\.com\\/mail\\/troubleshooting\\.aspx#errors',
+        comcast: 'postmaster.comcast.net/smtp-error-codes.php#BL0',
+        cox: 'Error\\sCode:\\sCXBL',
+        united: '\\.untd\\.com.*550\\sAccess\\sdenied',
+        gmail: 'www\\.google\\.com\\/mail\\/help\\/bulk_mail\\.html',
+        cloudmark: 'csi\\.cloudmark\\.com\\/reset-request',
+      },
+    }),
+  );
+  const sshArgs = ['-i', path.join(dir, 'client_key'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(sshPort), `${user}@127.0.0.1`, 'cat', log];
+
+  const admin = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 60_000 });
+  const cats: number[] = [];
+  const runs: { ms: number; maxRssMb: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    cats.push(timeCat(sshArgs));
+    await admin.flushdb();
+    const r = await runChild(cfgFile, redisUrl);
+    if (r.result.ok !== 1) throw new Error(`collect failed: ${r.result.errors.join('; ')}`);
+    runs.push(r);
+  }
+
+  // Check the counters against the generator's tallies.
+  let wrong = 0;
+  for (const [key, n] of tallies) {
+    const [type, domain] = key.split(' ') as [string, string];
+    const got = Number(await admin.hget(`mta1:20261103:${type}`, domain));
+    if (got !== n) {
+      wrong++;
+      if (wrong <= 5) console.log(`  counter mismatch ${type} ${domain}: got ${got}, generated ${n}`);
+    }
+  }
+  const blocks = JSON.parse((await admin.get('mtarep:blocks:mta1')) ?? '{}') as { blocks?: { provider: string }[] };
+
+  // Incremental: 10,000 more lines.
+  const fd2 = fs.openSync(log, 'a');
+  generate(fd2, APPEND, gen);
+  fs.closeSync(fd2);
+  const inc: number[] = [];
+  const incRun = await runChild(cfgFile, redisUrl);
+  inc.push(incRun.ms);
+  const incRun2 = await runChild(cfgFile, redisUrl); // nothing new: the floor (connect + stat)
+  admin.disconnect();
+
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const cat = med(cats);
+  const full = med(runs.map((r) => r.ms));
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  console.log('');
+  console.log(`ssh cat maillog > /dev/null (OpenSSH client): ${cats.map(s).join(', ')}  median ${s(cat)}  (${(size / 1e6 / (cat / 1000)).toFixed(0)} MB/s)`);
+  console.log(`collect, blocks + counters (whole file):     ${runs.map((r) => s(r.ms)).join(', ')}  median ${s(full)}  (${((LINES / full) * 1000 / 1e6).toFixed(2)} M lines/s)`);
+  console.log(`ratio collect / cat:                         ${(full / cat).toFixed(2)}x   (target <= 1.5x)`);
+  console.log(`peak RSS of the collect process:             ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB   (target < 200 MB)`);
+  console.log(`incremental run after ${APPEND.toLocaleString('en')} new lines:       ${s(incRun.ms)}   (target < 0.5 s; a run with nothing new: ${s(incRun2.ms)})`);
+  console.log(`counters checked against the generated log:  ${tallies.size} domain/type pairs, ${wrong} wrong`);
+  console.log(`provider blocks found:                       ${(blocks.blocks ?? []).map((b) => b.provider).join(', ') || 'none'}`);
+  if (wrong > 0) process.exitCode = 1;
+} catch (e) {
+  console.error(`bench-maillog: ${(e as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  cleanup();
+}
