@@ -23,7 +23,7 @@ const unlisted = html`<span class="muted">unlisted</span>`;
 function badges(list: IssueRef[]): H[] {
   return list.map(
     (r) =>
-      html`<a class="badge ${r.ack ? 'ack' : 'bad'}" href="/issue?id=${encodeURIComponent(r.id)}" data-dialog="${r.domId}" title="${
+      html`<a class="badge ${r.ack ? 'ack' : r.minor ? 'minor' : 'bad'}" href="/issue?id=${encodeURIComponent(r.id)}" data-dialog="${r.domId}" title="${
         r.ack ? `acknowledged by ${r.ack.user} at ${r.ack.at} UTC` : 'open details'
       }">${r.label}${r.ack ? ' ✓' : ''}</a>`,
   );

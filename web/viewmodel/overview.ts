@@ -29,6 +29,8 @@ export interface IssueRef {
   domId: string;
   label: string;
   ack?: Ack;
+  /** A listing on a non-critical zone (a warning, drawn lighter than a critical one). */
+  minor?: boolean;
 }
 
 export interface OverviewRow {
@@ -151,7 +153,7 @@ function buildRow(
   for (const d of rec?.dnsbl ?? []) {
     if (d.state === 'listed' && d.kind !== 'allow') {
       const iv = issueByKey.get(`rbl:${d.zone}:${ip}`);
-      if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}) });
+      if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}), ...(d.critical ? {} : { minor: true }) });
     } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
       cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}`);
     }
