@@ -1,0 +1,142 @@
+/**
+ * `npm run demo`: mtarep with data, without real MTAs. Starts loopback peers (a DNS server serving
+ * DNSBL zones, SenderScore and PTRs; SMTP greeters on 127.1.0.x; an SNDS HTTP server; an SSH server
+ * serving a postfix maillog), runs one real collection into an embedded Redis, and serves the
+ * dashboard. Everything stays on this machine; nothing is queried on the internet.
+ *
+ *   npm run demo            dashboard on http://127.0.0.1:8080/  (user demo, password demo-password)
+ *   DEMO_PORT=9000 npm run demo
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../lib/config/load.js';
+import { upsertUser } from '../lib/htpasswd.js';
+import { loggerFor, openRedis } from '../lib/runtime.js';
+import { runCollect, formatSummaryLine } from '../collector/run.js';
+import { startServer } from '../web/server.js';
+import { startDnsServer } from '../test/helpers/dns-server.js';
+import { startHttpServer } from '../test/helpers/http-server.js';
+import { startSmtpGreeting, type SmtpGreeting } from '../test/helpers/smtp-greeting.js';
+import { startSshServer } from '../test/helpers/ssh-server.js';
+
+const port = Number(process.env.DEMO_PORT ?? 8080);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-demo-'));
+
+const mtas = [
+  { name: 'mta1', fqdn: 'mta1.example.com', ip: '127.1.0.10' },
+  { name: 'mta2', fqdn: 'mta2.example.com', ip: '127.1.0.11' },
+  { name: 'mta3', fqdn: 'mta3.example.com', ip: '127.1.0.12' },
+  { name: 'mta4', fqdn: 'mta4.example.com', ip: '127.1.0.13' },
+];
+
+const rev = (ip: string) => ip.split('.').reverse().join('.');
+
+/** Traditional syslog timestamp `Nov  3 07:30:01`, `minutesAgo` before now. */
+function stamp(minutesAgo: number): string {
+  const d = new Date(Date.now() - minutesAgo * 60_000);
+  const mon = d.toLocaleString('en-US', { month: 'short' });
+  const day = String(d.getDate()).padStart(2, ' ');
+  return `${mon} ${day} ${d.toTimeString().slice(0, 8)}`;
+}
+
+function maillog(): string {
+  const lines: string[] = [];
+  const domains = ['gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'aol.com'];
+  let q = 0x3f2a0000;
+  for (let i = 0; i < 400; i++) {
+    const id = (q++).toString(16).toUpperCase();
+    const dom = domains[i % domains.length]!;
+    const t = stamp(300 - Math.floor(i / 2));
+    const status = i % 23 === 0 ? 'bounced' : i % 11 === 0 ? 'deferred' : 'sent';
+    const dsn = status === 'sent' ? '2.0.0' : status === 'bounced' ? '5.1.1' : '4.4.1';
+    const why = status === 'sent' ? '250 2.0.0 OK' : status === 'bounced' ? '550 5.1.1 user unknown' : 'connect to mx: Connection timed out';
+    lines.push(`${t} mta1 postfix/qmgr[1234]: ${id}: from=<news@example.com>, size=8731, nrcpt=1 (queue active)`);
+    lines.push(`${t} mta1 postfix/smtp[4154]: ${id}: to=<user${i}@${dom}>, relay=mx.${dom}[127.9.0.1]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=${dsn}, status=${status} (${why})`);
+  }
+  lines.push(
+    `${stamp(20)} mta1 postfix/smtp[4155]: 4A1B2C3D4: to=<x@hotmail.com>, relay=hotmail-com.olc.protection.outlook.com[127.9.0.2]:25, delay=0.8, delays=0.1/0/0.3/0.4, dsn=5.7.1, status=bounced (host hotmail-com.olc.protection.outlook.com[127.9.0.2] said: 550 5.7.1 Unfortunately, messages from [127.1.0.10] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors. (in reply to MAIL FROM command))`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+const dns = await startDnsServer();
+for (const z of ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org', 'bl.mailspike.net']) dns.testPoints(z);
+dns.fail('dnsbl.dead-list.example', 'drop');
+dns.list('zen.spamhaus.org', '127.1.0.11', ['127.0.0.4'], 'https://check.spamhaus.org/query/ip/127.1.0.11');
+dns.list('bl.spamcop.net', '127.1.0.12', ['127.0.0.2'], 'Blocked - see https://www.spamcop.net/bl.shtml?127.1.0.12');
+dns.list('bl.mailspike.net', '127.1.0.12', ['127.0.0.11']);
+const scores: Record<string, string> = { '127.1.0.10': '127.0.4.96', '127.1.0.11': '127.0.4.41', '127.1.0.12': '127.0.4.64' };
+for (const [ip, code] of Object.entries(scores)) dns.list('score.senderscore.com', ip, [code]);
+for (const m of mtas) {
+  dns.set(m.fqdn, { A: [m.ip] });
+  // mta4's PTR names the wrong host: the DNS match column shows it.
+  dns.set(`${rev(m.ip)}.in-addr.arpa`, { PTR: [m.name === 'mta4' ? 'static-13.isp.example.net' : m.fqdn] });
+}
+
+const greeters: SmtpGreeting[] = [];
+const first = await startSmtpGreeting({ host: mtas[0]!.ip, banner: `220 ${mtas[0]!.fqdn} ESMTP Postfix` });
+greeters.push(first);
+for (const m of mtas.slice(1)) greeters.push(await startSmtpGreeting({ host: m.ip, port: first.port, banner: `220 ${m.fqdn} ESMTP Postfix` }));
+
+const sndsRow = (ip: string, color: string, traps: number) =>
+  `${ip},11/20/2026 12:00 AM,11/20/2026 11:59 PM,15230,15102,14880,${color},< 0.1%,11/20/2026 8:07 AM,11/20/2026 12:03 PM,${traps},${ip},news@example.com,`;
+const snds = await startHttpServer({
+  '/snds/data.aspx': { body: [sndsRow('127.1.0.10', 'GREEN', 0), sndsRow('127.1.0.11', 'RED', 42), sndsRow('127.1.0.13', 'YELLOW', 12)].join('\r\n') + '\r\n' },
+});
+
+const ssh = await startSshServer();
+fs.writeFileSync(path.join(ssh.dir, 'maillog'), maillog());
+const keyFile = path.join(dir, 'id_ed25519');
+fs.writeFileSync(keyFile, ssh.clientKey.private, { mode: 0o600 });
+fs.writeFileSync(path.join(dir, 'known_hosts'), ssh.knownHostsLine() + '\n');
+
+const configFile = path.join(dir, 'mtarep.yml');
+fs.writeFileSync(
+  configFile,
+  stringify({
+    listen: `127.0.0.1:${port}`,
+    data_dir: path.join(dir, 'data'),
+    dns: { servers: [dns.address], timeout_ms: 500, tries: 1 },
+    rbls: ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org', 'bl.mailspike.net', 'dnsbl.dead-list.example'],
+    snds_key: 'demo-snds-key',
+    snds_url: `${snds.url}snds/`,
+    smtp_banner_port: first.port,
+    smtp_banner_timeout_ms: 1000,
+    ssh_key: keyFile,
+    ssh_user: 'mtarep',
+    ssh_known_hosts: path.join(dir, 'known_hosts'),
+    graph_domains: ['gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'aol.com'],
+    provider_block_strings: { hotmail: 'mail\\.live\\.com\\/mail\\/troubleshooting\\.aspx#errors' },
+    removal_links: { hotmail: 'https://olcsupport.office.com/', 'zen.spamhaus.org': 'https://check.spamhaus.org/results/?query={ip}' },
+    assistance_links: { hotmail: 'https://wiki.example.com/runbooks/hotmail-block' },
+    mta_map: Object.fromEntries(
+      mtas.map((m) => [
+        m.name,
+        m.name === 'mta1'
+          ? { fqdn: m.fqdn, ssh_host: ssh.host, ssh_port: ssh.port, maillog_path: path.join(ssh.dir, 'maillog'), counters_id: 'demo' }
+          : { fqdn: m.fqdn, ssh: false },
+      ]),
+    ),
+  }),
+);
+upsertUser(path.join(dir, 'data', 'htpasswd'), 'demo', 'demo-password');
+
+const config = loadConfig(configFile);
+const log = loggerFor(config, { stderrLevel: 'warn' });
+const handle = await openRedis(config, log);
+const summary = await runCollect({ config, redis: handle.redis, log });
+console.log(formatSummaryLine(summary));
+const server = await startServer({ config, redis: handle.redis, log });
+console.log(`mtarep demo: ${server.url}  (user demo, password demo-password); config ${configFile}; Ctrl-C stops`);
+
+const stop = async () => {
+  await server.close();
+  await handle.close();
+  await Promise.all([dns.close(), snds.close(), ssh.close(), ...greeters.map((g) => g.close())]);
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
