@@ -115,11 +115,24 @@ function parseStamp(line: string, clock: HostClock): [number, string, number] | 
   return [ms, day, i + 1];
 }
 
+
 /** Timestamp, host and `program[pid]: ` of a syslog line, or null when it is not one. */
 export function parseHeader(line: string, clock: HostClock): Header | null {
-  const stamp = parseStamp(line, clock);
-  if (stamp === null) return null;
-  const [ms, day, afterStamp] = stamp;
+  let ms: number;
+  let day: string;
+  let afterStamp: number;
+  // A log has many lines per second: comparing the last stamp's text is far cheaper than parsing.
+  const cached = clock.lastStamp;
+  if (cached !== null && line.startsWith(cached.prefix)) {
+    ms = cached.ms;
+    day = cached.day;
+    afterStamp = cached.prefix.length;
+  } else {
+    const stamp = parseStamp(line, clock);
+    if (stamp === null) return null;
+    [ms, day, afterStamp] = stamp;
+    clock.lastStamp = { prefix: line.slice(0, afterStamp), ms, day };
+  }
   const hostEnd = line.indexOf(' ', afterStamp);
   if (hostEnd <= afterStamp) return null;
   const colon = line.indexOf(': ', hostEnd + 1);

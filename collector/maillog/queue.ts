@@ -60,6 +60,7 @@ export class QueueMap {
 
   /** A final status (sent / bounced) for one recipient: it no longer awaits expiry. */
   settled(qid: string, rcpt: string): void {
+    if (this.entries.size === 0) return;
     const e = this.entries.get(qid);
     if (!e) return;
     const i = e.r.indexOf(rcpt);

@@ -28,6 +28,9 @@ export interface BlockCandidate {
 }
 
 const STATUS = Buffer.from(', status=');
+/** Buffer#latin1Slice skips toString's argument checks (it is called once per interesting line). */
+type Latin1 = Buffer & { latin1Slice?: (start: number, end: number) => string };
+const latin1 = (b: Latin1, start: number, end: number): string => (b.latin1Slice ? b.latin1Slice(start, end) : b.toString('latin1', start, end));
 const HOST = Buffer.from(': host ');
 
 /**
@@ -50,10 +53,15 @@ export class MaillogScanner {
 
   constructor(private readonly o: ScanOptions) {}
 
+  private lastDay = '';
+  private lastByType: Map<CounterType, Map<string, number>> | undefined;
+
   private add(day: string, type: CounterType, domain: string): void {
     if (domain === '' || (this.o.countsDay && !this.o.countsDay(day))) return;
-    let byType = this.counters.get(day);
+    let byType = day === this.lastDay ? this.lastByType : this.counters.get(day);
     if (!byType) this.counters.set(day, (byType = new Map()));
+    this.lastDay = day;
+    this.lastByType = byType;
     let byDomain = byType.get(type);
     if (!byDomain) byType.set(type, (byDomain = new Map()));
     const n = byDomain.get(domain);
@@ -75,7 +83,7 @@ export class MaillogScanner {
       let end = buf.indexOf(10, at);
       if (end < 0) end = buf.length;
       if (end > start && buf[end - 1] === 13) end--;
-      this.onStatusLine(buf.toString('latin1', start, end));
+      this.onStatusLine(latin1(buf, start, end));
       at = end + 1;
     }
 
@@ -85,7 +93,7 @@ export class MaillogScanner {
       const start = buf.lastIndexOf(10, at) + 1;
       let end = buf.indexOf(10, at);
       if (end < 0) end = buf.length;
-      const line = buf.toString('latin1', start, end);
+      const line = latin1(buf, start, end);
       // Status lines were tested above.
       if (!line.includes(', status=')) this.testBlocks(line);
       at = end + 1;

@@ -26,6 +26,8 @@ export class HostClock {
   private readonly fmt: Intl.DateTimeFormat;
   private readonly offsetCache = new Map<number, number>();
   private lastDayMinute = NaN;
+  /** The newest stamp parsed with this clock (see parse.ts): text with its trailing space, time, day. */
+  lastStamp: { prefix: string; ms: number; day: string } | null = null;
   private lastDay = '';
 
   constructor(now: Date, tz?: string) {
