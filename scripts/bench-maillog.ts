@@ -8,7 +8,8 @@
  * Everything is private and loopback-only: its own sshd (temp host key, temp authorized_keys, a free
  * 127.0.0.1 port; never the system sshd) and a throwaway redis-server on a free port (never 6379).
  * Each collect runs in a child process so its peak RSS is its own. Cleans up after itself.
- * BENCH_LINES=n changes the size; BENCH_PROFILE=dir writes a CPU profile of each collect there.
+ * BENCH_LINES=n changes the size; BENCH_PROFILE=dir writes a CPU profile of each collect there;
+ * BENCH_KEEP_LOG=file keeps a copy of the generated log (for profiling the scanner alone).
  * Needs root (or a user sshd accepts) and /usr/sbin/sshd; creates /run/sshd if missing (sshd's
  * privilege-separation folder, as the Debian package does).
  */
@@ -322,6 +323,7 @@ try {
   console.log(`counters checked against the generated log:  ${tallies.size} domain/type pairs, ${wrong} wrong`);
   console.log(`provider blocks found:                       ${(blocks.blocks ?? []).map((b) => b.provider).join(', ') || 'none'}`);
   if (wrong > 0) process.exitCode = 1;
+  if (process.env.BENCH_KEEP_LOG) fs.copyFileSync(log, process.env.BENCH_KEEP_LOG);
 } catch (e) {
   console.error(`bench-maillog: ${(e as Error).message}`);
   process.exitCode = 1;

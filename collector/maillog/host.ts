@@ -10,14 +10,13 @@ import type { BlocksRecord } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
 import type { SshSession, SshTarget } from '../ssh/client.js';
 import type { KnownHostEntry } from '../ssh/known-hosts.js';
-import { mergeBlocks, toBlock, type BlockMatcher } from './blocks.js';
+import { mergeBlocks, toBlock } from './blocks.js';
 import { commitRead, loadHostState } from './commit.js';
 import { LineSplitter } from './lines.js';
-import { planRead, type SavedPosition } from './plan.js';
-import { QueueMap, type QueueLimits } from './queue.js';
+import { planRead, type SavedPosition, type Segment } from './plan.js';
+import type { QueueLimits } from './queue.js';
 import { probeRemote, readRemote } from './remote.js';
-import { MaillogScanner } from './scan.js';
-import { HostClock } from './time.js';
+import { inlineSink, workerSink, type ScanInit, type ScanSink } from './sink.js';
 
 export interface HostReadContext {
   config: Config;
@@ -25,7 +24,8 @@ export interface HostReadContext {
   keys: Keys;
   log: Logger;
   now: () => Date;
-  matcher: BlockMatcher;
+  /** Reads larger than this are scanned in a worker thread (and not streamed by the probe). */
+  workerThresholdBytes: number;
   privateKey: Buffer;
   knownHosts: readonly KnownHostEntry[];
   connect: (t: SshTarget) => Promise<SshSession>;
@@ -39,15 +39,6 @@ export interface HostReadResult {
   unparsed: number;
   blocks: number;
   notes: string[];
-}
-
-function makeScanner(ctx: HostReadContext, clock: HostClock, queue: QueueMap, firstRun: boolean): MaillogScanner {
-  return new MaillogScanner({
-    clock,
-    matcher: ctx.matcher,
-    queue,
-    ...(firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
-  });
 }
 
 /** Overall limit for one streamed read: the idle timer catches a stalled MTA long before this. */
@@ -85,58 +76,75 @@ async function attemptRead(
 ): Promise<HostReadResult | null> {
   const { config } = ctx;
   const now = ctx.now();
-  const clock = new HostClock(now, host.timezone);
-  const queue = new QueueMap(state.queue, ctx.queueLimits);
   const timers = { timeoutMs: READ_LIMIT_MS, idleTimeoutMs: config.ssh.timeoutMs };
   const saved = state.position?.path === host.maillogPath ? state.position : null;
-  let scanner = makeScanner(ctx, clock, queue, saved === null);
-
-  // The usual run is one exec: the probe streams from the saved offset when the file is unchanged.
-  const fast = new LineSplitter((text) => scanner.feed(text));
-  const probe = await probeRemote(session, host.maillogPath, saved, (b) => fast.push(b), timers);
-  let next: SavedPosition;
-  const notes: string[] = [];
-  if (probe.streamed) {
-    fast.end(false);
-    next = { path: host.maillogPath, inode: probe.current.inode, offset: saved!.offset + fast.consumed };
-  } else {
-    const plan = planRead(state.position, host.maillogPath, probe.current, probe.rotated, config.maillog.initialTailBytes);
-    notes.push(...plan.notes);
-    // First run: the tail holds days of history; only today's lines count, so "today" is right at
-    // once and nothing older is counted into the wrong day or twice next to an external writer.
-    scanner = makeScanner(ctx, clock, queue, plan.firstRun);
-    next = { path: host.maillogPath, inode: probe.current.inode, offset: 0 };
-    for (const seg of plan.segments) {
-      const splitter = new LineSplitter((text) => scanner.feed(text), { skipFirstPartial: seg.skipFirstPartial });
-      const ok = await readRemote(session, seg, (b) => splitter.push(b), timers);
-      if (!ok) return null;
-      splitter.end(seg.finalFile);
-      if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
+  // First run: the tail holds days of history; only today's lines count, so "today" is right at
+  // once and nothing older is counted into the wrong day or twice next to an external writer.
+  const init: ScanInit = {
+    rules: config.providerBlocks,
+    timezone: host.timezone,
+    nowMs: now.getTime(),
+    firstRun: saved === null,
+    queue: state.queue,
+    queueLimits: ctx.queueLimits,
+  };
+  let sink: ScanSink = inlineSink(init);
+  try {
+    // The usual run is one exec: the probe streams a small backlog from the saved offset at once.
+    const fast = new LineSplitter((b) => sink.feed(b));
+    const probe = await probeRemote(session, host.maillogPath, saved, ctx.workerThresholdBytes, (b) => fast.push(b), timers);
+    let next: SavedPosition;
+    const notes: string[] = [];
+    if (probe.streamed) {
+      fast.end(false);
+      next = { path: host.maillogPath, inode: probe.current.inode, offset: saved!.offset + fast.consumed };
+    } else {
+      const plan = planRead(state.position, host.maillogPath, probe.current, probe.rotated, config.maillog.initialTailBytes);
+      notes.push(...plan.notes);
+      const sizeOf = (seg: Segment) => (seg.inode === probe.current.inode ? probe.current.size : (probe.rotated.find((f) => f.inode === seg.inode)?.size ?? 0));
+      const bytes = plan.segments.reduce((n, seg) => n + Math.max(0, sizeOf(seg) - seg.from), 0);
+      // A large read is scanned on another core while this thread runs SSH.
+      if (bytes > ctx.workerThresholdBytes) sink = await workerSink(init);
+      next = { path: host.maillogPath, inode: probe.current.inode, offset: 0 };
+      for (const seg of plan.segments) {
+        const splitter = new LineSplitter((b) => sink.feed(b), { skipFirstPartial: seg.skipFirstPartial });
+        const ok = await readRemote(session, seg, (b) => splitter.push(b), {
+          ...timers,
+          onChannel: (flow) => {
+            sink.onBackpressure = (pause) => (pause ? flow.pause() : flow.resume());
+          },
+        });
+        if (!ok) return null;
+        splitter.end(seg.finalFile);
+        if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
+      }
     }
-  }
-  queue.prune(Math.floor(now.getTime() / 1000));
+    const scan = await sink.finish();
 
-  const fresh = [...scanner.blocks].map(([provider, b]) => toBlock(provider, b.line, b.ms, hostIps));
-  const blocks = mergeBlocks(
-    state.previous?.blocks ?? [],
-    fresh,
-    config.providerBlocks.map((r) => r.provider),
-    now.getTime(),
-    config.providerBlockWindowSec,
-  );
-  const at = now.toISOString();
-  const record: BlocksRecord = { host: host.name, status: 'ok', at, blocksAt: at, blocks, lines: { read: scanner.lines, unparsed: scanner.unparsed } };
-  await ctx.beforeCommit?.(host.name);
-  await commitRead(ctx.redis, ctx.keys, {
-    host: host.name,
-    countersId: host.countersId,
-    expected: state.rawPosition,
-    next,
-    record,
-    queue: queue.changes(),
-    counters: scanner.counters,
-    ttlSec: config.retention.countersDays * 86_400,
-  });
-  if (scanner.expiredUnknown > 0) notes.push(`${scanner.expiredUnknown} expired messages had no remembered recipients (deferred before the first read?)`);
-  return { lines: scanner.lines, unparsed: scanner.unparsed, blocks: blocks.length, notes };
+    const fresh = [...scan.blocks].map(([provider, b]) => toBlock(provider, b.line, b.ms, hostIps));
+    const blocks = mergeBlocks(
+      state.previous?.blocks ?? [],
+      fresh,
+      config.providerBlocks.map((r) => r.provider),
+      now.getTime(),
+      config.providerBlockWindowSec,
+    );
+    const at = now.toISOString();
+    const record: BlocksRecord = { host: host.name, status: 'ok', at, blocksAt: at, blocks, lines: { read: scan.lines, unparsed: scan.unparsed } };
+    await ctx.beforeCommit?.(host.name);
+    await commitRead(ctx.redis, ctx.keys, {
+      host: host.name,
+      countersId: host.countersId,
+      expected: state.rawPosition,
+      next,
+      record,
+      queue: scan.queue,
+      counters: scan.counters,
+      ttlSec: config.retention.countersDays * 86_400,
+    });
+    if (scan.expiredUnknown > 0) notes.push(`${scan.expiredUnknown} expired messages had no remembered recipients (deferred before the first read?)`);
+    return { lines: scan.lines, unparsed: scan.unparsed, blocks: blocks.length, notes };
+  } finally {
+    sink.close();
+  }
 }

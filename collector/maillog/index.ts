@@ -12,7 +12,7 @@ import type { BlocksRecord } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
 import { sshConnect, type SshSession, type SshTarget } from '../ssh/client.js';
 import { loadKnownHosts, type KnownHostEntry } from '../ssh/known-hosts.js';
-import { blockMatcher, mergeBlocks } from './blocks.js';
+import { mergeBlocks } from './blocks.js';
 import { writeErrorRecord } from './commit.js';
 import { readHost, type HostReadContext } from './host.js';
 import { defaultQueueLimits, type QueueLimits } from './queue.js';
@@ -29,6 +29,8 @@ export interface MaillogDeps {
   connect?: (t: SshTarget) => Promise<SshSession>;
   /** Bounds of the expiry-correlation map per host. */
   queueLimits?: QueueLimits;
+  /** Reads larger than this many bytes are scanned in a worker thread. Default 8 MiB. */
+  workerThresholdBytes?: number;
   /** Test seam: called after a host's read, right before its commit. */
   beforeCommit?: (host: string) => Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult>
     keys: k,
     log: deps.log,
     now: deps.now,
-    matcher: blockMatcher(config.providerBlocks),
+    workerThresholdBytes: deps.workerThresholdBytes ?? 8 << 20,
     privateKey,
     knownHosts,
     connect: deps.connect ?? sshConnect,

@@ -19,20 +19,22 @@ export const INODE_MOVED = 65;
 
 /**
  * The probe, one exec for the usual run: open the log, print `inode size` of what was opened; if that
- * is still the saved inode and it has not shrunk, stream it from the saved offset right away (the
- * client makes the same comparison on the header to know data follows). Otherwise list every rotated
- * sibling (`<path>.*`, `<path>-*`) as `inode size name` lines, for the planner.
+ * is still the saved inode, it has not shrunk and at most `maxStream` bytes are new, stream it from
+ * the saved offset right away (the client makes the same comparison on the header to know data
+ * follows). Otherwise list every rotated sibling (`<path>.*`, `<path>-*`) as `inode size name`
+ * lines, for the planner (and a large backlog is then read in a scanner thread).
  */
-export function probeCommand(path: string, saved: { inode: string; offset: number } | null): string {
+export function probeCommand(path: string, saved: { inode: string; offset: number } | null, maxStream: number): string {
   assertSafePath(path);
   const p = shQuote(path);
   const inode = saved?.inode ?? '';
   const offset = saved?.offset ?? 0;
   if (!/^[0-9]*$/.test(inode)) throw new RemoteError(`bad inode ${JSON.stringify(inode)}`);
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RemoteError(`bad offset ${offset}`);
+  if (!Number.isSafeInteger(maxStream) || maxStream < 0) throw new RemoteError(`bad limit ${maxStream}`);
   return (
     `exec 3< ${p} || exit 66; s=$(stat -L -c '%i %s' /dev/fd/3) || exit 66; echo "$s"; set -- $s; ` +
-    `if [ "$1" = ${shQuote(inode)} ] && [ "$2" -ge ${shQuote(String(offset))} ]; then exec tail -c +${shQuote(String(offset + 1))} <&3; fi; ` +
+    `if [ "$1" = ${shQuote(inode)} ] && [ "$2" -ge ${shQuote(String(offset))} ] && [ "$2" -le ${shQuote(String(offset + maxStream))} ]; then exec tail -c +${shQuote(String(offset + 1))} <&3; fi; ` +
     `for f in ${p}.* ${p}-*; do [ -f "$f" ] && stat -L -c '%i %s %n' -- "$f"; done; exit 0`
   );
 }
@@ -75,6 +77,7 @@ export async function probeRemote(
   s: SshSession,
   path: string,
   saved: { inode: string; offset: number } | null,
+  maxStream: number,
   onData: (b: Buffer) => void,
   t: { timeoutMs: number; idleTimeoutMs: number },
 ): Promise<ProbeResult> {
@@ -94,7 +97,7 @@ export async function probeRemote(
       const m = /^([0-9]+) ([0-9]+)$/.exec(Buffer.concat([header, b.subarray(0, nl)]).toString('latin1'));
       if (!m) throw new RemoteError(`probe of ${path}: unexpected header`);
       current = { inode: m[1]!, size: Number(m[2]), name: path };
-      streamed = saved !== null && current.inode === saved.inode && current.size >= saved.offset;
+      streamed = saved !== null && current.inode === saved.inode && current.size >= saved.offset && current.size <= saved.offset + maxStream;
       header = null;
       b = b.subarray(nl + 1);
       if (b.length === 0) return;
@@ -105,7 +108,7 @@ export async function probeRemote(
       listed += b.length;
     }
   };
-  const r = await s.exec(probeCommand(path, saved), { ...t, onStdout });
+  const r = await s.exec(probeCommand(path, saved, maxStream), { ...t, onStdout });
   if (r.code !== 0) throw failure(`reading ${path}`, r);
   if (current === null) throw new RemoteError(`probe of ${path}: no output`);
   if (streamed) return { streamed: true, current };
@@ -117,7 +120,7 @@ export async function readRemote(
   s: SshSession,
   seg: { name: string; inode: string; from: number },
   onData: (b: Buffer) => void,
-  t: { timeoutMs: number; idleTimeoutMs: number },
+  t: { timeoutMs: number; idleTimeoutMs: number; onChannel?: (flow: { pause(): void; resume(): void }) => void },
 ): Promise<boolean> {
   const r = await s.exec(readCommand(seg.name, seg.inode, seg.from), { ...t, onStdout: onData });
   if (r.code === INODE_MOVED) return false;

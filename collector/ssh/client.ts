@@ -37,6 +37,8 @@ export interface ExecOptions {
   /** Streamed stdout. When absent, stdout is collected (up to `maxStdout` bytes) into the result. */
   onStdout?: (chunk: Buffer) => void;
   maxStdout?: number;
+  /** Flow control for a streamed read: pausing stops the window, so the remote side waits. */
+  onChannel?: (flow: { pause(): void; resume(): void }) => void;
 }
 
 export interface ExecResult {
@@ -155,6 +157,7 @@ function execOn(client: Client, name: string, command: string, opts: ExecOptions
         return;
       }
       channel = ch;
+      opts.onChannel?.({ pause: () => ch.pause(), resume: () => ch.resume() });
       ch.on('data', (b: Buffer) => {
         touch();
         if (done) return;

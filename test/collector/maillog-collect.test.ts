@@ -59,8 +59,11 @@ function config(extraHosts: Record<string, unknown> = {}, over: Record<string, u
   });
 }
 
+/** Set per suite run below: 8 MiB (small reads scanned inline) or 0 (every read in the scanner thread). */
+let workerThresholdBytes = 8 << 20;
+
 function deps(now = NOW, extra: Partial<MaillogDeps> = {}, cfg = config()): MaillogDeps {
-  return { config: cfg, redis: t.redis, log: silentLogger, now: () => now, hosts: cfg.hosts, hostIps: new Map([['mta1', ['192.0.2.10']]]), ...extra };
+  return { config: cfg, redis: t.redis, log: silentLogger, now: () => now, hosts: cfg.hosts, hostIps: new Map([['mta1', ['192.0.2.10']]]), workerThresholdBytes, ...extra };
 }
 
 /** Every counter hash of an id, as `<day>:<type>` -> domain -> count. */
@@ -93,7 +96,14 @@ function traffic(b: LogBuilder, from: Date, n: number): void {
   }
 }
 
-describe('collectMaillogs', () => {
+describe.each([
+  ['inline scan', 8 << 20],
+  ['scanner thread', 0],
+])('collectMaillogs (%s)', (_name, threshold) => {
+  beforeEach(() => {
+    workerThresholdBytes = threshold;
+  });
+
   it('counts exactly, then reads only new complete lines; a partial line waits for its end', async () => {
     const b = new LogBuilder();
     traffic(b, at(10), 40);

@@ -155,13 +155,13 @@ describe('provider blocks', () => {
 
 describe('remote commands', () => {
   it('quote every parameter and put -- before paths', () => {
-    expect(probeCommand("/var/log/it's", { inode: '12', offset: 5 })).toBe(
+    expect(probeCommand("/var/log/it's", { inode: '12', offset: 5 }, 100)).toBe(
       `exec 3< '/var/log/it'\\''s' || exit 66; s=$(stat -L -c '%i %s' /dev/fd/3) || exit 66; echo "$s"; set -- $s; ` +
-        `if [ "$1" = '12' ] && [ "$2" -ge '5' ]; then exec tail -c +'6' <&3; fi; ` +
+        `if [ "$1" = '12' ] && [ "$2" -ge '5' ] && [ "$2" -le '105' ]; then exec tail -c +'6' <&3; fi; ` +
         `for f in '/var/log/it'\\''s'.* '/var/log/it'\\''s'-*; do [ -f "$f" ] && stat -L -c '%i %s %n' -- "$f"; done; exit 0`,
     );
-    expect(probeCommand('/l', null)).toContain(`[ "$1" = '' ]`);
-    expect(() => probeCommand('/l', { inode: "1' ; reboot", offset: 0 })).toThrow(/inode/);
+    expect(probeCommand('/l', null, 0)).toContain(`[ "$1" = '' ]`);
+    expect(() => probeCommand('/l', { inode: "1' ; reboot", offset: 0 }, 0)).toThrow(/inode/);
     expect(readCommand('/a b', '12', 0)).toContain(`exec 3< '/a b'`);
     expect(readCommand('/a b', '12', 0)).toContain(`tail -c +'1' <&3`);
     expect(() => readCommand('/a\nb', '12', 0)).toThrow(/newline/);

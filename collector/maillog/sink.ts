@@ -1,0 +1,167 @@
+/**
+ * Where read bytes go to be scanned: inline (small reads: the usual incremental run), or a worker
+ * thread for large ones (a first run's tail, a rotation, a long backlog), so decryption and SSH on
+ * the main thread and the scan on another core overlap. Both give the same `ScanResult`; the worker
+ * applies backpressure (the SSH channel is paused while it is behind) so memory stays flat.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ProviderBlockRule } from '../../lib/config/normalize.js';
+import type { CounterType } from '../../lib/keys.js';
+import { blockMatcher } from './blocks.js';
+import { QueueMap, type QueueLimits } from './queue.js';
+import { MaillogScanner, type BlockCandidate } from './scan.js';
+import { HostClock } from './time.js';
+
+export interface ScanInit {
+  rules: readonly ProviderBlockRule[];
+  timezone: string | undefined;
+  nowMs: number;
+  /** First run: only today's lines count. */
+  firstRun: boolean;
+  queue: Record<string, string>;
+  queueLimits: QueueLimits;
+}
+
+export interface ScanResult {
+  lines: number;
+  unparsed: number;
+  expiredUnknown: number;
+  counters: Map<string, Map<CounterType, Map<string, number>>>;
+  blocks: Map<string, BlockCandidate>;
+  queue: { set: [string, string][]; del: string[] };
+}
+
+export interface ScanSink {
+  /** Complete lines (the Buffer is not kept). */
+  feed(lines: Buffer): void;
+  /** Set by the reader: true = pause the source, false = resume it. */
+  onBackpressure?: (pause: boolean) => void;
+  finish(): Promise<ScanResult>;
+  /** Abandon (on error): frees the worker. */
+  close(): void;
+}
+
+/** Scan in this thread. */
+export function inlineSink(init: ScanInit): ScanSink {
+  const clock = new HostClock(new Date(init.nowMs), init.timezone);
+  const queue = new QueueMap(init.queue, init.queueLimits);
+  const scanner = new MaillogScanner({
+    clock,
+    matcher: blockMatcher(init.rules),
+    queue,
+    ...(init.firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
+  });
+  return {
+    feed: (b) => scanner.feed(b),
+    finish: async () => {
+      queue.prune(Math.floor(init.nowMs / 1000));
+      return {
+        lines: scanner.lines,
+        unparsed: scanner.unparsed,
+        expiredUnknown: scanner.expiredUnknown,
+        counters: scanner.counters,
+        blocks: scanner.blocks,
+        queue: queue.changes(),
+      };
+    },
+    close: () => {},
+  };
+}
+
+// The worker's bootstrap: plain JS, so it runs from the compiled build and, from the TypeScript
+// sources (tests, tsx), registers tsx first.
+const BOOT = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.entry.endsWith('.ts')) (await import('tsx/esm/api')).register();
+  await import(workerData.entry);
+})();
+`;
+
+const BATCH = 1 << 20;
+const HIGH = 8;
+const LOW = 2;
+
+/** Scan in a worker thread. Resolves once the worker is ready. */
+export async function workerSink(init: ScanInit): Promise<ScanSink> {
+  const self = import.meta.url;
+  const entry = new URL(self.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', self).href;
+  const worker = new Worker(BOOT, { eval: true, workerData: { entry, init } });
+  let failure: Error | null = null;
+  let onResult: ((r: ScanResult) => void) | null = null;
+  let onFail: ((e: Error) => void) | null = null;
+  let outstanding = 0;
+  let paused = false;
+  const sink: ScanSink = {
+    feed,
+    finish,
+    close: () => void worker.terminate(),
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: { type: string; result?: ScanResult }) => {
+      if (m.type === 'ready') resolve();
+      else if (m.type === 'ack') {
+        outstanding--;
+        if (paused && outstanding <= LOW) {
+          paused = false;
+          sink.onBackpressure?.(false);
+        }
+      } else if (m.type === 'result') onResult?.(m.result!);
+    });
+    worker.on('error', (e) => {
+      failure = new Error(`maillog scanner thread failed: ${e.message}`, { cause: e });
+      reject(failure);
+      onFail?.(failure);
+    });
+    worker.on('exit', (code) => {
+      if (code !== 0 && !failure) {
+        failure = new Error(`maillog scanner thread exited with code ${code}`);
+        reject(failure);
+        onFail?.(failure);
+      }
+    });
+  });
+  await ready;
+
+  let batch = new Uint8Array(new ArrayBuffer(BATCH));
+  let used = 0;
+  function send(buf: Uint8Array, len: number): void {
+    if (failure) throw failure;
+    worker.postMessage({ type: 'data', buf: buf.buffer, len }, [buf.buffer as ArrayBuffer]);
+    outstanding++;
+    if (!paused && outstanding >= HIGH) {
+      paused = true;
+      sink.onBackpressure?.(true);
+    }
+  }
+  function flush(): void {
+    if (used === 0) return;
+    send(batch, used);
+    batch = new Uint8Array(new ArrayBuffer(BATCH));
+    used = 0;
+  }
+  function feed(b: Buffer): void {
+    if (b.length > BATCH - used) flush();
+    if (b.length > BATCH) {
+      const own = new Uint8Array(new ArrayBuffer(b.length));
+      own.set(b);
+      send(own, b.length);
+      return;
+    }
+    batch.set(b, used);
+    used += b.length;
+  }
+  function finish(): Promise<ScanResult> {
+    flush();
+    return new Promise<ScanResult>((resolve, reject) => {
+      if (failure) return reject(failure);
+      onResult = (r) => {
+        resolve(r);
+        void worker.terminate();
+      };
+      onFail = reject;
+      worker.postMessage({ type: 'end' });
+    });
+  }
+  return sink;
+}
