@@ -20,6 +20,11 @@ export interface ScanOptions {
   queue: QueueMap;
   /** Which days count (the first run counts only today's lines, see host.ts). Default: all. */
   countsDay?: (day: string) => boolean;
+  /**
+   * Which passes this scanner runs (default all): counting lines, status lines (counters, queue,
+   * blocks on them), `: host` lines (blocks). Two scanners on two threads split the work this way.
+   */
+  passes?: { count: boolean; status: boolean; host: boolean };
 }
 
 export interface BlockCandidate {
@@ -51,7 +56,11 @@ export class MaillogScanner {
   /** provider -> newest matching line of this read */
   readonly blocks = new Map<string, BlockCandidate>();
 
-  constructor(private readonly o: ScanOptions) {}
+  private readonly passes: { count: boolean; status: boolean; host: boolean };
+
+  constructor(private readonly o: ScanOptions) {
+    this.passes = o.passes ?? { count: true, status: true, host: true };
+  }
 
   private lastDay = '';
   private lastByType: Map<CounterType, Map<string, number>> | undefined;
@@ -71,14 +80,15 @@ export class MaillogScanner {
 
   /** Feed complete lines: each ends with `\n`, except possibly the last line of a finished file. */
   feed(buf: Buffer): void {
-    let nl = -1;
-    let n = 0;
-    while ((nl = buf.indexOf(10, nl + 1)) !== -1) n++;
-    if (buf.length > 0 && buf[buf.length - 1] !== 10) n++;
-    this.lines += n;
-
+    if (this.passes.count) {
+      let nl = -1;
+      let n = 0;
+      while ((nl = buf.indexOf(10, nl + 1)) !== -1) n++;
+      if (buf.length > 0 && buf[buf.length - 1] !== 10) n++;
+      this.lines += n;
+    }
     let at = 0;
-    while ((at = buf.indexOf(STATUS, at)) !== -1) {
+    while (this.passes.status && (at = buf.indexOf(STATUS, at)) !== -1) {
       const start = buf.lastIndexOf(10, at) + 1;
       let end = buf.indexOf(10, at);
       if (end < 0) end = buf.length;
@@ -87,7 +97,7 @@ export class MaillogScanner {
       at = end + 1;
     }
 
-    if (this.o.matcher.rules.length === 0) return;
+    if (!this.passes.host || this.o.matcher.rules.length === 0) return;
     at = 0;
     while ((at = buf.indexOf(HOST, at)) !== -1) {
       const start = buf.lastIndexOf(10, at) + 1;

@@ -20,6 +20,8 @@ export interface ScanInit {
   firstRun: boolean;
   queue: Record<string, string>;
   queueLimits: QueueLimits;
+  /** Passes this scanner runs (default all; see MaillogScanner). */
+  passes?: { count: boolean; status: boolean; host: boolean };
 }
 
 export interface ScanResult {
@@ -50,6 +52,7 @@ export function inlineSink(init: ScanInit): ScanSink {
     matcher: blockMatcher(init.rules),
     queue,
     ...(init.firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
+    ...(init.passes ? { passes: init.passes } : {}),
   });
   return {
     feed: (b) => scanner.feed(b),
@@ -82,11 +85,16 @@ const BATCH = 1 << 20;
 const HIGH = 8;
 const LOW = 2;
 
-/** Scan in a worker thread. Resolves once the worker is ready. */
+/**
+ * Scan in a worker thread. Resolves once the worker is ready. The work is split: this thread counts
+ * lines and tests the (rare) `: host` lines for blocks as it copies bytes out; the worker parses the
+ * status lines (counters, queue, blocks on them).
+ */
 export async function workerSink(init: ScanInit): Promise<ScanSink> {
   const self = import.meta.url;
   const entry = new URL(self.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', self).href;
-  const worker = new Worker(BOOT, { eval: true, workerData: { entry, init } });
+  const worker = new Worker(BOOT, { eval: true, workerData: { entry, init: { ...init, passes: { count: false, status: true, host: false } } } });
+  const local = inlineSink({ ...init, queue: {}, passes: { count: true, status: false, host: true } });
   let failure: Error | null = null;
   let onResult: ((r: ScanResult) => void) | null = null;
   let onFail: ((e: Error) => void) | null = null;
@@ -141,6 +149,7 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
     used = 0;
   }
   function feed(b: Buffer): void {
+    local.feed(b);
     if (b.length > BATCH - used) flush();
     if (b.length > BATCH) {
       const own = new Uint8Array(new ArrayBuffer(b.length));
@@ -156,8 +165,14 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
     return new Promise<ScanResult>((resolve, reject) => {
       if (failure) return reject(failure);
       onResult = (r) => {
-        resolve(r);
         void worker.terminate();
+        void local.finish().then((mine) => {
+          for (const [provider, b] of mine.blocks) {
+            const cur = r.blocks.get(provider);
+            if (!cur || b.ms >= cur.ms) r.blocks.set(provider, b);
+          }
+          resolve({ ...r, lines: mine.lines });
+        }, reject);
       };
       onFail = reject;
       worker.postMessage({ type: 'end' });
