@@ -3,6 +3,7 @@
  * commit. Throws on any failure (the caller turns it into the host's error record); nothing is
  * written unless the whole read succeeded.
  */
+import os from 'node:os';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { Keys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
@@ -50,7 +51,8 @@ export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: 
   const session = await ctx.connect({
     host: host.sshHost,
     port: host.sshPort,
-    username: host.sshUser ?? config.ssh.user ?? 'root',
+    // As OpenSSH: without ssh_user, the local user's name.
+    username: host.sshUser ?? config.ssh.user ?? os.userInfo().username,
     privateKey: ctx.privateKey,
     knownHosts: ctx.knownHosts,
     readyTimeoutMs: config.ssh.timeoutMs,

@@ -7,6 +7,9 @@
 import { Client, type ConnectConfig } from 'ssh2';
 import { entriesFor, hostKeyAlgorithms, verifyHostKey, type KnownHostEntry } from './known-hosts.js';
 
+/** Host-key algorithms ssh2 speaks (a known_hosts line of another type, e.g. FIDO `sk-*`, is skipped). */
+const SUPPORTED_HOST_KEY = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss']);
+
 export type SshErrorKind = 'hostkey' | 'auth' | 'connect' | 'timeout' | 'exec' | 'closed';
 
 export class SshError extends Error {
@@ -65,7 +68,7 @@ export function sshConnect(t: SshTarget): Promise<SshSession> {
   // Offer only the key types known_hosts holds for this host, as OpenSSH orders them, so a server
   // with several host keys presents one we can check (otherwise "changed" would be a false alarm).
   const known = entriesFor(t.knownHosts, t.host, t.port).filter((e) => !e.revoked);
-  const algos = [...new Set(known.flatMap((e) => hostKeyAlgorithms(e.keyType)))];
+  const algos = [...new Set(known.flatMap((e) => hostKeyAlgorithms(e.keyType)))].filter((a) => SUPPORTED_HOST_KEY.has(a));
   const cfg: ConnectConfig = {
     host: t.host,
     port: t.port,

@@ -147,6 +147,22 @@ describe.each([
     expect(Number(await t.redis.get(k.dataVersion))).toBe(4);
   });
 
+  it('a hostile maillog_path reaches the MTA as one quoted argument', async () => {
+    log = path.join(srv.dir, `it's $(touch pwned) \`touch pwned2\` ; touch pwned3 & "x" * maillog`);
+    const b = new LogBuilder();
+    traffic(b, at(10), 12);
+    fs.writeFileSync(log, b.text());
+    const r = await collectMaillogs(deps());
+    expect(r.errors).toEqual([]);
+    expect(sorted(await counters(t.redis))).toEqual(sorted(b.expected));
+    for (const f of ['pwned', 'pwned2', 'pwned3']) expect(fs.existsSync(path.join(srv.dir, f))).toBe(false);
+    const bad = configFrom({ mta_map: { mta1: { ssh_host: srv.host, ssh_port: srv.port, maillog_path: '/var/log/mail\nlog' } }, ssh_key: path.join(tmp, 'id'), ssh_known_hosts: path.join(tmp, 'known_hosts') });
+    const before = srv.commands.length;
+    const r2 = await collectMaillogs(deps(NOW, {}, bad));
+    expect(r2.errors[0]).toMatch(/maillog_path may not contain a newline/);
+    expect(srv.commands.length).toBe(before);
+  });
+
   it('rotation: finishes the rotated file from the saved offset, then the new one from 0', async () => {
     const b = new LogBuilder();
     traffic(b, at(9), 20);
