@@ -29,7 +29,7 @@ export interface Keys {
   lastRun: string;
   /** LIST of JSON `RunSummary`, newest first, trimmed to `retention.runs`. */
   runs: string;
-  /** HASH per host+path read position: inode, offset, size, path, updated (see collector/maillog). */
+  /** HASH per host read position: inode, offset, path, updated (see collector/maillog/commit.ts). */
   maillogPosition(host: string): string;
   /** HASH queue id -> JSON {r: recipients still deferred, t: epoch s of the newest deferral} per host: awaiting an `expired` line. */
   maillogQueue(host: string): string;
