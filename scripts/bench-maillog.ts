@@ -71,7 +71,7 @@ class Gen {
   }
   private n = 0;
   private rng = 12345;
-  private deferredQ: [string, string][] = [];
+  private deferredQ: [string, string, string][] = [];
   constructor(private t: number, private readonly step: number) {}
   private rand(): number {
     this.rng = (this.rng * 1103515245 + 12345) & 0x7fffffff;
@@ -100,7 +100,7 @@ class Gen {
     } else if (r < 0.9) {
       out.push(`${s} mta1 postfix/smtp[4155]: ${qid}: to=<${rcpt}>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (connect to mx1.${dom}[203.0.113.7]:25: Connection timed out)`);
       tally('deferred', dom);
-      this.deferredQ.push([qid, dom]);
+      this.deferredQ.push([qid, dom, rcpt]);
     } else if (r < 0.997) {
       out.push(`${s} mta1 postfix/smtp[4156]: ${qid}: to=<${rcpt}>, relay=mx1.${dom}[203.0.113.9]:25, delay=0.8, delays=0.1/0/0.3/0.4, dsn=5.1.1, status=bounced (host mx1.${dom}[203.0.113.9] said: 550 5.1.1 user unknown (in reply to RCPT TO command))`);
       out.push(`${s} mta1 postfix/qmgr[1234]: ${qid}: removed`);
@@ -113,13 +113,12 @@ class Gen {
     }
     // Deferred mail: later sent or expired.
     if (this.deferredQ.length > 200) {
-      const [dq, dd] = this.deferredQ.shift()!;
+      const [dq, dd, dr] = this.deferredQ.shift()!;
       if (this.rand() < 0.5) {
-        out.push(`${s} mta1 postfix/smtp[4158]: ${dq}: to=<late@${dd}>, relay=mx1.${dd}[203.0.113.8]:25, delay=7200, delays=7199/0/0.5/0.5, dsn=2.0.0, status=sent (250 OK)`);
+        out.push(`${s} mta1 postfix/smtp[4158]: ${dq}: to=<${dr}>, relay=mx1.${dd}[203.0.113.8]:25, delay=7200, delays=7199/0/0.5/0.5, dsn=2.0.0, status=sent (250 OK)`);
         tally('sent', dd);
       } else {
         out.push(`${s} mta1 postfix/qmgr[1234]: ${dq}: from=<bounce@news.example.com>, status=expired, returned to sender`);
-        // The collector knows this queue id's recipient as the deferred one: `user..@dd`.
         tally('expired', dd);
       }
       out.push(`${s} mta1 postfix/qmgr[1234]: ${dq}: removed`);
