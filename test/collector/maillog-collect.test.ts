@@ -163,6 +163,18 @@ describe.each([
     expect(srv.commands.length).toBe(before);
   });
 
+  it('a missing key file or known_hosts file is each host\'s error, never a silent accept', async () => {
+    fs.writeFileSync(log, '');
+    const noKey = config({}, { ssh_key: path.join(tmp, 'nope') });
+    const r1 = await collectMaillogs(deps(NOW, {}, noKey));
+    expect(r1.errors).toEqual([`mta1: cannot read ssh_key ${path.join(tmp, 'nope')}: ENOENT`]);
+    const noKnown = config({}, { ssh_known_hosts: path.join(tmp, 'nope_known') });
+    const r2 = await collectMaillogs(deps(NOW, {}, noKnown));
+    expect(r2.errors[0]).toMatch(/^mta1: .*not in known_hosts/);
+    expect(await blocks()).toMatchObject({ status: 'error' });
+    expect(await t.redis.exists(k.maillogPosition('mta1'))).toBe(0);
+  });
+
   it('rotation: finishes the rotated file from the saved offset, then the new one from 0', async () => {
     const b = new LogBuilder();
     traffic(b, at(9), 20);
