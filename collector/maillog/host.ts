@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/log.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
 import type { SshSession, SshTarget } from '../ssh/client.js';
+import { assertSafePath } from '../ssh/quote.js';
 import type { KnownHostEntry } from '../ssh/known-hosts.js';
 import { mergeBlocks, toBlock } from './blocks.js';
 import { commitRead, loadHostState } from './commit.js';
@@ -47,6 +48,7 @@ const READ_LIMIT_MS = 30 * 60_000;
 
 export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: readonly string[]): Promise<HostReadResult> {
   const { config } = ctx;
+  assertSafePath(host.maillogPath); // before connecting: a path no command can carry is a config error
   const state = await loadHostState(ctx.redis, ctx.keys, host.name);
   const session = await ctx.connect({
     host: host.sshHost,
