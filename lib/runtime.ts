@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Config } from './config/normalize.js';
 import { createLogger, secretsOf, type Level, type Logger } from './log.js';
-import { connectRedis, describeTarget, type Redis, type RedisTarget } from './redis.js';
+import { connectRedis, describeTarget, RedisUnavailableError, type Redis, type RedisTarget } from './redis.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
 
 export function loggerFor(config: Config, opts: { level?: Level; stderrLevel?: Level } = {}): Logger {
@@ -52,6 +52,12 @@ export async function openRedis(config: Config, log: Logger, opts: { reconnect?:
     throw e;
   }
   redis.on('error', (e: Error) => log.warn('redis connection error', { error: e.message }));
+  const version = await redisVersion(redis);
+  if (version !== null && version < 7) {
+    await redis.quit().catch(() => redis.disconnect());
+    await stopEmbedded();
+    throw new RedisUnavailableError(`Redis at ${describeTarget(target)} is version ${version}: mtarep needs Redis 7 or newer (EXPIRE NX)`);
+  }
   return {
     redis,
     target: describeTarget(target),
@@ -65,4 +71,14 @@ export async function openRedis(config: Config, log: Logger, opts: { reconnect?:
       await stopEmbedded();
     },
   };
+}
+
+/** Major version of the server, or null when INFO does not say (a proxy, a restricted user). */
+async function redisVersion(redis: Redis): Promise<number | null> {
+  try {
+    const m = /redis_version:(\d+)/.exec(await redis.info('server'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
