@@ -91,6 +91,11 @@ export function rowSeverity(input: SeverityInput, rules: SeverityRules): Severit
       } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
         const why = d.unhealthy ?? d.reason ?? d.state;
         reasons.push({ level: 'unknown', text: `${d.zone}: cannot tell (${why})` });
+        // As for the other checks, a failed lookup keeps judging the last clear verdict: a timeout
+        // must not turn a known critical listing into a milder colour.
+        if (d.stale?.state === 'listed' && d.kind !== 'allow') {
+          reasons.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${d.stale.at})` });
+        }
       }
     }
 

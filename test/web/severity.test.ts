@@ -27,6 +27,17 @@ const cases: [string, Partial<IpRecord> | undefined, SeverityLevel, string?][] =
   ['non-critical zone listing', { dnsbl: [zone('b.barracudacentral.org', 'listed', { critical: false })] }, 'warning'],
   ['allow-list listing is good news', { dnsbl: [zone('list.dnswl.org', 'listed', { kind: 'allow', critical: false })] }, 'ok'],
   ['zone error cannot tell', { dnsbl: [zone('zen.spamhaus.org', 'error', { reason: 'timeout' })] }, 'unknown', 'cannot tell (timeout)'],
+  [
+    'a timeout keeps judging the last known critical listing',
+    { dnsbl: [zone('zen.spamhaus.org', 'error', { reason: 'timeout', stale: { state: 'listed', codes: ['127.0.0.2'], labels: ['SBL'], at: T(20) } })] },
+    'error',
+    'last known: listed on zen.spamhaus.org',
+  ],
+  [
+    'a timeout after a clean verdict is only cannot tell',
+    { dnsbl: [zone('zen.spamhaus.org', 'error', { reason: 'timeout', stale: { state: 'not_listed', codes: [], labels: [], at: T(20) } })] },
+    'unknown',
+  ],
   ['unknown answer cannot tell', { dnsbl: [zone('zen.spamhaus.org', 'unknown', { reason: '127.0.0.1' })] }, 'unknown'],
   ['unhealthy zone cannot tell', { dnsbl: [zone('zen.spamhaus.org', 'not_listed', { unhealthy: 'self-test failed' })] }, 'unknown', 'self-test failed'],
   ['failed SenderScore check', { senderscore: { status: 'error', at: T(5), reason: 'timeout after 3s' } }, 'unknown', 'SenderScore: timeout after 3s'],
