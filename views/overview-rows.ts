@@ -5,7 +5,7 @@
  */
 import { h as html } from './h.js';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { IssueRef, OverviewRow } from '../web/viewmodel/overview.js';
+import type { Cell, IssueRef, OverviewRow } from '../web/viewmodel/overview.js';
 
 type H = HtmlEscapedString;
 
@@ -17,8 +17,15 @@ const marks = Object.fromEntries(
     (['match', 'mismatch', 'error'] as const).map((state) => [`${label}:${state}`, html`<span class="m m-${state}">${label}</span>`]),
   ),
 ) as Record<string, H>;
-const noBlocks = html`<span class="muted">no blocks</span>`;
-const unlisted = html`<span class="muted">unlisted</span>`;
+
+/** The usual notes, built once. */
+const plain = new Map(['no blocks', 'unlisted'].map((t) => [t, html`<span class="muted">${t}</span>`]));
+
+/** A cell's note (no blocks, unlisted, no data, error) as a muted or "cannot tell" marker. */
+function note(c: Cell): H {
+  if (c.state === 'unknown') return html`<span class="badge unknown" title="${c.title ?? ''}">${c.text}</span>`;
+  return (c.title === undefined ? plain.get(c.text) : undefined) ?? html`<span class="muted" title="${c.title ?? ''}">${c.text}</span>`;
+}
 
 function badges(list: IssueRef[]): H[] {
   return list.map(
@@ -49,7 +56,7 @@ export function rowHtml(r: OverviewRow, showHttp: boolean): H {
     traps.state
   }${st(traps)} num" data-v="${r.sort.traps}">${traps.text}</td>${
     showHttp && http ? html`<td class="c-${http.state}${st(http)}" data-v="${r.sort.http}" title="${http.title ?? ''}">${http.text}</td>` : ''
-  }<td data-v="${r.sort.blocks}">${r.blocks.length ? badges(r.blocks) : noBlocks}</td><td data-v="${r.sort.listings}">${
-    r.listings.length || r.cannotTell.length ? badges(r.listings) : unlisted
+  }<td data-v="${r.sort.blocks}">${badges(r.blocks)}${r.blocksNote ? note(r.blocksNote) : ''}</td><td data-v="${r.sort.listings}">${
+    r.listings.length || r.cannotTell.length ? badges(r.listings) : note(r.listingsNote)
   }${unsure}</td><td class="c-${checked.state}${st(checked)}" data-v="${r.sort.checked}">${checked.text}</td></tr>\n`;
 }

@@ -5,7 +5,7 @@ import { blockIssueId, rblIssueId } from '../../lib/issues.js';
 import { createApp } from '../../web/server.js';
 import { CsrfTokens } from '../../web/csrf.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { basic, blocksRecord, hostRecord, htpasswdLine, ipRecord, keys, makeConfig, NOW, sampleData, store, tempDir, writeHtpasswd, XSS, zone } from './fixtures.js';
+import { basic, blocksRecord, hostRecord, htpasswdLine, ipRecord, keys, makeConfig, NOW, runSummary, sampleData, store, tempDir, writeHtpasswd, XSS, zone } from './fixtures.js';
 
 let t: TestRedis;
 const dir = tempDir();
@@ -77,6 +77,46 @@ describe('overview', () => {
     expect(html).toContain('5 min ago');
     // severity sort (default): errors first
     expect(html.indexOf('sev-error')).toBeLessThan(html.indexOf('sev-ok'));
+  });
+
+  it('a row that cannot tell never reads "unlisted" or "no blocks"', async () => {
+    const cfg = makeConfig(dir, { ssh_key: '/nonexistent/key', mta_map: { mta1: 'mta1.example.com', mta2: 'mta2.example.com', mta3: 'mta3.example.com', mta4: 'mta4.example.com' } }, t.prefix);
+    await store(t.redis, k, {
+      hosts: [
+        hostRecord('mta1', 'mta1.example.com', ['192.0.2.1']),
+        hostRecord('mta2', 'mta2.example.com', ['192.0.2.2']),
+        hostRecord('mta3', 'mta3.example.com', [], { resolve: { status: 'error', reason: 'NXDOMAIN', at: NOW.toISOString() } }),
+        hostRecord('mta4', 'mta4.example.com', ['192.0.2.4']),
+      ],
+      // mta2's IP has no record yet; mta4's maillog read failed.
+      ips: [
+        ipRecord('192.0.2.1', 'mta1', 'mta1.example.com', {
+          dnsbl: [zone('zen.spamhaus.org', 'error', { reason: 'timeout', stale: { state: 'listed', codes: ['127.0.0.2'], labels: ['SBL'], at: NOW.toISOString() } })],
+        }),
+        ipRecord('192.0.2.4', 'mta4', 'mta4.example.com'),
+      ],
+      blocks: [blocksRecord('mta1', []), blocksRecord('mta4', [], { status: 'error', reason: 'ssh: host key changed' })],
+      lastRun: runSummary(),
+    });
+    const html = await (await createApp({ config: cfg, redis: t.redis, log: silentLogger, now: () => NOW }).request('/', { headers: auth })).text();
+    const row = (host: string) => new RegExp(`<tr class="sev-[a-z]+">(?:(?!</tr>).)*>${host}<(?:(?!</tr>).)*</tr>`, 's').exec(html)![0];
+    // mta1: checked, maillog read ok; the zone timed out after a listing.
+    expect(row('mta1')).toContain('no blocks');
+    expect(row('mta1')).not.toContain('unlisted');
+    expect(row('mta1')).toContain('last known: listed');
+    expect(row('mta1')).toMatch(/^<tr class="sev-error">/);
+    for (const host of ['mta2', 'mta3']) {
+      expect(row(host), host).not.toMatch(/unlisted|no blocks/);
+      expect(row(host), host).toContain('<span class="badge unknown" title="not checked yet">no data</span>');
+      expect(row(host), host).toContain('<span class="badge unknown" title="no maillog read stored yet">no data</span>');
+    }
+    expect(row('mta4')).toContain('unlisted');
+    expect(row('mta4')).not.toContain('no blocks');
+    expect(row('mta4')).toContain('<span class="badge unknown" title="maillog read failed: ssh: host key changed">error</span>');
+    // Without ssh_key the maillog is not read at all: a dash, not "no blocks".
+    await store(t.redis, k, { hosts: [], ips: [], blocks: [] });
+    const noSsh = await (await app().request('/', { headers: auth })).text();
+    expect(noSsh).toContain('<span class="muted" title="maillog not read (needs ssh_key)">—</span>');
   });
 
   it('escapes HTML from log lines and TXT records; no inline script at all', async () => {

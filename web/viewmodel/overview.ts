@@ -46,7 +46,11 @@ export interface OverviewRow {
   traps: Cell;
   http: Cell | null;
   blocks: IssueRef[];
+  /** What the blocks cell says beside (or instead of) the badges: "no blocks" only after a good maillog read. */
+  blocksNote: Cell | null;
   listings: IssueRef[];
+  /** What the listings cell says when nothing is listed: "unlisted" only when the IP was checked. */
+  listingsNote: Cell;
   /** Zones that could not be checked for this IP (error, unknown answer, unhealthy zone). */
   cannotTell: string[];
   checked: Cell & { iso: string | null };
@@ -86,6 +90,20 @@ function checkCell<T>(r: CheckResult<T> | undefined, show: (v: T) => Cell): Cell
     return { ...c, stale: true, state: 'unknown', title: `last good value from ${r.stale.at}; now: ${r.reason ?? 'error'}` };
   }
   return { text: 'error', state: 'unknown', title: r.reason ?? 'error' };
+}
+
+/**
+ * The blocks cell's text: "no blocks" only after a good maillog read; a failed read says so (beside
+ * the blocks of the last good read, if any); a host whose maillog is not read says that.
+ */
+function blocksCell(hostConfig: HostConfig, rec: BlocksRecord | undefined, hasBlocks: boolean): Cell | null {
+  if (rec?.status === 'error') return { text: hasBlocks ? '?' : 'error', state: 'unknown', title: `maillog read failed: ${rec.reason ?? 'error'}` };
+  if (hasBlocks) return null;
+  if (rec?.status === 'ok') return { text: 'no blocks', state: 'none' };
+  if (rec?.status === 'skipped') return { text: '—', state: 'none', title: rec.reason ?? 'maillog not read' };
+  return hostConfig.ssh
+    ? { text: 'no data', state: 'unknown', title: 'no maillog read stored yet' }
+    : { text: '—', state: 'none', title: 'maillog not read (needs ssh_key)' };
 }
 
 const sevRank = { error: 3, warning: 2, unknown: 1, ok: 0 } as const;
@@ -155,7 +173,7 @@ function buildRow(
       const iv = issueByKey.get(`rbl:${d.zone}:${ip}`);
       if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}), ...(d.critical ? {} : { minor: true }) });
     } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
-      cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}`);
+      cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}${d.stale?.state === 'listed' ? ` (last known: listed at ${d.stale.at})` : ''}`);
     }
   }
   const blockRefs: IssueRef[] = [];
@@ -163,6 +181,14 @@ function buildRow(
     const iv = issueByKey.get(`block:${b.provider}:${host}`);
     if (iv) blockRefs.push({ id: iv.id, domId: iv.domId, label: b.provider, ...(iv.ack ? { ack: iv.ack } : {}) });
   }
+
+  const listingsNote: Cell =
+    rec === undefined
+      ? { text: 'no data', state: 'unknown', title: 'not checked yet' }
+      : rec.dnsbl.length === 0
+        ? { text: '—', state: 'none', title: 'no DNSBL zones configured (rbls)' }
+        : { text: 'unlisted', state: 'none' };
+  const blocksNote = blocksCell(hostConfig, blocksRec, blockRefs.length > 0);
 
   const iso = rec?.checkedAt ?? null;
   const stale = severity.reasons.some((r) => r.text.startsWith('data is stale'));
@@ -186,7 +212,9 @@ function buildRow(
     traps,
     http,
     blocks: blockRefs,
+    blocksNote,
     listings,
+    listingsNote,
     cannotTell,
     checked,
     sort: {
