@@ -5,7 +5,6 @@
  * whose issue has gone, and store and log the run summary. Library code: it throws LockHeldError and
  * returns a summary whose status the CLI turns into an exit code.
  */
-import { isIP } from 'node:net';
 import type { Config, HostConfig } from '../lib/config/normalize.js';
 import type { Logger } from '../lib/log.js';
 import type { Redis } from '../lib/redis.js';
@@ -15,6 +14,7 @@ import { acquireLock, type Lock } from './lock.js';
 import { checks as allChecks } from './checks/index.js';
 import type { Check, CheckDeps, CheckName, Target } from './checks/types.js';
 import { createDnsClient, type DnsClient } from './dns/client.js';
+import { ipFamily } from './dns/names.js';
 import { resolveHosts } from './hosts.js';
 import { collectMaillogs, type MaillogResult } from './maillog/index.js';
 import { acksToRemove, buildIpRecord, hasFailure, withStale, type RunResults } from './records.js';
@@ -97,21 +97,32 @@ async function runMaillogs(config: Config, redis: Redis, log: Logger, now: () =>
 
 /**
  * A host whose name does not resolve this run keeps its previous IPs (checked and shown, with the
- * resolution error on the host), so a DNS hiccup never deletes an MTA's data.
+ * resolution error on the host), so a DNS hiccup never deletes an MTA's data. The same holds for one
+ * address family: when the A (or AAAA) lookup fails while the other answers, the previous IPs of the
+ * failed family are kept.
  */
-function keepPreviousIps(records: HostRecord[], targets: Target[], prev: Map<string, HostRecord>, hosts: readonly HostConfig[]): void {
+function keepPreviousIps(
+  records: HostRecord[],
+  targets: Target[],
+  prev: Map<string, HostRecord>,
+  hosts: readonly HostConfig[],
+  failed: Map<string, (4 | 6)[]>,
+): void {
   const seen = new Set(targets.map((t) => t.ip));
   const byName = new Map(hosts.map((h) => [h.name, h]));
   for (const r of records) {
     const old = prev.get(r.name);
-    if (r.resolve.status !== 'error' || !old || old.ips.length === 0) continue;
-    r.ips = [...old.ips];
-    r.resolve.reason = `${r.resolve.reason ?? 'cannot resolve'}; still checking the ${old.ips.length} IP(s) it had before`;
+    if (!old) continue;
+    const families = r.resolve.status === 'error' ? [4, 6] : (failed.get(r.name) ?? []);
+    const kept = old.ips.filter((ip) => families.includes(ipFamily(ip)) && !r.ips.includes(ip));
+    if (kept.length === 0) continue;
+    r.ips = [...r.ips, ...kept];
+    r.resolve.reason = `${r.resolve.reason ?? 'cannot resolve'}; still checking the ${kept.length} IP(s) it had before`;
     const host = byName.get(r.name)!;
-    for (const ip of old.ips) {
+    for (const ip of kept) {
       if (seen.has(ip)) continue;
       seen.add(ip);
-      targets.push({ ip, family: isIP(ip) === 6 ? 6 : 4, host });
+      targets.push({ ip, family: ipFamily(ip), host });
     }
   }
 }
@@ -133,8 +144,8 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
 
   const t0 = performance.now();
   const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name));
-  const { records: hosts, targets } = await resolveHosts(config.hosts, dns, now, p.runId);
-  keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts);
+  const { records: hosts, targets, failed } = await resolveHosts(config.hosts, dns, now, p.runId);
+  keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts, failed);
   step(`${targets.length} IPs of ${hosts.length} hosts`);
 
   const t1 = performance.now();

@@ -4,6 +4,7 @@
  * DNSBL counts are per IP x zone lookup; the other checks count one result per IP.
  */
 import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import { partialPrefix } from './hosts.js';
 import type { MaillogResult } from './maillog/index.js';
 
 export type Counts = RunSummary['checks'];
@@ -43,8 +44,11 @@ export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[]
   };
   const unhealthy = new Map<string, string>();
 
+  // A host that resolved although one address family's lookup failed is an error too: it may have
+  // addresses this run cannot see.
+  const hostFailed = (h: HostRecord) => h.resolve.status === 'error' || (h.resolve.reason?.startsWith(partialPrefix) ?? false);
   for (const h of hosts) {
-    bump('hosts', h.resolve.status === 'error' ? 'error' : 'ok');
+    bump('hosts', hostFailed(h) ? 'error' : 'ok');
   }
   for (const rec of records) {
     for (const z of rec.dnsbl) {
@@ -72,7 +76,7 @@ export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[]
 
   const lines: string[] = [];
   for (const h of hosts) {
-    if (h.resolve.status === 'error') lines.push(`host ${h.name}: ${h.resolve.reason ?? 'cannot resolve'}`);
+    if (hostFailed(h)) lines.push(`host ${h.name}: ${h.resolve.reason ?? 'cannot resolve'}`);
   }
   for (const [zone, why] of unhealthy) lines.push(`dnsbl ${zone}: zone unhealthy: ${why}`);
   for (const g of [...groups.values()].sort((a, b) => b.ips - a.ips)) {

@@ -30,7 +30,9 @@ describe('resolveHosts', () => {
         gone: { fqdn: 'gone.example.test' },
       },
     });
-    const { records, targets } = await resolveHosts(config.hosts, dns, now, 'run-1');
+    const { records, targets, failed } = await resolveHosts(config.hosts, dns, now, 'run-1');
+    // NXDOMAIN and NODATA are answers, not failed lookups.
+    expect(failed.size).toBe(0);
     expect(records.map((r) => [r.name, r.resolve.status, r.ips])).toEqual([
       ['mx1', 'ok', ['192.0.2.1', '192.0.2.2', '2001:db8::1']],
       ['mx2', 'ok', ['192.0.2.3']],
@@ -71,7 +73,7 @@ describe('resolveHosts', () => {
 
   it('keeps the addresses of one family when the other times out, and says so', async () => {
     server.set('half.test', { A: ['192.0.2.6'] });
-    const { records } = await resolveHosts(configFrom({ mta_map: ['half.test'] }).hosts, {
+    const { records, failed } = await resolveHosts(configFrom({ mta_map: ['half.test'] }).hosts, {
       ...dns,
       resolve4: (n) => dns.resolve4(n),
       resolve6: (n) => dns.resolve6(n, { servers: ['127.0.0.1:9'] }),
@@ -79,5 +81,7 @@ describe('resolveHosts', () => {
     expect(records[0]!.resolve.status).toBe('ok');
     expect(records[0]!.ips).toEqual(['192.0.2.6']);
     expect(records[0]!.resolve.reason).toMatch(/partial: AAAA/);
+    // The run keeps the host's previous IPv6 addresses: this one cannot see them.
+    expect(failed).toEqual(new Map([['half.test', [6]]]));
   });
 });

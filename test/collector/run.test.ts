@@ -222,6 +222,28 @@ describe('runCollect', () => {
     expect((await getJson<IpRecord>(k.ip(mx1b))).runId).toBe(s.id);
   });
 
+  it('a host whose A lookup fails while its AAAA answers keeps its IPv4 records, history and acks', async () => {
+    const v6 = '::1';
+    dns.set('mx1.example.test', { A: [mx1a, mx1b], AAAA: [v6] });
+    const config = configWith({ mta_map: { mx1: 'mx1.example.test' } });
+    await runCollect(deps({ config }));
+    expect(await r.redis.exists(k.ip(mx1a), k.history(mx1a), k.ip(v6))).toBe(3);
+    await r.redis.hset(k.acks, `rbl:bl.test:${mx1a}`, 'alice 2024-05-01 09:00:00');
+
+    dns.fail('mx1.example.test', 'drop', 'A');
+    const s = await runCollect(deps({ config }));
+    // The IPv4 addresses are still checked (nothing says they went), and the run says what failed.
+    const h = await getJson<HostRecord>(k.host('mx1'));
+    expect(h.ips.sort()).toEqual([mx1a, mx1b, v6].sort());
+    expect(h.resolve.reason).toMatch(/A: timeout.*still checking the 2 IP\(s\)/);
+    expect((await getJson<IpRecord>(k.ip(mx1a))).runId).toBe(s.id);
+    expect(await r.redis.zcard(k.history(mx1a))).toBe(2);
+    expect(await r.redis.hget(k.acks, `rbl:bl.test:${mx1a}`)).toBe('alice 2024-05-01 09:00:00');
+    expect(s.status).toBe('partial');
+    expect(s.checks.hosts).toEqual({ ok: 0, error: 1, skipped: 0 });
+    expect(s.errors.join('\n')).toMatch(/host mx1: .*A: timeout/);
+  });
+
   it('a second run while one holds the lock throws LockHeldError and writes nothing', async () => {
     const config = configWith();
     await r.redis.set(k.collectLock, JSON.stringify({ token: 't', host: 'other-box', pid: 4242, since: '2024-05-01T09:59:00Z' }), 'PX', 30_000);

@@ -51,6 +51,13 @@ describe('tally', () => {
     expect(t.errors.at(-1)).toBe(`... and ${30 - maxErrorLines + 1} more`);
   });
 
+  it('a host that resolved although one address family failed counts as an error, with its line', () => {
+    const t = tally([], [host('mx1', 'ok', 'partial: AAAA: timeout after 300 ms per try')], null);
+    expect(t.checks.hosts).toEqual({ ok: 0, error: 1, skipped: 0 });
+    expect(t.errors).toEqual(['host mx1: partial: AAAA: timeout after 300 ms per try']);
+    expect(statusOf(t)).toBe('partial');
+  });
+
   it('all good is ok', () => {
     const t = tally([ipRecord('192.0.2.1', at, { dnsbl: [zoneResult('a.test', 'listed', at)] })], [host('mx1', 'config')], null);
     expect(t.errors).toEqual([]);

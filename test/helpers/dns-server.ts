@@ -39,8 +39,11 @@ export interface TestDnsServer {
   list(zone: string, ip: string, codes: string[], txt?: string): void;
   /** RFC 5782 test points: 127.0.0.2 listed, 127.0.0.1 not; with ipv6 also ::ffff:127.0.0.2. */
   testPoints(zone: string, opts?: { ipv6?: boolean; codes?: string[] }): void;
-  /** Every name at or under `suffix` fails this way, whatever records it has. */
-  fail(suffix: string, how: TestFailure): void;
+  /**
+   * Every name at or under `suffix` fails this way, whatever records it has; with `type`, only
+   * queries of that type do (the longest matching suffix rule decides, whatever its type).
+   */
+  fail(suffix: string, how: TestFailure, type?: TestRecordType): void;
   /** Every name under `suffix` without records of its own answers these (a list that lists everything). */
   wildcard(suffix: string, records: TestRecords): void;
   /** Answers for names at or under `suffix` are sent after `ms`. */
@@ -80,13 +83,14 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
   const host = opts.host ?? '127.0.0.1';
   const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const names = new Map<string, TestRecords>();
-  const failures = new Map<string, TestFailure>();
+  const failures = new Map<string, { how: TestFailure; type?: TestRecordType }>();
   const wildcards = new Map<string, TestRecords>();
   const delays = new Map<string, number>();
   const queries: ReceivedQuery[] = [];
 
   const answer = (name: string, type: string): { rcode: keyof typeof rcodeNumber; answers: dnsPacket.Answer[] } | null => {
-    const failure = ruleFor(failures, name);
+    const rule = ruleFor(failures, name);
+    const failure = rule && (rule.type === undefined || rule.type === type) ? rule.how : undefined;
     if (failure === 'drop') return null;
     if (failure) return { rcode: failure, answers: [] };
     const records = names.get(name) ?? ruleFor(wildcards, name);
@@ -157,7 +161,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
       names.delete(`1.0.0.127.${z}`);
       if (o.ipv6) names.set(`${rawReverseLabels('::ffff:127.0.0.2')}.${z}`, { A: o.codes ?? ['127.0.0.2'], TXT: ['test point'] });
     },
-    fail: (suffix, how) => void failures.set(lc(suffix), how),
+    fail: (suffix, how, type) => void failures.set(lc(suffix), { how, ...(type !== undefined ? { type } : {}) }),
     wildcard: (suffix, records) => void wildcards.set(lc(suffix), { ...records }),
     slow: (suffix, ms) => void delays.set(lc(suffix), ms),
     get queries() {
