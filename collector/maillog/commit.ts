@@ -45,14 +45,42 @@ export async function loadHostState(redis: Redis, k: Keys, host: string): Promis
  * ARGV: 1-3 expected inode, offset, path ('' when none); 4-6 new inode, offset, path; 7 updated (ISO);
  *       8 blocks JSON; 9 counter TTL seconds; 10 counters id; then nSet, nSet x (qid, json);
  *       then nDel, nDel x qid; then per counter key: nFields, nFields x (domain, increment)
- * Returns 1, or an error reply starting with MOVED when the position is not the expected one.
+ * Returns 1, or an error reply starting with MOVED when the position is not the expected one, or
+ * BADKEY naming a key (or counter field) the writes would fail on.
+ * A script is not a transaction: a command that fails leaves the writes before it in place. So every
+ * key is type-checked and every counter field checked to be an integer BEFORE the first write (a
+ * counter hash is shared with external writers), and the commit is all or nothing.
  */
 const commitScript = `
 local cur = redis.call('HMGET', KEYS[1], 'inode', 'offset', 'path')
 if (cur[1] or '') ~= ARGV[1] or (cur[2] or '') ~= ARGV[2] or (cur[3] or '') ~= ARGV[3] then
   return redis.error_reply('MOVED the saved read position changed since this read started')
 end
+local want = { 'hash', 'hash', 'string', 'string', 'set' }
+for c = 1, #KEYS do
+  local t = redis.call('TYPE', KEYS[c]).ok
+  if t ~= 'none' and t ~= (want[c] or 'hash') then
+    return redis.error_reply('BADKEY ' .. KEYS[c] .. ' holds a ' .. t .. ', not a ' .. (want[c] or 'hash'))
+  end
+end
+local v = redis.call('GET', KEYS[4])
+if v and not string.match(v, '^%-?%d+$') then
+  return redis.error_reply('BADKEY ' .. KEYS[4] .. ' is not an integer')
+end
 local i = 11
+i = i + 1 + 2 * tonumber(ARGV[i])
+i = i + 1 + tonumber(ARGV[i])
+for c = 6, #KEYS do
+  local n = tonumber(ARGV[i]); i = i + 1
+  for j = 1, n do
+    local f = redis.call('HGET', KEYS[c], ARGV[i])
+    if f and not string.match(f, '^%-?%d+$') then
+      return redis.error_reply('BADKEY ' .. KEYS[c] .. ' field ' .. ARGV[i] .. ' is not an integer')
+    end
+    i = i + 2
+  end
+end
+i = 11
 local n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
 n = tonumber(ARGV[i]); i = i + 1
@@ -120,6 +148,7 @@ export async function commitRead(redis: Redis, k: Keys, c: CommitInput): Promise
   } catch (e) {
     const msg = (e as Error).message;
     if (msg.includes('MOVED the saved read position')) throw new PositionMovedError(`${c.host}: ${msg.replace(/^.*MOVED /, '')}`);
+    if (msg.includes('BADKEY ')) throw new Error(`cannot commit the maillog read: ${msg.replace(/^.*BADKEY /, '')} (nothing was written)`);
     throw e;
   }
 }
