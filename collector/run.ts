@@ -6,7 +6,7 @@
  * returns a summary whose status the CLI turns into an exit code.
  */
 import type { Config, HostConfig } from '../lib/config/normalize.js';
-import type { Logger } from '../lib/log.js';
+import { scrub, secretsOf, type Logger } from '../lib/log.js';
 import type { Redis } from '../lib/redis.js';
 import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
 import { keys, type Keys } from '../lib/keys.js';
@@ -60,7 +60,14 @@ function crashed(check: Check, targets: readonly Target[], config: Config, at: s
   return out;
 }
 
-async function runChecks(list: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
+/**
+ * Run every check over all targets at once. A check that breaks its contract (throws, or leaves a
+ * target without a result) gives errors for those targets, never a clean verdict (an IP without
+ * DNSBL results would look unlisted). Exported for tests.
+ */
+export async function runChecks(list: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
+  // A thrown message may carry anything (a DQS query name, a URL with a key): it is stored and shown.
+  const secrets = secretsOf(deps.config);
   const entries = await Promise.all(
     list.map(async (check) => {
       const skip = check.skipReason(deps.config);
@@ -72,8 +79,14 @@ async function runChecks(list: readonly Check[], targets: readonly Target[], dep
       try {
         results = await check.run(targets, deps);
       } catch (e) {
-        deps.log.error(`${check.name} check threw instead of reporting errors as data`, { error: (e as Error).message });
-        results = crashed(check, targets, deps.config, deps.now().toISOString(), (e as Error).message);
+        const why = scrub((e as Error).message, secrets);
+        deps.log.error(`${check.name} check threw instead of reporting errors as data`, { error: why });
+        results = crashed(check, targets, deps.config, deps.now().toISOString(), why);
+      }
+      const lost = targets.filter((t) => !results.has(t.ip));
+      if (lost.length > 0) {
+        deps.log.error(`${check.name} check returned no result for ${lost.length} IP(s)`, { ips: lost.slice(0, 20).map((t) => t.ip) });
+        for (const [ip, r] of crashed(check, lost, deps.config, deps.now().toISOString(), 'it returned no result for this IP')) results.set(ip, r);
       }
       step(`${check.name} done`);
       return [check.name, { results }] as const;

@@ -3,7 +3,9 @@
  * greeters) and the real test Redis: what is stored, stale values, ack cleanup, removals, the lock.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LockHeldError, runCollect, type CollectDeps } from '../../collector/run.js';
+import { LockHeldError, runChecks, runCollect, type CollectDeps } from '../../collector/run.js';
+import type { Check, CheckDeps, Target } from '../../collector/checks/types.js';
+import type { DnsClient } from '../../collector/dns/client.js';
 import { keys } from '../../lib/keys.js';
 import { silentLogger } from '../../lib/log.js';
 import type { BlocksRecord, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
@@ -263,5 +265,38 @@ describe('runCollect', () => {
     expect(s.errors[0]).toMatch(/^run failed: .*WRONGTYPE/);
     expect((await getJson<RunSummary>(k.lastRun)).status).toBe('failed');
     expect(await r.redis.exists(k.collectLock)).toBe(0);
+  });
+});
+
+describe('runChecks', () => {
+  it('a check that leaves an IP without a result or throws gives errors, never a clean verdict or a secret', async () => {
+    const key = 'dqsSecretKey4242';
+    const config = configFrom({
+      rbls: ['bl.test', { zone: 'zen.spamhaus.org', dqs_key: key }],
+      mta_map: { mx: { fqdn: 'mx.example.test', ips: [mx1a, mx1b] } },
+    });
+    const targets: Target[] = [mx1a, mx1b].map((ip) => ({ ip, family: 4, host: config.hosts[0]! }));
+    // Breaks the contract: a result for the first IP only.
+    const forgetful: Check<'dnsbl'> = {
+      name: 'dnsbl',
+      skipReason: () => null,
+      run: async () => new Map([[mx1a, []]]),
+    };
+    const thrower: Check<'senderscore'> = {
+      name: 'senderscore',
+      skipReason: () => null,
+      run: () => Promise.reject(new Error(`resolving 10.0.1.127.${key}.zen.dq.spamhaus.net blew up`)),
+    };
+    const deps: CheckDeps = { config, log: silentLogger, now: () => new Date('2024-05-01T10:00:00Z'), dns: {} as DnsClient, fetch };
+    const res = await runChecks([forgetful, thrower], targets, deps, () => {});
+    if ('skipped' in res.dnsbl || 'skipped' in res.senderscore) throw new Error('not run');
+    expect(res.dnsbl.results.get(mx1a)).toEqual([]);
+    expect(res.dnsbl.results.get(mx1b)).toEqual([
+      expect.objectContaining({ zone: 'bl.test', state: 'error', reason: expect.stringMatching(/no result for this IP/) }),
+      expect.objectContaining({ zone: 'zen.spamhaus.org', state: 'error' }),
+    ]);
+    const score = res.senderscore.results.get(mx1b)!;
+    expect(score).toMatchObject({ status: 'error', reason: expect.stringMatching(/^senderscore check failed: resolving .*blew up$/) });
+    expect(JSON.stringify([...res.senderscore.results.values()])).not.toContain(key);
   });
 });
