@@ -315,6 +315,24 @@ describe('API', () => {
     expect(j).toMatchObject({ senderscore: 'no score', listings: 'unlisted', provblocks: 'no blocks' });
   });
 
+  it('lists each host\'s own acknowledgements only', async () => {
+    const listed = { dnsbl: [zone('zen.spamhaus.org', 'listed')] };
+    await store(t.redis, k, {
+      hosts: [hostRecord('mta1', 'mta1.example.com', ['2001:db8::1']), hostRecord('mta2', 'mta2.example.com', ['db8::1'])],
+      ips: [ipRecord('2001:db8::1', 'mta1', 'mta1.example.com', listed), ipRecord('db8::1', 'mta2', 'mta2.example.com', listed)],
+      blocks: [blocksRecord('mta1', [{ provider: 'gmail', line: 'x', at: NOW.toISOString() }])],
+    });
+    await t.redis.hset(k.acks, rblIssueId('zen.spamhaus.org', '2001:db8::1'), 'alice 2024-05-01 11:00:00', blockIssueId('gmail', 'mta1'), 'bob 2024-05-01 11:30:00');
+    const a = app();
+    const j1 = (await (await a.request('/api/mta1', { headers: auth })).json()) as { acks: Record<string, unknown> };
+    const j2 = (await (await a.request('/api/mta2', { headers: auth })).json()) as { acks: Record<string, unknown> };
+    expect(j1.acks).toEqual({
+      'rbl:zen.spamhaus.org:2001:db8::1': { user: 'alice', at: '2024-05-01 11:00:00' },
+      'block:gmail:mta1': { user: 'bob', at: '2024-05-01 11:30:00' },
+    });
+    expect(j2.acks).toEqual({});
+  });
+
   it('GET /api/hosts lists every host; unknown host is a JSON 404', async () => {
     await store(t.redis, k, sampleData());
     const a = app();

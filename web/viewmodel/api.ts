@@ -7,6 +7,7 @@
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { BlocksRecord, CheckResult, IpRecord } from '../../lib/model.js';
+import { blockIssueId, rblIssueId } from '../../lib/issues.js';
 import { rowSeverity, severityRules, type Severity } from '../../lib/severity.js';
 import { hostIps, type Snapshot } from '../data.js';
 
@@ -100,7 +101,16 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
   const levels = ips.map((i) => i.severity.level);
   const hostSeverity = ips.length === 0 ? rowSeverity({ ...(hostRec ? { host: hostRec } : {}), blocks: [], now }, rules).level : levels.reduce((a, b) => (rank(b) > rank(a) ? b : a), 'ok');
   const acks: ApiHost['acks'] = {};
-  for (const [id, a] of snap.acks) if (id.endsWith(`:${h.name}`) || ips.some((i) => id.endsWith(`:${i.ip}`))) acks[id] = a;
+  // The ids this host's issues can have, built as lib/issues.ts builds them (a suffix match would
+  // hand one host another's acknowledgements: `2001:db8::1` ends with `:db8::1`).
+  const ids = [
+    ...ips.flatMap((i) => (snap.ips.get(i.ip)?.dnsbl ?? []).map((d) => rblIssueId(d.zone, i.ip))),
+    ...(blocks?.blocks ?? []).map((b) => blockIssueId(b.provider, h.name)),
+  ];
+  for (const id of ids) {
+    const a = snap.acks.get(id);
+    if (a) acks[id] = a;
+  }
   return {
     ...top,
     host: h.name,
