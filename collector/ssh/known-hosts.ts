@@ -47,9 +47,13 @@ export function loadKnownHosts(file: string): KnownHostEntry[] {
   return parseKnownHosts(fs.readFileSync(file, 'utf8'));
 }
 
-/** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise. */
+/**
+ * The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise, lower-cased as ssh does
+ * before it looks (hashed entries are hashes of the lower-case name).
+ */
 export function hostLookupName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
 }
 
 function globToRegExp(p: string): RegExp {

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,10 @@ describe('known_hosts', () => {
     expect(verifyHostKey(parseKnownHosts(`# comment\n\n[${srv.host}]:${srv.port} ${key}\n`), srv.host, srv.port, blob(key))).toEqual({ ok: true });
     expect(verifyHostKey(parseKnownHosts(hashed), srv.host, srv.port, blob(other))).toMatchObject({ ok: false, kind: 'changed' });
     expect(verifyHostKey(parseKnownHosts(hashed), srv.host, srv.port + 1, blob(key))).toMatchObject({ ok: false, kind: 'unknown' });
+    // ssh looks up the lower-case name: a hashed entry written for mta1.example.com serves MTA1.Example.COM.
+    const mixed = parseKnownHosts(`|1|${Buffer.from('salt').toString('base64')}|${crypto.createHmac('sha1', 'salt').update('mta1.example.com').digest('base64')} ${key}`);
+    expect(verifyHostKey(mixed, 'MTA1.Example.COM', 22, blob(key))).toEqual({ ok: true });
+    expect(verifyHostKey(mixed, 'MTA1.Example.COM', 22, blob(other))).toMatchObject({ ok: false, kind: 'changed' });
     const revoked = `@revoked [${srv.host}]:${srv.port} ${key}\n[${srv.host}]:${srv.port} ${key}`;
     expect(verifyHostKey(parseKnownHosts(revoked), srv.host, srv.port, blob(key))).toMatchObject({ ok: false, kind: 'revoked' });
   });
