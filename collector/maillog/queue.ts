@@ -52,6 +52,8 @@ export class QueueMap {
     if (!e) {
       e = { r: [], t: tSec };
       this.entries.set(qid, e);
+      // Bounded during a read too (a long backlog can hold more deferrals than the limit).
+      if (this.entries.size > this.limits.maxEntries + Math.max(16, Math.ceil(this.limits.maxEntries / 8))) this.dropOldest();
     }
     if (!e.r.includes(rcpt)) e.r.push(rcpt);
     if (tSec > e.t) e.t = tSec;
@@ -89,15 +91,19 @@ export class QueueMap {
         dropped++;
       }
     }
-    if (this.entries.size > this.limits.maxEntries) {
-      const byAge = [...this.entries].sort((a, b) => a[1].t - b[1].t);
-      for (const [qid] of byAge.slice(0, this.entries.size - this.limits.maxEntries)) {
-        this.entries.delete(qid);
-        this.touched.add(qid);
-        dropped++;
-      }
+    return dropped + this.dropOldest();
+  }
+
+  /** Drop the oldest entries beyond the count limit. */
+  private dropOldest(): number {
+    const excess = this.entries.size - this.limits.maxEntries;
+    if (excess <= 0) return 0;
+    const byAge = [...this.entries].sort((a, b) => a[1].t - b[1].t);
+    for (const [qid] of byAge.slice(0, excess)) {
+      this.entries.delete(qid);
+      this.touched.add(qid);
     }
-    return dropped;
+    return excess;
   }
 
   /** What to write back: entries to set (JSON) and queue ids to delete. */

@@ -96,6 +96,23 @@ describe('QueueMap', () => {
     expect([q.get('A'), q.get('B')]).toEqual([undefined, undefined]);
     expect(q.size).toBe(2);
   });
+  it('stays bounded while a long read adds deferrals (not only at the end), keeping the newest', () => {
+    const q = new QueueMap({ S0: JSON.stringify({ r: ['s@x'], t: 0 }) }, { maxEntries: 100, maxAgeSec: 1e9 });
+    let most = 0;
+    for (let i = 1; i <= 10_000; i++) {
+      q.deferred(`Q${i}`, 'a@x', i);
+      most = Math.max(most, q.size);
+    }
+    expect(most).toBeLessThanOrEqual(116);
+    q.prune(10_000);
+    expect(q.size).toBe(100);
+    expect(q.get('Q10000')).toBeDefined();
+    expect(q.get('Q9900')).toBeUndefined();
+    // The dropped stored entry is deleted at commit; the dropped new ones are never written.
+    const ch = q.changes();
+    expect(ch.del).toEqual(['S0']);
+    expect(ch.set).toHaveLength(100);
+  });
 });
 
 describe('provider blocks', () => {
