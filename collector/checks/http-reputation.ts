@@ -7,6 +7,7 @@
  */
 import type { HttpReputationConfig } from '../../lib/config/normalize.js';
 import type { CheckResult, HttpReputationValue } from '../../lib/model.js';
+import { mapLimit } from '../dns/limiter.js';
 import { getText } from '../http-get.js';
 import type { Check, CheckDeps, Target } from './types.js';
 
@@ -80,15 +81,8 @@ export const httpReputationCheck: Check<'httpReputation'> = {
       for (const t of targets) out.set(t.ip, { status: 'skipped', at, reason: 'http_reputation is not configured' });
       return out;
     }
-    // A fixed pool of workers over a shared cursor: at most `concurrency` requests in flight.
-    let next = 0;
-    const worker = async () => {
-      while (next < targets.length) {
-        const t = targets[next++]!;
-        out.set(t.ip, await lookup(t.ip, cfg, deps));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(cfg.concurrency, targets.length) }, worker));
+    // At most `concurrency` requests in flight.
+    await mapLimit(targets, cfg.concurrency, async (t) => void out.set(t.ip, await lookup(t.ip, cfg, deps)));
     return out;
   },
 };
