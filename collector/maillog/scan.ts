@@ -134,7 +134,8 @@ export class MaillogScanner {
       case 'expired': {
         const rcpts = this.o.queue.expired(p.qid);
         if (rcpts.length === 0) this.expiredUnknown++;
-        for (const r of rcpts) this.add(p.header.day, 'expired', r.slice(r.lastIndexOf('@') + 1));
+        // As for delivery lines: a recipient without a domain (`to=<root>`) counts nowhere.
+        for (const r of rcpts) if (r.includes('@')) this.add(p.header.day, 'expired', r.slice(r.lastIndexOf('@') + 1));
         return;
       }
       case 'unparsed':

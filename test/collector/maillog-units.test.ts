@@ -150,6 +150,19 @@ describe('provider blocks', () => {
     expect(sc.unparsed).toBe(0);
   });
 
+  it('an expired message counts the domains of its deferred recipients; a local one without a domain counts nowhere', () => {
+    const clock = new HostClock(new Date('2026-11-03T12:00:00Z'), 'UTC');
+    const sc = new MaillogScanner({ clock, matcher: blockMatcher([]), queue: new QueueMap({}) });
+    const text = [
+      'Nov  3 07:00:00 h postfix/local[1]: A1234: to=<root>, relay=local, status=deferred (mailbox full)',
+      'Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@Example.org>, relay=x, status=deferred (timeout)',
+      'Nov  3 08:00:00 h postfix/qmgr[1]: A1234: from=<>, status=expired, returned to sender',
+    ].join('\n') + '\n';
+    sc.feed(Buffer.from(text));
+    expect(sc.counters.get('20261103')?.get('expired')).toEqual(new Map([['example.org', 1]]));
+    expect(sc.counters.get('20261103')?.get('deferred')).toEqual(new Map([['example.org', 1]]));
+  });
+
   it('names the MTA IP only as a whole address, and the recipient domain', () => {
     expect(namesIp('messages from [192.0.2.10] were', '192.0.2.10')).toBe(true);
     expect(namesIp('messages from [192.0.2.100] were', '192.0.2.10')).toBe(false);
