@@ -333,6 +333,16 @@ describe('API', () => {
     expect(j2.acks).toEqual({});
   });
 
+  it('a host without an address has the severity its overview row shows (its blocks count)', async () => {
+    const d = sampleData();
+    d.blocks.push(blocksRecord('mta3', [{ provider: 'gmail', line: 'x', at: NOW.toISOString() }]));
+    await store(t.redis, k, d);
+    const a = app();
+    const html = await (await a.request('/', { headers: auth })).text();
+    expect(html).toMatch(/<tr class="sev-error">(?:(?!<\/tr>).)*mta3/s);
+    expect(await (await a.request('/api/mta3', { headers: auth })).json()).toMatchObject({ severity: 'error', provblocks: 'gmail' });
+  });
+
   it('GET /api/hosts lists every host; unknown host is a JSON 404', async () => {
     await store(t.redis, k, sampleData());
     const a = app();

@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { dayKey } from '../../lib/keys.js';
 import { mtarepVersion } from '../../lib/version.js';
-import { rowSeverity, severityRules } from '../../lib/severity.js';
+import { severityRules } from '../../lib/severity.js';
 import { ErrorPage } from '../../views/error.js';
 import { FirstTimePage } from '../../views/first-time.js';
 import { GraphsPage } from '../../views/graphs.js';
@@ -21,6 +21,7 @@ import type { WebEnv } from '../env.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
 import { buildIssueViews } from '../viewmodel/issues.js';
 import { buildOverview, parseSort } from '../viewmodel/overview.js';
+import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../viewmodel/format.js';
 
 
@@ -91,12 +92,10 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
       blocks,
       historyDays: config.retention.historyDays,
       ips: ips.map((ip) => {
-        const rec = snap.ips.get(ip);
-        const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || b.ip === ip);
         return {
           ip,
-          rec,
-          severity: rowSeverity({ ...(rec ? { ip: rec } : {}), ...(record ? { host: record } : {}), ...(blocks ? { blocksRecord: blocks } : {}), blocks: relevant, now }, rules),
+          rec: snap.ips.get(ip),
+          severity: rowSeverityOf(snap, host.name, ip, now, rules),
           history: historyModel(ip, history.get(ip) ?? []),
         };
       }),

@@ -8,8 +8,9 @@
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { BlocksRecord, CheckResult, IpRecord } from '../../lib/model.js';
 import { blockIssueId, rblIssueId } from '../../lib/issues.js';
-import { rowSeverity, severityRules, type Severity } from '../../lib/severity.js';
+import { severityRules, worse, type Severity } from '../../lib/severity.js';
 import { hostIps, type Snapshot } from '../data.js';
+import { blocksFor, rowSeverityOf } from './severity.js';
 
 export interface OriginalKeys {
   hostname: string;
@@ -29,7 +30,7 @@ function fromCheck<T>(r: CheckResult<T> | undefined, show: (v: T) => string): st
 
 /** The original's strings for one IP (or for a host without IPs when `rec` is undefined). */
 export function originalKeys(fqdn: string, rec: IpRecord | undefined, blocks: BlocksRecord | undefined, ip: string | null): OriginalKeys {
-  const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || ip === null || b.ip === ip);
+  const relevant = blocksFor(blocks, ip);
   let listings = 'no data';
   if (rec) {
     const listed = rec.dnsbl.filter((d) => d.state === 'listed' && d.kind !== 'allow').map((d) => d.zone);
@@ -74,11 +75,7 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
   const blocks = snap.blocks.get(h.name);
   const ips = hostIps(config, h.name, hostRec).map((ip): ApiIp => {
     const rec = snap.ips.get(ip);
-    const relevant = (blocks?.blocks ?? []).filter((b) => b.ip === undefined || b.ip === ip);
-    const severity = rowSeverity(
-      { ...(rec ? { ip: rec } : {}), ...(hostRec ? { host: hostRec } : {}), ...(blocks ? { blocksRecord: blocks } : {}), blocks: relevant, now },
-      rules,
-    );
+    const severity = rowSeverityOf(snap, h.name, ip, now, rules);
     return {
       ip,
       family: rec?.family ?? null,
@@ -98,8 +95,8 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
   });
   const first = ips.find((i) => i.family === 4) ?? ips[0];
   const top = first ? originalKeys(h.fqdn, snap.ips.get(first.ip), blocks, first.ip) : originalKeys(h.fqdn, undefined, blocks, null);
-  const levels = ips.map((i) => i.severity.level);
-  const hostSeverity = ips.length === 0 ? rowSeverity({ ...(hostRec ? { host: hostRec } : {}), blocks: [], now }, rules).level : levels.reduce((a, b) => (rank(b) > rank(a) ? b : a), 'ok');
+  // As the overview: a host without an address is one row, judged with all its blocks.
+  const hostSeverity = ips.length === 0 ? rowSeverityOf(snap, h.name, null, now, rules).level : ips.reduce<Severity['level']>((a, i) => worse(a, i.severity.level), 'ok');
   const acks: ApiHost['acks'] = {};
   // The ids this host's issues can have, built as lib/issues.ts builds them (a suffix match would
   // hand one host another's acknowledgements: `2001:db8::1` ends with `:db8::1`).
@@ -120,10 +117,6 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
     blocks: blocks ?? null,
     acks,
   };
-}
-
-function rank(l: Severity['level']): number {
-  return { error: 3, warning: 2, unknown: 1, ok: 0 }[l];
 }
 
 /** The configured host an API path names: by public FQDN or by mta_map name, case-insensitive. */

@@ -4,13 +4,14 @@
  * config and clock in; plain data out. The severity comes from lib/severity.ts only.
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
-import type { Ack } from '../../lib/issues.js';
-import type { BlocksRecord, CheckResult, IpRecord, ProviderBlock, RunSummary } from '../../lib/model.js';
-import { rowSeverity, severityRules, type Severity } from '../../lib/severity.js';
+import { blockIssueId, rblIssueId, type Ack } from '../../lib/issues.js';
+import type { BlocksRecord, CheckResult, IpRecord, RunSummary } from '../../lib/model.js';
+import { severityRules, type Severity } from '../../lib/severity.js';
 import type { Snapshot } from '../data.js';
 import { hostIps } from '../data.js';
 import { buildIssueViews, type IssueView } from './issues.js';
 import { ageText } from './format.js';
+import { blocksFor, rowSeverityOf } from './severity.js';
 
 export const sortKeys = ['severity', 'host', 'ip', 'dns', 'score', 'snds', 'traps', 'http', 'blocks', 'listings', 'checked'] as const;
 export type SortKey = (typeof sortKeys)[number];
@@ -122,11 +123,8 @@ function buildRow(
   const hostRec = snap.hosts.get(host);
   const rec: IpRecord | undefined = ip === null ? undefined : snap.ips.get(ip);
   const fqdn = hostConfig.fqdn;
-  const blocks: ProviderBlock[] = (blocksRec?.blocks ?? []).filter((b) => b.ip === undefined || ip === null || b.ip === ip);
-  const severity = rowSeverity(
-    { ...(rec ? { ip: rec } : {}), ...(hostRec ? { host: hostRec } : {}), ...(blocksRec ? { blocksRecord: blocksRec } : {}), blocks, now },
-    rules,
-  );
+  const blocks = blocksFor(blocksRec, ip);
+  const severity = rowSeverityOf(snap, host, ip, now, rules);
 
   const parts: OverviewRow['dns']['parts'] = [];
   const dnsCell = checkCell(rec?.dnsMatch, (v) => {
@@ -170,7 +168,7 @@ function buildRow(
   const cannotTell: string[] = [];
   for (const d of rec?.dnsbl ?? []) {
     if (d.state === 'listed' && d.kind !== 'allow') {
-      const iv = issueByKey.get(`rbl:${d.zone}:${ip}`);
+      const iv = (ip === null ? undefined : issueByKey.get(rblIssueId(d.zone, ip)));
       if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}), ...(d.critical ? {} : { minor: true }) });
     } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
       cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}${d.stale?.state === 'listed' ? ` (last known: listed at ${d.stale.at})` : ''}`);
@@ -178,7 +176,7 @@ function buildRow(
   }
   const blockRefs: IssueRef[] = [];
   for (const b of blocks) {
-    const iv = issueByKey.get(`block:${b.provider}:${host}`);
+    const iv = issueByKey.get(blockIssueId(b.provider, host));
     if (iv) blockRefs.push({ id: iv.id, domId: iv.domId, label: b.provider, ...(iv.ack ? { ack: iv.ack } : {}) });
   }
 
