@@ -39,7 +39,8 @@ export interface ReadPlan {
 export function planRead(saved: SavedPosition | null, path: string, current: RemoteFile, rotated: readonly RemoteFile[], tailBytes: number): ReadPlan {
   const cur = (from: number, skip = false): Segment => ({ name: current.name, inode: current.inode, from, skipFirstPartial: skip, finalFile: false });
   if (saved === null || saved.path !== path) {
-    const from = Math.max(0, current.size - tailBytes);
+    // One byte early: when the tail starts right at a line, the skipped "partial" is just the newline before it.
+    const from = Math.max(0, current.size - tailBytes - 1);
     return { segments: [cur(from, from > 0)], firstRun: true, notes: [] };
   }
   if (saved.inode === current.inode) {

@@ -49,8 +49,20 @@ describe('LineSplitter', () => {
 describe('planRead', () => {
   const cur = { inode: '20', size: 1000, name: '/var/log/maillog' };
   it('first run: a bounded tail', () => {
-    expect(planRead(null, '/var/log/maillog', cur, [], 300)).toMatchObject({ firstRun: true, segments: [{ from: 700, skipFirstPartial: true }] });
+    expect(planRead(null, '/var/log/maillog', cur, [], 300)).toMatchObject({ firstRun: true, segments: [{ from: 699, skipFirstPartial: true }] });
     expect(planRead(null, '/var/log/maillog', cur, [], 5000)).toMatchObject({ segments: [{ from: 0, skipFirstPartial: false }] });
+  });
+  it('first run: a tail starting right at a line keeps that line; one starting mid-line drops the piece', () => {
+    const text = Buffer.from('aaa\nbbb\nccc\n');
+    const tail = (bytes: number) => {
+      const seg = planRead(null, '/l', { inode: '1', size: text.length, name: '/l' }, [], bytes).segments[0]!;
+      const out: string[] = [];
+      const s = new LineSplitter((b) => out.push(b.toString()), { skipFirstPartial: seg.skipFirstPartial });
+      s.push(text.subarray(seg.from));
+      return { text: out.join(''), end: seg.from + s.consumed };
+    };
+    expect(tail(8)).toEqual({ text: 'bbb\nccc\n', end: 12 });
+    expect(tail(7)).toEqual({ text: 'ccc\n', end: 12 });
   });
   it('same inode: from the offset; shrunk: from 0', () => {
     expect(planRead({ path: cur.name, inode: '20', offset: 400 }, cur.name, cur, [], 300).segments).toEqual([{ name: cur.name, inode: '20', from: 400, skipFirstPartial: false, finalFile: false }]);
