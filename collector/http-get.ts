@@ -1,11 +1,12 @@
 /**
  * One bounded HTTP GET for the collector's HTTP sources (SNDS, the HTTP reputation lookup). The timeout
- * covers the whole exchange, body included, so a peer that stalls mid-body cannot hold a run. Failures
+ * covers the whole exchange, body included, so a peer that stalls mid-body cannot hold a run, and the
+ * body has a size limit, so a peer that streams without end cannot exhaust memory. Failures
  * are typed errors whose messages name the URL as the caller describes it (secrets already removed),
  * never the real URL.
  */
 
-export type HttpFailureKind = 'timeout' | 'status' | 'network';
+export type HttpFailureKind = 'timeout' | 'status' | 'network' | 'size';
 
 export class HttpGetError extends Error {
   constructor(
@@ -23,6 +24,35 @@ export interface GetOptions {
   /** How to name the URL in messages (e.g. with the key replaced by ***). */
   describe: string;
   accept?: string;
+  /** Largest body accepted; default 64 MiB (an SNDS export of 10,000 IPs is a few MB). */
+  maxBytes?: number;
+}
+
+const defaultMaxBytes = 64 * 1024 * 1024;
+
+/** The body as UTF-8 text, refusing more than `max` bytes (announced or received). */
+async function readBody(res: Response, max: number, describe: string): Promise<string> {
+  const tooBig = () => new HttpGetError('size', `${describe}: answer larger than ${max} bytes`);
+  if (Number(res.headers.get('content-length')) > max) {
+    await res.body?.cancel().catch(() => {});
+    throw tooBig();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooBig();
+    }
+    chunks.push(value);
+  }
+  // As Response.text() decodes: UTF-8, a leading byte-order mark dropped.
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 function seconds(ms: number): string {
@@ -39,7 +69,7 @@ export async function getText(fetchFn: typeof fetch, url: string, opts: GetOptio
       redirect: 'follow',
       headers: { accept: opts.accept ?? '*/*', 'user-agent': 'mtarep' },
     });
-    const body = await res.text();
+    const body = await readBody(res, opts.maxBytes ?? defaultMaxBytes, opts.describe);
     if (!res.ok) {
       throw new HttpGetError('status', `${opts.describe} answered HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`, res.status);
     }
