@@ -24,7 +24,8 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     fs.mkdirSync(shots, { recursive: true });
     t = await testRedis();
     const port = await freePort();
-    const config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}` }, t.prefix);
+    // A graph domain with markup: config strings are text in the chart too.
+    const config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}`, graph_domains: ['gmail.com', 'yahoo.com', '<i>odd</i>&amp;.example'] }, t.prefix);
     writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const k = keys(t.prefix);
     useClock(new Date());
@@ -111,6 +112,9 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     // Tooltip and legend work under the strict CSP (a violation would show up as a console error).
     await page.hover('#counters-chart .highcharts-point');
     await expect.poll(() => page.locator('#counters-chart .highcharts-tooltip').count()).toBeGreaterThan(0);
+    const labels = await page.locator('#counters-chart .highcharts-xaxis-labels text').allTextContents();
+    expect(labels).toContain('<i>odd</i>&amp;.example');
+    expect(await page.locator('#counters-chart .highcharts-xaxis-labels text tspan').count()).toBe(0);
     await page.click('#counters-chart .highcharts-legend-item:has-text("sent")');
     await expect.poll(() => page.locator('#counters-chart .highcharts-legend-item-hidden').count()).toBe(1);
     await page.screenshot({ path: path.join(shots, 'graphs.png'), fullPage: true });

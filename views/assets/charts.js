@@ -4,10 +4,17 @@
 (function () {
   if (typeof Highcharts === 'undefined') return;
   Highcharts.setOptions({ credits: { enabled: false }, time: { timezone: undefined } });
+  // Highcharts reads markup in label and tooltip strings: config strings (graph domains) are escaped
+  // so they show as text.
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
   var colors = { sent: '#2f7ed8', bounced: '#d9534f', deferred: '#f0ad4e', expired: '#8c6bb1', fbl: '#5c5c5c' };
 
   document.querySelectorAll('[data-chart="counters"]').forEach(function (el) {
-    var categories = JSON.parse(el.getAttribute('data-categories'));
+    var categories = JSON.parse(el.getAttribute('data-categories')).map(esc);
     var series = JSON.parse(el.getAttribute('data-series')).map(function (s) {
       return { name: s.name, data: s.data, color: colors[s.name] };
     });
