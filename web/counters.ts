@@ -55,7 +55,9 @@ export class CounterReader {
       keys.forEach((key, i) => {
         const type = key.slice(key.lastIndexOf(':') + 1) as CounterType;
         const [err, vals] = res[i] ?? [null, null];
-        // A key of another type (WRONGTYPE) written by someone else is skipped, not fatal.
+        // A key of another type (WRONGTYPE) written by someone else is skipped, not fatal; any other
+        // error fails the page rather than showing a count that is silently too low.
+        if (err && !/^WRONGTYPE/.test(err.message)) throw err;
         if (err || !Array.isArray(vals) || !(type in out)) return;
         domains.forEach((d, j) => {
           const n = Number(vals[j] ?? 0);
