@@ -105,6 +105,17 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
     finish,
     close: () => void worker.terminate(),
   };
+  // A dead scanner must not leave the SSH channel paused (the read would then end as a misleading
+  // idle timeout): let data flow, so the next feed throws this failure.
+  const failed = (e: Error, reject: (e: Error) => void) => {
+    failure = e;
+    reject(e);
+    onFail?.(e);
+    if (paused) {
+      paused = false;
+      sink.onBackpressure?.(false);
+    }
+  };
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (m: { type: string; result?: ScanResult }) => {
       if (m.type === 'ready') resolve();
@@ -116,17 +127,9 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
         }
       } else if (m.type === 'result') onResult?.(m.result!);
     });
-    worker.on('error', (e) => {
-      failure = new Error(`maillog scanner thread failed: ${e.message}`, { cause: e });
-      reject(failure);
-      onFail?.(failure);
-    });
+    worker.on('error', (e) => failed(new Error(`maillog scanner thread failed: ${e.message}`, { cause: e }), reject));
     worker.on('exit', (code) => {
-      if (code !== 0 && !failure) {
-        failure = new Error(`maillog scanner thread exited with code ${code}`);
-        reject(failure);
-        onFail?.(failure);
-      }
+      if (code !== 0 && !failure) failed(new Error(`maillog scanner thread exited with code ${code}`), reject);
     });
   });
   await ready;

@@ -4,7 +4,8 @@ import { MaillogScanner } from '../../collector/maillog/scan.js';
 import { HostClock } from '../../collector/maillog/time.js';
 import { LineSplitter } from '../../collector/maillog/lines.js';
 import { planRead } from '../../collector/maillog/plan.js';
-import { QueueMap } from '../../collector/maillog/queue.js';
+import { QueueMap, defaultQueueLimits } from '../../collector/maillog/queue.js';
+import { workerSink } from '../../collector/maillog/sink.js';
 import { parseListing, probeCommand, readCommand } from '../../collector/maillog/remote.js';
 
 describe('LineSplitter', () => {
@@ -215,5 +216,24 @@ describe('remote commands', () => {
       { inode: '6', size: 20, name: '/l/m.1' },
       { inode: '7', size: 30, name: '/l/m-2026 x' },
     ]);
+  });
+});
+
+describe('scanner thread', () => {
+  it('a scanner thread that dies while the read is paused resumes the read and fails it with its own reason', async () => {
+    // A pattern that backtracks for ages on the first line keeps the thread from acknowledging anything.
+    const rules = [{ provider: 'slow', pattern: /(a+)+c/ }];
+    const sink = await workerSink({ rules, timezone: 'UTC', nowMs: Date.UTC(2026, 10, 3, 12), firstRun: false, queue: {}, queueLimits: defaultQueueLimits });
+    const calls: boolean[] = [];
+    sink.onBackpressure = (pause) => calls.push(pause);
+    const stuck = Buffer.from(`Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@b.example>, relay=x, status=deferred (${'a'.repeat(40)}b)\n`);
+    const chunk = Buffer.alloc(1 << 20, 'x\n');
+    sink.feed(stuck);
+    for (let i = 0; i < 12; i++) sink.feed(chunk);
+    expect(calls).toEqual([true]);
+    sink.close(); // the thread is gone
+    for (let i = 0; i < 50 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toEqual([true, false]);
+    expect(() => sink.feed(chunk)).toThrow(/scanner thread exited/);
   });
 });
