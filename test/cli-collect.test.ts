@@ -44,7 +44,7 @@ beforeEach(async () => {
   http.route('/snds/data.aspx', { body: `${mta},4/30/2024 12:00 AM,4/30/2024 11:59 PM,1,1,1,GREEN,< 0.1%,,,,,,\r\n` });
 });
 
-function writeConfig(): string {
+function writeConfig(extra: Record<string, unknown> = {}): string {
   const file = path.join(dir, 'mtarep.yml');
   fs.writeFileSync(
     file,
@@ -60,6 +60,7 @@ function writeConfig(): string {
       smtp_banner_port: smtp.port,
       smtp_banner_timeout_ms: 1000,
       mta_map: { mx: 'mx.example.test' },
+      ...extra,
     }),
   );
   return file;
@@ -72,6 +73,14 @@ describe('mtarep collect', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^mtarep collect ok: 1 hosts, 1 IPs in \d+\.\d s\n$/);
     expect(JSON.parse((await r.redis.get(k.ip(mta)))!).dnsbl[0].state).toBe('listed');
+  });
+
+  it('keeps config warnings out of stderr under cron (they go to error_log)', async () => {
+    // Both redis_url and redis_server: a config warning ("redis_url wins"), not a failure.
+    const res = await runCli(['collect', '--config', writeConfig({ redis_server: '127.0.0.1:1', error_log: './collect.log' })]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe('');
+    expect(fs.readFileSync(path.join(dir, 'collect.log'), 'utf8')).toMatch(/redis_url wins/);
   });
 
   it('--json prints the run summary as JSON', async () => {

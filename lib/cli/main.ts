@@ -96,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
     // Under cron: nothing on stderr unless something failed; the summary line goes to stdout.
     ...(cron || values.quiet ? { stderrLevel: 'warn' as const } : {}),
   });
-  for (const w of config.warnings) log.warn(w);
+  // Config warnings are for a person: under cron they go to error_log only, or every run would mail them.
+  for (const w of config.warnings) (cron ? log.info : log.warn)(w);
 
   try {
     if (command === 'collect') return await collectOnce(config, log, { json: values.json === true });
