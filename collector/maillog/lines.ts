@@ -49,12 +49,7 @@ export class LineSplitter {
       const nl = buf.indexOf(10);
       if (nl < 0) return this.keep(buf);
       this.keep(buf.subarray(0, nl + 1));
-      const line = Buffer.concat(this.tail, this.tailBytes);
-      this.consumed += this.tailBytes + this.droppedBytes;
-      this.tail = [];
-      this.tailBytes = 0;
-      this.droppedBytes = 0;
-      this.onLines(line);
+      this.emitTail();
       buf = buf.subarray(nl + 1);
       if (buf.length === 0) return;
     }
@@ -94,13 +89,16 @@ export class LineSplitter {
    * unterminated last line is a line and its bytes are consumed; otherwise it stays for next time.
    */
   end(finalFile: boolean): void {
-    if (finalFile && this.tailBytes > 0 && !this.skipping) {
-      const line = Buffer.concat(this.tail, this.tailBytes);
-      this.consumed += this.tailBytes + this.droppedBytes;
-      this.tail = [];
-      this.tailBytes = 0;
-      this.droppedBytes = 0;
-      this.onLines(line);
-    }
+    if (finalFile && this.tailBytes > 0 && !this.skipping) this.emitTail();
+  }
+
+  /** Hand on the held line and count all its bytes (the cut ones too). */
+  private emitTail(): void {
+    const line = Buffer.concat(this.tail, this.tailBytes);
+    this.consumed += this.tailBytes + this.droppedBytes;
+    this.tail = [];
+    this.tailBytes = 0;
+    this.droppedBytes = 0;
+    this.onLines(line);
   }
 }
