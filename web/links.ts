@@ -33,8 +33,11 @@ export function lookupByName(map: Readonly<Record<string, string>>, name: string
   const entries = Object.entries(map);
   const exact = entries.find(([k]) => k.toLowerCase() === n);
   if (exact) return exact[1];
+  // A key that is whole labels of the name ("spamhaus" for zen.spamhaus.org, "spamhaus.org"), never a
+  // substring: "att" must not pick up a zone that merely contains those letters.
+  const labels = `.${n}.`;
   const contained = entries
-    .filter(([k]) => k.length >= 3 && n.includes(k.toLowerCase()))
+    .filter(([k]) => labels.includes(`.${k.toLowerCase()}.`))
     .sort((a, b) => b[0].length - a[0].length)[0];
   return contained?.[1];
 }

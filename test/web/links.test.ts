@@ -17,12 +17,16 @@ describe('links', () => {
     expect(fillIp('https://x.example/form', '192.0.2.1')).toBe('https://x.example/form');
   });
 
-  it('matches a configured name exactly, then contained in the zone (most specific first)', () => {
-    const map = { spamhaus: 'https://a.example/', 'zen.spamhaus.org': 'https://b.example/', cop: 'https://c.example/' };
+  it('matches a configured name exactly, then as whole labels of the zone (most specific first)', () => {
+    const map = { spamhaus: 'https://a.example/', 'zen.spamhaus.org': 'https://b.example/', spamcop: 'https://c.example/', att: 'https://att.example/', cox: 'https://cox.example/' };
     expect(lookupByName(map, 'zen.spamhaus.org')).toBe('https://b.example/');
     expect(lookupByName(map, 'sbl.spamhaus.org')).toBe('https://a.example/');
     expect(lookupByName(map, 'bl.spamcop.net')).toBe('https://c.example/');
     expect(lookupByName(map, 'b.barracudacentral.org')).toBeUndefined();
+    // Provider keys such as att or cox never attach to a zone that merely contains those letters.
+    expect(lookupByName(map, 'dnsbl.attacker-list.example')).toBeUndefined();
+    expect(lookupByName(map, 'coxcomb.bl.example')).toBeUndefined();
+    expect(lookupByName(map, 'att')).toBe('https://att.example/');
     expect(configLink({ x: 'javascript:alert(1)' }, 'x', '192.0.2.1')).toBeNull();
   });
 });
