@@ -113,6 +113,12 @@ export function selfTestHealth(
     if (negative.kind === 'NXDOMAIN' || negative.kind === 'NODATA') return { healthy: true };
     return { healthy: false, unreachable: true, reason: `${fam}self-test ${negIp} failed: ${negative.message}` };
   }
+  // An answer the table calls not listed is fine: a reputation scale rates every address (neutral, good).
+  const neg = classifyAnswer(negative.answers, zone.codes);
+  if (neg.state === 'not_listed') return { healthy: true };
+  if (neg.state === 'error' || neg.state === 'unknown') {
+    return { healthy: false, reason: `${fam}self-test ${negIp} answered ${negative.answers.join(', ')}: ${neg.reason ?? neg.state}` };
+  }
   return {
     healthy: false,
     reason: `${fam}self-test ${negIp} is listed (${negative.answers.join(', ')}): the zone lists everything`,

@@ -81,6 +81,12 @@ describe('self-test', () => {
     expect(selfTestHealth({ answers: ['127.0.0.17'] }, nx, rep, 4).healthy).toBe(true);
     expect(selfTestHealth({ answers: ['127.0.0.17'] }, nx, zone({ zone: 'b.example.test', codes: { '127.0.0.17': 'not_listed' } }), 4).healthy).toBe(false);
   });
+  it('accepts a reputation scale rating 127.0.0.1 as neutral or good, not as bad', () => {
+    const rep = zone('rep.mailspike.net');
+    expect(selfTestHealth({ answers: ['127.0.0.10'] }, { answers: ['127.0.0.14'] }, rep, 4).healthy).toBe(true);
+    expect(selfTestHealth({ answers: ['127.0.0.10'] }, { answers: ['127.0.0.11'] }, rep, 4)).toMatchObject({ healthy: false, reason: expect.stringMatching(/lists everything/) });
+    expect(selfTestHealth(listed, { answers: ['127.255.255.254'] }, zen, 4)).toMatchObject({ healthy: false, reason: expect.stringMatching(/127\.0\.0\.1 answered 127\.255\.255\.254: .*public or open resolver/) });
+  });
   it('exempts score zones and zones with self_test: false', () => {
     expect(selfTested(zone('score.senderscore.com'))).toBe(false);
     expect(selfTested(zone({ zone: 'x.example.test', self_test: false }))).toBe(false);
