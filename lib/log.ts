@@ -91,8 +91,12 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (order[level] < stderrMin) return;
       if (stream.isTTY) {
         const { time, level: l, msg: m, ...rest } = rec;
+        // A terminal gets a readable line: long structured fields are cut (the file keeps them whole).
         const extra = Object.entries(rest)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .map(([k, v]) => {
+            const text = typeof v === 'string' ? v : JSON.stringify(v);
+            return `${k}=${text.length > 160 ? text.slice(0, 159) + '…' : text}`;
+          })
           .join(' ');
         stream.write(`${String(time).slice(11, 19)} ${String(l).toUpperCase().padEnd(5)} ${String(m)}${extra ? ' ' + extra : ''}\n`);
       } else {

@@ -8,7 +8,10 @@ import { createLogger, secretsOf, type Level, type Logger } from './log.js';
 import { connectRedis, describeTarget, RedisUnavailableError, type Redis, type RedisTarget } from './redis.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
 
-export function loggerFor(config: Config, opts: { level?: Level; stderrLevel?: Level } = {}): Logger {
+export function loggerFor(
+  config: Config,
+  opts: { level?: Level; stderrLevel?: Level; stream?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
+): Logger {
   // data_dir (and so an error_log or htpasswd inside it) is mtarep's own: create it on first start.
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
   return createLogger({
@@ -16,6 +19,7 @@ export function loggerFor(config: Config, opts: { level?: Level; stderrLevel?: L
     ...(config.errorLog !== undefined ? { file: config.errorLog } : {}),
     ...(opts.level !== undefined ? { level: opts.level } : {}),
     ...(opts.stderrLevel !== undefined ? { stderrLevel: opts.stderrLevel } : {}),
+    ...(opts.stream !== undefined ? { stream: opts.stream } : {}),
   });
 }
 

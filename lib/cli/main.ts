@@ -13,7 +13,8 @@ import { cmdInit } from './init.js';
 import { loggerFor, openRedis } from '../runtime.js';
 import { RedisUnavailableError } from '../redis.js';
 import { RedisNotInstalledError } from '../redis-embedded.js';
-import { runCollect, LockHeldError, formatSummaryLine, type Progress } from '../../collector/run.js';
+import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
+import { ProgressBar } from './progress.js';
 import { startServer } from '../../web/server.js';
 import type { Logger } from '../log.js';
 import { mtarepVersion } from '../version.js';
@@ -91,7 +92,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'passwd') return cmdPasswd(config, positionals[0]!, { stdin: values['password-stdin'] === true });
 
   const cron = command === 'collect' && !process.stderr.isTTY;
+  // collect on a terminal draws a progress bar; log lines are written above it.
+  const bar = command === 'collect' && process.stderr.isTTY && values.json !== true ? new ProgressBar() : undefined;
   const log = loggerFor(config, {
+    ...(bar ? { stream: bar.logStream() } : {}),
     level: values.verbose ? 'debug' : 'info',
     // Under cron: nothing on stderr unless something failed; the summary line goes to stdout.
     ...(cron || values.quiet ? { stderrLevel: 'warn' as const } : {}),
@@ -100,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   for (const w of config.warnings) (cron ? log.info : log.warn)(w);
 
   try {
-    if (command === 'collect') return await collectOnce(config, log, { json: values.json === true });
+    if (command === 'collect') return await collectOnce(config, log, { json: values.json === true, ...(bar ? { progress: bar } : {}) });
     if (command === 'serve') return await serveOnly(config, log);
     return await startAll(config, log);
   } catch (e) {
@@ -113,9 +117,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function collectOnce(config: Config, log: Logger, opts: { json: boolean }): Promise<number> {
+async function collectOnce(config: Config, log: Logger, opts: { json: boolean; progress?: ProgressBar }): Promise<number> {
   const handle = await openRedis(config, log, { reconnect: false });
-  const progress = process.stderr.isTTY && !opts.json ? terminalProgress() : undefined;
+  const progress = opts.progress;
   try {
     const summary = await runCollect({ config, redis: handle.redis, log, ...(progress ? { progress } : {}) });
     progress?.done();
@@ -191,26 +195,6 @@ function untilSignal(): Promise<void> {
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
   });
-}
-
-/** A one-line progress bar on stderr, redrawn in place. */
-function terminalProgress(): Progress & { done(): void } {
-  let last = 0;
-  let drawn = false;
-  return {
-    update(done: number, total: number, label: string) {
-      const now = Date.now();
-      if (now - last < 100 && done < total) return;
-      last = now;
-      const width = 30;
-      const filled = total > 0 ? Math.round((done / total) * width) : 0;
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`.padEnd(90).slice(0, 100));
-      drawn = true;
-    },
-    done() {
-      if (drawn) process.stderr.write('\r' + ' '.repeat(100) + '\r');
-    },
-  };
 }
 
 main(process.argv.slice(2)).then(
