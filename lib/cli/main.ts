@@ -160,8 +160,7 @@ async function startAll(config: Config, log: Logger): Promise<number> {
   let running: Promise<void> | null = null;
   const runOnce = async () => {
     try {
-      const summary = await runCollect({ config, redis: handle.redis, log });
-      log.info(formatSummaryLine(summary));
+      await runCollect({ config, redis: handle.redis, log }); // it logs its own summary
     } catch (e) {
       if (e instanceof LockHeldError) log.warn(e.message);
       else log.error('collector run failed', { error: (e as Error).message });
