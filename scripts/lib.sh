@@ -52,3 +52,11 @@ need_redis_server() {
   fi
   # The Debian package starts a system-wide Redis on port 6379; mtarep does not use it.
 }
+
+# Build dist/ when it is missing or older than the sources (tsc).
+need_build() {
+  if [ ! -f dist/lib/cli/main.js ] || [ -n "$(find lib collector web views package.json tsconfig.json -newer dist/lib/cli/main.js -print -quit 2>/dev/null)" ]; then
+    say "building (tsc)"
+    npm run --silent build
+  fi
+}

@@ -17,10 +17,7 @@ done
 
 need_node
 need_modules
-if [ ! -f dist/lib/cli/main.js ] || [ -n "$(find lib collector web views package.json tsconfig.json -newer dist/lib/cli/main.js -print -quit 2>/dev/null)" ]; then
-  say "building (tsc)"
-  npm run --silent build
-fi
+need_build
 if [ ! -f "$config" ]; then
   node dist/lib/cli/main.js init --config "$config"
 fi
