@@ -85,6 +85,12 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
 
   const app = new Hono<WebEnv>();
   app.use('*', secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' }));
+  // Everything but the static assets is per user and changes with the data: never stored by caches
+  // (error pages included). Routes that set their own Cache-Control keep it.
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
   app.use('*', basicAuth(store));
   app.use('*', csrf({ origin: sameHost }));
   assetRoutes(app);

@@ -373,7 +373,12 @@ describe('other pages', () => {
     expect(host).toContain('data-chart="history"');
     expect(host).toContain('&quot;score&quot;:[[' + (NOW.getTime() - 3600_000) + ',90]]');
     expect(host).toContain('timeout after 3s');
-    expect((await a.request('/host/%3Cnope%3E', { headers: auth })).status).toBe(404);
+    const missing = await a.request('/host/%3Cnope%3E', { headers: auth });
+    expect(missing.status).toBe(404);
+    // Error pages are per user like every page: never kept by a cache. Static assets may be.
+    expect(missing.headers.get('cache-control')).toBe('no-store');
+    expect((await a.request('/nowhere', { headers: auth })).headers.get('cache-control')).toBe('no-store');
+    expect((await a.request('/assets/app.css', { headers: auth })).headers.get('cache-control')).toBe('private, max-age=300');
     const issue = await a.request(`/issue?id=${encodeURIComponent(blockIssueId('gmail', 'mta2'))}`, { headers: auth });
     expect(issue.status).toBe(200);
     expect(await issue.text()).toContain('gmail blocks mta2');
