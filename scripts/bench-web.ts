@@ -223,7 +223,7 @@ async function main() {
       const t1 = performance.now();
       const model = buildOverview(config, snap, new Date(), { sort: 'severity', dir: 'desc' });
       const t2 = performance.now();
-      const html = page(OverviewPage({ m: model, user: 'bench', csrf: csrf.tokenFor('bench'), back: '/' }));
+      const html = page(OverviewPage({ m: model, user: 'bench', csrf: csrf.tokenFor('bench'), back: '/', version: snap.version }));
       const t3 = performance.now();
       if (html.length < 1000) throw new Error('empty render');
       if (i < 10) continue; // warm-up (JIT)

@@ -9,7 +9,7 @@ import { IssueDialog } from './issue.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';
 
-export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; back: string }) {
+export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; back: string; version: string }) {
   const { m } = p;
   const s = m.summary;
   const cols: [SortKey, string, string?][] = [
@@ -83,7 +83,7 @@ export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; 
         </span>
         <span id="shown" class="muted"></span>
       </div>
-      <table id="overview" class="grid" data-sort={m.sort} data-dir={m.dir}>
+      <table id="overview" class="grid" data-sort={m.sort} data-dir={m.dir} data-version={p.version}>
         <thead>
           <tr>
             {cols.map(([key, label, aria]) => {

@@ -354,6 +354,19 @@ describe('API', () => {
     expect(res.headers.get('content-type')).toContain('application/json');
     expect(await res.json()).toEqual({ error: 'unknown host', host: 'nope.example.com' });
   });
+
+  it('GET /api/version gives the data version the overview page was rendered with', async () => {
+    await store(t.redis, k, sampleData());
+    const a = app();
+    const html = await (await a.request('/', { headers: auth })).text();
+    const rendered = /data-version="([^"]*)"/.exec(html)?.[1];
+    const v1 = (await (await a.request('/api/version', { headers: auth })).json()) as { dataVersion: string };
+    expect(v1.dataVersion).toBe(rendered);
+    await t.redis.incr(k.dataVersion);
+    const v2 = (await (await a.request('/api/version', { headers: auth })).json()) as { dataVersion: string };
+    expect(Number(v2.dataVersion)).toBe(Number(v1.dataVersion) + 1);
+    expect((await a.request('/api/version')).status).toBe(401);
+  });
 });
 
 describe('other pages', () => {

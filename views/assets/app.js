@@ -100,6 +100,20 @@
     if (shown) shown.textContent = q ? n + ' of ' + total + ' rows' : total + ' rows';
   }
 
+  // Reload when the data changed (a collector run, someone's acknowledgement), unless the user is busy:
+  // a dialog open or typing in the filter. Sort and filter are in the URL, so they survive the reload.
+  var version = table.dataset.version;
+  function poll() {
+    if (document.hidden || document.querySelector('dialog[open]') || document.activeElement === filter) return;
+    fetch('/api/version', { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) {
+        if (j && version !== undefined && String(j.dataVersion) !== version) location.reload();
+      })
+      .catch(function () {});
+  }
+  if (version !== undefined) setInterval(poll, 60000);
+
   if (filter) {
     var q0 = new URL(location.href).searchParams.get('q');
     if (q0) filter.value = q0;

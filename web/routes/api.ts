@@ -1,5 +1,6 @@
 /**
- * JSON API: GET /api/hosts (every host) and GET /api/:fqdn (one host by public FQDN or mta_map name).
+ * JSON API: GET /api/hosts (every host), GET /api/:fqdn (one host by public FQDN or mta_map name) and
+ * GET /api/version (the data version the overview polls to know when to reload).
  * Same auth as the pages; unknown hosts get a JSON 404.
  */
 import type { Hono } from 'hono';
@@ -11,6 +12,9 @@ import { apiHost, findHost } from '../viewmodel/api.js';
 export function apiRoutes(app: Hono<WebEnv>, w: WebContext): void {
   const { config, redis, k } = w;
   const headers = { 'Cache-Control': 'no-store' };
+
+  // The overview polls this to reload itself when the collector (or an acknowledgement) changed the data.
+  app.get('/api/version', async (c) => c.json({ dataVersion: await w.version.read() }, 200, headers));
 
   app.get('/api/hosts', async (c) => {
     const snap = await loadSnapshot(redis, k, config);

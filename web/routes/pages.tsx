@@ -42,7 +42,7 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
     const body = m.firstTime
       ? page(<FirstTimePage config={config} user={user} />)
-      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} />);
+      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} />);
     // Cached under the version read *before* loading: a write in between only costs a re-render.
     w.cache.set(key, version, body);
     return c.html(body, 200, htmlHeaders);
