@@ -133,25 +133,25 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     const page = await ctx.newPage();
     await page.clock.install(); // the page polls every minute: the test moves the clock instead of waiting
     await page.goto(new URL('/?sort=ip&dir=asc&q=mta', server.url).toString());
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     const k = keys(t.prefix);
 
     // Nothing changed: a minute later the page is still the same document.
     await page.clock.runFor(61_000);
     await page.waitForTimeout(300);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
 
     // A dialog is open: no reload even though the data changed.
     await t.redis.incr(k.dataVersion);
     await page.click('a.badge:has-text("gmail")');
     await page.clock.runFor(61_000);
     await page.waitForTimeout(300);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
 
     // Dialog closed: the next poll reloads, keeping sort and filter.
     await page.keyboard.press('Escape');
     await Promise.all([page.waitForEvent('load'), page.clock.runFor(61_000)]);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBeUndefined();
     expect(page.url()).toContain('sort=ip&dir=asc&q=mta');
     await ctx.close();
   });
