@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/normalize.js';
-import { findRedisServer } from '../lib/redis-embedded.js';
+import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { connectRedis } from '../lib/redis.js';
 import { createLogger, silentLogger } from '../lib/log.js';
 import { keys } from '../lib/keys.js';
@@ -220,17 +220,13 @@ function report(name: string, r: Record<string, number | string>): void {
 async function main(): Promise<void> {
   const rbldnsd = need('rbldnsd', 'rbldnsd');
   const dnsperf = need('dnsperf', 'dnsperf');
-  const redisBin = findRedisServer();
-  if (!redisBin) {
-    console.error('bench: redis-server is not installed: sudo apt-get install redis-server');
-    process.exit(1);
-  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-'));
   const dnsPort = await freePort(); // a free TCP port; rbldnsd binds UDP on it
-  const redisPort = await freePort();
   const procs: ChildProcess[] = [];
+  let redis: ThrowawayRedis | undefined;
   const cleanup = () => {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+    void redis?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   process.on('SIGINT', () => {
@@ -247,11 +243,8 @@ async function main(): Promise<void> {
     const probe = createDnsClient(benchConfig(dnsPort));
     await waitFor(() => probe.resolve4(`2.0.0.127.${zoneOf(ZONES - 1)}`).then(() => true, () => false), 'rbldnsd');
     probe.close();
-    const redisDir = path.join(dir, 'redis');
-    fs.mkdirSync(redisDir);
-    procs.push(spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdio: 'ignore' }));
-    const redisUrl = `redis://127.0.0.1:${redisPort}/0`;
-    await waitFor(() => connectRedis({ url: redisUrl }, { reconnect: false, connectTimeoutMs: 300 }).then((r) => (r.disconnect(), true), () => false), 'redis-server');
+    redis = await startThrowawayRedis();
+    const redisUrl = redis.url;
 
     const perf = runDnsperf(dnsperf, dir, dnsPort);
     if ('error' in perf) console.log(`dnsperf  failed: ${perf.error}`);
@@ -273,6 +266,7 @@ async function main(): Promise<void> {
     const ok = Number(best.ms) < 5000 && Number(best.spurious) === 0 && Number(best.wrong) === 0 && Number(best.rssMb) < 300;
     console.log(`target   whole run < 5 s, >= 40,000 q/s, 0 spurious errors, < 300 MB: ${ok ? 'met' : 'NOT met'} (${best === run ? 'runCollect' : 'checks only'})`);
   } finally {
+    await redis?.stop();
     cleanup();
   }
 }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { parseConfig } from '../lib/config/load.js';
-import { findRedisServer } from '../lib/redis-embedded.js';
+import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { connectRedis } from '../lib/redis.js';
 import { silentLogger } from '../lib/log.js';
 import type { collectMaillogs as CollectFn } from '../collector/maillog/index.js';
@@ -221,8 +221,10 @@ const procs: ChildProcess[] = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-maillog-'));
 // Inside the checkout (gitignored) so the compiled files find node_modules.
 const buildDir = path.join(root, '.bench', `maillog-build-${process.pid}`);
+let stopRedis: (() => Promise<void>) | undefined;
 const cleanup = () => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+  void stopRedis?.();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(buildDir, { recursive: true, force: true });
 };
@@ -233,8 +235,6 @@ process.on('SIGINT', () => {
 
 try {
   if (!fs.existsSync('/usr/sbin/sshd')) throw new Error('/usr/sbin/sshd is not installed (apt-get install openssh-server)');
-  const redisBin = findRedisServer();
-  if (!redisBin) throw new Error('redis-server is not installed');
   if (!fs.existsSync('/run/sshd')) fs.mkdirSync('/run/sshd', { mode: 0o755 });
 
   // Compile as `npm run build` does (type errors elsewhere do not stop the emit).
@@ -276,11 +276,10 @@ try {
   fs.mkdirSync(path.join(dir, 'home'));
   const sshd = spawn('/usr/sbin/sshd', ['-D', '-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' });
   procs.push(sshd);
-  const redisPort = await freePort();
-  const redis = spawn(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  procs.push(redis);
-  await Promise.all([waitPort(sshPort, 10_000), waitPort(redisPort, 10_000)]);
-  const redisUrl = `redis://127.0.0.1:${redisPort}/0`;
+  const redisSrv = await startThrowawayRedis();
+  stopRedis = redisSrv.stop;
+  await waitPort(sshPort, 10_000);
+  const redisUrl = redisSrv.url;
   const hostKey = fs.readFileSync(path.join(dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
   fs.writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
 
@@ -375,5 +374,6 @@ try {
   console.error(`bench-maillog: ${(e as Error).message}`);
   process.exitCode = 1;
 } finally {
+  await stopRedis?.();
   cleanup();
 }

@@ -7,7 +7,7 @@
  *
  * Options (env): BENCH_HOSTS (1000), BENCH_WRK_SECONDS (10), BENCH_WRK_CONNECTIONS (16).
  */
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import { keys } from '../lib/keys.js';
 import { silentLogger } from '../lib/log.js';
 import type { BlocksRecord, DnsblResult, HostRecord, IpRecord } from '../lib/model.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
-import { findRedisServer } from '../lib/redis-embedded.js';
+import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { basicAuth, HtpasswdStore } from '../web/auth.js';
 import { loadSnapshot } from '../web/data.js';
 import type { WebEnv } from '../web/env.js';
@@ -41,33 +41,6 @@ const run = promisify(execFile);
 
 function say(s: string) {
   process.stdout.write(s + '\n');
-}
-
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const bin = findRedisServer();
-  if (!bin) throw new Error('redis-server is not installed');
-  const port = await freePort();
-  if (port === 6379) throw new Error('refusing port 6379');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-web-'));
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}/0`;
-  for (let i = 0; ; i++) {
-    try {
-      (await connectRedis({ url }, { reconnect: false, connectTimeoutMs: 300 })).disconnect();
-      break;
-    } catch (e) {
-      if (i > 100) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const zones = ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org', 'psbl.surriel.com', 'bl.mailspike.net'];
@@ -163,7 +136,7 @@ async function wrk(url: string, auth: string): Promise<number> {
 }
 
 async function main() {
-  const redisSrv = await startRedis();
+  const redisSrv = await startThrowawayRedis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-web-cfg-'));
   try {
     const now = new Date();
