@@ -136,8 +136,8 @@ describe.skipIf(!hasChromium)('dashboard in chromium', () => {
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
     const k = keys(t.prefix);
 
-    // Nothing changed: a minute later the page is still the same document.
-    await page.clock.runFor(61_000);
+    // Nothing changed: the minute poll asks and the page stays the same document.
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/version')), page.clock.runFor(61_000)]);
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
 
