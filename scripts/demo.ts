@@ -13,7 +13,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../lib/config/load.js';
 import { upsertUser } from '../lib/htpasswd.js';
-import { loggerFor, openRedis } from '../lib/runtime.js';
+import { loggerFor, openRedis } from '../cli/runtime.js';
 import { runCollect, formatSummaryLine } from '../collector/run.js';
 import { startServer } from '../web/server.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';

@@ -55,7 +55,7 @@ need_redis_server() {
 
 # Build dist/ when it is missing or older than the sources (tsc).
 need_build() {
-  if [ ! -f dist/lib/cli/main.js ] || [ -n "$(find lib collector web views package.json tsconfig.json -newer dist/lib/cli/main.js -print -quit 2>/dev/null)" ]; then
+  if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli collector web views package.json tsconfig.json -newer dist/cli/main.js -print -quit 2>/dev/null)" ]; then
     say "building (tsc)"
     npm run --silent build
   fi

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureEmbeddedRedis, findRedisServer, RedisNotInstalledError } from '../lib/redis-embedded.js';
+import { ensureEmbeddedRedis, findRedisServer, RedisNotInstalledError } from '../cli/redis-embedded.js';
 import { connectRedis, RedisUnavailableError } from '../lib/redis.js';
 
 describe('embedded redis-server', () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ProgressBar } from '../lib/cli/progress.js';
+import { ProgressBar } from '../cli/progress.js';
 import { createLogger } from '../lib/log.js';
 
 describe('collect progress bar', () => {

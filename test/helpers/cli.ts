@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '../..');
-const main = path.join(repoRoot, 'lib/cli/main.ts');
+const main = path.join(repoRoot, 'cli/main.ts');
 
 export interface CliResult {
   code: number | null;

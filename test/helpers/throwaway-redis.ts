@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connectRedis } from '../../lib/redis.js';
-import { findRedisServer } from '../../lib/redis-embedded.js';
+import { findRedisServer } from '../../cli/redis-embedded.js';
 import { freePort } from './net.js';
 
 export interface ThrowawayRedis {

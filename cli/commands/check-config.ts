@@ -1,9 +1,10 @@
 /** `mtarep check-config`: the config is valid; here is what mtarep would monitor. */
 import fs from 'node:fs';
-import type { Config } from '../config/normalize.js';
-import { describeTarget } from '../redis.js';
-import { parseHtpasswd } from '../htpasswd.js';
-import { exitCodes } from './help.js';
+import type { Config } from '../../lib/config/normalize.js';
+import { describeTarget } from '../../lib/redis.js';
+import { parseHtpasswd } from '../../lib/htpasswd.js';
+import { exitCodes } from '../exit-codes.js';
+import type { ConfiguredContext } from '../commands.js';
 
 export function describeConfig(config: Config): string {
   const out: string[] = [];
@@ -61,4 +62,8 @@ export function describeConfig(config: Config): string {
 export function cmdCheckConfig(config: Config, out: NodeJS.WritableStream): number {
   out.write(describeConfig(config));
   return exitCodes.ok;
+}
+
+export async function run({ config }: ConfiguredContext): Promise<number> {
+  return cmdCheckConfig(config, process.stdout);
 }

@@ -3,9 +3,9 @@
  * embedded server under data_dir). Shared by every CLI command.
  */
 import fs from 'node:fs';
-import type { Config } from './config/normalize.js';
-import { createLogger, secretsOf, type Level, type Logger } from './log.js';
-import { connectRedis, describeTarget, RedisUnavailableError, type Redis, type RedisTarget } from './redis.js';
+import type { Config } from '../lib/config/normalize.js';
+import { createLogger, secretsOf, type Level, type Logger } from '../lib/log.js';
+import { connectRedis, describeTarget, RedisUnavailableError, type Redis, type RedisTarget } from '../lib/redis.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
 
 export function loggerFor(

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connectRedis, type Redis } from './redis.js';
+import { connectRedis, type Redis } from '../lib/redis.js';
 
 export class RedisNotInstalledError extends Error {
   constructor() {

@@ -1,6 +1,7 @@
 /** `mtarep init`: a minimal, valid config for a first start. */
 import fs from 'node:fs';
-import { exitCodes } from './help.js';
+import { exitCodes } from '../exit-codes.js';
+import type { CommandContext } from '../commands.js';
 
 export const minimalConfig = `# mtarep configuration. Every key is documented in mtarep.example.yml.
 # Add your MTAs to mta_map and your DNSBL zones to rbls, then restart mtarep.
@@ -28,4 +29,8 @@ export function cmdInit(file: string, opts: { force: boolean }): number {
   fs.writeFileSync(file, minimalConfig, { mode: 0o640 });
   process.stdout.write(`wrote ${file}\n`);
   return exitCodes.ok;
+}
+
+export async function run({ configPath, values }: CommandContext): Promise<number> {
+  return cmdInit(configPath, { force: values.force === true });
 }

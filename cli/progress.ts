@@ -3,7 +3,7 @@
  * lines written meanwhile go through `logStream()`, which clears the bar, writes the line and draws
  * the bar again below it, so the two never share a line.
  */
-import type { Progress } from '../../collector/run.js';
+import type { Progress } from '../collector/run.js';
 
 export class ProgressBar implements Progress {
   private line = '';

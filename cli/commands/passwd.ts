@@ -1,9 +1,10 @@
 /** `mtarep passwd <user>` and the first-start htpasswd file. */
 import fs from 'node:fs';
-import type { Config } from '../config/normalize.js';
-import type { Logger } from '../log.js';
-import { randomPassword, upsertUser, validUserName } from '../htpasswd.js';
-import { exitCodes } from './help.js';
+import type { Config } from '../../lib/config/normalize.js';
+import type { Logger } from '../../lib/log.js';
+import { randomPassword, upsertUser, validUserName } from '../../lib/htpasswd.js';
+import { exitCodes } from '../exit-codes.js';
+import type { ConfiguredContext } from '../commands.js';
 
 /**
  * First start: when http_auth_file is missing, create it with user `admin` and a random password,
@@ -76,4 +77,8 @@ function prompt(question: string): Promise<string> {
     };
     stdin.on('data', onData);
   });
+}
+
+export function run({ config, positionals, values }: ConfiguredContext): Promise<number> {
+  return cmdPasswd(config, positionals[0]!, { stdin: values['password-stdin'] === true });
 }

@@ -1,0 +1,174 @@
+/**
+ * Every `mtarep` command, in the order `mtarep --help` lists them: a plain array. An entry holds only
+ * what parsing and help need; the command's code is imported when it runs (`load`), so
+ * `mtarep --version`, `--help` and a light command never load the collector or the web app.
+ * Adding a command: one file in cli/commands/ exporting `run`, plus one entry here.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { Config } from '../lib/config/normalize.js';
+
+/** What main hands a command: the parsed command line and, unless `config: 'none'`, the loaded config. */
+export interface CommandContext {
+  configPath: string;
+  /** The --config value as typed (for messages). */
+  configArg: string;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+export interface ConfiguredContext extends CommandContext {
+  config: Config;
+}
+
+export interface CommandModule {
+  run(ctx: ConfiguredContext): Promise<number>;
+}
+export interface ConfiglessModule {
+  run(ctx: CommandContext): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+interface SpecBase {
+  name: string;
+  /** One line for `mtarep --help`. */
+  summary: string;
+  /** `mtarep <name> --help`. The common options are appended. */
+  help: string;
+  options?: Options;
+  /** Positional arguments: exact count, or a range; `usage` is the error when the count is wrong. */
+  positionals?: { min: number; max: number; usage: string; label: string };
+}
+export type CommandSpec =
+  | (SpecBase & {
+      /** 'load': the config is loaded and validated (files checked); 'load-nocheck': referenced files are not checked. */
+      config: 'load' | 'load-nocheck';
+      load: () => Promise<CommandModule>;
+    })
+  | (SpecBase & { config: 'none'; load: () => Promise<ConfiglessModule> });
+
+export const commonHelp = `  -c, --config PATH   config file (default ./mtarep.yml)
+  -h, --help          this help
+`;
+
+export const commonOptions: Options = {
+  config: { type: 'string', short: 'c', default: 'mtarep.yml' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const commands: readonly CommandSpec[] = [
+  {
+    name: 'start',
+    summary: 'dashboard + collector on a schedule (the main job)',
+    config: 'load',
+    options: { verbose: { type: 'boolean', short: 'v' } },
+    help: `mtarep start [--config PATH] [--verbose]
+
+Runs the dashboard and the collector on a schedule (collect_interval, default 900 s) in one
+process: the main job. Starts its own redis-server when no redis_url/redis_server is configured.
+Creates http_auth_file with user admin and a random password (printed once) when it is missing.
+
+  -v, --verbose       debug logging
+`,
+    load: () => import('./commands/start.js'),
+  },
+  {
+    name: 'collect',
+    summary: 'one collector run (for cron)',
+    config: 'load',
+    options: {
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+    help: `mtarep collect [--config PATH] [--json] [--quiet]
+
+One collector run, for cron: every check for every IP of every MTA, the maillogs over SSH, then the
+results written to Redis. On a terminal it shows a progress bar; under cron it prints one summary line
+and logs only warnings and errors.
+
+      --json          print the run summary as JSON
+  -q, --quiet         only warnings and errors on stderr
+  -v, --verbose       debug logging
+
+Exit codes: 0 all checks ok, 1 some checks failed, 2 bad config, 3 another run holds the lock,
+4 Redis unreachable or the run could not complete.
+`,
+    load: () => import('./commands/collect.js'),
+  },
+  {
+    name: 'serve',
+    summary: 'dashboard only',
+    config: 'load',
+    help: `mtarep serve [--config PATH]
+
+Runs the dashboard only (the collector runs elsewhere, e.g. from cron).
+`,
+    load: () => import('./commands/serve.js'),
+  },
+  {
+    name: 'check-config',
+    summary: 'validate the config and show what would be monitored',
+    config: 'load',
+    help: `mtarep check-config [--config PATH]
+
+Validates the config (one line per problem, naming the key) and prints what mtarep would monitor.
+Exit 0 when valid, 2 when not.
+`,
+    load: () => import('./commands/check-config.js'),
+  },
+  {
+    name: 'passwd',
+    summary: 'add or update a dashboard user (bcrypt)',
+    config: 'load-nocheck',
+    options: { 'password-stdin': { type: 'boolean' } },
+    positionals: { min: 1, max: 1, usage: 'passwd needs exactly one user name: mtarep passwd <user>', label: '<user>' },
+    help: `mtarep passwd <user> [--config PATH] [--password-stdin]
+
+Adds or updates <user> in http_auth_file with a bcrypt hash (as htpasswd -B). Asks for the
+password twice on a terminal; with --password-stdin reads one line from standard input.
+
+      --password-stdin  read the password from standard input
+`,
+    load: () => import('./commands/passwd.js'),
+  },
+  {
+    name: 'init',
+    summary: 'write a minimal mtarep.yml',
+    config: 'none',
+    options: { force: { type: 'boolean' } },
+    help: `mtarep init [--config PATH] [--force]
+
+Writes a minimal config (dashboard on 127.0.0.1:8080, embedded Redis, no MTAs yet) when none
+exists. mtarep.example.yml documents every key.
+
+      --force         overwrite an existing file
+`,
+    load: () => import('./commands/init.js'),
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return commands.find((c) => c.name === name);
+}
+
+/** `mtarep <name> --help`: the command's text with the common options added after its synopsis. */
+export function commandHelp(spec: CommandSpec): string {
+  const [synopsis, ...rest] = spec.help.split('\n\n');
+  return [synopsis, ...rest].join('\n\n').replace(/\n*$/, '\n') + `\nCommon options:\n${commonHelp}`;
+}
+
+export function usage(): string {
+  const label = (c: CommandSpec) => c.name + (c.positionals ? ` ${c.positionals.label}` : '');
+  const width = Math.max(...commands.map((c) => label(c).length)) + 2;
+  const lines = commands.map((c) => `  ${label(c).padEnd(width)}${c.summary}`);
+  return `mtarep: monitor mail-server reputation and deliverability
+
+Usage: mtarep <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Every command takes --config PATH (default ./mtarep.yml) and --help.
+Exit codes: 0 ok, 1 partial failure, 2 usage or config error, 3 collector lock held, 4 fatal.
+`;
+}

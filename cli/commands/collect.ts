@@ -1,0 +1,43 @@
+/** `mtarep collect`: one collector run, for cron (exit codes in cli/exit-codes.ts). */
+import type { ConfiguredContext } from '../commands.js';
+import { exitCodes } from '../exit-codes.js';
+import { ProgressBar } from '../progress.js';
+import { openRedis } from '../runtime.js';
+import { withSession } from '../session.js';
+import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
+
+export async function run({ config, values }: ConfiguredContext): Promise<number> {
+  const json = values.json === true;
+  const cron = !process.stderr.isTTY;
+  // On a terminal: a progress bar, with log lines written above it.
+  const bar = process.stderr.isTTY && !json ? new ProgressBar() : undefined;
+  return withSession(
+    config,
+    {
+      verbose: values.verbose === true,
+      // Under cron: nothing on stderr unless something failed; the summary line goes to stdout.
+      quiet: cron || values.quiet === true,
+      warningsToFileOnly: cron,
+      ...(bar ? { stream: bar.logStream() } : {}),
+    },
+    async (log) => {
+      const handle = await openRedis(config, log, { reconnect: false });
+      try {
+        const summary = await runCollect({ config, redis: handle.redis, log, ...(bar ? { progress: bar } : {}) });
+        bar?.done();
+        process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
+        return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;
+      } catch (e) {
+        bar?.done();
+        if (e instanceof LockHeldError) {
+          log.warn(e.message);
+          if (json) process.stdout.write(JSON.stringify({ status: 'locked', message: e.message }) + '\n');
+          return exitCodes.locked;
+        }
+        throw e;
+      } finally {
+        await handle.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,20 @@
+/** `mtarep serve`: the dashboard only (the collector runs from cron or elsewhere). */
+import type { ConfiguredContext } from '../commands.js';
+import { exitCodes } from '../exit-codes.js';
+import { openRedis } from '../runtime.js';
+import { untilSignal, withSession } from '../session.js';
+import { ensureHtpasswd } from './passwd.js';
+import { startServer } from '../../web/server.js';
+
+export async function run({ config }: ConfiguredContext): Promise<number> {
+  return withSession(config, {}, async (log) => {
+    ensureHtpasswd(config, log);
+    const handle = await openRedis(config, log);
+    const server = await startServer({ config, redis: handle.redis, log });
+    log.info(`dashboard listening on ${server.url}`, { redis: handle.target });
+    await untilSignal();
+    await server.close();
+    await handle.close();
+    return exitCodes.ok;
+  });
+}

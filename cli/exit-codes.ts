@@ -1,0 +1,14 @@
+/** Exit codes of the `mtarep` command (the README's CLI section repeats them). Only cli/main.ts exits. */
+export const exitCodes = {
+  /** Everything worked. */
+  ok: 0,
+  /** collect: the run finished but some checks failed (their errors are stored and shown). */
+  partial: 1,
+  /** Bad command line or bad config. */
+  usage: 2,
+  config: 2,
+  /** collect: another run holds the lock. */
+  locked: 3,
+  /** Redis unreachable, redis-server missing, or the run could not complete. */
+  fatal: 4,
+} as const;
