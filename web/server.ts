@@ -1,12 +1,15 @@
 /**
- * The dashboard's HTTP server: Hono on @hono/node-server. Middleware order matters: secure headers
- * (CSP, no inline script) on every response, then basic auth on every route (pages, assets, API),
- * then the routes. Redis failures become a fast 503 page (JSON under /api).
+ * The web app: Hono on @hono/node-server, composed of two sub-apps.
+ * - web/dashboard.ts: what people use (pages, assets, API, forms), all behind basic auth and CSRF.
+ * - web/machine.ts: what programs call (webhooks, metrics), NOT behind basic auth; each route there
+ *   authenticates its caller itself. A request goes to the machine sub-app first and to the dashboard
+ *   when no machine route answers it, so a route is outside the login only if it is registered there.
+ * Around both: secure headers (CSP, no inline script) and `Cache-Control: no-store` on every response,
+ * and one error handler (Redis failures become a fast 503 page, JSON under /api).
  */
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { Hono } from 'hono';
-import { csrf } from 'hono/csrf';
+import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Config } from '../lib/config/normalize.js';
@@ -15,17 +18,15 @@ import type { Logger } from '../lib/log.js';
 import { RedisUnavailableError, type Redis } from '../lib/redis.js';
 import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
-import { assetRoutes } from './assets.js';
-import { basicAuth, HtpasswdStore } from './auth.js';
+import { HtpasswdStore } from './auth.js';
 import { PageCache } from './cache.js';
 import type { WebContext } from './context.js';
 import { CounterReader } from './counters.js';
 import { CsrfTokens } from './csrf.js';
+import { dashboardApp } from './dashboard.js';
 import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
-import { ackRoutes } from './routes/ack.js';
-import { apiRoutes } from './routes/api.js';
-import { pageRoutes } from './routes/pages.js';
+import { machineApp } from './machine.js';
 
 export interface WebDeps {
   config: Config;
@@ -56,19 +57,11 @@ export const csp = {
   frameAncestors: ["'none'"],
 };
 
-/** Same origin for POSTs: the Origin's host must be the host the browser addressed. */
-function sameHost(origin: string, c: { req: { header(n: string): string | undefined; url: string } }): boolean {
-  try {
-    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
-  } catch {
-    return false;
-  }
-}
-
-export function createApp(deps: WebDeps): Hono<WebEnv> {
+/** What every route shares, built once per app. */
+export function webContext(deps: WebDeps): WebContext {
   const { config, redis, log } = deps;
   const k = keys(config.redis.prefix);
-  const w: WebContext = {
+  return {
     config,
     redis,
     log,
@@ -79,31 +72,11 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     version: new VersionReader(redis, k),
     now: deps.now ?? (() => new Date()),
   };
-  const store = new HtpasswdStore(config.httpAuthFile, log, {
-    ...(deps.htpasswdStatIntervalMs !== undefined ? { statIntervalMs: deps.htpasswdStatIntervalMs } : {}),
-  });
+}
 
-  const app = new Hono<WebEnv>();
-  app.use('*', secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' }));
-  // Everything but the static assets is per user and changes with the data: never stored by caches
-  // (error pages included). Routes that set their own Cache-Control keep it.
-  app.use('*', async (c, next) => {
-    await next();
-    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
-  });
-  app.use('*', basicAuth(store));
-  app.use('*', csrf({ origin: sameHost }));
-  assetRoutes(app);
-  pageRoutes(app, w);
-  ackRoutes(app, w);
-  apiRoutes(app, w);
-
-  app.notFound((c) => {
-    if (c.req.path.startsWith('/api/')) return c.json({ error: 'not found' }, 404);
-    return c.html(page(ErrorPage({ user: c.get('user') ?? '', status: 404, title: 'Not found', message: 'There is no page at this address.' })), 404);
-  });
-
-  app.onError((err, c) => {
+/** One error handler for both sub-apps: the same pages, headers and log lines whichever one failed. */
+function errorHandler(log: Logger) {
+  return (err: Error, c: Context<WebEnv>): Response => {
     if (err instanceof HTTPException) return err.getResponse();
     const api = c.req.path.startsWith('/api/');
     if (err instanceof RedisUnavailableError) {
@@ -119,8 +92,48 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     log.error('dashboard request failed', { path: c.req.path, error: err.message, stack: err.stack });
     if (api) return c.json({ error: 'internal error' }, 500);
     return c.html(page(ErrorPage({ user: c.get('user') ?? '', status: 500, title: 'Internal error', message: 'Something went wrong; the error is in the log.' })), 500);
+  };
+}
+
+/**
+ * The whole app from its two sub-apps: shared headers and error handling around both; a request is the
+ * machine sub-app's when one of its routes answers it, else the dashboard's (login first).
+ */
+export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEnv>; log: Logger }): Hono<WebEnv> {
+  const { machine, dashboard, log } = parts;
+  const onError = errorHandler(log);
+  // The machine sub-app's "not found" means "not a machine route": marked, then passed on.
+  const passedOn = new WeakSet<Response>();
+  machine.notFound(() => {
+    const res = new Response(null, { status: 404 });
+    passedOn.add(res);
+    return res;
   });
+  machine.onError(onError);
+  dashboard.onError(onError);
+
+  const app = new Hono<WebEnv>();
+  app.use('*', secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' }));
+  // Everything but the static assets is per user and changes with the data: never stored by caches
+  // (error pages included). Routes that set their own Cache-Control keep it.
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  });
+  app.all('*', async (c) => {
+    const res = await machine.fetch(c.req.raw, c.env);
+    return passedOn.has(res) ? dashboard.fetch(c.req.raw, c.env) : res;
+  });
+  app.onError(onError);
   return app;
+}
+
+export function createApp(deps: WebDeps): Hono<WebEnv> {
+  const w = webContext(deps);
+  const htpasswd = new HtpasswdStore(deps.config.httpAuthFile, deps.log, {
+    ...(deps.htpasswdStatIntervalMs !== undefined ? { statIntervalMs: deps.htpasswdStatIntervalMs } : {}),
+  });
+  return composeApp({ machine: machineApp({ w, htpasswd }), dashboard: dashboardApp(w, htpasswd), log: deps.log });
 }
 
 export async function startServer(deps: WebDeps): Promise<RunningServer> {

@@ -1,0 +1,41 @@
+/**
+ * The dashboard sub-app: everything a person uses in a browser. Every route here (pages, assets, API,
+ * the ack form, unknown paths) is behind basic auth, and every unsafe method behind hono's Origin check
+ * (plus the per-user form token the ack route checks). A new page goes in web/routes/ and is registered
+ * in `dashboardApp` below; it is then behind auth and CSRF without doing anything else.
+ */
+import { Hono } from 'hono';
+import { csrf } from 'hono/csrf';
+import { ErrorPage } from '../views/error.js';
+import { page } from '../views/layout.js';
+import { assetRoutes } from './assets.js';
+import { basicAuth, type HtpasswdStore } from './auth.js';
+import type { WebContext } from './context.js';
+import type { WebEnv } from './env.js';
+import { ackRoutes } from './routes/ack.js';
+import { apiRoutes } from './routes/api.js';
+import { pageRoutes } from './routes/pages.js';
+
+/** Same origin for POSTs: the Origin's host must be the host the browser addressed. */
+function sameHost(origin: string, c: { req: { header(n: string): string | undefined; url: string } }): boolean {
+  try {
+    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
+  } catch {
+    return false;
+  }
+}
+
+export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  app.use('*', basicAuth(store));
+  app.use('*', csrf({ origin: sameHost }));
+  assetRoutes(app);
+  pageRoutes(app, w);
+  ackRoutes(app, w);
+  apiRoutes(app, w);
+  app.notFound((c) => {
+    if (c.req.path.startsWith('/api/')) return c.json({ error: 'not found' }, 404);
+    return c.html(page(ErrorPage({ user: c.get('user') ?? '', status: 404, title: 'Not found', message: 'There is no page at this address.' })), 404);
+  });
+  return app;
+}
