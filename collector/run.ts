@@ -20,6 +20,9 @@ import { collectMaillogs, type MaillogResult } from './maillog/index.js';
 import { acksToRemove, buildIpRecord, hasFailure, withStale, type RunResults } from './records.js';
 import { readAckIds, readBlocks, readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from './store.js';
 import { statusOf, tally } from './summary.js';
+import { maillogIssues, reputationIssues } from './issues.js';
+import { applySourceIssues } from '../lib/issue-store.js';
+import type { SourceIssues } from '../lib/events.js';
 
 export { LockHeldError } from './lock.js';
 
@@ -197,6 +200,10 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
 
   const skipped = Object.entries(results).flatMap(([name, r]) => ('skipped' in r ? [name] : []));
   const t = tally(records, hosts, maillog, skipped);
+  const atIso = at.toISOString();
+  const read = new Set(maillogHosts(config));
+  await recordIssues(deps, k, reputationIssues(records, config, p.runId, atIso), statusOf(t));
+  await recordIssues(deps, k, maillogIssues(blocks.filter((b) => read.has(b.host)), p.runId, atIso), maillog.error > 0 ? 'partial' : 'ok');
   const end = now();
   return {
     id: p.runId,
@@ -210,6 +217,29 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
     unhealthyZones: t.unhealthyZones,
     errors: t.errors,
   };
+}
+
+/** Hosts whose maillog a run reads (SSH on, a key configured). */
+function maillogHosts(config: Config): string[] {
+  return config.ssh.keyFile === undefined ? [] : config.hosts.filter((h) => h.ssh).map((h) => h.name);
+}
+
+/** Diff a source's issues against the stored set and append the events (lib/issue-store.ts). */
+async function recordIssues(deps: CollectDeps, k: Keys, issues: SourceIssues, status: RunSummary['status']): Promise<void> {
+  const r = await applySourceIssues(deps.redis, k, issues, { status, maxLen: deps.config.retention.events, warn: (m) => deps.log.warn(m) });
+  const n = (type: string) => r.events.filter((e) => e.type === type).length;
+  if (r.applied) deps.log.debug('issue events', { source: issues.source, opened: n('opened'), changed: n('changed'), resolved: n('resolved'), open: r.open.length });
+}
+
+/** A failed run resolves nothing: every stored issue stays; the `run` event says it failed. */
+async function recordFailedRun(deps: CollectDeps, k: Keys, runId: string, at: string): Promise<void> {
+  for (const source of ['reputation', 'maillog']) {
+    try {
+      await recordIssues(deps, k, { source, runId, at, open: [], undetermined: ['*'] }, 'failed');
+    } catch (e) {
+      deps.log.error('cannot record the failed run in the issue events', { source, error: (e as Error).message });
+    }
+  }
 }
 
 /**
@@ -248,6 +278,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
       unhealthyZones: [],
       errors: [`run failed: ${why}`],
     };
+    await recordFailedRun(deps, k, phase.runId, end.toISOString());
   } finally {
     ownDns?.close();
   }

@@ -2,7 +2,7 @@
  * The issue-events contract: what every source reports as open issues after a run, and the events
  * appended to the bounded Redis stream (`keys.events`) when that set changes. Alerting, the Events
  * page, `/api/events` and metrics read these shapes; sources produce them. Types only: the pure diff
- * lives in lib/issue-diff.ts, the stream reader/writer in the record store.
+ * lives in lib/issue-diff.ts, the stored open sets and the stream in lib/issue-store.ts.
  */
 
 /** What kind of problem an issue is. Sources may add kinds; consumers show unknown kinds generically. */
@@ -48,8 +48,9 @@ export interface OpenIssue {
 
 /**
  * What one source run could tell. `open` are the issues seen now. `undetermined` are ids (or id
- * prefixes ending in ':') the run could not judge (a DNSBL timeout, an unreadable mailbox): an open
- * issue under them stays open with its last verdict; they never resolve anything.
+ * prefixes ending in ':'; '*' = everything, as after a failed run) the run could not judge (a DNSBL
+ * timeout, an unreadable mailbox): an open issue under them stays open with its last verdict; they
+ * never resolve anything.
  */
 export interface SourceIssues {
   source: string;
@@ -75,6 +76,15 @@ export interface IssueEvent {
   previous?: { state: string; severity: IssueSeverity };
   /** For `acknowledged`: who. */
   by?: string;
-  /** For `run`: how the source run ended, so consumers can count runs (alert confirmation, dead man's switch). */
-  run?: { status: 'ok' | 'partial' | 'failed'; opened: number; changed: number; resolved: number; open: number };
+  /**
+   * For `run`: how the source run ended, so consumers can count runs (alert confirmation, dead man's
+   * switch). `first` is set on the source's first run after install (no stored open set before): its
+   * `opened` events are the state found, not changes, and alerting skips them.
+   */
+  run?: { status: 'ok' | 'partial' | 'failed'; opened: number; changed: number; resolved: number; open: number; first?: true };
+}
+
+/** An event as read back from the stream, with its stream entry id (`<ms>-<seq>`, increasing). */
+export interface StoredIssueEvent extends IssueEvent {
+  streamId: string;
 }

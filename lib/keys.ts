@@ -41,6 +41,16 @@ export interface Keys {
   counterPattern(yyyymmdd: string, type: CounterType): string;
   /** STRING, increments whenever stored data changes; the web layer caches pages per value. */
   dataVersion: string;
+  /** HASH source name -> JSON `StoredIssues`: that source's open issues and the run that wrote them (lib/issue-store.ts). */
+  issues: string;
+  /** STREAM of issue events (`IssueEvent`, field `e`), trimmed with MAXLEN ~ `events.max_len`. */
+  events: string;
+  /** STRING lock token of one source's run (collector/lock.ts semantics). */
+  sourceLock(source: string): string;
+  /** STRING JSON `RunSummary` of one source's newest finished run; `lastRun` merges them. */
+  sourceLastRun(source: string): string;
+  /** BullMQ's key prefix (its queues live under `<bullPrefix>:<queue>:...`). */
+  bullPrefix: string;
 }
 
 /** Key builder for one prefix. Names and IPs go in as-is; callers pass validated host names and IPs. */
@@ -61,6 +71,11 @@ export function keys(prefix: string): Keys {
     counter: (id, day, type) => `${id}:${day}:${type}`,
     counterPattern: (day, type) => `*:${day}:${type}`,
     dataVersion: `${prefix}data-version`,
+    issues: `${prefix}issues`,
+    events: `${prefix}events`,
+    sourceLock: (source) => `${prefix}lock:source:${source}`,
+    sourceLastRun: (source) => `${prefix}run:last:${source}`,
+    bullPrefix: `${prefix}bull`,
   };
 }
 

@@ -107,7 +107,7 @@ export interface Config {
   removalLinks: Record<string, string>;
   assistanceLinks: Record<string, string>;
   severity: { sndsTrapsWarning: number; senderscoreWarning: number; criticalZones: string[] };
-  retention: { countersDays: number; historyDays: number; runs: number };
+  retention: { countersDays: number; historyDays: number; runs: number; events: number };
   httpAuthFile: string;
   /** Things that load but deserve a word at start-up (weak settings, placeholders). */
   warnings: string[];
@@ -340,6 +340,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       countersDays: raw.retention.counters_days,
       historyDays: raw.retention.history_days,
       runs: raw.retention.runs,
+      events: raw.retention.events,
     },
     httpAuthFile: resolvePath(dir, raw.http_auth_file ?? path.join(raw.data_dir, 'htpasswd')),
     warnings,

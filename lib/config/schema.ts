@@ -162,6 +162,7 @@ export const configSchema = z.strictObject({
       counters_days: positiveInt.default(400),
       history_days: positiveInt.default(90),
       runs: positiveInt.default(200),
+      events: positiveInt.default(100_000),
     })
     .prefault({}),
 });

@@ -1,11 +1,12 @@
 /**
  * POST /ack: acknowledge an issue. CSRF-protected twice (hono's origin check in server.ts and the
  * per-user form token here); accepted only for an id that `currentIssues()` derives from the data
- * stored right now, so no Redis key or field is ever built from unchecked request text.
+ * stored right now, so no Redis key or field is ever built from unchecked request text. The ack
+ * appends an `acknowledged` issue event (who, which issue) in the same transaction.
  */
 import type { Hono } from 'hono';
+import { acknowledgeIssue } from '../../lib/issue-store.js';
 import { currentIssues, formatAck } from '../../lib/issues.js';
-import { execChecked } from '../../lib/redis.js';
 import { ErrorPage } from '../../views/error.js';
 import { page } from '../../views/layout.js';
 import { safeBack, type WebContext } from '../context.js';
@@ -34,7 +35,9 @@ export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
         409,
       );
     }
-    await guard('ack', () => execChecked(w.redis.multi().hset(w.k.acks, id, formatAck(user, w.now())).incr(w.k.dataVersion), 'acknowledge'));
+    const at = w.now();
+    // The ack and its `acknowledged` event are written together (lib/issue-store.ts).
+    await guard('ack', () => acknowledgeIssue(w.redis, w.k, { id, by: user, at, ackValue: formatAck(user, at), maxLen: w.config.retention.events }));
     w.version.invalidate();
     w.log.info('issue acknowledged', { issue: id, user });
     return c.redirect(safeBack(form['back']), 303);
