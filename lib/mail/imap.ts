@@ -1,0 +1,238 @@
+/**
+ * IMAP reader over imapflow: log in, list folders (the Junk folder by its SPECIAL-USE `\Junk` flag,
+ * RFC 6154), read new messages since a UID in bounded batches (headers only, streamed, so memory does
+ * not grow with the mailbox), fetch one message's source, search by header or subject, delete by UID.
+ * Every failure is a `MailError` with stage imap-connect / imap-auth / imap-search; the password is
+ * scrubbed from all of them.
+ *
+ *   const imap = await openImap({ host, port: 993, tls: 'tls', user, password });
+ *   await imap.scan('INBOX', { sinceUid: 0 }, (m) => { ... m.headers ... });
+ *   await imap.close();
+ */
+import { ImapFlow, type FetchMessageObject } from 'imapflow';
+import { MailError, secretsOfSettings } from './errors.js';
+import { tlsOptions, type TlsSettings } from './tls.js';
+
+export interface ImapSettings extends TlsSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Connect / greeting / socket inactivity timeout in ms (default 15 s). */
+  timeoutMs?: number | undefined;
+}
+
+export interface FolderInfo {
+  path: string;
+  /** '\Junk', '\Sent', '\Inbox', ... when the server (or the name) says so. */
+  specialUse: string | undefined;
+}
+
+/** One message as the scan sees it: raw header block, no body. */
+export interface ScannedMessage {
+  folder: string;
+  uid: number;
+  /** The header section as sent by the server (unfolded parsing is the caller's: see headers.ts). */
+  headers: string;
+  internalDate: Date | undefined;
+  size: number | undefined;
+}
+
+export interface ScanOptions {
+  /** Only messages with a UID above this (0 or absent: all). */
+  sinceUid?: number;
+  /** When given and the folder's UIDVALIDITY differs, the scan starts over from UID 1. */
+  uidValidity?: string | undefined;
+  /** UIDs fetched per FETCH command (default 500): bounds memory. */
+  batch?: number;
+}
+
+export interface ScanState {
+  folder: string;
+  uidValidity: string;
+  /** The highest UID seen (or sinceUid when nothing new): the next scan's `sinceUid`. */
+  lastUid: number;
+  scanned: number;
+  /** True when UIDVALIDITY changed (or was unknown) and the whole folder was read. */
+  reset: boolean;
+}
+
+export interface ImapReader {
+  folders(): Promise<FolderInfo[]>;
+  /** The folder flagged `\Junk` (falls back to one named Junk/Spam when the server has no SPECIAL-USE). */
+  junkFolder(): Promise<string | undefined>;
+  scan(folder: string, opts: ScanOptions, onMessage: (m: ScannedMessage) => void | Promise<void>): Promise<ScanState>;
+  /** UIDs in a folder whose header `name` contains `value` (UID SEARCH HEADER), or subject when name is 'subject'. */
+  search(folder: string, q: { header?: [string, string]; subject?: string; since?: Date }): Promise<number[]>;
+  /** Headers of some UIDs. */
+  fetchHeaders(folder: string, uids: number[]): Promise<ScannedMessage[]>;
+  /** The whole message (up to maxBytes) of one UID, or undefined when it is gone. */
+  fetchSource(folder: string, uid: number, maxBytes?: number): Promise<Buffer | undefined>;
+  /** Delete (flag \Deleted + UID EXPUNGE) exactly these UIDs. */
+  delete(folder: string, uids: number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ImapFlowError extends Error {
+  authenticationFailed?: boolean;
+  responseText?: string;
+  serverResponseCode?: string;
+  code?: string;
+}
+
+function connectError(e: unknown, secrets: readonly string[]): MailError {
+  const err = (e ?? {}) as ImapFlowError;
+  if (err.authenticationFailed || err.serverResponseCode === 'AUTHENTICATIONFAILED') {
+    return new MailError('imap-auth', `login refused${err.responseText ? `: ${err.responseText}` : ''}`, {
+      cause: e,
+      response: err.responseText,
+      code: err.serverResponseCode ?? err.code,
+      secrets,
+    });
+  }
+  return new MailError('imap-connect', err.message || String(e), { cause: e, code: err.code, response: err.responseText, secrets });
+}
+
+function searchError(e: unknown, folder: string, secrets: readonly string[]): MailError {
+  if (e instanceof MailError) return e;
+  const err = (e ?? {}) as ImapFlowError;
+  return new MailError('imap-search', `${folder}: ${err.responseText || err.message || String(e)}`, {
+    cause: e,
+    code: err.serverResponseCode ?? err.code,
+    secrets,
+  });
+}
+
+const headerOf = (m: FetchMessageObject, folder: string): ScannedMessage => ({
+  folder,
+  uid: m.uid,
+  headers: m.headers ? m.headers.toString('utf8') : '',
+  internalDate: m.internalDate === undefined ? undefined : new Date(m.internalDate),
+  size: m.size,
+});
+
+/** Connect and log in; a typed error (imap-connect / imap-auth) when that fails. */
+export async function openImap(s: ImapSettings): Promise<ImapReader> {
+  const secrets = secretsOfSettings(s);
+  const timeout = s.timeoutMs ?? 15_000;
+  const client = new ImapFlow({
+    host: s.host,
+    port: s.port,
+    secure: s.tls === 'tls',
+    doSTARTTLS: s.tls === 'starttls',
+    auth: { user: s.user, pass: s.password },
+    tls: tlsOptions(s.host, s),
+    logger: false,
+    disableAutoIdle: true,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: Math.max(timeout, 30_000),
+  });
+  // imapflow emits 'error' on socket trouble after connect; without a listener it would crash the process.
+  let lastError: unknown;
+  client.on('error', (e: unknown) => {
+    lastError = e;
+  });
+  try {
+    await client.connect();
+  } catch (e) {
+    client.close();
+    throw connectError(e, secrets);
+  }
+
+  const open = async (folder: string) => {
+    try {
+      return await client.mailboxOpen(folder);
+    } catch (e) {
+      throw searchError(e, folder, secrets);
+    }
+  };
+  const guard = <T>(folder: string, fn: () => Promise<T>): Promise<T> =>
+    fn().catch((e: unknown) => {
+      throw searchError(lastError && !client.usable ? lastError : e, folder, secrets);
+    });
+
+  const reader: ImapReader = {
+    async folders() {
+      try {
+        const list = await client.list();
+        return list.map((f) => ({ path: f.path, specialUse: f.specialUse }));
+      } catch (e) {
+        throw searchError(e, 'LIST', secrets);
+      }
+    },
+    async junkFolder() {
+      const list = await reader.folders();
+      return list.find((f) => f.specialUse === '\\Junk')?.path ?? list.find((f) => /^(junk|spam)$/i.test(f.path.split(/[/.]/).pop() ?? ''))?.path;
+    },
+    scan: (folder, opts, onMessage) =>
+      guard(folder, async () => {
+        const box = await open(folder);
+        const uidValidity = String(box.uidValidity);
+        const reset = opts.uidValidity !== undefined && opts.uidValidity !== uidValidity;
+        let from = reset ? 1 : (opts.sinceUid ?? 0) + 1;
+        const batch = Math.max(1, opts.batch ?? 500);
+        const top = box.uidNext - 1;
+        let lastUid = reset ? 0 : (opts.sinceUid ?? 0);
+        let scanned = 0;
+        // Fixed UID windows: each FETCH returns at most `batch` messages, so memory stays flat however
+        // large the folder is, and an empty window costs one short round trip.
+        while (box.exists > 0 && from <= top) {
+          const to = Math.min(top, from + batch - 1);
+          const got: FetchMessageObject[] = [];
+          for await (const m of client.fetch(`${from}:${to}`, { uid: true, headers: true, internalDate: true, size: true }, { uid: true })) {
+            got.push(m);
+          }
+          for (const m of got) {
+            scanned++;
+            if (m.uid > lastUid) lastUid = m.uid;
+            await onMessage(headerOf(m, folder));
+          }
+          from = to + 1;
+        }
+        if (top > lastUid) lastUid = top;
+        return { folder, uidValidity, lastUid, scanned, reset };
+      }),
+    search: (folder, q) =>
+      guard(folder, async () => {
+        await open(folder);
+        const query: Record<string, unknown> = {};
+        if (q.header) query['header'] = { [q.header[0]]: q.header[1] };
+        if (q.subject) query['subject'] = q.subject;
+        if (q.since) query['since'] = q.since;
+        if (!q.header && !q.subject && !q.since) query['all'] = true;
+        const r = await client.search(query, { uid: true });
+        return r === false ? [] : r;
+      }),
+    fetchHeaders: (folder, uids) =>
+      guard(folder, async () => {
+        if (uids.length === 0) return [];
+        await open(folder);
+        const out: ScannedMessage[] = [];
+        for await (const m of client.fetch(uids, { uid: true, headers: true, internalDate: true, size: true }, { uid: true })) {
+          out.push(headerOf(m, folder));
+        }
+        return out;
+      }),
+    fetchSource: (folder, uid, maxBytes = 1_000_000) =>
+      guard(folder, async () => {
+        await open(folder);
+        const m = await client.fetchOne(String(uid), { uid: true, source: { maxLength: maxBytes } }, { uid: true });
+        return m ? m.source : undefined;
+      }),
+    delete: (folder, uids) =>
+      guard(folder, async () => {
+        if (uids.length === 0) return;
+        await open(folder);
+        await client.messageDelete(uids, { uid: true });
+      }),
+    async close() {
+      try {
+        await client.logout();
+      } catch {
+        client.close();
+      }
+    },
+  };
+  return reader;
+}

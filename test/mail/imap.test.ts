@@ -1,0 +1,108 @@
+/**
+ * The IMAP reader against a real Dovecot (test/helpers/dovecot.ts): tls none / starttls / tls with a
+ * self-signed certificate, login refused and host down as typed errors without the password, the
+ * Junk folder by SPECIAL-USE, batched scans from a UID position, header search, source and delete.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openImap, type ImapSettings } from '../../lib/mail/imap.js';
+import { scanFolders, type ScannedMail } from '../../lib/mail/match.js';
+import { newToken } from '../../lib/mail/token.js';
+import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { freePort } from '../helpers/net.js';
+
+const user = 'probes@mon.test';
+const password = 'imap-s3cret';
+let dc: Dovecot;
+let ca: string[];
+
+beforeAll(async () => {
+  dc = await startDovecot({ users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }], tls: true });
+  ca = [fs.readFileSync(dc.caFile!, 'utf8')];
+});
+afterAll(async () => {
+  await dc?.stop();
+});
+
+const settings = (o: Partial<ImapSettings> = {}): ImapSettings => ({ host: '127.0.0.1', port: dc.port, tls: 'none', user, password, ...o });
+const mail = (subject: string, extra = '') => `From: someone@dom.test\r\nTo: ${user}\r\nSubject: ${subject}\r\n${extra}\r\nbody\r\n`;
+
+describe('IMAP reader', () => {
+  it('connects with tls none, starttls and implicit tls (certificate verified)', async () => {
+    for (const s of [settings(), settings({ tls: 'starttls', ca }), settings({ tls: 'tls', port: dc.tlsPort!, ca })]) {
+      const r = await openImap(s);
+      const folders = await r.folders();
+      expect(folders.map((f) => f.path)).toContain('INBOX');
+      await r.close();
+    }
+  });
+
+  it('an untrusted certificate is an imap-connect error; insecure accepts it', async () => {
+    await expect(openImap(settings({ tls: 'tls', port: dc.tlsPort! }))).rejects.toMatchObject({ stage: 'imap-connect' });
+    const r = await openImap(settings({ tls: 'tls', port: dc.tlsPort!, insecure: true }));
+    await r.close();
+  });
+
+  it('a refused login is imap-auth and never shows the password; a closed port is imap-connect', async () => {
+    const e = await openImap(settings({ password: 'wrong-password-42' })).catch((x: unknown) => x);
+    expect(e).toMatchObject({ stage: 'imap-auth' });
+    expect(JSON.stringify({ m: (e as Error).message, s: String(e) })).not.toContain('wrong-password-42');
+    const port = await freePort();
+    await expect(openImap(settings({ port, timeoutMs: 2000 }))).rejects.toMatchObject({ stage: 'imap-connect' });
+  });
+
+  it('finds Junk by its \\Junk flag', async () => {
+    const r = await openImap(settings());
+    try {
+      expect(await r.junkFolder()).toBe('Junk');
+      expect((await r.folders()).find((f) => f.path === 'Junk')?.specialUse).toBe('\\Junk');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('scans new messages in batches from a UID position, finds tokens in subject and header, deletes by UID', async () => {
+    const u = 'other@mon.test';
+    const t1 = newToken();
+    const t2 = newToken();
+    const t3 = newToken();
+    dc.deliver(u, 'INBOX', mail(`Re: [mtarep probe] ${t1}`));
+    dc.deliver(u, 'INBOX', mail('not a probe'));
+    dc.deliver(u, 'INBOX', mail(`=?UTF-8?B?${Buffer.from(`AW: [mtarep probe] ${t2}`).toString('base64')}?=`));
+    dc.deliver(u, 'Junk', mail('Fwd: hello', `X-Mtarep-Probe: ${t3}\r\n`));
+    const r = await openImap(settings({ user: u, password: 'x-other' }));
+    try {
+      const seen: ScannedMail[] = [];
+      const first = await scanFolders(r, ['INBOX', 'Junk'], {}, (m) => void seen.push(m), { batch: 2 });
+      expect(first.scanned).toBe(4);
+      expect(seen.map((m) => [m.folder, m.tokens])).toEqual([
+        ['INBOX', [t1]],
+        ['INBOX', []],
+        ['INBOX', [t2]],
+        ['Junk', [t3]],
+      ]);
+      // Nothing new: an empty pass.
+      const again = await scanFolders(r, ['INBOX', 'Junk'], first.positions, () => {
+        throw new Error('no message expected');
+      });
+      expect(again.scanned).toBe(0);
+      dc.deliver(u, 'INBOX', mail('late one'));
+      const third: ScannedMail[] = [];
+      await scanFolders(r, ['INBOX'], first.positions, (m) => void third.push(m));
+      expect(third.map((m) => m.parsed.get('subject'))).toEqual([['late one']]);
+      // A changed UIDVALIDITY reads the folder again from the start.
+      const reset: ScannedMail[] = [];
+      await scanFolders(r, ['INBOX'], { INBOX: { uidValidity: '1', lastUid: 99 } }, (m) => void reset.push(m));
+      expect(reset).toHaveLength(4);
+      // Search by header, fetch the source, delete exactly one UID.
+      const hits = await r.search('Junk', { header: ['X-Mtarep-Probe', t3] });
+      expect(hits).toHaveLength(1);
+      expect((await r.fetchSource('Junk', hits[0]!))!.toString()).toContain('Fwd: hello');
+      await r.delete('INBOX', [seen[0]!.uid]);
+      expect(await r.search('INBOX', { subject: t1 })).toEqual([]);
+      expect(dc.count(u, 'INBOX')).toBe(3);
+    } finally {
+      await r.close();
+    }
+  });
+});
