@@ -155,6 +155,35 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['http_reputation without {ip}', 'http_reputation: {url: "https://rep.example.com/x", json_path: v, verdicts: {}}', /^mtarep\.yml: http_reputation\.url: must contain \{ip\}$/],
     ['bad DQS key', 'rbls: [{zone: zen.spamhaus.org, dqs_key: "a.b"}]', /^mtarep\.yml: rbls\[0\]\.dqs_key: must be letters and digits only$/],
     ['ssh forced without key', 'mta_map: {m1: {ssh: true}}', /^mtarep\.yml: mta_map\.m1\.ssh: needs ssh_key to be set$/],
+    // Durations: Node turns a timer above 2^31-1 ms into 1 ms (3000000 s ran the collector 61 times in 8 s).
+    ['collect_interval too long', 'collect_interval: 3000000', /^mtarep\.yml: collect_interval: must be at most 86400 s \(1 day\)$/],
+    ['dns.timeout_ms too long', 'dns: {timeout_ms: 3000000000}', /^mtarep\.yml: dns\.timeout_ms: must be at most 60000 ms \(1 minute\)$/],
+    ['zone timeout too long', 'rbls: [{zone: bl.example.net, timeout_ms: 90000}]', /^mtarep\.yml: rbls\[0\]\.timeout_ms: must be at most 60000 ms/],
+    ['snds timeout too long', 'snds_timeout_ms: 2147483648', /^mtarep\.yml: snds_timeout_ms: must be at most 300000 ms \(5 minutes\)$/],
+    ['banner timeout too long', 'smtp_banner_timeout_ms: 600000', /^mtarep\.yml: smtp_banner_timeout_ms: must be at most 120000 ms/],
+    ['ssh timeout too long', 'ssh_timeout_ms: 3600000', /^mtarep\.yml: ssh_timeout_ms: must be at most 600000 ms \(10 minutes\)$/],
+    ['http_reputation timeout too long', 'http_reputation: {url: "https://rep.example.com/{ip}", json_path: v, verdicts: {}, timeout_ms: 9999999}', /^mtarep\.yml: http_reputation\.timeout_ms: must be at most 120000 ms/],
+    ['block window too long', 'provider_block_window: 99999999', /^mtarep\.yml: provider_block_window: must be at most 604800 s \(7 days\)$/],
+    ['retention too long', 'retention: {counters_days: 100000}', /^mtarep\.yml: retention\.counters_days: must be at most 3650 days$/],
+    ['rate limit that would overflow the spacing timer', 'rbls: [{zone: bl.example.net, rate_limit: 0.0000001}]', /^mtarep\.yml: rbls\[0\]\.rate_limit: must be at least 0\.01/],
+    // What used to pass check-config and only fail at collect.
+    ['relative maillog path', 'maillog_path: log/maillog', /^mtarep\.yml: maillog_path: must be an absolute path on the MTA/],
+    ['maillog path with a newline', 'mta_map: {m1: {maillog_path: "/var/log/mail\\nlog"}}', /^mtarep\.yml: mta_map\.m1\.maillog_path: must not contain a newline/],
+    ['FQDN not a host name', 'mta_map: {m1: "mta 1.example.com"}', /^mtarep\.yml: mta_map\.m1: "mta 1\.example\.com" is not a host name/],
+    ['FQDN key not a host name', 'mta_map: {m1: {fqdn: "-bad.example.com"}}', /^mtarep\.yml: mta_map\.m1\.fqdn: "-bad\.example\.com" is not a host name/],
+    ['FQDN in a list not a host name', 'mta_map: [a.example.com, "b_c.example.com"]', /^mtarep\.yml: mta_map\[1\]: "b_c\.example\.com" is not a host name/],
+    ['IPv4-mapped address', 'mta_map: {m1: {ips: ["::ffff:192.0.2.1"]}, m2: {ips: [192.0.2.1]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: "::ffff:192\.0\.2\.1" is an IPv4-mapped IPv6 address: write the IPv4 address 192\.0\.2\.1$/],
+    ['IPv4-mapped address in hex', 'mta_map: {m1: {ips: ["::FFFF:c000:0201"]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: .*write the IPv4 address 192\.0\.2\.1$/],
+    ['same IP under two hosts', 'mta_map: {m1: {ips: ["2001:DB8::1"]}, m2: {ips: ["2001:db8:0:0::1"]}}', /^mtarep\.yml: mta_map\.m2\.ips\[0\]: 2001:db8::1 is already an IP of host m1$/],
+    ['same IP twice in a host', 'mta_map: {m1: {ips: [192.0.2.1, 192.0.2.1]}}', /^mtarep\.yml: mta_map\.m1\.ips\[1\]: 192\.0\.2\.1 is listed twice$/],
+    ['IPv6 scope', 'mta_map: {m1: {ips: ["fe80::1%eth0"]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: "fe80::1%eth0" has an IPv6 scope/],
+    ['host named __proto__', 'mta_map: {__proto__: a.example.com, m2: b.example.com}', /^mtarep\.yml: mta_map\.__proto__: the name __proto__ cannot be used/],
+    ['empty redis_prefix', 'redis_prefix: ""', /^mtarep\.yml: redis_prefix: must not be empty/],
+    ['glob in redis_prefix', 'redis_prefix: "mtarep*:"', /^mtarep\.yml: redis_prefix: must not contain white space or the glob characters/],
+    // Provider-block patterns run on text remote servers write.
+    ['nested quantifiers', "provider_block_strings: {evil: '^(a+)+$'}", /^mtarep\.yml: provider_block_strings\.evil: unsafe regular expression \/\^\(a\+\)\+\$\/: nested quantifiers in "\(a\+\)\+"/],
+    ['overlapping repeated alternation', "provider_block_strings: {evil: 'x(a|ab)*y'}", /^mtarep\.yml: provider_block_strings\.evil: unsafe regular expression \/x\(a\|ab\)\*y\/: a repeated alternation/],
+    ['unbounded back-reference', "provider_block_strings: {evil: '(\\w)\\1.*x'}", /^mtarep\.yml: provider_block_strings\.evil: unsafe regular expression .*back-reference/],
   ];
   for (const [name, text, line] of cases) {
     it(name, () => {
@@ -167,6 +196,21 @@ describe('a bad config gives one line per problem naming the key', () => {
   it('reports every problem, not only the first', () => {
     const lines = problemsOf('foo: 1\nssh_port: "22"\nrbls: [{zone: bl.example.net, bogus: 1}]');
     expect(lines).toHaveLength(3);
+  });
+
+  it('an alias bomb is a config error naming the file, not a crash', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    const lines = problemsOf(bomb);
+    expect(lines).toEqual([expect.stringMatching(/^mtarep\.yml: YAML: Excessive alias count/)]);
+  });
+
+  it('the bounds leave room for real values', () => {
+    const c = parseConfig('collect_interval: 86400\ndns: {timeout_ms: 60000}\nprovider_block_window: 604800\nredis_prefix: "mt:{a}:"\nmta_map: {m1: {ips: ["::1", "192.0.2.1", "2001:DB8::A"], maillog_path: /var/log/mail.log}, "mx.example.com.": {}}', '/x/m.yml');
+    expect(c.collectInterval).toBe(86400);
+    expect(c.hosts[0]!.ips).toEqual(['::1', '192.0.2.1', '2001:db8::a']);
+    expect(c.hosts[1]!.fqdn).toBe('mx.example.com.');
+    // The shipped patterns all pass the safety check.
+    expect(parseConfig(rubyFixture, '/x/m.yml').providerBlocks.length).toBeGreaterThan(10);
   });
 
   it('a missing file is one line naming the path', () => {

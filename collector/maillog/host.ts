@@ -146,6 +146,9 @@ async function attemptRead(
       counters: scan.counters,
       ttlSec: config.retention.countersDays * 86_400,
     });
+    for (const p of scan.slow) {
+      notes.push(`provider_block_strings.${p.provider} /${p.source}/ was slow on ${p.lines} line(s) (up to ${Math.round(p.ms)} ms each; matched in bounded time): simplify it`);
+    }
     if (scan.expiredUnknown > 0) notes.push(`${scan.expiredUnknown} expired messages had no remembered recipients (deferred before the first read?)`);
     return { lines: scan.lines, unparsed: scan.unparsed, blocks: blocks.length, notes };
   } finally {

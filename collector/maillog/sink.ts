@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ProviderBlockRule } from '../../lib/config/normalize.js';
 import type { CounterType } from '../../lib/keys.js';
-import { blockMatcher } from './blocks.js';
+import { blockMatcher, type SlowPattern } from './blocks.js';
 import { QueueMap, type QueueLimits } from './queue.js';
 import { MaillogScanner, type BlockCandidate } from './scan.js';
 import { HostClock } from './time.js';
@@ -31,6 +31,8 @@ export interface ScanResult {
   counters: Map<string, Map<CounterType, Map<string, number>>>;
   blocks: Map<string, BlockCandidate>;
   queue: { set: [string, string][]; del: string[] };
+  /** Provider-block patterns that were slow on some lines (named in the run's notes). */
+  slow: SlowPattern[];
 }
 
 export interface ScanSink {
@@ -47,9 +49,10 @@ export interface ScanSink {
 export function inlineSink(init: ScanInit): ScanSink {
   const clock = new HostClock(new Date(init.nowMs), init.timezone);
   const queue = new QueueMap(init.queue, init.queueLimits);
+  const matcher = blockMatcher(init.rules);
   const scanner = new MaillogScanner({
     clock,
-    matcher: blockMatcher(init.rules),
+    matcher,
     queue,
     ...(init.firstRun ? { countsDay: (d: string) => d === clock.today } : {}),
     ...(init.passes ? { passes: init.passes } : {}),
@@ -65,6 +68,7 @@ export function inlineSink(init: ScanInit): ScanSink {
         counters: scanner.counters,
         blocks: scanner.blocks,
         queue: queue.changes(),
+        slow: matcher.slow(),
       };
     },
     close: () => {},
@@ -174,7 +178,7 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
             const cur = r.blocks.get(provider);
             if (!cur || b.ms >= cur.ms) r.blocks.set(provider, b);
           }
-          resolve({ ...r, lines: mine.lines });
+          resolve({ ...r, lines: mine.lines, slow: [...r.slow, ...mine.slow] });
         }, reject);
       };
       onFail = reject;

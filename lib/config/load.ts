@@ -60,9 +60,9 @@ function toProblems(issues: readonly Issue[], prefix: PropertyKey[] = []): Probl
       out.push(
         ...toProblems(issue.issues, at).map((p) => ({ ...p, message: `key ${p.message.replace(/^must/, 'must')}` })),
       );
-    } else if (issue.code === 'too_small' && issue.origin === 'number') {
+    } else if (issue.code === 'too_small' && issue.origin === 'number' && issue.message.startsWith('Too small')) {
       out.push({ path: formatPath(at), message: `must be ${issue.inclusive ? 'at least' : 'greater than'} ${String(issue.minimum)}` });
-    } else if (issue.code === 'too_big' && issue.origin === 'number') {
+    } else if (issue.code === 'too_big' && issue.origin === 'number' && issue.message.startsWith('Too big')) {
       out.push({ path: formatPath(at), message: `must be at most ${String(issue.maximum)}` });
     } else if (issue.code === 'invalid_type') {
       out.push({
@@ -106,6 +106,21 @@ function describeValue(v: unknown): string {
 }
 
 /**
+ * Keys a JavaScript object cannot hold as data (`__proto__` would set the prototype: a host named so
+ * would vanish without a word). Found anywhere in the document, each is a problem naming its path.
+ */
+function reservedKeys(v: unknown, at: PropertyKey[]): Problem[] {
+  if (v === null || typeof v !== 'object') return [];
+  if (Array.isArray(v)) return v.flatMap((x, i) => reservedKeys(x, [...at, i]));
+  const out: Problem[] = [];
+  if (Object.prototype.hasOwnProperty.call(v, '__proto__')) {
+    out.push({ path: formatPath([...at, '__proto__']), message: 'the name __proto__ cannot be used (rename it)' });
+  }
+  for (const [k, x] of Object.entries(v)) out.push(...reservedKeys(x, [...at, k]));
+  return out;
+}
+
+/**
  * Parse and validate config text. Pure: checks no files. Throws ConfigError listing every problem.
  * `file` is used to resolve relative paths and to name the file in messages.
  */
@@ -121,11 +136,19 @@ export function parseConfig(text: string, file: string): Config {
       })),
     );
   }
-  let data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing): bad input, not a crash.
+    throw new ConfigError(abs, [{ path: '', message: `YAML: ${(e as Error).message.split('\n')[0]} (too many or broken aliases)` }]);
+  }
   if (data === null || data === undefined) data = {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError(abs, [{ path: '', message: 'the top level must be a mapping of keys to values' }]);
   }
+  const reserved = reservedKeys(data, []);
+  if (reserved.length > 0) throw new ConfigError(abs, reserved);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(abs, toProblems(parsed.error.issues));
   const { config, problems } = normalizeConfig(parsed.data, abs);

@@ -158,6 +158,22 @@ function shortName(name: string): string {
   return isIP(name) ? name : name.split('.')[0]!;
 }
 
+/** An RFC 1123 host name: dot-separated labels of letters, digits and inner dashes; a final dot allowed. */
+export function isHostName(name: string): boolean {
+  const n = name.endsWith('.') ? name.slice(0, -1) : name;
+  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+}
+
+/** An IP address in one spelling: IPv6 lower-case and compressed (2001:DB8:0::1 = 2001:db8::1). */
+export function canonicalIp(ip: string): string {
+  return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+}
+
+/** The config path of a host in mta_map, as the schema errors write it. */
+function hostPath(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? `mta_map.${name}` : `mta_map["${name}"]`;
+}
+
 /**
  * Flatten the three `mta_map` forms: a list of FQDNs; a map alias -> FQDN; a map name -> object.
  * Problems (duplicate names) are pushed to `problems`.
@@ -185,7 +201,7 @@ function normalizeHosts(raw: RawConfig, problems: Problem[]): HostConfig[] {
       if (h.ssh_port !== undefined) host.sshPort = h.ssh_port;
       if (h.ssh_user !== undefined) host.sshUser = h.ssh_user;
       if (h.maillog_path !== undefined) host.maillogPath = h.maillog_path;
-      if (h.ips !== undefined) host.ips = h.ips.map((ip) => ip.toLowerCase());
+      if (h.ips !== undefined) host.ips = h.ips.map(canonicalIp);
       if (h.timezone !== undefined) host.timezone = h.timezone;
       if (h.counters_id !== undefined) host.countersId = h.counters_id;
       if (h.ssh !== undefined) host.ssh = h.ssh && raw.ssh_key !== undefined;
@@ -196,6 +212,7 @@ function normalizeHosts(raw: RawConfig, problems: Problem[]): HostConfig[] {
     }
   }
   const seen = new Map<string, number>();
+  const ipOwner = new Map<string, string>();
   hosts.forEach((h, i) => {
     const key = h.name.toLowerCase();
     if (seen.has(key)) problems.push({ path: `mta_map[${i}]`, message: `duplicate host ${h.name}` });
@@ -203,6 +220,19 @@ function normalizeHosts(raw: RawConfig, problems: Problem[]): HostConfig[] {
     if (!/^[A-Za-z0-9._:-]+$/.test(h.name)) {
       problems.push({ path: `mta_map.${h.name}`, message: 'host name may only hold letters, digits, dot, dash, underscore and colon' });
     }
+    if (!isHostName(h.fqdn) && isIP(h.fqdn) === 0) {
+      const where = Array.isArray(raw.mta_map) ? `mta_map[${i}]` : typeof raw.mta_map[h.name] === 'string' ? hostPath(h.name) : `${hostPath(h.name)}.fqdn`;
+      problems.push({ path: where, message: `"${h.fqdn}" is not a host name (letters, digits and dashes in dot-separated labels)` });
+    }
+    // One IP record per address: two hosts (or one host twice) naming it would overwrite each other.
+    (h.ips ?? []).forEach((ip, j) => {
+      const owner = ipOwner.get(ip);
+      if (owner !== undefined) {
+        problems.push({ path: `${hostPath(h.name)}.ips[${j}]`, message: owner === h.name ? `${ip} is listed twice` : `${ip} is already an IP of host ${owner}` });
+      } else {
+        ipOwner.set(ip, h.name);
+      }
+    });
   });
   return hosts;
 }

@@ -5,17 +5,68 @@
  */
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { regexHazard } from '../regex-safety.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
 const positiveInt = z.number().int().positive();
+
+/** "1 minute", "7 days": a bound in words for error messages. */
+function inWords(ms: number): string {
+  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms / size === 1 ? '' : 's'}`;
+  }
+  return `${ms} ms`;
+}
+
+/**
+ * A duration with a sane upper bound for its key. Node turns a timer above 2^31-1 ms (24.8 days) into
+ * 1 ms, so no timer may come near it, and each key has a maximum that makes sense for what it times.
+ */
+export function durationMs(max: number) {
+  return positiveInt.max(max, `must be at most ${max} ms (${inWords(max)})`);
+}
+export function durationSec(max: number) {
+  return positiveInt.max(max, `must be at most ${max} s (${inWords(max * 1000)})`);
+}
+export function durationDays(max: number) {
+  return positiveInt.max(max, `must be at most ${max} days`);
+}
+
+/** Glob characters Redis SCAN MATCH would read as patterns, and white space. */
+const prefixChars = /^[^*?[\]\\\s]*$/;
+
+/** A maillog path on the MTA: absolute (it is read over SSH, not relative to anything), one line. */
+const maillogPath = nonEmpty
+  .refine((s) => !/[\n\r\0]/.test(s), { message: 'must not contain a newline or NUL character' })
+  .refine((s) => s.startsWith('/'), { message: 'must be an absolute path on the MTA (starting with /)' });
 
 /** host, host:port, [v6]:port or a bare IP; port defaults to 53. */
 const dnsServer = nonEmpty.refine((s) => isIP(parseHostPort(s, 53)?.host ?? '') !== 0, {
   message: 'must be an IP address, optionally with :port (IPv6 as [addr]:port)',
 });
 
-const ipAddress = nonEmpty.refine((s) => isIP(s) !== 0, { message: 'must be an IPv4 or IPv6 address' });
+const ipAddress = nonEmpty.superRefine((s, ctx) => {
+  if (s.includes('%')) {
+    ctx.addIssue({ code: 'custom', message: `"${s}" has an IPv6 scope (%...): give the address without it (DNSBLs and DNS know no scope)` });
+  } else if (isIP(s) === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 address' });
+  } else {
+    const v4 = mappedIpv4(s);
+    if (v4 !== null) ctx.addIssue({ code: 'custom', message: `"${s}" is an IPv4-mapped IPv6 address: write the IPv4 address ${v4}` });
+  }
+});
+
+/** The IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d) stands for, else null. */
+export function mappedIpv4(ip: string): string | null {
+  if (isIP(ip) !== 6) return null;
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(new URL(`http://[${ip}]/`).host);
+  if (!m) return null;
+  const hi = parseInt(m[1]!, 16);
+  const lo = parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
 
 const httpUrl = nonEmpty.refine(
   (s) => {
@@ -29,12 +80,16 @@ const httpUrl = nonEmpty.refine(
   { message: 'must be an http:// or https:// URL' },
 );
 
+/** A pattern run on text remote servers wrote: it must compile and be safe from runaway backtracking. */
 const regexString = z.string().superRefine((s, ctx) => {
   try {
     new RegExp(s);
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: `bad regular expression: ${(e as Error).message}` });
+    return;
   }
+  const hazard = regexHazard(s);
+  if (hazard !== null) ctx.addIssue({ code: 'custom', message: `unsafe regular expression /${s}/: ${hazard}` });
 });
 
 /** An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. */
@@ -57,12 +112,12 @@ const zoneObject = z.strictObject({
   ipv6: z.boolean().optional(),
   kind: z.enum(zoneKinds).optional(),
   codes: z.record(returnCode, codeMeaning).optional(),
-  rate_limit: z.number().positive().optional(),
+  rate_limit: z.number().min(0.01, 'must be at least 0.01 (queries per second)').max(1_000_000).optional(),
   dqs_key: nonEmpty.optional(),
   critical: z.boolean().optional(),
   self_test: z.boolean().optional(),
   removal_link: httpUrl.optional(),
-  timeout_ms: positiveInt.optional(),
+  timeout_ms: durationMs(60_000).optional(),
 });
 
 const hostObject = z.strictObject({
@@ -70,7 +125,7 @@ const hostObject = z.strictObject({
   ssh_host: nonEmpty.optional(),
   ssh_port: port.optional(),
   ssh_user: nonEmpty.optional(),
-  maillog_path: nonEmpty.optional(),
+  maillog_path: maillogPath.optional(),
   ips: z.array(ipAddress).min(1).optional(),
   timezone: nonEmpty
     .refine(isTimeZone, { message: 'must be an IANA time zone such as America/New_York' })
@@ -98,7 +153,7 @@ const httpReputation = z.strictObject({
     neutral: z.array(z.string()).default([]),
     bad: z.array(z.string()).default([]),
   }),
-  timeout_ms: positiveInt.default(5000),
+  timeout_ms: durationMs(120_000).default(5000),
   concurrency: positiveInt.default(8),
 });
 
@@ -107,7 +162,7 @@ export const configSchema = z.strictObject({
   error_log: nonEmpty.optional(),
   redis_server: nonEmpty.optional(),
   snds_key: nonEmpty.optional(),
-  maillog_path: nonEmpty.default('/var/log/maillog'),
+  maillog_path: maillogPath.default('/var/log/maillog'),
   ssh_key: nonEmpty.optional(),
   ssh_user: nonEmpty.optional(),
   http_auth_file: nonEmpty.optional(),
@@ -122,16 +177,20 @@ export const configSchema = z.strictObject({
   redis_url: nonEmpty
     .refine((s) => /^rediss?:\/\//.test(s), { message: 'must start with redis:// or rediss://' })
     .optional(),
-  redis_prefix: z.string().default('mtarep:'),
+  redis_prefix: z
+    .string()
+    .min(1, 'must not be empty (every key would share the namespace of other Redis users)')
+    .regex(prefixChars, 'must not contain white space or the glob characters * ? [ ] \\ (key lists match on it)')
+    .default('mtarep:'),
   data_dir: nonEmpty.default('./data'),
   listen: nonEmpty
     .refine((s) => parseHostPort(s, 8080) !== null, { message: 'must be host:port, e.g. 127.0.0.1:8080' })
     .default('127.0.0.1:8080'),
-  collect_interval: positiveInt.default(900),
+  collect_interval: durationSec(86_400).default(900),
   dns: z
     .strictObject({
       servers: z.array(dnsServer).default([]),
-      timeout_ms: positiveInt.default(3000),
+      timeout_ms: durationMs(60_000).default(3000),
       tries: z.number().int().min(1).max(10).default(2),
       concurrency: positiveInt.default(128),
     })
@@ -139,17 +198,17 @@ export const configSchema = z.strictObject({
   senderscore_zone: z.union([nonEmpty, z.literal(false)]).default('score.senderscore.com'),
   snds_url: httpUrl.default('https://sendersupport.olc.protection.outlook.com/snds/'),
   snds_ip_status: z.boolean().default(false),
-  snds_timeout_ms: positiveInt.default(20000),
+  snds_timeout_ms: durationMs(300_000).default(20000),
   dns_match: z.boolean().default(true),
   smtp_banner_port: port.default(25),
-  smtp_banner_timeout_ms: positiveInt.default(5000),
+  smtp_banner_timeout_ms: durationMs(120_000).default(5000),
   http_reputation: httpReputation.optional(),
   ssh_port: port.default(22),
   ssh_known_hosts: nonEmpty.optional(),
-  ssh_timeout_ms: positiveInt.default(15000),
+  ssh_timeout_ms: durationMs(600_000).default(15000),
   ssh_concurrency: positiveInt.default(16),
   maillog_initial_tail_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
-  provider_block_window: positiveInt.default(7200),
+  provider_block_window: durationSec(7 * 86_400).default(7200),
   severity: z
     .strictObject({
       snds_traps_warning: z.number().int().min(0).default(10),
@@ -159,8 +218,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   retention: z
     .strictObject({
-      counters_days: positiveInt.default(400),
-      history_days: positiveInt.default(90),
+      counters_days: durationDays(3650).default(400),
+      history_days: durationDays(3650).default(90),
       runs: positiveInt.default(200),
       events: positiveInt.default(100_000),
     })

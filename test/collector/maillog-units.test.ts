@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockMatcher, mergeBlocks, namesIp, toBlock } from '../../collector/maillog/blocks.js';
+import { blockMatcher, maxTestedLine, mergeBlocks, namesIp, toBlock } from '../../collector/maillog/blocks.js';
 import { MaillogScanner } from '../../collector/maillog/scan.js';
 import { HostClock } from '../../collector/maillog/time.js';
 import { LineSplitter } from '../../collector/maillog/lines.js';
@@ -142,6 +142,24 @@ describe('provider blocks', () => {
     expect(m.match('Nov  3 08:00:02 h x[1]: blk-blk')).toEqual(['echo']);
     expect(m.match('Nov  3 08:00:02 h x[1]: blk-xyz')).toEqual([]);
     expect(m.match('Nov  3 09:00:00 h x[1]: anything')).toEqual(['anchored']);
+  });
+
+  it('a pattern that backtracks catastrophically on a crafted line ends, and is named', () => {
+    // Config load refuses this shape; the matcher must still end on it (V8's linear-time fallback):
+    // with plain backtracking this line alone takes 2^40 steps.
+    const evil = [{ provider: 'benign', pattern: /mail\.live\.com/ }, { provider: 'evil', pattern: /^(a+)+$/ }];
+    const crafted = 'a'.repeat(40) + '!';
+    expect(blockMatcher(evil).match(crafted)).toEqual([]);
+    expect(blockMatcher(evil).match('a'.repeat(40))).toEqual(['evil']);
+    const m = blockMatcher(evil, { slowLineMs: 0 });
+    m.match('a'.repeat(3000) + '!');
+    expect(m.slow()).toEqual([expect.objectContaining({ provider: 'evil', source: '^(a+)+$', lines: 1 })]);
+  });
+
+  it('tests at most maxTestedLine characters of a line', () => {
+    const m = blockMatcher([{ provider: 'tail', pattern: /TAIL/ }]);
+    expect(m.match('x'.repeat(100) + 'TAIL')).toEqual(['tail']);
+    expect(m.match('x'.repeat(maxTestedLine) + 'TAIL')).toEqual([]);
   });
 
   it('the scanner tests remote answers: deferred/bounced status lines and "host ... said" lines', () => {
