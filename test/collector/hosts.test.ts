@@ -26,10 +26,12 @@ describe('resolveHosts', () => {
       mta_map: {
         mx1: 'mx1.example.test',
         mx2: { fqdn: 'mx2.example.test' },
-        mx3: { fqdn: 'mx3.example.test', ips: ['198.51.100.7', '::ffff:198.51.100.8'] },
+        mx3: { fqdn: 'mx3.example.test', ips: ['198.51.100.7'] },
         gone: { fqdn: 'gone.example.test' },
       },
     });
+    // Config load refuses the ::ffff: form; the collector still maps one to its IPv4 address.
+    config.hosts[2]!.ips = ['198.51.100.7', '::ffff:198.51.100.8'];
     const { records, targets, failed } = await resolveHosts(config.hosts, dns, now, 'run-1');
     // NXDOMAIN and NODATA are answers, not failed lookups.
     expect(failed.size).toBe(0);
@@ -63,9 +65,10 @@ describe('resolveHosts', () => {
   });
 
   it('dedupes an IP shared by two hosts into one target, listed on both hosts', async () => {
-    const config = configFrom({
-      mta_map: { a: { fqdn: 'a.test', ips: ['192.0.2.5', '192.0.2.5'] }, b: { fqdn: 'b.test', ips: ['192.0.2.5'] } },
-    });
+    // Config load refuses one IP given twice; DNS answers can still share one (set here directly).
+    const config = configFrom({ mta_map: { a: { fqdn: 'a.test' }, b: { fqdn: 'b.test' } } });
+    config.hosts[0]!.ips = ['192.0.2.5', '192.0.2.5'];
+    config.hosts[1]!.ips = ['192.0.2.5'];
     const { records, targets } = await resolveHosts(config.hosts, dns, now);
     expect(records.map((r) => r.ips)).toEqual([['192.0.2.5'], ['192.0.2.5']]);
     expect(targets.map((t) => t.host.name)).toEqual(['a']);

@@ -156,7 +156,9 @@ describe.each([
     expect(r.errors).toEqual([]);
     expect(sorted(await counters(t.redis))).toEqual(sorted(b.expected));
     for (const f of ['pwned', 'pwned2', 'pwned3']) expect(fs.existsSync(path.join(srv.dir, f))).toBe(false);
-    const bad = configFrom({ mta_map: { mta1: { ssh_host: srv.host, ssh_port: srv.port, maillog_path: '/var/log/mail\nlog' } }, ssh_key: path.join(tmp, 'id'), ssh_known_hosts: path.join(tmp, 'known_hosts') });
+    // Config load refuses this path (test/config.test.ts); the reader refuses it too, should one get through.
+    const bad = configFrom({ mta_map: { mta1: { ssh_host: srv.host, ssh_port: srv.port } }, ssh_key: path.join(tmp, 'id'), ssh_known_hosts: path.join(tmp, 'known_hosts') });
+    bad.hosts[0]!.maillogPath = '/var/log/mail\nlog';
     const before = srv.commands.length;
     const r2 = await collectMaillogs(deps(NOW, {}, bad));
     expect(r2.errors[0]).toMatch(/maillog_path may not contain a newline/);
