@@ -53,6 +53,20 @@ need_redis_server() {
   # The Debian package starts a system-wide Redis on port 6379; mtarep does not use it.
 }
 
+# The browser test drives Debian's chromium (or MTAREP_CHROMIUM). A missing browser stops the run here
+# unless the user opted out with MTAREP_SKIP_BROWSER=1.
+need_chromium() {
+  local bin="${MTAREP_CHROMIUM:-/usr/bin/chromium}"
+  [ -x "$bin" ] && return 0
+  if [ -z "${MTAREP_CHROMIUM:-}" ] && apt_install chromium fonts-dejavu-core && [ -x "$bin" ]; then
+    return 0
+  fi
+  say "no browser at $bin: the browser test needs one. Install it and run again:"
+  say "  Debian/Ubuntu: sudo apt-get install chromium   (npm test does this itself when run as root)"
+  say "or point MTAREP_CHROMIUM at a Chromium binary, or skip the browser test explicitly: MTAREP_SKIP_BROWSER=1 npm test"
+  exit 1
+}
+
 # Build dist/ when it is missing or older than the sources (tsc).
 need_build() {
   if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli collector web views package.json tsconfig.json -newer dist/cli/main.js -print -quit 2>/dev/null)" ]; then
