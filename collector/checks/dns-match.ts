@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import type { CheckResult, DnsMatchValue, MatchPart } from '../../lib/model.js';
 import { DnsLookupError, type DnsClient } from '../dns/client.js';
-import { createLimiter, mapLimit } from '../dns/limiter.js';
+import { createLimiter, mapLimit } from '../../lib/concurrency.js';
 import { normalizeIp } from '../dns/names.js';
 import { readSmtpBanner, SmtpBannerError } from '../smtp-banner.js';
 import type { Check, Target } from './types.js';

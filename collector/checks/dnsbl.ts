@@ -8,7 +8,7 @@
 import type { ZoneConfig } from '../../lib/config/normalize.js';
 import type { DnsblResult } from '../../lib/model.js';
 import { DnsLookupError, type DnsClient, type LookupOptions } from '../dns/client.js';
-import { mapLimit } from '../dns/limiter.js';
+import { mapLimit } from '../../lib/concurrency.js';
 import { rawReverseLabels, reverseLabels } from '../dns/names.js';
 import { createRateLimiter } from '../dns/rate-limit.js';
 import {

@@ -7,7 +7,7 @@
  */
 import type { HttpReputationConfig } from '../../lib/config/normalize.js';
 import type { CheckResult, HttpReputationValue } from '../../lib/model.js';
-import { mapLimit } from '../dns/limiter.js';
+import { mapLimit } from '../../lib/concurrency.js';
 import { getText } from '../http-get.js';
 import type { Check, CheckDeps, Target } from './types.js';
 

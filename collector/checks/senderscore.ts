@@ -6,7 +6,7 @@
  */
 import type { CheckResult, SenderScoreValue } from '../../lib/model.js';
 import { DnsLookupError } from '../dns/client.js';
-import { mapLimit } from '../dns/limiter.js';
+import { mapLimit } from '../../lib/concurrency.js';
 import { dnsblName } from '../dns/names.js';
 import type { Check } from './types.js';
 

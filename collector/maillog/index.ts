@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
+import { mapLimit } from '../../lib/concurrency.js';
 import { keys as makeKeys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlocksRecord } from '../../lib/model.js';
@@ -42,14 +43,6 @@ export interface MaillogResult {
   skipped: number;
   /** One line per failed host: "<host>: <reason>". */
   errors: string[];
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Read every SSH-enabled host's maillog and commit its blocks and counters. Never throws for a host. */

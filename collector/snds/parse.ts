@@ -7,6 +7,7 @@
  * never guessed at and never silently dropped.
  */
 import { isIP } from 'node:net';
+import { parse } from 'csv-parse/sync';
 import type { SndsColor, SndsData } from '../../lib/model.js';
 import { ipv4ToInt } from '../../lib/config/normalize.js';
 
@@ -61,48 +62,40 @@ export function assertNotHtml(body: string, what: string): void {
   }
 }
 
-/** Split one CSV line; fields may be double-quoted ("" is a quote inside). */
-export function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q === -1) throw new SndsFormatError('unterminated quoted field');
-        v += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          v += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      out.push(v);
-      if (i >= line.length) return out;
-      if (line[i] !== ',') throw new SndsFormatError('text after a quoted field');
-      i++;
-    } else {
-      const c = line.indexOf(',', i);
-      if (c === -1) {
-        out.push(line.slice(i));
-        return out;
-      }
-      out.push(line.slice(i, c));
-      i = c + 1;
-    }
-  }
+/** A CSV record and the line of the export it starts on (1-based). */
+interface CsvRecord {
+  fields: string[];
+  line: number;
 }
 
-function lines(body: string): { text: string; line: number }[] {
-  return body
-    .replace(/^\uFEFF/, '')
-    .split(/\r?\n/)
-    .map((text, i) => ({ text, line: i + 1 }))
-    .filter((l) => l.text.trim() !== '');
+/**
+ * The export's CSV records (RFC 4180, through csv-parse: quoted fields may hold commas, quotes and line
+ * breaks). Blank lines are skipped. Text that is not CSV (an unterminated quote) ends the readable part:
+ * the records before it are returned and the rest is one problem at the line where it starts.
+ */
+function csvRecords(body: string): { records: CsvRecord[]; problem?: RowProblem } {
+  const records: CsvRecord[] = [];
+  // csv-parse counts a CRLF inside a quoted field as two lines, so lines are counted here: a record
+  // spans one line plus the line breaks inside its fields.
+  let line = 1;
+  try {
+    parse(body, {
+      bom: true,
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      relax_quotes: true,
+      on_record: (fields: string[]) => {
+        const start = line;
+        line += 1 + fields.reduce((n, f) => n + (f.match(/\r\n|\n/g)?.length ?? 0), 0);
+        if (!(fields.length === 1 && fields[0]!.trim() === '')) records.push({ fields, line: start });
+        return null;
+      },
+    });
+  } catch (e) {
+    const message = (e as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED' ? 'unterminated quoted field' : (e as Error).message;
+    return { records, problem: { line, reason: `${message}: the export is not readable from here to its end` } };
+  }
+  return { records };
 }
 
 const sndsDate = /^(\d{1,2})\/(\d{1,2})\/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))? ?(AM|PM)$/i;
@@ -166,8 +159,8 @@ function parseDataRow(fields: string[]): Omit<SndsRow, 'line'> {
   return row;
 }
 
-function firstColumnIp(text: string): string | undefined {
-  const first = text.split(',')[0]?.trim().replace(/^"|"$/g, '') ?? '';
+function firstColumnIp(fields: readonly string[]): string | undefined {
+  const first = fields[0]?.trim() ?? '';
   return isIP(first) === 4 ? first : undefined;
 }
 
@@ -179,14 +172,16 @@ export function parseSndsData(body: string): SndsDataExport {
   assertNotHtml(body, 'SNDS data export');
   const rows: SndsRow[] = [];
   const problems: RowProblem[] = [];
-  for (const { text, line } of lines(body)) {
+  const { records, problem } = csvRecords(body);
+  for (const { fields, line } of records) {
     try {
-      rows.push({ ...parseDataRow(splitCsvLine(text)), line });
+      rows.push({ ...parseDataRow(fields), line });
     } catch (e) {
-      const ip = firstColumnIp(text);
+      const ip = firstColumnIp(fields);
       problems.push({ line, reason: (e as Error).message, ...(ip !== undefined ? { ip } : {}) });
     }
   }
+  if (problem) problems.push(problem);
   return { rows, problems };
 }
 
@@ -195,9 +190,10 @@ export function parseSndsIpStatus(body: string): SndsStatusExport {
   assertNotHtml(body, 'SNDS IP status export');
   const ranges: BlockedRange[] = [];
   const problems: RowProblem[] = [];
-  for (const { text, line } of lines(body)) {
+  const { records, problem } = csvRecords(body);
+  for (const { fields, line } of records) {
     try {
-      const f = splitCsvLine(text).map((x) => x.trim());
+      const f = fields.map((x) => x.trim());
       if (f.length !== 4) throw new SndsFormatError(`expected 4 columns, found ${f.length}`);
       const [first, last, blocked, reason] = f as [string, string, string, string];
       if (isIP(first) !== 4) throw new SndsFormatError(`first IP "${first}" is not an IPv4 address`);
@@ -212,6 +208,7 @@ export function parseSndsIpStatus(body: string): SndsStatusExport {
       problems.push({ line, reason: (e as Error).message });
     }
   }
+  if (problem) problems.push(problem);
   return { ranges, problems };
 }
 

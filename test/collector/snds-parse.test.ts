@@ -5,7 +5,6 @@ import {
   parseSndsIpStatus,
   parseSndsTime,
   rangesFor,
-  splitCsvLine,
   SndsFormatError,
 } from '../../collector/snds/parse.js';
 
@@ -112,11 +111,36 @@ describe('parseSndsTime', () => {
   });
 });
 
-describe('splitCsvLine', () => {
-  it('splits plain and quoted fields', () => {
-    expect(splitCsvLine('a,,b')).toEqual(['a', '', 'b']);
-    expect(splitCsvLine('"x,y",z,')).toEqual(['x,y', 'z', '']);
-    expect(() => splitCsvLine('"open')).toThrow(/unterminated/);
+describe('CSV records', () => {
+  it('reads a quoted field holding a line break (CRLF or LF) as one field, and keeps line numbers right', () => {
+    const body = [
+      '192.0.2.10,9/28/2020 12:00 AM,9/28/2020 11:59 PM,10,9,8,GREEN,< 0.1%,,,,mx1.example.com,a@example.com,"first line\r\nsecond line"',
+      '',
+      '192.0.2.11,9/28/2020 12:00 AM,9/28/2020 11:59 PM,5,5,5,RED,> 90%,,,,"helo\nwith LF","x@example.com",',
+      '   ',
+      '192.0.2.12,9/28/2020 12:00 AM,9/28/2020 11:59 PM,1,1,1,GREEN,BAD,,,,,,,extra',
+      '192.0.2.13,9/28/2020 12:00 AM,9/28/2020 11:59 PM,1,1,1,GREEN,< 0.1%,,,,,,',
+    ].join('\r\n');
+    const { rows, problems } = parseSndsData('\uFEFF' + body + '\r\n');
+    expect(rows.map((r) => [r.line, r.ip, r.heloSample, r.comments])).toEqual([
+      [1, '192.0.2.10', 'mx1.example.com', 'first line\r\nsecond line'],
+      [4, '192.0.2.11', 'helo\nwith LF', undefined],
+      [8, '192.0.2.13', undefined, undefined],
+    ]);
+    expect(problems).toEqual([{ line: 7, ip: '192.0.2.12', reason: 'expected 14 columns, found 15' }]);
+  });
+
+  it('splits plain and quoted fields; quotes inside a plain field are text', () => {
+    const { ranges, problems } = parseSndsIpStatus('192.0.2.1,192.0.2.9,Yes,"x,y ""z"""\r\n192.0.2.20,192.0.2.29,No,say "hi"\r\n192.0.2.30,192.0.2.31,No,\r\n');
+    expect(problems).toEqual([]);
+    expect(ranges.map((r) => r.reason)).toEqual(['x,y "z"', 'say "hi"', '']);
+  });
+
+  it('an unterminated quote keeps the rows before it and reports the rest from the line it starts on', () => {
+    const { rows, problems } = parseSndsData(`${example}\r\n${example}\r\n192.0.2.5,"open\r\n${example}\r\n`);
+    expect(rows.map((r) => r.line)).toEqual([1, 2]);
+    expect(problems).toEqual([{ line: 3, reason: 'unterminated quoted field: the export is not readable from here to its end' }]);
+    expect(parseSndsIpStatus('"open').problems).toEqual([{ line: 1, reason: 'unterminated quoted field: the export is not readable from here to its end' }]);
   });
 });
 

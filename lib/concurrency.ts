@@ -1,6 +1,7 @@
 /**
- * A counting semaphore: at most `max` tasks in flight, the rest wait in FIFO order. Node's resolvers
- * have no concurrency limit of their own, so every DNS query goes through one of these.
+ * The one concurrency helper: a counting semaphore (`createLimiter`: at most `max` tasks in flight, the
+ * rest wait in FIFO order) and `mapLimit` over a list. Node's resolvers have no concurrency limit of
+ * their own, so every DNS query goes through a limiter; SSH reads and HTTP lookups use `mapLimit`.
  */
 export interface Limiter {
   /** Run `fn` when a slot is free; the slot is released when it settles. */

@@ -1,37 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter, mapLimit } from '../../collector/dns/limiter.js';
 import { createRateLimiter } from '../../collector/dns/rate-limit.js';
-
-describe('limiter', () => {
-  it('never runs more than max at once and runs everything', async () => {
-    const lim = createLimiter(3);
-    let inFlight = 0;
-    let peak = 0;
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        lim.run(async () => {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          await new Promise((r) => setTimeout(r, i % 3));
-          inFlight--;
-          return i;
-        }),
-      ),
-    );
-    expect(peak).toBe(3);
-    expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    expect(lim.active).toBe(0);
-  });
-  it('releases the slot when a task throws', async () => {
-    const lim = createLimiter(1);
-    await expect(lim.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    await expect(lim.run(() => { throw new Error('sync'); })).rejects.toThrow('sync');
-    await expect(lim.run(async () => 7)).resolves.toBe(7);
-  });
-  it('mapLimit keeps input order', async () => {
-    expect(await mapLimit([3, 1, 2], 2, async (x) => x * 2)).toEqual([6, 2, 4]);
-  });
-});
 
 describe('rate limiter (fake clock)', () => {
   it('spaces releases 1/rate apart with no burst', async () => {
