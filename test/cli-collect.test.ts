@@ -14,6 +14,7 @@ import { startDnsServer, type TestDnsServer } from './helpers/dns-server.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startSmtpGreeting, type SmtpGreeting } from './helpers/smtp-greeting.js';
+import { ANSWERS_MS } from './helpers/timeouts.js';
 
 const mta = '127.1.0.30';
 const sndsKey = 'cli-secret-key-777';
@@ -51,14 +52,14 @@ function writeConfig(extra: Record<string, unknown> = {}): string {
     stringify({
       redis_url: r.url,
       data_dir: './data',
-      dns: { servers: [dns.address], timeout_ms: 300, tries: 1 },
+      dns: { servers: [dns.address], timeout_ms: ANSWERS_MS, tries: 1 },
       rbls: ['bl.test'],
       senderscore_zone: false,
       snds_key: sndsKey,
       snds_url: `${http.url}snds/`,
-      snds_timeout_ms: 1000,
+      snds_timeout_ms: ANSWERS_MS,
       smtp_banner_port: smtp.port,
-      smtp_banner_timeout_ms: 1000,
+      smtp_banner_timeout_ms: ANSWERS_MS,
       mta_map: { mx: 'mx.example.test' },
       ...extra,
     }),

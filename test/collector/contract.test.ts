@@ -15,6 +15,7 @@ import { configFrom } from '../helpers/collector-config.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 import { freePort } from '../helpers/net.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 import { startSmtpGreeting, type SmtpGreeting } from '../helpers/smtp-greeting.js';
 
 const at = new Date('2024-05-01T10:00:00Z');
@@ -59,19 +60,21 @@ afterAll(async () => {
   await Promise.all([dns.close(), silentDns.close(), http.close(), greetA.close(), greetB.close(), mute.close()]);
 });
 
-function configFor(o: { dnsAddress: string; httpBase: string; smtpPort: number }): Config {
+/** `silent`: the peers never answer, so the test waits for short timeouts; else they answer. */
+function configFor(o: { dnsAddress: string; httpBase: string; smtpPort: number; silent?: boolean }): Config {
+  const t = o.silent ? SILENT_MS : ANSWERS_MS;
   return configFrom({
-    dns: { servers: [o.dnsAddress], timeout_ms: 250, tries: 1, concurrency: 16 },
+    dns: { servers: [o.dnsAddress], timeout_ms: t, tries: 1, concurrency: 16 },
     rbls: [{ zone: 'bl.test', ipv6: true }],
     senderscore_zone: 'score.test',
     snds_key: 'contract-key-123',
     snds_url: `${o.httpBase}snds/`,
     snds_ip_status: true,
-    snds_timeout_ms: 300,
+    snds_timeout_ms: t,
     dns_match: true,
     smtp_banner_port: o.smtpPort,
-    smtp_banner_timeout_ms: 300,
-    http_reputation: { url: `${o.httpBase}rep?ip={ip}`, json_path: 'r', verdicts: { good: ['ok'] }, timeout_ms: 300 },
+    smtp_banner_timeout_ms: t,
+    http_reputation: { url: `${o.httpBase}rep?ip={ip}`, json_path: 'r', verdicts: { good: ['ok'] }, timeout_ms: t },
     mta_map: { mx1: { fqdn: 'mx1.example.test' } },
   });
 }
@@ -133,7 +136,7 @@ describe.each(checks.map((c) => [c.name, c] as const))('contract: %s check', (_n
   });
 
   it('honours its timeout against peers that never answer: resolves with errors that say timeout', async () => {
-    const config = configFor({ dnsAddress: silentDns.address, httpBase: `${http.url}never/`, smtpPort: mute.port });
+    const config = configFor({ dnsAddress: silentDns.address, httpBase: `${http.url}never/`, smtpPort: mute.port, silent: true });
     const targets = targetsFor(config, ['127.1.0.12']);
     const res = await check.run(targets, depsFor(config));
     const r = res.get('127.1.0.12');
@@ -145,7 +148,8 @@ describe.each(checks.map((c) => [c.name, c] as const))('contract: %s check', (_n
 
   it('reports failure as data, never a rejection, when nothing listens at all', async () => {
     const closed = await freePort();
-    const config = configFor({ dnsAddress: `127.0.0.1:${closed}`, httpBase: `http://127.0.0.1:${closed}/`, smtpPort: closed });
+    // A closed UDP port may look like silence to the resolver: short timeouts.
+    const config = configFor({ dnsAddress: `127.0.0.1:${closed}`, httpBase: `http://127.0.0.1:${closed}/`, smtpPort: closed, silent: true });
     const targets = targetsFor(config, [mtaA, '::1']);
     const res = await check.run(targets, depsFor(config));
     for (const t of targets) assertWellFormed(check, res.get(t.ip));

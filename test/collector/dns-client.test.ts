@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDnsClient, DnsLookupError, type DnsClient } from '../../collector/dns/client.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 
 let server: TestDnsServer;
 let other: TestDnsServer;
@@ -10,7 +11,7 @@ let dns: DnsClient;
 beforeAll(async () => {
   server = await startDnsServer();
   other = await startDnsServer();
-  dns = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: 200, tries: 1, concurrency: 8 } }));
+  dns = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1, concurrency: 8 } }));
 });
 afterAll(async () => {
   dns.close();
@@ -52,7 +53,7 @@ describe('DNS client against a real UDP server', () => {
     expect(await kindOf(dns.resolve6('exists.test'))).toBe('NODATA');
     expect(await kindOf(dns.resolve4('x.servfail.test'))).toBe('SERVFAIL');
     expect(await kindOf(dns.resolve4('x.refused.test'))).toBe('REFUSED');
-    expect(await kindOf(dns.resolve4('x.dead.test'))).toBe('TIMEOUT');
+    expect(await kindOf(dns.resolve4('x.dead.test', { timeoutMs: SILENT_MS }))).toBe('TIMEOUT');
   });
 
   it('keeps the rcode of a failed PTR lookup (node reverse() would call a SERVFAIL "not found")', async () => {
@@ -76,7 +77,7 @@ describe('DNS client against a real UDP server', () => {
   it('reports a server that is not listening as a network error or timeout, never as no data', async () => {
     const port = other.port;
     await other.close();
-    const kind = await kindOf(dns.resolve4('x.test', { servers: [`127.0.0.1:${port}`] }));
+    const kind = await kindOf(dns.resolve4('x.test', { servers: [`127.0.0.1:${port}`], timeoutMs: SILENT_MS }));
     expect(['NETWORK', 'TIMEOUT']).toContain(kind);
     other = await startDnsServer();
   });
@@ -89,17 +90,20 @@ describe('DNS client against a real UDP server', () => {
   });
 
   it('keeps at most dns.concurrency queries in flight (counted at the server)', async () => {
-    server.slow('slow.test', 100);
+    const release = server.hold('slow.test');
     server.wildcard('slow.test', { A: ['192.0.2.1'] });
-    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: 2000, tries: 1, concurrency: 4 } }));
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1, concurrency: 4 } }));
     try {
       const all = Promise.all(Array.from({ length: 12 }, (_, i) => client.resolve4(`n${i}.slow.test`)));
-      await new Promise((r) => setTimeout(r, 50));
-      // 100 ms answers: after 50 ms only the first 4 queries can have been sent.
-      expect(server.count((q) => q.name.endsWith('slow.test'))).toBe(4);
+      // No answer leaves the server until released: the client can have sent its first 4 only.
+      const sent = () => server.count((q) => q.name.endsWith('slow.test'));
+      await expect.poll(sent, { timeout: ANSWERS_MS }).toBeGreaterThanOrEqual(4);
+      await new Promise((r) => setImmediate(r));
+      expect(sent()).toBe(4);
+      release();
       const res = await all;
       expect(res).toHaveLength(12);
-      expect(server.count((q) => q.name.endsWith('slow.test'))).toBe(12);
+      expect(sent()).toBe(12);
     } finally {
       client.close();
     }

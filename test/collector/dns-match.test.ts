@@ -8,6 +8,7 @@ import type { Config } from '../../lib/config/normalize.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startSmtpGreeting, type SmtpGreeting } from '../helpers/smtp-greeting.js';
 import { configFrom } from '../helpers/collector-config.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 
 let server: TestDnsServer;
 const greeters: SmtpGreeting[] = [];
@@ -39,9 +40,9 @@ beforeEach(() => server.reset());
 
 function setup(mtaMap: Record<string, unknown>, extra: Record<string, unknown> = {}): { config: Config; deps: CheckDeps } {
   const config = configFrom({
-    dns: { servers: [server.address], timeout_ms: 250, tries: 1 },
+    dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 },
     smtp_banner_port: port,
-    smtp_banner_timeout_ms: 400,
+    smtp_banner_timeout_ms: ANSWERS_MS,
     mta_map: mtaMap,
     ...extra,
   });
@@ -69,16 +70,16 @@ describe('SMTP greeting parser', () => {
 
 describe('readSmtpBanner against real sockets', () => {
   it('reads the greeting and sends QUIT', async () => {
-    const g = await readSmtpBanner(mta.good, { port, timeoutMs: 1000 });
+    const g = await readSmtpBanner(mta.good, { port, timeoutMs: ANSWERS_MS });
     expect(g.hostname).toBe('mx1.example.test');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(greeters[0]!.received).toContain('QUIT');
+    // The QUIT reaches the server after readSmtpBanner resolved: wait for it, bounded.
+    await expect.poll(() => greeters[0]!.received, { timeout: ANSWERS_MS }).toContain('QUIT');
   });
   it('fails with a kind: silence is a timeout, 554 a protocol error, no listener a connect error', async () => {
     const kind = (p: Promise<unknown>) => p.then(() => 'ok', (e: SmtpBannerError) => e.kind);
-    expect(await kind(readSmtpBanner(mta.silent, { port, timeoutMs: 200 }))).toBe('timeout');
-    expect(await kind(readSmtpBanner(mta.refusing, { port, timeoutMs: 1000 }))).toBe('protocol');
-    expect(await kind(readSmtpBanner(mta.none, { port, timeoutMs: 1000 }))).toBe('connect');
+    expect(await kind(readSmtpBanner(mta.silent, { port, timeoutMs: SILENT_MS }))).toBe('timeout');
+    expect(await kind(readSmtpBanner(mta.refusing, { port, timeoutMs: ANSWERS_MS }))).toBe('protocol');
+    expect(await kind(readSmtpBanner(mta.none, { port, timeoutMs: ANSWERS_MS }))).toBe('connect');
   });
 });
 
@@ -116,15 +117,19 @@ describe('dnsMatch check', () => {
   it('keeps failures apart from mismatches: no PTR is a mismatch, SERVFAIL and a silent MTA are errors', async () => {
     server.set('mx4.example.test', { A: [mta.silent] });
     server.fail('13.0.1.127.in-addr.arpa', 'SERVFAIL');
-    const { config, deps } = setup({
-      mx4: { fqdn: 'mx4.example.test', ips: [mta.silent] },
-      mx5: { fqdn: 'mx5.example.test', ips: [mta.refusing] },
-    });
+    // The silent MTA makes this test wait for the banner timeout: a short one here.
+    const { config, deps } = setup(
+      {
+        mx4: { fqdn: 'mx4.example.test', ips: [mta.silent] },
+        mx5: { fqdn: 'mx5.example.test', ips: [mta.refusing] },
+      },
+      { smtp_banner_timeout_ms: SILENT_MS },
+    );
     const res = await dnsMatchCheck.run(targetsOf(config), deps);
     const silent = res.get(mta.silent)!.value!;
     expect(silent.rdns).toMatchObject({ state: 'error', reason: expect.stringMatching(/SERVFAIL/) });
     expect(silent.fdns.state).toBe('match');
-    expect(silent.helo).toMatchObject({ state: 'error', reason: expect.stringMatching(/within 400 ms/) });
+    expect(silent.helo).toMatchObject({ state: 'error', reason: expect.stringMatching(/within 300 ms/) });
     const refusing = res.get(mta.refusing)!.value!;
     expect(refusing.rdns).toMatchObject({ state: 'mismatch', reason: expect.stringMatching(/no PTR/) });
     expect(refusing.fdns).toMatchObject({ state: 'mismatch', reason: expect.stringMatching(/no A record/) });

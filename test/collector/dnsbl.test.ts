@@ -7,6 +7,7 @@ import type { DnsblResult } from '../../lib/model.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { captureLog, type CaptureLog } from '../helpers/capture-log.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 
 let server: TestDnsServer;
 const clients: DnsClient[] = [];
@@ -22,7 +23,7 @@ afterAll(async () => {
 beforeEach(() => server.reset());
 
 function setup(rbls: unknown[], extra: Record<string, unknown> = {}): { config: Config; deps: CheckDeps; log: CaptureLog } {
-  const config = configFrom({ dns: { servers: [server.address], timeout_ms: 250, tries: 1, concurrency: 16 }, rbls, ...extra });
+  const config = configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1, concurrency: 16 }, rbls, ...extra });
   const dns = createDnsClient(config);
   clients.push(dns);
   const log = captureLog();
@@ -126,7 +127,7 @@ describe('dnsbl check', () => {
   it('does not hammer a zone that never answers: one error per IP, no per-IP queries, others unaffected', async () => {
     server.fail('dead.example.test', 'drop');
     server.testPoints('bl.example.test');
-    const { config, deps } = setup(['dead.example.test', 'bl.example.test']);
+    const { config, deps } = setup([{ zone: 'dead.example.test', timeout_ms: SILENT_MS }, 'bl.example.test']);
     const ips = Array.from({ length: 20 }, (_, i) => `192.0.2.${100 + i}`);
     const res = await dnsblCheck.run(targets(config, ...ips), deps);
     for (const ip of ips) {

@@ -3,6 +3,7 @@ import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
 import { resolveHosts } from '../../collector/hosts.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
+import { ANSWERS_MS } from '../helpers/timeouts.js';
 
 let server: TestDnsServer;
 let dns: DnsClient;
@@ -10,7 +11,7 @@ const now = () => new Date('2025-01-02T03:04:05Z');
 
 beforeAll(async () => {
   server = await startDnsServer();
-  dns = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: 200, tries: 1 } }));
+  dns = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 } }));
 });
 afterAll(async () => {
   dns.close();

@@ -6,6 +6,7 @@ import { createDnsClient } from '../../collector/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 
 const at = new Date('2024-05-01T10:00:00Z');
 let http: TestHttpServer;
@@ -44,7 +45,7 @@ function setup(path: string, extra: Record<string, unknown> = {}) {
       url: `${http.url}${path}?ip={ip}`,
       json_path: 'data.rep',
       verdicts: { good: ['good'], neutral: ['suspicious'], bad: ['spammer', '42'] },
-      timeout_ms: 300,
+      timeout_ms: ANSWERS_MS,
       ...extra,
     },
   });
@@ -80,7 +81,7 @@ describe('http reputation check', () => {
       ['fail', 'RepCheck answered HTTP 502 Bad Gateway'],
       ['hang', 'RepCheck: timeout after 0.3 s'],
     ] as const) {
-      const s = setup(path);
+      const s = setup(path, path === 'hang' ? { timeout_ms: SILENT_MS } : {});
       const r = await httpReputationCheck.run(s.targets(['192.0.2.1']), s.deps);
       expect(r.get('192.0.2.1')).toEqual({ status: 'error', at: at.toISOString(), reason });
     }

@@ -5,6 +5,7 @@ import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
+import { ANSWERS_MS } from '../helpers/timeouts.js';
 
 let server: TestDnsServer;
 let dns: DnsClient;
@@ -21,7 +22,7 @@ afterAll(async () => {
 beforeEach(() => server.reset());
 
 function deps(extra: Record<string, unknown> = {}): CheckDeps {
-  const config = configFrom({ dns: { servers: [server.address], timeout_ms: 250, tries: 1 }, mta_map: ['mx.example.test'], ...extra });
+  const config = configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 }, mta_map: ['mx.example.test'], ...extra });
   dns?.close();
   dns = createDnsClient(config);
   return { config, dns, log: silentLogger, now, fetch: globalThis.fetch };

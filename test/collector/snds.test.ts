@@ -7,6 +7,7 @@ import { silentLogger } from '../../lib/log.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
+import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
 
 const key = 'SeCrEtKey1234567890';
 const at = new Date('2024-05-01T10:00:00Z');
@@ -27,7 +28,7 @@ function setup(extra: Record<string, unknown> = {}) {
   const config = configFrom({
     snds_key: key,
     snds_url: `${http.url}snds/`,
-    snds_timeout_ms: 400,
+    snds_timeout_ms: ANSWERS_MS,
     mta_map: { mx1: { fqdn: 'mx1.example.com', ips: ['192.0.2.10', '192.0.2.11', '2001:db8::10'] } },
     ...extra,
   });
@@ -105,14 +106,15 @@ describe('snds check', () => {
     ['an HTML login page', { body: '<!DOCTYPE html><html><title>Sign in</title></html>', headers: { 'content-type': 'text/html' } }, /HTML page instead of CSV \("Sign in"\)/],
     ['an empty body', { body: '' }, /empty: no data published for the previous day yet/],
     ['HTTP 500', { status: 500, body: 'oops' }, /SNDS data\.aspx answered HTTP 500/],
-    ['a peer that never answers', { hang: true }, /SNDS data\.aspx: timeout after 0\.4 s/],
-    ['a body that stalls half way', { body: row('192.0.2.10', 'GREEN', '').repeat(20), stallBody: true }, /timeout after 0\.4 s/],
+    ['a peer that never answers', { hang: true }, /SNDS data\.aspx: timeout after 0\.3 s/],
+    ['a body that stalls half way', { body: row('192.0.2.10', 'GREEN', '').repeat(20), stallBody: true }, /timeout after 0\.3 s/],
     ['a malformed row without an IP', { body: row('192.0.2.10', 'GREEN', '') + '\r\nnot,a,row' }, /line 2 is malformed: expected 14 columns, found 3/],
   ];
   for (const [what, response, reason] of failures) {
     it(`reports ${what} as an error for every IPv4 target, with the reason and without the key`, async () => {
       http.route('/snds/data.aspx', response);
-      const { targets, deps, config } = setup();
+      // Only the two silent peers get a short timeout: the test waits for it.
+      const { targets, deps, config } = setup(response.hang || response.stallBody ? { snds_timeout_ms: SILENT_MS } : {});
       const res = await sndsCheck.run(targets, deps);
       for (const ip of ['192.0.2.10', '192.0.2.11']) {
         expect(res.get(ip)).toMatchObject({ status: 'error', reason: expect.stringMatching(reason) });

@@ -6,7 +6,8 @@ import { SshError, sshConnect, type SshTarget } from '../../collector/ssh/client
 import { entryMatches, parseKnownHosts, verifyHostKey } from '../../collector/ssh/known-hosts.js';
 import { readCommand } from '../../collector/maillog/remote.js';
 import { freePort } from '../helpers/net.js';
-import { generateKey, startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
+import { startSshServer, type TestSshServer } from '../helpers/ssh-server.js';
+import { generateKey } from '../helpers/ssh-keys.js';
 
 let srv: TestSshServer;
 beforeAll(async () => {

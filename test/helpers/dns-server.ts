@@ -48,6 +48,8 @@ export interface TestDnsServer {
   wildcard(suffix: string, records: TestRecords): void;
   /** Answers for names at or under `suffix` are sent after `ms`. */
   slow(suffix: string, ms: number): void;
+  /** Hold every answer under `suffix` until the returned function is called (then send them all). */
+  hold(suffix: string): () => void;
   /** Every query received, in order. */
   readonly queries: readonly ReceivedQuery[];
   /** Number of queries received, optionally only those matching. */
@@ -86,6 +88,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
   const failures = new Map<string, { how: TestFailure; type?: TestRecordType }>();
   const wildcards = new Map<string, TestRecords>();
   const delays = new Map<string, number>();
+  const holds = new Map<string, { sends: (() => void)[] | null }>();
   const queries: ReceivedQuery[] = [];
 
   const answer = (name: string, type: string): { rcode: keyof typeof rcodeNumber; answers: dnsPacket.Answer[] } | null => {
@@ -125,7 +128,9 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     });
     const delay = ruleFor(delays, name);
     const send = () => socket.send(packet, rinfo.port, rinfo.address);
-    if (delay) setTimeout(send, delay);
+    const hold = ruleFor(holds, name);
+    if (hold?.sends) hold.sends.push(send);
+    else if (delay) setTimeout(send, delay);
     else send();
   });
 
@@ -164,6 +169,15 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     fail: (suffix, how, type) => void failures.set(lc(suffix), { how, ...(type !== undefined ? { type } : {}) }),
     wildcard: (suffix, records) => void wildcards.set(lc(suffix), { ...records }),
     slow: (suffix, ms) => void delays.set(lc(suffix), ms),
+    hold(suffix) {
+      const h: { sends: (() => void)[] | null } = { sends: [] };
+      holds.set(lc(suffix), h);
+      return () => {
+        const sends = h.sends ?? [];
+        h.sends = null;
+        for (const send of sends) send();
+      };
+    },
     get queries() {
       return queries;
     },
@@ -174,6 +188,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
       failures.clear();
       wildcards.clear();
       delays.clear();
+      holds.clear();
       queries.length = 0;
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),

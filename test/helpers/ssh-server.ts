@@ -1,5 +1,5 @@
 /**
- * A real SSH server for tests, on 127.0.0.1 and a free port: ssh2's `Server` with a generated host
+ * A real SSH server for tests, on 127.0.0.1 and a port the OS picks: ssh2's `Server` with a generated host
  * key, accepting one generated client key (signature checked), that runs each exec'd command for real
  * with `/bin/sh -c` in a temporary folder and streams stdout, stderr and the exit code back. The
  * remote quoting of the code under test is thus parsed by a real shell.
@@ -10,21 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { freePort } from './net.js';
+import { generateKey, type KeyPair } from './ssh-keys.js';
 
 const { Server, utils } = ssh2;
-
-export interface KeyPair {
-  /** OpenSSH private key text. */
-  private: string;
-  /** `ssh-ed25519 AAAA...` line. */
-  public: string;
-}
-
-export function generateKey(): KeyPair {
-  const k = utils.generateKeyPairSync('ed25519');
-  return { private: k.private, public: k.public };
-}
 
 export interface TestSshServer {
   host: string;
@@ -48,7 +36,6 @@ export interface SshServerOptions {
 
 export async function startSshServer(opts: SshServerOptions = {}): Promise<TestSshServer> {
   const host = opts.host ?? '127.0.0.1';
-  const port = await freePort(host);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-ssh-'));
   const hostKey = generateKey();
   const clientKey = generateKey();
@@ -105,10 +92,12 @@ export async function startSshServer(opts: SshServerOptions = {}): Promise<TestS
       });
     });
   });
+  // Port 0: the OS gives a free port at bind time (no window in which another process can take it).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(0, host, () => resolve());
   });
+  const port = (server.address() as { port: number }).port;
 
   const knownHostsLine = (o: { hashed?: boolean; key?: string } = {}) => {
     const name = `[${host}]:${port}`;
