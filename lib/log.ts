@@ -24,6 +24,7 @@ export function secretsOf(config: Config): string[] {
   for (const z of config.zones) {
     if (z.hasDqsKey) out.push(z.queryZone.split('.')[0]!);
   }
+  if (config.metrics.bearerToken) out.push(config.metrics.bearerToken);
   if (config.redis.url) {
     try {
       const u = new URL(config.redis.url);

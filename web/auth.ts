@@ -124,3 +124,33 @@ export function basicAuth(store: HtpasswdStore): MiddlewareHandler<WebEnv> {
     });
   };
 }
+
+/** Constant-time comparison of a presented token with the configured one (digests of equal length). */
+export function tokenMatches(presented: string, expected: string): boolean {
+  const a = crypto.createHash('sha256').update(presented).digest();
+  const b = crypto.createHash('sha256').update(expected).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+/**
+ * For machine callers (GET /metrics): `Authorization: Bearer <token>` when a token is configured, or
+ * the dashboard's basic auth. A wrong bearer token is refused, never passed on to basic auth.
+ */
+export function bearerOrBasicAuth(store: HtpasswdStore, token: string | undefined): MiddlewareHandler<WebEnv> {
+  const basic = basicAuth(store);
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m) {
+      if (token !== undefined && tokenMatches(m[1]!, token)) {
+        c.set('user', 'bearer');
+        return next();
+      }
+      return c.text('Authentication required.\n', 401, {
+        'WWW-Authenticate': 'Bearer realm="mtarep", error="invalid_token"',
+        'Cache-Control': 'no-store',
+      });
+    }
+    return basic(c, next);
+  };
+}

@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import type { HtpasswdStore } from './auth.js';
 import type { WebContext } from './context.js';
 import type { WebEnv } from './env.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface MachineDeps {
   w: WebContext;
@@ -19,7 +20,8 @@ export interface MachineDeps {
 }
 
 /** The machine callers' routes. Each is one `xxxRoutes(app, deps)` line, like the dashboard's. */
-export function machineApp(_deps: MachineDeps): Hono<WebEnv> {
+export function machineApp(deps: MachineDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  metricsRoutes(app, deps.w, deps.htpasswd);
   return app;
 }

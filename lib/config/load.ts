@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from './schema.js';
-import { normalizeConfig, type Config, type Problem } from './normalize.js';
+import { bearerTokenProblems, normalizeConfig, type Config, type Problem } from './normalize.js';
 
 export type { Config, Problem } from './normalize.js';
 
@@ -194,11 +194,40 @@ export function loadConfig(file: string, opts: { checkFiles?: boolean } = {}): C
     throw new ConfigError(abs, [{ path: '', message: `cannot read ${abs}: ${why}` }]);
   }
   const config = parseConfig(text, abs);
+  const secretProblems = readSecrets(config, process.env, { files: opts.checkFiles !== false });
+  if (secretProblems.length > 0) throw new ConfigError(abs, secretProblems);
   if (opts.checkFiles !== false) {
     const problems = checkFiles(config);
     if (problems.length > 0) throw new ConfigError(abs, problems);
   }
   return config;
+}
+
+/** Environment variables that hold secrets (they win over the config file's keys). */
+export const secretEnv = { metricsBearerToken: 'MTAREP_METRICS_BEARER_TOKEN' } as const;
+
+/**
+ * Fill the secrets that may live outside the config file: `*_file` keys (read here, trailing line
+ * break dropped) and environment variables. Changes `config` in place; returns the problems.
+ */
+export function readSecrets(config: Config, env: NodeJS.ProcessEnv, opts: { files: boolean }): Problem[] {
+  const problems: Problem[] = [];
+  const fromEnv = env[secretEnv.metricsBearerToken];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    problems.push(...bearerTokenProblems(fromEnv, `$${secretEnv.metricsBearerToken}`));
+    config.metrics.bearerToken = fromEnv;
+  } else if (config.metrics.bearerTokenFile !== undefined && opts.files) {
+    const file = config.metrics.bearerTokenFile;
+    try {
+      const token = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      problems.push(...bearerTokenProblems(token, `metrics.bearer_token_file (${file})`));
+      config.metrics.bearerToken = token;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push({ path: 'metrics.bearer_token_file', message: `cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}` });
+    }
+  }
+  return problems;
 }
 
 function isReadableFile(p: string): boolean {

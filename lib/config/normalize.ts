@@ -109,6 +109,11 @@ export interface Config {
   severity: { sndsTrapsWarning: number; senderscoreWarning: number; criticalZones: string[] };
   retention: { countersDays: number; historyDays: number; runs: number; events: number };
   httpAuthFile: string;
+  /**
+   * GET /metrics: a bearer token scrapers may use instead of a dashboard login (secret). From
+   * `metrics.bearer_token`, or read from `bearerTokenFile` / $MTAREP_METRICS_BEARER_TOKEN at load.
+   */
+  metrics: { bearerToken?: string; bearerTokenFile?: string };
   /** Things that load but deserve a word at start-up (weak settings, placeholders). */
   warnings: string[];
 }
@@ -373,8 +378,16 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       events: raw.retention.events,
     },
     httpAuthFile: resolvePath(dir, raw.http_auth_file ?? path.join(raw.data_dir, 'htpasswd')),
+    metrics: {
+      ...(raw.metrics.bearer_token !== undefined ? { bearerToken: raw.metrics.bearer_token } : {}),
+      ...(raw.metrics.bearer_token_file !== undefined ? { bearerTokenFile: resolvePath(dir, raw.metrics.bearer_token_file) } : {}),
+    },
     warnings,
   };
+  if (raw.metrics.bearer_token !== undefined && raw.metrics.bearer_token_file !== undefined) {
+    problems.push({ path: 'metrics.bearer_token_file', message: 'give bearer_token or bearer_token_file, not both' });
+  }
+  if (raw.metrics.bearer_token !== undefined) problems.push(...bearerTokenProblems(raw.metrics.bearer_token, 'metrics.bearer_token'));
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
   if (raw.http_reputation !== undefined) {
     const h = raw.http_reputation;
@@ -393,4 +406,11 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     }
   }
   return { config, problems };
+}
+
+/** A bearer token guards every stored figure: long enough not to be guessed, no whitespace inside. */
+export function bearerTokenProblems(token: string, at: string): Problem[] {
+  if (token.length < 16) return [{ path: at, message: 'must be at least 16 characters (e.g. openssl rand -hex 24)' }];
+  if (/\s/.test(token)) return [{ path: at, message: 'must not contain spaces or line breaks' }];
+  return [];
 }

@@ -216,6 +216,13 @@ export const configSchema = z.strictObject({
       critical_zones: z.array(nonEmpty).default(['spamhaus', 'spamcop']),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      /** Scrapers may send `Authorization: Bearer <token>` instead of a dashboard login. Secret. */
+      bearer_token: nonEmpty.optional(),
+      bearer_token_file: nonEmpty.optional(),
+    })
+    .prefault({}),
   retention: z
     .strictObject({
       counters_days: durationDays(3650).default(400),
