@@ -34,7 +34,7 @@ describe('web sub-apps', () => {
   it('a route registered on the machine sub-app answers without basic auth, with the shared headers', async () => {
     const { machine, dashboard } = parts();
     machine.post('/webhooks/test', async (c) => c.json({ got: await c.req.text() }, 202));
-    machine.get('/metrics', (c) => c.text('up 1\n'));
+    machine.get('/test-status', (c) => c.text('up 1\n'));
     const app = composeApp({ machine, dashboard, log: silentLogger });
 
     const hook = await app.request('/webhooks/test', { method: 'POST', body: 'event', headers: { Origin: 'https://esp.example' } });
@@ -42,10 +42,10 @@ describe('web sub-apps', () => {
     expect(await hook.json()).toEqual({ got: 'event' });
     expect(hook.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(hook.headers.get('cache-control')).toBe('no-store');
-    expect((await app.request('/metrics')).status).toBe(200);
+    expect((await app.request('/test-status')).status).toBe(200);
 
     // What the machine sub-app does not answer is the dashboard's: login first.
-    for (const [method, path] of [['GET', '/webhooks/test'], ['POST', '/webhooks/other'], ['GET', '/metrics/x'], ['GET', '/']] as const) {
+    for (const [method, path] of [['GET', '/webhooks/test'], ['POST', '/webhooks/other'], ['GET', '/test-status/x'], ['GET', '/metrics/x'], ['GET', '/']] as const) {
       const res = await app.request(path, { method });
       expect(res.status, `${method} ${path}`).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('Basic realm="mtarep"');
