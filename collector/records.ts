@@ -3,7 +3,7 @@
  * value forward as `stale` when a check fails (the last good data is never erased silently), derive
  * the history point, and decide which acknowledgements still name an issue. No I/O here.
  */
-import type { CheckResult, DnsblResult, HistoryPoint, IpRecord } from '../lib/model.js';
+import type { CheckResult, DnsblResult, IpRecord } from '../lib/model.js';
 import type { BlocksRecord } from '../lib/model.js';
 import { currentIssues, rblIssueId } from '../lib/issues.js';
 import type { CheckName, CheckResultOf, Target } from './checks/types.js';
@@ -74,17 +74,7 @@ export function withStale(next: IpRecord, prev: IpRecord | undefined): IpRecord 
   return out;
 }
 
-/** Listings that count as issues (allow-list "listings" are good news). */
-export function listingCount(rec: IpRecord): number {
-  return rec.dnsbl.filter((z) => z.state === 'listed' && z.kind !== 'allow').length;
-}
-
-/** The chart point of this run: only fresh values (a stale value is not a new measurement). */
-export function historyPoint(rec: IpRecord, t: number): HistoryPoint {
-  const score = rec.senderscore.status === 'ok' ? (rec.senderscore.value?.score ?? null) : null;
-  const snds = rec.snds.status === 'ok' ? (rec.snds.value?.data ?? null) : null;
-  return { t, score, listings: listingCount(rec), traps: snds ? snds.traps : null, color: snds ? snds.color : null };
-}
+export { historyPoint, listingCount } from '../lib/store/history.js';
 
 /**
  * Ack fields to delete: those whose issue no longer exists. An issue exists when current data shows

@@ -18,7 +18,7 @@ import { ipFamily } from './dns/names.js';
 import { resolveHosts } from './hosts.js';
 import { collectMaillogs, type MaillogResult } from './maillog/index.js';
 import { acksToRemove, buildIpRecord, hasFailure, withStale, type RunResults } from './records.js';
-import { readAckIds, readBlocks, readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from './store.js';
+import { readAckIds, readBlocks, readIps, readPreviousHosts, removeAcks, storeSummary, writeResults, type Problems } from '../lib/store/index.js';
 import { statusOf, tally } from './summary.js';
 import { maillogIssues, reputationIssues } from './issues.js';
 import { applySourceIssues } from '../lib/issue-store.js';
@@ -159,7 +159,9 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
   deps.progress?.update(0, total, 'resolving hosts');
 
   const t0 = performance.now();
-  const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name));
+  // Stored records that cannot be read are named in the log; the run overwrites them.
+  const problems: Problems = [];
+  const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name), problems);
   const { records: hosts, targets, failed } = await resolveHosts(config.hosts, dns, now, p.runId);
   keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts, failed);
   step(`${targets.length} IPs of ${hosts.length} hosts`);
@@ -176,7 +178,7 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
   const at = now();
   const fresh = targets.map((t) => buildIpRecord(t, results, p.runId, at.toISOString()));
   // Previous records matter only where something failed (stale values): a healthy run reads none.
-  const prevIps = await readPreviousIps(redis, k, fresh.filter(hasFailure).map((r) => r.ip));
+  const prevIps = await readIps(redis, k, fresh.filter(hasFailure).map((r) => r.ip), problems);
   const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip)));
   const current = new Set(targets.map((t) => t.ip));
   const configured = new Set(config.hosts.map((h) => h.name));
@@ -187,8 +189,9 @@ async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Ph
   if (!(await p.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
   await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays });
 
-  const blocks = await readBlocks(redis, k, config.hosts.map((h) => h.name));
-  const gone = acksToRemove(await readAckIds(redis, k), records, blocks);
+  const blocks = [...(await readBlocks(redis, k, config.hosts.map((h) => h.name), problems)).values()];
+  const gone = acksToRemove(await readAckIds(redis, k, problems), records, blocks);
+  for (const p of problems) log.warn(`stored record not read: ${p}`);
   await removeAcks(redis, k, gone);
   if (gone.length) log.info(`removed ${gone.length} acknowledgement(s) whose issue has gone`, { acks: gone.slice(0, 20) });
   if (removedIps.length || removedHosts.length) {

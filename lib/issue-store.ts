@@ -10,7 +10,8 @@ import crypto from 'node:crypto';
 import type { IssueEvent, OpenIssue, SourceIssues, StoredIssueEvent } from './events.js';
 import { diffIssues } from './issue-diff.js';
 import type { Keys } from './keys.js';
-import { execChecked, type Redis } from './redis.js';
+import type { Redis } from './redis.js';
+import { execNamed } from './store/index.js';
 
 /** What the `issues` hash holds per source. */
 export interface StoredIssues {
@@ -146,7 +147,7 @@ export async function acknowledgeIssue(
   m.hset(k.acks, a.id, a.ackValue);
   m.xadd(k.events, 'MAXLEN', '~', String(a.maxLen), '*', 'e', JSON.stringify(event));
   m.incr(k.dataVersion);
-  await execChecked(m, 'acknowledge');
+  await execNamed(m, 'acknowledge', (i) => [k.acks, k.events, k.dataVersion][i]);
   return event;
 }
 

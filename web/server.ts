@@ -16,6 +16,7 @@ import type { Config } from '../lib/config/normalize.js';
 import { keys } from '../lib/keys.js';
 import type { Logger } from '../lib/log.js';
 import { RedisUnavailableError, type Redis } from '../lib/redis.js';
+import { WrongTypeError } from '../lib/store/index.js';
 import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
 import { HtpasswdStore } from './auth.js';
@@ -88,6 +89,13 @@ function errorHandler(log: Logger) {
         503,
         { 'Retry-After': '10', 'Cache-Control': 'no-store' },
       );
+    }
+    if (err instanceof WrongTypeError) {
+      // Redis is up; one key is not what mtarep stores there. Name it (key names hold no secret).
+      log.error('dashboard request failed: a stored key has the wrong type', { path: c.req.path, key: err.key });
+      const message = `The Redis key ${err.key} holds another Redis type than mtarep stores there, so this could not be saved. Delete or fix that key; the rest of the dashboard works.`;
+      if (api) return c.json({ error: 'wrong key type', key: err.key, message }, 500);
+      return c.html(page(ErrorPage({ user: c.get('user') ?? '', status: 500, title: 'Stored data problem', message })), 500);
     }
     log.error('dashboard request failed', { path: c.req.path, error: err.message, stack: err.stack });
     if (api) return c.json({ error: 'internal error' }, 500);

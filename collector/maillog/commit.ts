@@ -9,6 +9,7 @@ import { execChecked } from '../../lib/redis.js';
 import type { CounterType, Keys } from '../../lib/keys.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import type { SavedPosition } from './plan.js';
+import { decodeRecord } from '../../lib/store/index.js';
 
 export interface HostState {
   /** Raw position fields as stored (compared verbatim at commit). */
@@ -28,14 +29,8 @@ export async function loadHostState(redis: Redis, k: Keys, host: string): Promis
   const offset = Number(rawPosition.offset);
   const position =
     rawPosition.inode !== '' && Number.isSafeInteger(offset) && offset >= 0 ? { path: rawPosition.path, inode: rawPosition.inode, offset } : null;
-  let previous: BlocksRecord | null = null;
-  if (blocks) {
-    try {
-      previous = JSON.parse(blocks) as BlocksRecord;
-    } catch {
-      previous = null;
-    }
-  }
+  // An unreadable previous record counts as none: this read's record replaces it.
+  const previous: BlocksRecord | null = decodeRecord.blocks(k.blocks(host), blocks, []) ?? null;
   return { rawPosition, position, previous, queue };
 }
 

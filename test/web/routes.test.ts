@@ -203,6 +203,28 @@ describe('overview', () => {
     expect(big).toEqual(small);
   });
 
+  it('a key of the wrong type (acks, data version) is named; every page still shows the rest', async () => {
+    await store(t.redis, k, sampleData());
+    await t.redis.del(k.acks, k.dataVersion);
+    await t.redis.set(k.acks, 'oops');
+    await t.redis.hset(k.dataVersion, 'oops', '1');
+    const a = app();
+    const res = await a.request('/', { headers: auth });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toMatch(/<tr class="sev-error">(?:(?!<\/tr>).)*192\.0\.2\.10/s);
+    expect(html).toContain('mtarep:acks: holds the wrong Redis type');
+    expect(html).toContain('mtarep:data-version: holds the wrong Redis type');
+    expect((await a.request('/host/mta1', { headers: auth })).status).toBe(200);
+    const api = await a.request('/api/hosts', { headers: auth });
+    expect(api.status).toBe(200);
+    expect((await a.request('/api/version', { headers: auth })).status).toBe(200);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const ack = await post(a, { id: rblIssueId('zen.spamhaus.org', '192.0.2.10'), csrf, back: '/' });
+    expect(ack.status).toBe(500);
+    expect(await ack.text()).toContain('The Redis key mtarep:acks holds another Redis type');
+  });
+
   it('redis down: a fast, clear 503 page (JSON for the API)', async () => {
     const r = await connectRedis({ url: t.url }, { reconnect: false });
     const a = createApp({ config, redis: r, log: silentLogger, now: () => NOW });

@@ -1,6 +1,6 @@
-/** Redis writes of a run against the real test Redis: atomic records, history, removals, acks, summaries. */
+/** The record store against the real test Redis: atomic writes, history, removals, acks, summaries, and reads that name what they cannot read. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readPreviousHosts, readPreviousIps, removeAcks, storeSummary, writeResults } from '../../collector/store.js';
+import { readAcks, readBlocks, readHistory, readIps, readPreviousHosts, readSnapshot, readVersion, removeAcks, storeSummary, unreadableVersion, writeResults, WrongTypeError } from '../../lib/store/index.js';
 import { keys } from '../../lib/keys.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
 import type { HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
@@ -46,7 +46,7 @@ describe('writeResults', () => {
     expect(Number(await t.redis.get(k.dataVersion))).toBe(2);
     const prev = await readPreviousHosts(t.redis, k, ['mx1', 'mx2']);
     expect([...prev.hosts.keys()]).toEqual(['mx1']);
-    expect((await readPreviousIps(t.redis, k, ['192.0.2.1', '192.0.2.9'])).size).toBe(1);
+    expect((await readIps(t.redis, k, ['192.0.2.1', '192.0.2.9'])).size).toBe(1);
   });
 
   it('adds one history point per run and trims points older than the retention', async () => {
@@ -132,5 +132,73 @@ describe('acks and summaries', () => {
     for (const id of ['1', '2', '3', '4']) await storeSummary(t.redis, k, s(id), 3);
     expect(JSON.parse((await t.redis.get(k.lastRun))!).id).toBe('4');
     expect((await t.redis.lrange(k.runs, 0, -1)).map((x) => JSON.parse(x).id)).toEqual(['4', '3', '2']);
+  });
+});
+
+describe('reading what cannot be read', () => {
+  const at = '2024-05-01T10:00:00.000Z';
+
+  it('a record that is not JSON or has the wrong shape is named by key and left out; the others read', async () => {
+    await t.redis.set(k.ip('192.0.2.1'), JSON.stringify(ipRecord('192.0.2.1', at)));
+    await t.redis.set(k.ip('192.0.2.2'), '{"ip": "192.0.2.2", trunc');
+    await t.redis.set(k.ip('192.0.2.3'), JSON.stringify({ ...ipRecord('192.0.2.3', at), senderscore: { status: 'fine', at } }));
+    await t.redis.set(k.host('mx1'), JSON.stringify(host('mx1', ['192.0.2.1'])));
+    await t.redis.set(k.host('mx2'), JSON.stringify({ name: 'mx2', ips: 'nope' }));
+    await t.redis.set(k.blocks('mx1'), '[]');
+    const problems: string[] = [];
+    const ips = await readIps(t.redis, k, ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4'], problems);
+    expect([...ips.keys()]).toEqual(['192.0.2.1']);
+    expect(ips.get('192.0.2.1')).toEqual(ipRecord('192.0.2.1', at));
+    const prev = await readPreviousHosts(t.redis, k, ['mx1', 'mx2'], problems);
+    expect([...prev.hosts.keys()]).toEqual(['mx1']);
+    expect((await readBlocks(t.redis, k, ['mx1'], problems)).size).toBe(0);
+    expect(problems).toEqual([
+      expect.stringMatching(/^mtarep:ip:192\.0\.2\.2: unreadable record \(not JSON: /),
+      expect.stringMatching(/^mtarep:ip:192\.0\.2\.3: unreadable record \(wrong shape: senderscore\.status: /),
+      expect.stringMatching(/^mtarep:host:mx2: unreadable record \(wrong shape: (fqdn|ips): /),
+      expect.stringMatching(/^mtarep:blocks:mx1: unreadable record \(wrong shape: /),
+    ]);
+  });
+
+  it('the snapshot names keys of the wrong type (acks, data version, last run) and reads the rest', async () => {
+    await t.redis.set(k.ip('192.0.2.1'), JSON.stringify(ipRecord('192.0.2.1', at)));
+    await t.redis.set(k.host('mx1'), JSON.stringify(host('mx1', ['192.0.2.1'])));
+    await t.redis.set(k.acks, 'not a hash');
+    await t.redis.hset(k.dataVersion, 'v', '1');
+    await t.redis.rpush(k.lastRun, 'x');
+    const snap = await readSnapshot(t.redis, k, ['mx1'], (_n, rec) => rec?.ips ?? []);
+    expect(snap.ips.get('192.0.2.1')).toEqual(ipRecord('192.0.2.1', at));
+    expect(snap.hosts.get('mx1')?.ips).toEqual(['192.0.2.1']);
+    expect(snap.acks.size).toBe(0);
+    expect(snap.lastRun).toBeNull();
+    expect(snap.version).toBe(unreadableVersion);
+    expect(snap.problems).toEqual([
+      expect.stringMatching(/^mtarep:data-version: holds the wrong Redis type \(expected a string\)/),
+      expect.stringMatching(/^mtarep:run:last: holds the wrong Redis type/),
+      expect.stringMatching(/^mtarep:acks: holds the wrong Redis type \(expected a hash\)/),
+    ]);
+    expect(await readVersion(t.redis, k)).toBe(unreadableVersion);
+    const problems: string[] = [];
+    expect((await readAcks(t.redis, k, problems)).size).toBe(0);
+    expect(problems).toEqual([expect.stringMatching(/^mtarep:acks: holds the wrong Redis type/)]);
+  });
+
+  it('a write refused for a key of the wrong type names the key', async () => {
+    await t.redis.set(k.acks, 'not a hash');
+    const err = await removeAcks(t.redis, k, ['rbl:a.test:192.0.2.1']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WrongTypeError);
+    expect((err as WrongTypeError).key).toBe(k.acks);
+    expect((err as Error).message).toMatch(/^removing acknowledgements: key mtarep:acks holds the wrong Redis type/);
+    await t.redis.del(k.acks, k.dataVersion);
+    await t.redis.hset(k.dataVersion, 'v', '1');
+    const w = await writeResults(t.redis, k, { records: [], hosts: [host('mx1', [])], removedHosts: [], removedIps: [], t: 1, historyDays: 1 }).catch((e: unknown) => e);
+    expect((w as WrongTypeError).key).toBe(k.dataVersion);
+  });
+
+  it('history: corrupt points are skipped (a chart gap), good ones kept', async () => {
+    await t.redis.zadd(k.history('192.0.2.1'), 1, JSON.stringify({ t: 1, score: 90, listings: 0, traps: null, color: null }), 2, 'garbage', 3, '{"t":3}');
+    const h = await readHistory(t.redis, k, ['192.0.2.1', '192.0.2.9'], 0);
+    expect(h.get('192.0.2.1')).toEqual([{ t: 1, score: 90, listings: 0, traps: null, color: null }]);
+    expect(h.get('192.0.2.9')).toEqual([]);
   });
 });
