@@ -32,7 +32,7 @@ export interface RedisHandle {
 }
 
 /** Connect to the configured Redis, or start/find the embedded one. Throws with a clear message. */
-export async function openRedis(config: Config, log: Logger, opts: { reconnect?: boolean } = {}): Promise<RedisHandle> {
+export async function openRedis(config: Config, log: Logger, opts: { reconnect?: boolean; failFast?: boolean } = {}): Promise<RedisHandle> {
   let target: RedisTarget;
   let stopEmbedded = async () => {};
   let embedded = false;
@@ -50,7 +50,10 @@ export async function openRedis(config: Config, log: Logger, opts: { reconnect?:
   }
   let redis: Redis;
   try {
-    redis = await connectRedis(target, opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {});
+    redis = await connectRedis(target, {
+      ...(opts.reconnect !== undefined ? { reconnect: opts.reconnect } : {}),
+      ...(opts.failFast !== undefined ? { failFast: opts.failFast } : {}),
+    });
   } catch (e) {
     await stopEmbedded();
     throw e;

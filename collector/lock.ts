@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
-import type { Redis } from '../lib/redis.js';
+import { describeError, type Redis } from '../lib/redis.js';
 
 export class LockHeldError extends Error {
   constructor(message: string) {
@@ -92,7 +92,7 @@ export async function acquireLock(redis: Redis, key: string, opts: LockOptions):
         clearInterval(timer);
         opts.onLost?.('the collector lock expired or was taken by another run');
       },
-      (e: unknown) => opts.onLost?.(`cannot extend the collector lock: ${(e as Error).message}`),
+      (e: unknown) => opts.onLost?.(`cannot extend the collector lock: ${describeError(e)}`),
     );
   }, opts.extendEveryMs ?? Math.max(1, Math.floor(opts.ttlMs / 3)));
   // The timer alone must not keep a finished CLI process alive.

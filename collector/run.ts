@@ -7,7 +7,7 @@
  */
 import type { Config, HostConfig } from '../lib/config/normalize.js';
 import { scrub, secretsOf, type Logger } from '../lib/log.js';
-import type { Redis } from '../lib/redis.js';
+import { describeError, type Redis } from '../lib/redis.js';
 import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
 import { keys, type Keys } from '../lib/keys.js';
 import { acquireLock, type Lock } from './lock.js';
@@ -105,7 +105,7 @@ async function runMaillogs(config: Config, redis: Redis, log: Logger, now: () =>
   try {
     return await collectMaillogs({ config, redis, log, now, hosts: config.hosts, hostIps });
   } catch (e) {
-    const why = (e as Error).message;
+    const why = describeError(e);
     log.error('maillog part failed', { error: why });
     return { hosts: config.hosts.length, ok: 0, error: config.hosts.length, skipped: 0, errors: [`all hosts: ${why}`] };
   }
@@ -240,7 +240,7 @@ async function recordFailedRun(deps: CollectDeps, k: Keys, runId: string, at: st
     try {
       await recordIssues(deps, k, { source, runId, at, open: [], undetermined: ['*'] }, 'failed');
     } catch (e) {
-      deps.log.error('cannot record the failed run in the issue events', { source, error: (e as Error).message });
+      deps.log.error('cannot record the failed run in the issue events', { source, error: describeError(e) });
     }
   }
 }
@@ -267,7 +267,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
     summary = await collect(deps, now, dns, phase);
   } catch (e) {
     const end = now();
-    const why = (e as Error).message;
+    const why = describeError(e);
     log.error('collector run failed', { error: why });
     summary = {
       id: phase.runId,
@@ -288,8 +288,8 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
   try {
     await storeSummary(redis, k, summary, config.retention.runs);
   } catch (e) {
-    log.error('cannot store the run summary', { error: (e as Error).message });
-    if (summary.status !== 'failed') summary = { ...summary, status: 'failed', errors: [...summary.errors, `summary not stored: ${(e as Error).message}`] };
+    log.error('cannot store the run summary', { error: describeError(e) });
+    if (summary.status !== 'failed') summary = { ...summary, status: 'failed', errors: [...summary.errors, `summary not stored: ${describeError(e)}`] };
   } finally {
     await lock.release();
   }

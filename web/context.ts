@@ -20,8 +20,14 @@ export interface WebContext {
   now: () => Date;
 }
 
-/** A same-origin path to go back to after a form, or '/' (never another host: no open redirect). */
-export function safeBack(back: unknown): string {
-  if (typeof back !== 'string' || back.length > 500) return '/';
-  return /^\/(?![/\\])[^\s\\]*$/.test(back) ? back : '/';
+/**
+ * The same-origin path to go back to after a form: '/' when none is given, null when the one given is
+ * not a plain path on this site (another host, a backslash, white space or a control character, which
+ * no Location header may carry). Checked before the form acts, so a bad one changes nothing.
+ */
+export function backPath(back: unknown): string | null {
+  if (back === undefined || back === '') return '/';
+  if (typeof back !== 'string' || back.length > 500) return null;
+  return /^\/(?![/\\])[\x21-\x5b\x5d-\x7e]*$/.test(back) ? back : null;
 }
+

@@ -20,6 +20,7 @@ import { WrongTypeError } from '../lib/store/index.js';
 import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
 import { HtpasswdStore } from './auth.js';
+import { bodyLimit, BodyTooLargeError } from './body-limit.js';
 import { PageCache } from './cache.js';
 import type { WebContext } from './context.js';
 import { CounterReader } from './counters.js';
@@ -58,6 +59,9 @@ export const csp = {
   frameAncestors: ["'none'"],
 };
 
+/** What Node's http module refuses in a header value (it would throw while writing the response). */
+const invalidHeaderValue = /[^\t\x20-\x7e\x80-\xff]/;
+
 /** What every route shares, built once per app. */
 export function webContext(deps: WebDeps): WebContext {
   const { config, redis, log } = deps;
@@ -80,6 +84,14 @@ function errorHandler(log: Logger) {
   return (err: Error, c: Context<WebEnv>): Response => {
     if (err instanceof HTTPException) return err.getResponse();
     const api = c.req.path.startsWith('/api/');
+    const tooLarge = err instanceof BodyTooLargeError ? err : err.cause instanceof BodyTooLargeError ? err.cause : null;
+    if (tooLarge) {
+      log.warn('request body too large: refused', { path: c.req.path, limit: tooLarge.limit });
+      const message = `The request body is larger than ${tooLarge.limit} bytes. Nothing was stored.`;
+      // The rest of the body is not read: close the connection rather than drain it.
+      if (api) return c.json({ error: 'payload too large', message }, 413, { Connection: 'close' });
+      return c.html(page(ErrorPage({ user: c.get('user') ?? '', status: 413, title: 'Request too large', message })), 413, { Connection: 'close' });
+    }
     if (err instanceof RedisUnavailableError) {
       log.warn('dashboard request failed: Redis unavailable', { path: c.req.path, error: err.message });
       const message = 'The dashboard cannot reach its Redis database, so there is nothing to show right now.';
@@ -128,6 +140,20 @@ export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEn
     await next();
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
+  // A header value Node would refuse to write (a control character) would fail after the app, as a
+  // bare 500 with a stack on stderr and none of the headers above: caught here, it goes through the
+  // error handler like any other failure.
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of c.res.headers) {
+      if (invalidHeaderValue.test(value)) {
+        c.res = undefined; // hono: drop the response built so far
+        c.res = onError(new Error(`response header ${name} holds a character HTTP cannot carry`), c);
+        return;
+      }
+    }
+  });
+  app.use('*', bodyLimit());
   app.all('*', async (c) => {
     const res = await machine.fetch(c.req.raw, c.env);
     return passedOn.has(res) ? dashboard.fetch(c.req.raw, c.env) : res;

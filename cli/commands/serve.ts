@@ -9,7 +9,7 @@ import { startServer } from '../../web/server.js';
 export async function run({ config }: ConfiguredContext): Promise<number> {
   return withSession(config, {}, async (log) => {
     ensureHtpasswd(config, log);
-    const handle = await openRedis(config, log);
+    const handle = await openRedis(config, log, { failFast: true });
     const server = await startServer({ config, redis: handle.redis, log });
     log.info(`dashboard listening on ${server.url}`, { redis: handle.target });
     await untilSignal();

@@ -1,6 +1,7 @@
 /** `mtarep start`: dashboard and collector on a schedule in one process (the main job). */
 import type { ConfiguredContext } from '../commands.js';
 import { exitCodes } from '../exit-codes.js';
+import { failFastCopy } from '../../lib/redis.js';
 import { openRedis } from '../runtime.js';
 import { untilSignal, withSession } from '../session.js';
 import { ensureHtpasswd } from './passwd.js';
@@ -11,7 +12,9 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
   return withSession(config, { verbose: values.verbose === true }, async (log) => {
     ensureHtpasswd(config, log);
     const handle = await openRedis(config, log);
-    const server = await startServer({ config, redis: handle.redis, log });
+    // The dashboard's own connection fails fast while Redis is down; the collector's rides out a blip.
+    const webRedis = await failFastCopy(handle.redis);
+    const server = await startServer({ config, redis: webRedis, log });
     log.info(`dashboard listening on ${server.url}`, { redis: handle.target });
     log.info(`collector runs now and every ${config.collectInterval} s`);
 
@@ -39,6 +42,7 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     log.info('stopping');
     await server.close();
     if (running) await running;
+    webRedis.disconnect();
     await handle.close();
     return exitCodes.ok;
   });

@@ -10,7 +10,7 @@ import { mapLimit } from '../../lib/concurrency.js';
 import { keys as makeKeys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlocksRecord } from '../../lib/model.js';
-import type { Redis } from '../../lib/redis.js';
+import { describeError, type Redis } from '../../lib/redis.js';
 import { sshConnect, type SshSession, type SshTarget } from '../ssh/client.js';
 import { loadKnownHosts, type KnownHostEntry } from '../ssh/known-hosts.js';
 import { mergeBlocks } from './blocks.js';
@@ -96,14 +96,14 @@ export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult>
       log.info('maillog read', { lines: r.lines, unparsed: r.unparsed, blocks: r.blocks, ms: Date.now() - started });
       result.ok++;
     } catch (e) {
-      const reason = (e as Error).message;
+      const reason = describeError(e);
       result.error++;
       result.errors.push(`${host.name}: ${reason}`);
       log.warn('maillog read failed', { reason });
       try {
         await recordError(ctx, host, reason);
       } catch (e2) {
-        log.error('cannot store maillog error record', { reason: (e2 as Error).message });
+        log.error('cannot store maillog error record', { reason: describeError(e2) });
       }
     }
   });

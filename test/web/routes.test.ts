@@ -285,15 +285,21 @@ describe('acknowledge', () => {
     expect((await post(a, { id: spamhaus, csrf })).status).toBe(303);
   });
 
-  it('redirects only to same-origin paths', async () => {
+  it('redirects only to same-origin paths; any other return address is refused before anything is stored', async () => {
     await store(t.redis, k, sampleData());
     const a = app();
     const csrf = await csrfFromPage(a);
-    for (const back of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
-      await t.redis.hdel(k.acks, spamhaus);
+    // A control character made a 500 with a stack on stderr and no security headers, after storing the ack.
+    for (const back of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/\x01x', '/a\tb', '/a\r\nSet-Cookie: x=1', '/caf\u00e9']) {
       const res = await post(a, { id: spamhaus, csrf, back });
-      expect(res.headers.get('location'), back).toBe('/');
+      expect(res.status, JSON.stringify(back)).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      expect(await res.text()).toContain('Nothing was stored');
+      expect(await t.redis.hlen(k.acks)).toBe(0);
     }
+    const none = await post(a, { id: spamhaus, csrf });
+    expect(none.headers.get('location')).toBe('/');
   });
 });
 
@@ -363,6 +369,18 @@ describe('API', () => {
     const html = await (await a.request('/', { headers: auth })).text();
     expect(html).toMatch(/<tr class="sev-error">(?:(?!<\/tr>).)*mta3/s);
     expect(await (await a.request('/api/mta3', { headers: auth })).json()).toMatchObject({ severity: 'error', provblocks: 'gmail' });
+  });
+
+  it('stored links go through the pages\' allow-list', async () => {
+    const d = sampleData();
+    d.ips[0]!.dnsbl[0]!.removalLink = 'javascript:alert(document.cookie)';
+    d.ips[0]!.dnsbl[1] = { ...d.ips[0]!.dnsbl[0]!, zone: 'b.example.net', removalLink: 'https://lookup.example/?ip=192.0.2.10' };
+    await store(t.redis, k, d);
+    for (const path of ['/api/hosts', `/api/${d.ips[0]!.fqdn}`]) {
+      const text = await (await app().request(path, { headers: auth })).text();
+      expect(text).not.toContain('javascript:');
+      expect(text).toContain('https://lookup.example/?ip=192.0.2.10');
+    }
   });
 
   it('GET /api/hosts lists every host; unknown host is a JSON 404', async () => {

@@ -9,7 +9,7 @@ import { acknowledgeIssue } from '../../lib/issue-store.js';
 import { currentIssues, formatAck } from '../../lib/issues.js';
 import { ErrorPage } from '../../views/error.js';
 import { page } from '../../views/layout.js';
-import { safeBack, type WebContext } from '../context.js';
+import { backPath, type WebContext } from '../context.js';
 import { guard, loadSnapshot } from '../data.js';
 import type { WebEnv } from '../env.js';
 
@@ -27,6 +27,11 @@ export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
     if (typeof id !== 'string' || id === '' || id.length > 512) {
       return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="No issue named." />), 400);
     }
+    // Everything the answer needs is checked before anything is stored.
+    const back = backPath(form['back']);
+    if (back === null) {
+      return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="The address to return to is not a page of this site. Nothing was stored." />), 400);
+    }
     const snap = await loadSnapshot(w.redis, w.k, w.config);
     const exists = currentIssues([...snap.ips.values()], [...snap.blocks.values()]).some((i) => i.id === id);
     if (!exists) {
@@ -40,6 +45,6 @@ export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
     await guard('ack', () => acknowledgeIssue(w.redis, w.k, { id, by: user, at, ackValue: formatAck(user, at), maxLen: w.config.retention.events }));
     w.version.invalidate();
     w.log.info('issue acknowledged', { issue: id, user });
-    return c.redirect(safeBack(form['back']), 303);
+    return c.redirect(back, 303);
   });
 }

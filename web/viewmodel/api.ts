@@ -6,7 +6,8 @@
  * A failed check reads "error" and "unknown" where the original would have said something clean.
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
-import type { BlocksRecord, CheckResult, IpRecord } from '../../lib/model.js';
+import type { BlocksRecord, CheckResult, DnsblResult, IpRecord } from '../../lib/model.js';
+import { safeUrl } from '../links.js';
 import { blockIssueId, rblIssueId } from '../../lib/issues.js';
 import { severityRules, worse, type Severity } from '../../lib/severity.js';
 import { hostIps, type Snapshot } from '../data.js';
@@ -84,7 +85,8 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
       severity,
       checks: rec
         ? {
-            dnsbl: rec.dnsbl,
+            // The pages' link filter (web/links.ts): a stored link that is not http(s) is left out.
+            dnsbl: rec.dnsbl.map(apiDnsbl),
             senderscore: rec.senderscore,
             snds: rec.snds,
             dnsMatch: rec.dnsMatch,
@@ -117,6 +119,14 @@ export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date
     blocks: blocks ?? null,
     acks,
   };
+}
+
+/** A DNSBL result as the API gives it: as stored, but a removal link only when it passes the allow-list. */
+function apiDnsbl(d: DnsblResult): DnsblResult {
+  if (d.removalLink === undefined) return d;
+  const { removalLink, ...rest } = d;
+  const safe = safeUrl(removalLink);
+  return safe === null ? rest : { ...rest, removalLink: safe };
 }
 
 /** The configured host an API path names: by public FQDN or by mta_map name, case-insensitive. */
