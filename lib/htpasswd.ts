@@ -92,6 +92,46 @@ export function validUserName(user: string): boolean {
 }
 
 /**
+ * Replace a file's content atomically (temporary file + rename, so a reader never sees half a file),
+ * keeping its owner, group and mode: the dashboard may read it as another user (`mtarep` 0640; a
+ * root:root 0600 copy locked the dashboard out). A symlink is followed; its target is replaced. A new
+ * file gets mode 0600.
+ */
+export function writeKeepingOwner(file: string, text: string): void {
+  let target = file;
+  let st: fs.Stats | null = null;
+  try {
+    target = fs.realpathSync(file);
+    st = fs.statSync(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    fs.writeFileSync(fd, text);
+    if (st) {
+      // Owner first: chown clears set-id bits, and only then is the mode widened to the original's.
+      try {
+        fs.fchownSync(fd, st.uid, st.gid);
+      } catch (e) {
+        // Not root: the new file stays ours (we may not give it away); the mode is still kept.
+        if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      }
+      fs.fchmodSync(fd, st.mode & 0o7777);
+    }
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, target);
+}
+
+/**
  * Add or replace `user` in the file (created with mode 0600 when missing), keeping every other line,
  * comments included. Written to a temporary file and renamed, so a reader never sees half a file.
  */
@@ -113,10 +153,7 @@ export function upsertUser(file: string, user: string, password: string): 'added
   } else {
     lines.push(entry);
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeKeepingOwner(file, lines.join('\n') + '\n');
   return result;
 }
 

@@ -70,4 +70,30 @@ describe('htpasswd', () => {
     expect(() => upsertUser(f, 'bad:user', 'x')).toThrow(/invalid user name/);
     return verifyPassword(after[0], 'second password').then((ok) => expect(ok).toBe(true));
   });
+
+  it('upsertUser keeps an existing file\'s mode, owner and group, and a symlink', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-htp-'));
+    const f = path.join(dir, 'htpasswd');
+    fs.writeFileSync(f, `bob:${sha}\n`);
+    fs.chmodSync(f, 0o640);
+    // As root (the probe's case: `sudo mtarep passwd` on a file of the mtarep user) the owner is
+    // given a user and group of its own; otherwise the file is ours and the mode is what can be kept.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) fs.chownSync(f, 4321, 4322);
+    const before = fs.statSync(f);
+    expect(upsertUser(f, 'admin', 'a good password')).toBe('added');
+    const after = fs.statSync(f);
+    expect(after.mode & 0o7777).toBe(0o640);
+    expect([after.uid, after.gid]).toEqual([before.uid, before.gid]);
+    if (asRoot) expect([after.uid, after.gid]).toEqual([4321, 4322]);
+    expect(parseHtpasswd(fs.readFileSync(f, 'utf8')).map((e) => e.user)).toEqual(['bob', 'admin']);
+    expect(fs.readdirSync(dir)).toEqual(['htpasswd']);
+    // A symlinked file: its target is rewritten, the link stays a link.
+    const link = path.join(dir, 'link');
+    fs.symlinkSync(f, link);
+    expect(upsertUser(link, 'carol', 'another password')).toBe('added');
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.statSync(f).mode & 0o7777).toBe(0o640);
+    expect(parseHtpasswd(fs.readFileSync(f, 'utf8')).map((e) => e.user)).toEqual(['bob', 'admin', 'carol']);
+  });
 });
