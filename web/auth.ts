@@ -2,7 +2,10 @@
  * HTTP basic auth from the htpasswd file (lib/htpasswd.ts does the parsing and constant-time checks).
  * The file is re-read when its mtime/size/inode change (checked at most once per `statIntervalMs`),
  * not parsed per request. A successful login is remembered (keyed by an HMAC of user and password,
- * tied to the entry's hash) so bcrypt does not run on every request; a failed one never is.
+ * tied to the entry's hash) so bcrypt does not run on every request. A failed one is remembered for a
+ * minute only while the file is unchanged (the same wrong pair again costs no bcrypt; any change to the
+ * file forgets it, so a password just set always works). The password checks an address may cause
+ * are limited (web/login-limiter.ts); a remembered login never waits for the limiter.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -10,6 +13,10 @@ import type { MiddlewareHandler } from 'hono';
 import { parseHtpasswd, verifyPassword, type HtpasswdEntry } from '../lib/htpasswd.js';
 import type { Logger } from '../lib/log.js';
 import type { WebEnv } from './env.js';
+import { LoginLimiter, type LoginLimitOptions } from './login-limiter.js';
+
+/** The outcome of a login: accepted, refused, or refused unchecked because the address used its budget. */
+export type LoginResult = { ok: true } | { ok: false; retryAfterSec?: number };
 
 export interface HtpasswdStoreOptions {
   /** How often the file's metadata is checked. Default 1000 ms; tests use 0. */
@@ -17,7 +24,12 @@ export interface HtpasswdStoreOptions {
   now?: () => number;
   /** Remembered logins expire after this long. Default 10 minutes. */
   successTtlMs?: number;
+  /** Limits on failed-login work per client address (its clock defaults to `now`). */
+  limits?: LoginLimitOptions;
 }
+
+/** How long a failed pair is remembered (while the file is unchanged). */
+const failureTtlMs = 60_000;
 
 export class HtpasswdStore {
   private entries = new Map<string, HtpasswdEntry>();
@@ -25,6 +37,9 @@ export class HtpasswdStore {
   private checkedAt = -Infinity;
   private readonly warned = new Set<string>();
   private readonly ok = new Map<string, { hash: string; at: number }>();
+  private readonly bad = new Map<string, number>();
+  private readonly limiter: LoginLimiter;
+  private readonly limitedLogged = new Map<string, number>();
   private readonly hmacKey = crypto.randomBytes(32);
   private readonly statInterval: number;
   private readonly now: () => number;
@@ -38,6 +53,7 @@ export class HtpasswdStore {
     this.statInterval = opts.statIntervalMs ?? 1000;
     this.now = opts.now ?? Date.now;
     this.successTtl = opts.successTtlMs ?? 600_000;
+    this.limiter = new LoginLimiter({ now: this.now, ...opts.limits });
     this.refresh();
   }
 
@@ -56,6 +72,7 @@ export class HtpasswdStore {
     if (sig === this.signature) return;
     this.signature = sig;
     this.ok.clear();
+    this.bad.clear();
     this.entries = new Map();
     if (sig.startsWith('missing:')) {
       this.log.error('http_auth_file cannot be read: nobody can log in to the dashboard', { file: this.file, reason: sig.slice(8) });
@@ -82,22 +99,71 @@ export class HtpasswdStore {
     }
   }
 
-  /** True when user and password match the file now. */
-  async verify(user: string, password: string): Promise<boolean> {
-    this.refresh();
-    const entry = this.entries.get(user);
-    const key = crypto.createHmac('sha256', this.hmacKey).update(user).update('\0').update(password).digest('base64');
+  private keyOf(user: string, password: string): string {
+    return crypto.createHmac('sha256', this.hmacKey).update(user).update('\0').update(password).digest('base64');
+  }
+
+  /** A login that succeeded lately against the same entry: no bcrypt, no limiter. */
+  private remembered(key: string, entry: HtpasswdEntry | undefined): boolean {
     const hit = this.ok.get(key);
-    if (entry && hit && hit.hash === entry.hash && this.now() - hit.at < this.successTtl) return true;
+    return entry !== undefined && hit !== undefined && hit.hash === entry.hash && this.now() - hit.at < this.successTtl;
+  }
+
+  private async checkPassword(key: string, entry: HtpasswdEntry | undefined, password: string): Promise<boolean> {
     const good = await verifyPassword(entry, password);
     if (good && entry) {
       if (this.ok.size >= 1000) this.ok.clear();
       this.ok.set(key, { hash: entry.hash, at: this.now() });
+      this.bad.delete(key);
     } else {
       this.ok.delete(key);
+      if (this.bad.size >= 10_000) this.bad.clear();
+      this.bad.set(key, this.now());
     }
     return good;
   }
+
+  /** True when user and password match the file now (no limit: for callers without an address). */
+  async verify(user: string, password: string): Promise<boolean> {
+    return (await this.check(user, password)).ok;
+  }
+
+  /**
+   * Check a login from a client address: a remembered login passes at once; a pair that just failed
+   * fails at once; anything else costs a password check, within the address's budget.
+   */
+  async check(user: string, password: string, address?: string): Promise<LoginResult> {
+    this.refresh();
+    const entry = this.entries.get(user);
+    const key = this.keyOf(user, password);
+    if (this.remembered(key, entry)) return { ok: true };
+    const failedAt = this.bad.get(key);
+    if (failedAt !== undefined && this.now() - failedAt < failureTtlMs) return { ok: false };
+    if (address === undefined) return { ok: await this.checkPassword(key, entry, password) };
+    const slot = this.limiter.begin(address);
+    if ('retryAfterSec' in slot) {
+      const last = this.limitedLogged.get(address);
+      if (last === undefined || this.now() - last >= 60_000) {
+        if (this.limitedLogged.size >= 1000) this.limitedLogged.clear();
+        this.limitedLogged.set(address, this.now());
+        this.log.warn('too many failed logins from one address: its logins are refused unchecked for a while', { address, retryAfterSec: slot.retryAfterSec });
+      }
+      return { ok: false, retryAfterSec: slot.retryAfterSec };
+    }
+    let good = false;
+    try {
+      good = await this.checkPassword(key, entry, password);
+    } finally {
+      slot.done(good);
+    }
+    return { ok: good };
+  }
+}
+
+/** The peer address of the request's socket (@hono/node-server); undefined without one (app.request). */
+export function clientAddress(env: unknown): string | undefined {
+  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress;
 }
 
 /** Parse `Authorization: Basic ...`; null when absent or malformed. */
@@ -114,9 +180,16 @@ export function parseBasic(header: string | undefined): { user: string; password
 export function basicAuth(store: HtpasswdStore): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const cred = parseBasic(c.req.header('authorization'));
-    if (cred && (await store.verify(cred.user, cred.password))) {
+    const result = cred ? await store.check(cred.user, cred.password, clientAddress(c.env)) : null;
+    if (cred && result?.ok) {
       c.set('user', cred.user);
       return next();
+    }
+    if (result && !result.ok && result.retryAfterSec !== undefined) {
+      return c.text(`Too many failed logins from your address: try again in ${result.retryAfterSec} s.\n`, 429, {
+        'Retry-After': String(result.retryAfterSec),
+        'Cache-Control': 'no-store',
+      });
     }
     return c.text('Authentication required.\n', 401, {
       'WWW-Authenticate': 'Basic realm="mtarep", charset="UTF-8"',

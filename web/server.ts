@@ -21,6 +21,7 @@ import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
 import { HtpasswdStore } from './auth.js';
 import { bodyLimit, BodyTooLargeError } from './body-limit.js';
+import type { LoginLimitOptions } from './login-limiter.js';
 import { PageCache } from './cache.js';
 import type { WebContext } from './context.js';
 import { CounterReader } from './counters.js';
@@ -38,6 +39,8 @@ export interface WebDeps {
   now?: () => Date;
   /** How often the htpasswd file's metadata is checked for changes (default 1000 ms). */
   htpasswdStatIntervalMs?: number;
+  /** Limits on failed-login work per client address (defaults in web/login-limiter.ts). */
+  loginLimits?: LoginLimitOptions;
 }
 
 export interface RunningServer {
@@ -166,6 +169,7 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
   const w = webContext(deps);
   const htpasswd = new HtpasswdStore(deps.config.httpAuthFile, deps.log, {
     ...(deps.htpasswdStatIntervalMs !== undefined ? { statIntervalMs: deps.htpasswdStatIntervalMs } : {}),
+    ...(deps.loginLimits !== undefined ? { limits: deps.loginLimits } : {}),
   });
   return composeApp({ machine: machineApp({ w, htpasswd }), dashboard: dashboardApp(w, htpasswd), log: deps.log });
 }
