@@ -79,19 +79,22 @@ Creates http_auth_file with user admin and a random password (printed once) when
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean', short: 'v' },
+      only: { type: 'string', multiple: true },
     },
-    help: `mtarep collect [--config PATH] [--json] [--quiet]
+    help: `mtarep collect [--config PATH] [--only NAME] [--json] [--quiet]
 
-One collector run, for cron: every check for every IP of every MTA, the maillogs over SSH, then the
-results written to Redis. On a terminal it shows a progress bar; under cron it prints one summary line
-and logs only warnings and errors.
+One collector run, for cron: every source once (reputation: every check for every IP of every MTA;
+maillog: the maillogs over SSH), the results written to Redis, one summary covering them. On a
+terminal it shows a progress bar; under cron it prints one summary line and logs only warnings and
+errors.
 
+      --only NAME     run only this source (reputation, maillog); repeat or comma-separate for more
       --json          print the run summary as JSON
   -q, --quiet         only warnings and errors on stderr
   -v, --verbose       debug logging
 
-Exit codes: 0 all checks ok, 1 some checks failed, 2 bad config, 3 another run holds the lock,
-4 Redis unreachable or the run could not complete.
+Exit codes: 0 all checks ok, 1 some checks failed, 2 bad config or unknown source, 3 another run
+holds the lock of a source (nothing is run), 4 Redis unreachable or the run could not complete.
 `,
     load: () => import('./commands/collect.js'),
   },

@@ -49,11 +49,13 @@ export interface LockOptions {
   /** How often to extend; default a third of the TTL. */
   extendEveryMs?: number;
   now?: () => Date;
+  /** What the lock guards, for messages. Default "the collector lock". */
+  what?: string;
   /** Called when an automatic extension fails or finds the lock lost. */
   onLost?: (why: string) => void;
 }
 
-function describeHolder(value: string | null, pttl: number): string {
+function describeHolder(value: string | null, pttl: number, what: string): string {
   let who = 'another collector run';
   if (value) {
     try {
@@ -64,7 +66,7 @@ function describeHolder(value: string | null, pttl: number): string {
     }
   }
   const expiry = pttl > 0 ? `; the lock expires in ${Math.ceil(pttl / 1000)} s unless that run keeps it` : '';
-  return `${who} holds the collector lock${expiry}. This run exits without collecting.`;
+  return `${who} holds ${what}${expiry}. This run exits without collecting.`;
 }
 
 /** Take the lock or throw LockHeldError naming the holder. Extends itself until released. */
@@ -75,7 +77,7 @@ export async function acquireLock(redis: Redis, key: string, opts: LockOptions):
   const ok = await redis.set(key, value, 'PX', opts.ttlMs, 'NX');
   if (ok === null) {
     const [current, pttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
-    throw new LockHeldError(describeHolder(current, pttl));
+    throw new LockHeldError(describeHolder(current, pttl, opts.what ?? 'the collector lock'));
   }
   let held = true;
   const extend = async (): Promise<boolean> => {

@@ -1,30 +1,27 @@
 /**
- * One collector run: take the lock, resolve the hosts, run every check of checks/index.ts over all
- * targets at once (each bounded by its own timeouts, so one dead source never holds the others) and
- * the maillog part beside them, then write the records (with stale values), remove acknowledgements
- * whose issue has gone, and store and log the run summary. Library code: it throws LockHeldError and
- * returns a summary whose status the CLI turns into an exit code.
+ * One collector run of some or all sources (sources/index.ts): take each source's lock, run the
+ * sources side by side (one failing or slow never holds the others), record each source's issue
+ * events, and store and log one merged run summary. Library code: it throws LockHeldError and
+ * returns a summary whose status the CLI turns into an exit code. `mtarep collect` calls it for all
+ * sources; the scheduler's worker calls it for one source per job (collector/scheduler.ts).
  */
-import type { Config, HostConfig } from '../lib/config/normalize.js';
-import { scrub, secretsOf, type Logger } from '../lib/log.js';
+import crypto from 'node:crypto';
+import type { Config } from '../lib/config/normalize.js';
+import type { Logger } from '../lib/log.js';
 import { describeError, type Redis } from '../lib/redis.js';
-import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import type { RunSummary } from '../lib/model.js';
 import { keys, type Keys } from '../lib/keys.js';
-import { acquireLock, type Lock } from './lock.js';
-import { checks as allChecks } from './checks/index.js';
-import type { Check, CheckDeps, CheckName, Target } from './checks/types.js';
-import { createDnsClient, type DnsClient } from './dns/client.js';
-import { ipFamily } from './dns/names.js';
-import { resolveHosts } from './hosts.js';
-import { collectMaillogs, type MaillogResult } from './maillog/index.js';
-import { acksToRemove, buildIpRecord, hasFailure, withStale, type RunResults } from './records.js';
-import { readAckIds, readBlocks, readIps, readPreviousHosts, removeAcks, storeSummary, writeResults, type Problems } from '../lib/store/index.js';
-import { statusOf, tally } from './summary.js';
-import { maillogIssues, reputationIssues } from './issues.js';
 import { applySourceIssues } from '../lib/issue-store.js';
-import type { SourceIssues } from '../lib/events.js';
+import { acquireLock, LockHeldError, type Lock } from './lock.js';
+import { runChecks } from './check-runner.js';
+import { createDnsClient, type DnsClient } from './dns/client.js';
+import { selectSources, sources as allSources } from './sources/index.js';
+import type { CheckRunner, Source, SourceOutcome, SourcePart } from './sources/types.js';
+import { readSourceLastRuns, storeSummary } from '../lib/store/index.js';
+import { mergeParts, mergeSummaries } from './summary.js';
 
 export { LockHeldError } from './lock.js';
+export { runChecks } from './check-runner.js';
 
 export interface Progress {
   update(done: number, total: number, label: string): void;
@@ -42,264 +39,163 @@ export interface CollectDeps {
   fetch?: typeof fetch;
   /** Lock TTL; extended every third of it while the run lives. Default 60 s. */
   lockTtlMs?: number;
+  /** Names of the sources to run (`--only`); default all. */
+  only?: readonly string[];
+  /** How per-IP checks run; default in this process (the scheduler passes the shard runner). */
+  runChecks?: CheckRunner;
+  /** Run id; default a new UUID. A retried job passes the same one (its issue events are not recorded twice). */
+  runId?: string;
 }
 
 const defaultLockTtlMs = 60_000;
 
-/** Results for every target when a check broke its contract and threw: errors, never clean. */
-function crashed(check: Check, targets: readonly Target[], config: Config, at: string, why: string): Map<string, unknown> {
-  const reason = `${check.name} check failed: ${why}`;
-  const out = new Map<string, unknown>();
-  for (const t of targets) {
-    if (check.name === 'dnsbl') {
-      out.set(
-        t.ip,
-        config.zones
-          .filter((z) => !z.domainOnly && (t.family === 4 || z.ipv6))
-          .map((z) => ({ zone: z.zone, kind: z.kind, state: 'error', critical: z.critical, codes: [], labels: [], reason, at })),
-      );
-    } else out.set(t.ip, { status: 'error', at, reason });
-  }
-  return out;
-}
-
-/**
- * Run every check over all targets at once. A check that breaks its contract (throws, or leaves a
- * target without a result) gives errors for those targets, never a clean verdict (an IP without
- * DNSBL results would look unlisted). Exported for tests.
- */
-export async function runChecks(list: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
-  // A thrown message may carry anything (a DQS query name, a URL with a key): it is stored and shown.
-  const secrets = secretsOf(deps.config);
-  const entries = await Promise.all(
-    list.map(async (check) => {
-      const skip = check.skipReason(deps.config);
-      if (skip !== null) {
-        step(`${check.name} skipped`);
-        return [check.name, { skipped: skip }] as const;
-      }
-      let results: Map<string, unknown>;
-      try {
-        results = await check.run(targets, deps);
-      } catch (e) {
-        const why = scrub((e as Error).message, secrets);
-        deps.log.error(`${check.name} check threw instead of reporting errors as data`, { error: why });
-        results = crashed(check, targets, deps.config, deps.now().toISOString(), why);
-      }
-      const lost = targets.filter((t) => !results.has(t.ip));
-      if (lost.length > 0) {
-        deps.log.error(`${check.name} check returned no result for ${lost.length} IP(s)`, { ips: lost.slice(0, 20).map((t) => t.ip) });
-        for (const [ip, r] of crashed(check, lost, deps.config, deps.now().toISOString(), 'it returned no result for this IP')) results.set(ip, r);
-      }
-      step(`${check.name} done`);
-      return [check.name, { results }] as const;
-    }),
-  );
-  const out = Object.fromEntries(entries) as Partial<RunResults>;
-  const missing = (['dnsbl', 'senderscore', 'snds', 'dnsMatch', 'httpReputation'] as CheckName[]).filter((n) => !(n in out));
-  for (const n of missing) (out as Record<string, unknown>)[n] = { skipped: 'not part of this build' };
-  return out as RunResults;
-}
-
-async function runMaillogs(config: Config, redis: Redis, log: Logger, now: () => Date, hostIps: Map<string, string[]>): Promise<MaillogResult> {
+/** Take every source's lock, or none: throws LockHeldError naming the holder. */
+async function lockAll(deps: CollectDeps, k: Keys, list: readonly Source[], now: () => Date): Promise<Map<string, Lock>> {
+  const locks = new Map<string, Lock>();
   try {
-    return await collectMaillogs({ config, redis, log, now, hosts: config.hosts, hostIps });
-  } catch (e) {
-    const why = describeError(e);
-    log.error('maillog part failed', { error: why });
-    return { hosts: config.hosts.length, ok: 0, error: config.hosts.length, skipped: 0, errors: [`all hosts: ${why}`] };
-  }
-}
-
-/**
- * A host whose name does not resolve this run keeps its previous IPs (checked and shown, with the
- * resolution error on the host), so a DNS hiccup never deletes an MTA's data. The same holds for one
- * address family: when the A (or AAAA) lookup fails while the other answers, the previous IPs of the
- * failed family are kept.
- */
-function keepPreviousIps(
-  records: HostRecord[],
-  targets: Target[],
-  prev: Map<string, HostRecord>,
-  hosts: readonly HostConfig[],
-  failed: Map<string, (4 | 6)[]>,
-): void {
-  const seen = new Set(targets.map((t) => t.ip));
-  const byName = new Map(hosts.map((h) => [h.name, h]));
-  for (const r of records) {
-    const old = prev.get(r.name);
-    if (!old) continue;
-    const families = r.resolve.status === 'error' ? [4, 6] : (failed.get(r.name) ?? []);
-    const kept = old.ips.filter((ip) => families.includes(ipFamily(ip)) && !r.ips.includes(ip));
-    if (kept.length === 0) continue;
-    r.ips = [...r.ips, ...kept];
-    r.resolve.reason = `${r.resolve.reason ?? 'cannot resolve'}; still checking the ${kept.length} IP(s) it had before`;
-    const host = byName.get(r.name)!;
-    for (const ip of kept) {
-      if (seen.has(ip)) continue;
-      seen.add(ip);
-      targets.push({ ip, family: ipFamily(ip), host });
+    for (const s of list) {
+      locks.set(
+        s.name,
+        await acquireLock(deps.redis, k.sourceLock(s.name), {
+          ttlMs: deps.lockTtlMs ?? defaultLockTtlMs,
+          now,
+          what: `the collector lock of source ${s.name}`,
+          onLost: (why) => deps.log.warn(`${s.name}: ${why}`),
+        }),
+      );
     }
+  } catch (e) {
+    await Promise.all([...locks.values()].map((l) => l.release()));
+    throw e;
   }
+  return locks;
 }
 
-interface Phase {
-  k: Keys;
-  lock: Lock;
-  runId: string;
-  start: Date;
+/** Diff a source's issues against its stored set and append the events (lib/issue-store.ts). */
+async function recordIssues(deps: CollectDeps, k: Keys, source: string, runId: string, o: SourceOutcome, status: SourcePart['status']): Promise<void> {
+  if (o.issues === null) return;
+  const r = await applySourceIssues(deps.redis, k, { source, runId, ...o.issues }, { status, maxLen: deps.config.retention.events, warn: (m) => deps.log.warn(m) });
+  const n = (type: string) => r.events.filter((e) => e.type === type).length;
+  if (r.applied) deps.log.debug('issue events', { source, opened: n('opened'), changed: n('changed'), resolved: n('resolved'), open: r.open.length });
 }
 
-async function collect(deps: CollectDeps, now: () => Date, dns: DnsClient, p: Phase): Promise<RunSummary> {
-  const { config, redis, log } = deps;
-  const { k } = p;
-  const total = allChecks.length + 3;
-  let done = 0;
-  const step = (label: string) => deps.progress?.update(++done, total, label);
-  deps.progress?.update(0, total, 'resolving hosts');
-
-  const t0 = performance.now();
-  // Stored records that cannot be read are named in the log; the run overwrites them.
-  const problems: Problems = [];
-  const prevHosts = await readPreviousHosts(redis, k, config.hosts.map((h) => h.name), problems);
-  const { records: hosts, targets, failed } = await resolveHosts(config.hosts, dns, now, p.runId);
-  keepPreviousIps(hosts, targets, prevHosts.hosts, config.hosts, failed);
-  step(`${targets.length} IPs of ${hosts.length} hosts`);
-
-  const t1 = performance.now();
-  const checkDeps: CheckDeps = { config, log, now, dns, fetch: deps.fetch ?? fetch };
-  const hostIps = new Map(hosts.map((h) => [h.name, h.ips]));
-  const [results, maillog] = await Promise.all([
-    runChecks(allChecks, targets, checkDeps, step),
-    runMaillogs(config, redis, log, now, hostIps).finally(() => step('maillogs read')),
-  ]);
-
-  const t2 = performance.now();
-  const at = now();
-  const fresh = targets.map((t) => buildIpRecord(t, results, p.runId, at.toISOString()));
-  // Previous records matter only where something failed (stale values): a healthy run reads none.
-  const prevIps = await readIps(redis, k, fresh.filter(hasFailure).map((r) => r.ip), problems);
-  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip)));
-  const current = new Set(targets.map((t) => t.ip));
-  const configured = new Set(config.hosts.map((h) => h.name));
-  const removedIps = [...new Set([...prevHosts.hosts.values()].flatMap((h) => h.ips))].filter((ip) => !current.has(ip));
-  const removedHosts = prevHosts.indexed.filter((n) => !configured.has(n));
-
-  // A run that lost its lock (stalled past the TTL) may overlap a newer run: it must not write.
-  if (!(await p.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
-  await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays });
-
-  const blocks = [...(await readBlocks(redis, k, config.hosts.map((h) => h.name), problems)).values()];
-  const gone = acksToRemove(await readAckIds(redis, k, problems), records, blocks);
-  for (const p of problems) log.warn(`stored record not read: ${p}`);
-  await removeAcks(redis, k, gone);
-  if (gone.length) log.info(`removed ${gone.length} acknowledgement(s) whose issue has gone`, { acks: gone.slice(0, 20) });
-  if (removedIps.length || removedHosts.length) {
-    log.info('removed records no longer configured or resolved', { ips: removedIps.length, hosts: removedHosts });
-  }
-  step('written');
-  const ms = (a: number, b: number) => Math.round(b - a);
-  log.debug('collector run phases', { resolveMs: ms(t0, t1), checksMs: ms(t1, t2), writeMs: ms(t2, performance.now()), stale: prevIps.size });
-
-  const skipped = Object.entries(results).flatMap(([name, r]) => ('skipped' in r ? [name] : []));
-  const t = tally(records, hosts, maillog, skipped);
-  const atIso = at.toISOString();
-  const read = new Set(maillogHosts(config));
-  await recordIssues(deps, k, reputationIssues(records, config, p.runId, atIso), statusOf(t));
-  await recordIssues(deps, k, maillogIssues(blocks.filter((b) => read.has(b.host)), p.runId, atIso), maillog.error > 0 ? 'partial' : 'ok');
-  const end = now();
+/** A source's summary on its own (stored as its last run; the runner merges them). */
+function partSummary(p: SourcePart, source: string, runId: string, start: Date, end: Date): RunSummary {
   return {
-    id: p.runId,
-    startedAt: p.start.toISOString(),
+    id: runId,
+    startedAt: start.toISOString(),
     finishedAt: end.toISOString(),
-    durationMs: end.getTime() - p.start.getTime(),
-    hosts: hosts.length,
-    ips: records.length,
-    status: statusOf(t),
-    checks: t.checks,
-    unhealthyZones: t.unhealthyZones,
-    errors: t.errors,
+    durationMs: end.getTime() - start.getTime(),
+    hosts: p.hosts,
+    ips: p.ips,
+    status: p.status,
+    checks: p.checks,
+    unhealthyZones: p.unhealthyZones,
+    errors: p.errors,
+    sources: [source],
   };
 }
 
-/** Hosts whose maillog a run reads (SSH on, a key configured). */
-function maillogHosts(config: Config): string[] {
-  return config.ssh.keyFile === undefined ? [] : config.hosts.filter((h) => h.ssh).map((h) => h.name);
-}
-
-/** Diff a source's issues against the stored set and append the events (lib/issue-store.ts). */
-async function recordIssues(deps: CollectDeps, k: Keys, issues: SourceIssues, status: RunSummary['status']): Promise<void> {
-  const r = await applySourceIssues(deps.redis, k, issues, { status, maxLen: deps.config.retention.events, warn: (m) => deps.log.warn(m) });
-  const n = (type: string) => r.events.filter((e) => e.type === type).length;
-  if (r.applied) deps.log.debug('issue events', { source: issues.source, opened: n('opened'), changed: n('changed'), resolved: n('resolved'), open: r.open.length });
-}
-
-/** A failed run resolves nothing: every stored issue stays; the `run` event says it failed. */
-async function recordFailedRun(deps: CollectDeps, k: Keys, runId: string, at: string): Promise<void> {
-  for (const source of ['reputation', 'maillog']) {
-    try {
-      await recordIssues(deps, k, { source, runId, at, open: [], undetermined: ['*'] }, 'failed');
-    } catch (e) {
-      deps.log.error('cannot record the failed run in the issue events', { source, error: describeError(e) });
-    }
-  }
-}
-
 /**
- * One collector run. Throws LockHeldError when another run holds the lock; any other failure ends in
- * a summary with status 'failed' (stored and logged when Redis still answers).
+ * One collector run. Throws LockHeldError when another run holds a source's lock (nothing is run
+ * then); any other failure ends in a summary with status 'failed' (stored and logged when Redis
+ * still answers).
  */
 export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
   const { config, redis, log } = deps;
   const now = deps.now ?? (() => new Date());
   const k = keys(config.redis.prefix);
-  const lock = await acquireLock(redis, k.collectLock, {
-    ttlMs: deps.lockTtlMs ?? defaultLockTtlMs,
-    now,
-    onLost: (why) => log.warn(why),
-  });
+  const list = selectSources(deps.only);
+  const locks = await lockAll(deps, k, list, now);
   const start = now();
-  const phase: Phase = { k, lock, runId: lock.token, start };
+  const runId = deps.runId ?? crypto.randomUUID();
+  const total = list.reduce((n, s) => n + s.steps(config), 0);
+  let done = 0;
+  deps.progress?.update(0, total, 'starting');
+  const step = (label: string) => deps.progress?.update(++done, total, label);
+
   let ownDns: DnsClient | undefined;
-  let summary: RunSummary;
+  const parts: { source: string; part: SourcePart; summary: RunSummary }[] = [];
   try {
     const dns = deps.dns ?? (ownDns = createDnsClient(config));
-    summary = await collect(deps, now, dns, phase);
-  } catch (e) {
-    const end = now();
-    const why = describeError(e);
-    log.error('collector run failed', { error: why });
-    summary = {
-      id: phase.runId,
-      startedAt: start.toISOString(),
-      finishedAt: end.toISOString(),
-      durationMs: end.getTime() - start.getTime(),
-      hosts: config.hosts.length,
-      ips: 0,
-      status: 'failed',
-      checks: {},
-      unhealthyZones: [],
-      errors: [`run failed: ${why}`],
-    };
-    await recordFailedRun(deps, k, phase.runId, end.toISOString());
+    await Promise.all(
+      list.map(async (source) => {
+        const t0 = now();
+        let outcome: SourceOutcome;
+        try {
+          outcome = await source.run({
+            config,
+            redis,
+            k,
+            log,
+            now,
+            runId,
+            lock: locks.get(source.name)!,
+            dns,
+            fetch: deps.fetch ?? fetch,
+            step,
+            runChecks: deps.runChecks ?? runChecks,
+          });
+        } catch (e) {
+          const why = describeError(e);
+          log.error('collector run failed', { source: source.name, error: why });
+          outcome = {
+            part: { hosts: config.hosts.length, ips: 0, status: 'failed', checks: {}, unhealthyZones: [], errors: [`run failed: ${why}`] },
+            // A failed run resolves nothing: every stored issue stays; the `run` event says it failed.
+            issues: { at: now().toISOString(), open: [], undetermined: ['*'] },
+          };
+        }
+        try {
+          await recordIssues(deps, k, source.name, runId, outcome, outcome.part.status);
+        } catch (e) {
+          const why = describeError(e);
+          log.error('cannot record the issue events', { source: source.name, error: why });
+          outcome.part.errors.push(`issue events not recorded: ${why}`);
+          if (outcome.part.status === 'ok') outcome.part.status = 'partial';
+        }
+        parts.push({ source: source.name, part: outcome.part, summary: partSummary(outcome.part, source.name, runId, t0, now()) });
+      }),
+    );
   } finally {
     ownDns?.close();
   }
+  // In the order of the source list, whatever order they finished in.
+  parts.sort((a, b) => list.findIndex((s) => s.name === a.source) - list.findIndex((s) => s.name === b.source));
+  const end = now();
+  let summary: RunSummary = {
+    id: runId,
+    startedAt: start.toISOString(),
+    finishedAt: end.toISOString(),
+    durationMs: end.getTime() - start.getTime(),
+    ...mergeParts(parts.map((p) => p.part)),
+    sources: list.map((s) => s.name),
+  };
   try {
-    await storeSummary(redis, k, summary, config.retention.runs);
+    await storeSummary(redis, k, summary, config.retention.runs, { last: await lastOfAll(redis, k, summary, parts.map((p) => p.summary)), perSource: parts.map((p) => p.summary) });
   } catch (e) {
     log.error('cannot store the run summary', { error: describeError(e) });
     if (summary.status !== 'failed') summary = { ...summary, status: 'failed', errors: [...summary.errors, `summary not stored: ${describeError(e)}`] };
   } finally {
-    await lock.release();
+    await Promise.all([...locks.values()].map((l) => l.release()));
   }
   logSummary(log, summary);
   return summary;
 }
 
+/**
+ * What the dashboard shows as the last run: this run when it covered every source, else this run's
+ * source summaries merged with the newest stored summary of each other source.
+ */
+async function lastOfAll(redis: Redis, k: Keys, summary: RunSummary, perSource: RunSummary[]): Promise<RunSummary> {
+  const others = allSources.map((s) => s.name).filter((n) => !perSource.some((p) => p.sources?.includes(n)));
+  if (others.length === 0) return summary;
+  const stored = await readSourceLastRuns(redis, k, others);
+  return mergeSummaries([...perSource, ...stored.values()]);
+}
+
 /** 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors. */
 function logSummary(log: Logger, s: RunSummary): void {
-  const fields = { runId: s.id, durationMs: s.durationMs, hosts: s.hosts, ips: s.ips, checks: s.checks };
+  const fields = { runId: s.id, durationMs: s.durationMs, hosts: s.hosts, ips: s.ips, checks: s.checks, ...(s.sources ? { sources: s.sources } : {}) };
   if (s.status === 'ok') log.info(formatSummaryLine(s), fields);
   else if (s.status === 'partial') log.warn(formatSummaryLine(s), { ...fields, errors: s.errors, unhealthyZones: s.unhealthyZones });
   // 'failed' was logged as an error where it happened.

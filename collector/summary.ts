@@ -6,6 +6,7 @@
 import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
 import { partialPrefix } from './hosts.js';
 import type { MaillogResult } from './maillog/index.js';
+import type { SourcePart } from './sources/types.js';
 
 export type Counts = RunSummary['checks'];
 
@@ -83,12 +84,75 @@ export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[]
     lines.push(g.ips === 1 ? `${g.label} ${g.example}: ${g.reason}` : `${g.label}: ${g.reason} (${g.ips} IPs, e.g. ${g.example})`);
   }
   for (const e of maillog?.errors ?? []) lines.push(`maillog ${e}`);
-  const errors = lines.length > maxErrorLines ? [...lines.slice(0, maxErrorLines - 1), `... and ${lines.length - maxErrorLines + 1} more`] : lines;
-  return { checks, unhealthyZones: [...unhealthy].map(([z, why]) => `${z}: ${why}`), errors };
+  return { checks, unhealthyZones: [...unhealthy].map(([z, why]) => `${z}: ${why}`), errors: capErrors(lines) };
 }
 
 /** 'partial' when anything failed (a check result, a host, a zone, a maillog); 'ok' otherwise. */
 export function statusOf(t: Tally): RunSummary['status'] {
   const failed = Object.values(t.checks).some((c) => c.error > 0) || t.unhealthyZones.length > 0;
   return failed ? 'partial' : 'ok';
+}
+
+const moreLine = /^\.\.\. and (\d+) more$/;
+
+/** At most `maxErrorLines` lines; the last one then says how many more there were. Lists already capped count right. */
+export function capErrors(...lists: readonly (readonly string[])[]): string[] {
+  const lines: string[] = [];
+  let hidden = 0;
+  for (const list of lists) {
+    for (const l of list) {
+      const m = moreLine.exec(l);
+      if (m) hidden += Number(m[1]);
+      else lines.push(l);
+    }
+  }
+  const total = lines.length + hidden;
+  if (total <= maxErrorLines) return lines;
+  return [...lines.slice(0, maxErrorLines - 1), `... and ${total - maxErrorLines + 1} more`];
+}
+
+const statusRank = { ok: 0, partial: 1, failed: 2 } as const;
+const worst = (list: readonly RunSummary['status'][]) => list.reduce<RunSummary['status']>((a, b) => (statusRank[b] > statusRank[a] ? b : a), 'ok');
+
+function mergeChecks(list: readonly RunSummary['checks'][]): RunSummary['checks'] {
+  const out: RunSummary['checks'] = {};
+  for (const checks of list) {
+    for (const [name, c] of Object.entries(checks)) {
+      const o = (out[name] ??= { ok: 0, error: 0, skipped: 0 });
+      o.ok += c.ok;
+      o.error += c.error;
+      o.skipped += c.skipped;
+    }
+  }
+  return out;
+}
+
+/** The sources' parts of one run as one summary's counts: hosts of the widest part, IPs summed, the worst status. */
+export function mergeParts(parts: readonly SourcePart[]): Pick<RunSummary, 'hosts' | 'ips' | 'status' | 'checks' | 'unhealthyZones' | 'errors'> {
+  return {
+    hosts: Math.max(0, ...parts.map((p) => p.hosts)),
+    ips: parts.reduce((n, p) => n + p.ips, 0),
+    status: worst(parts.map((p) => p.status)),
+    checks: mergeChecks(parts.map((p) => p.checks)),
+    unhealthyZones: parts.flatMap((p) => p.unhealthyZones),
+    errors: capErrors(...parts.map((p) => p.errors)),
+  };
+}
+
+/**
+ * The newest summary of each source as one (what the dashboard shows as the last run when the sources
+ * run on their own schedules): the id of the newest, from the earliest start to the latest end.
+ */
+export function mergeSummaries(list: readonly RunSummary[]): RunSummary {
+  const newest = [...list].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+  if (!newest) throw new Error('mergeSummaries: nothing to merge');
+  const startedAt = list.map((s) => s.startedAt).sort()[0]!;
+  return {
+    id: newest.id,
+    startedAt,
+    finishedAt: newest.finishedAt,
+    durationMs: Math.max(...list.map((s) => s.durationMs)),
+    ...mergeParts(list.map((s) => ({ ...s, status: s.status }))),
+    sources: [...new Set(list.flatMap((s) => s.sources ?? []))],
+  };
 }

@@ -23,8 +23,6 @@ export interface Keys {
   blocks(name: string): string;
   /** HASH issue id -> "<user> <YYYY-MM-DD HH:MM:SS>" (the original's ack value format). */
   acks: string;
-  /** STRING lock token, `SET NX PX`; owner extends and releases it with compare-and-set scripts. */
-  collectLock: string;
   /** STRING JSON `RunSummary` of the newest finished run. */
   lastRun: string;
   /** LIST of JSON `RunSummary`, newest first, trimmed to `retention.runs`. */
@@ -45,7 +43,7 @@ export interface Keys {
   issues: string;
   /** STREAM of issue events (`IssueEvent`, field `e`), trimmed with MAXLEN ~ `events.max_len`. */
   events: string;
-  /** STRING lock token of one source's run (collector/lock.ts semantics). */
+  /** STRING lock token of one source's run, `SET NX PX`; its owner extends and releases it with compare-and-set scripts. */
   sourceLock(source: string): string;
   /** STRING JSON `RunSummary` of one source's newest finished run; `lastRun` merges them. */
   sourceLastRun(source: string): string;
@@ -62,7 +60,6 @@ export function keys(prefix: string): Keys {
     history: (ip) => `${prefix}history:${ip}`,
     blocks: (name) => `${prefix}blocks:${name}`,
     acks: `${prefix}acks`,
-    collectLock: `${prefix}lock:collect`,
     lastRun: `${prefix}run:last`,
     runs: `${prefix}runs`,
     maillogPosition: (host) => `${prefix}maillog:pos:${host}`,

@@ -175,4 +175,6 @@ export interface RunSummary {
   unhealthyZones: string[];
   /** The first errors, one line each, for the log and the dashboard. */
   errors: string[];
+  /** The sources the run covered (collector/sources/); absent in summaries stored before sources. */
+  sources?: string[];
 }

@@ -90,7 +90,26 @@ describe('mtarep collect', () => {
     const s = JSON.parse(res.stdout) as RunSummary;
     expect(s).toMatchObject({ status: 'ok', hosts: 1, ips: 1, errors: [] });
     expect(s.checks.dnsbl).toEqual({ ok: 1, error: 0, skipped: 0 });
+    // One summary covers both sources (this host has no SSH: its maillog is skipped).
+    expect(s.sources).toEqual(['reputation', 'maillog']);
+    expect(s.checks.maillog).toEqual({ ok: 0, error: 0, skipped: 1 });
     expect(JSON.parse((await r.redis.get(k.lastRun))!)).toEqual(s);
+  });
+
+  it('--only runs the named sources; an unknown name is a usage error naming the sources', async () => {
+    const res = await runCli(['collect', '--only', 'maillog', '--json', '--config', writeConfig()]);
+    expect(res.code).toBe(0);
+    const s = JSON.parse(res.stdout) as RunSummary;
+    expect(s).toMatchObject({ status: 'ok', sources: ['maillog'], ips: 0 });
+    expect(Object.keys(s.checks)).toEqual(['maillog']);
+    expect(await r.redis.exists(k.ip(mta))).toBe(0);
+
+    const bad = await runCli(['collect', '--only', 'reputation,probes', '--config', writeConfig()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--only: unknown source 'probes': the sources are reputation, maillog/);
+    const badCfg = await runCli(['collect', '--config', writeConfig({ sources: { reputaton: { interval: 60 } } })]);
+    expect(badCfg.code).toBe(2);
+    expect(badCfg.stderr).toMatch(/sources\.reputaton: no such source/);
   });
 
   it('exits 1 on partial failure and says what failed on stderr, without the key', async () => {
@@ -111,7 +130,7 @@ describe('mtarep collect', () => {
   });
 
   it('exits 3 when another run holds the lock, naming the holder', async () => {
-    await r.redis.set(k.collectLock, JSON.stringify({ token: 't', host: 'cron-box', pid: 99, since: '2024-05-01T10:00:00Z' }), 'PX', 30_000);
+    await r.redis.set(k.sourceLock('reputation'), JSON.stringify({ token: 't', host: 'cron-box', pid: 99, since: '2024-05-01T10:00:00Z' }), 'PX', 30_000);
     const res = await runCli(['collect', '--config', writeConfig()]);
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/pid 99 on cron-box, started 2024-05-01T10:00:00Z holds the collector lock/);

@@ -5,8 +5,26 @@ import { ProgressBar } from '../progress.js';
 import { openRedis } from '../runtime.js';
 import { withSession } from '../session.js';
 import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
+import { selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
+
+/** `--only a --only b,c` as a list of names. */
+function onlyOf(v: unknown): string[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return list.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter((x) => x !== '');
+}
 
 export async function run({ config, values }: ConfiguredContext): Promise<number> {
+  const only = onlyOf(values.only);
+  const problems = sourceConfigProblems(config);
+  try {
+    selectSources(only);
+  } catch (e) {
+    problems.push(`--only: ${(e as Error).message}`);
+  }
+  if (problems.length) {
+    process.stderr.write(problems.map((p) => `mtarep: ${p}\n`).join(''));
+    return exitCodes.usage;
+  }
   const json = values.json === true;
   const cron = !process.stderr.isTTY;
   // On a terminal: a progress bar, with log lines written above it.
@@ -23,7 +41,7 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     async (log) => {
       const handle = await openRedis(config, log, { reconnect: false });
       try {
-        const summary = await runCollect({ config, redis: handle.redis, log, ...(bar ? { progress: bar } : {}) });
+        const summary = await runCollect({ config, redis: handle.redis, log, only, ...(bar ? { progress: bar } : {}) });
         bar?.done();
         process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
         return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;

@@ -83,6 +83,12 @@ export interface Config {
   dataDir: string;
   listen: { host: string; port: number };
   collectInterval: number;
+  /**
+   * Per-source settings (`sources.<name>`): `interval` in seconds (default collectInterval), and for
+   * the reputation source `shardSize`, the IPs per shard job when workers share a run. The names are
+   * checked against the source list by the collector (collector/sources/index.ts).
+   */
+  sources: Record<string, { interval?: number; shardSize?: number }>;
   dns: { servers: string[]; timeoutMs: number; tries: number; concurrency: number };
   zones: ZoneConfig[];
   senderscoreZone: string | null;
@@ -335,6 +341,12 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     dataDir,
     listen,
     collectInterval: raw.collect_interval,
+    sources: Object.fromEntries(
+      Object.entries(raw.sources).map(([name, v]) => [
+        name,
+        { ...(v.interval !== undefined ? { interval: v.interval } : {}), ...(v.shard_size !== undefined ? { shardSize: v.shard_size } : {}) },
+      ]),
+    ),
     dns: {
       servers: raw.dns.servers.map(formatServer),
       timeoutMs: raw.dns.timeout_ms,

@@ -187,6 +187,15 @@ export const configSchema = z.strictObject({
     .refine((s) => parseHostPort(s, 8080) !== null, { message: 'must be host:port, e.g. 127.0.0.1:8080' })
     .default('127.0.0.1:8080'),
   collect_interval: durationSec(86_400).default(900),
+  sources: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a source name is lower case letters, digits, - or _'),
+      z.strictObject({
+        interval: durationSec(86_400).optional(),
+        shard_size: positiveInt.optional(),
+      }),
+    )
+    .default({}),
   dns: z
     .strictObject({
       servers: z.array(dnsServer).default([]),

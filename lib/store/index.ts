@@ -253,15 +253,44 @@ export async function removeAcks(redis: Redis, k: Keys, ids: readonly string[]):
   await execNamed(m, 'removing acknowledgements', (i) => [k.acks, k.dataVersion][i]);
 }
 
-/** Store the run summary as the last run and at the head of the trimmed run list. */
-export async function storeSummary(redis: Redis, k: Keys, s: RunSummary, keepRuns: number): Promise<void> {
+/**
+ * Store the run summary at the head of the trimmed run list, each source's part as that source's last
+ * run, and `last` (default the summary) as the last run the dashboard shows.
+ */
+export async function storeSummary(
+  redis: Redis,
+  k: Keys,
+  s: RunSummary,
+  keepRuns: number,
+  o: { last?: RunSummary; perSource?: readonly RunSummary[] } = {},
+): Promise<void> {
   const json = JSON.stringify(s);
   const m = redis.multi();
-  m.set(k.lastRun, json);
+  const order: string[] = [];
+  m.set(k.lastRun, o.last === undefined || o.last === s ? json : JSON.stringify(o.last));
+  order.push(k.lastRun);
+  for (const p of o.perSource ?? []) {
+    for (const name of p.sources ?? []) {
+      m.set(k.sourceLastRun(name), JSON.stringify(p));
+      order.push(k.sourceLastRun(name));
+    }
+  }
   m.lpush(k.runs, json);
   m.ltrim(k.runs, 0, keepRuns - 1);
   m.incr(k.dataVersion);
-  await execNamed(m, 'storing the run summary', (i) => [k.lastRun, k.runs, k.runs, k.dataVersion][i]);
+  order.push(k.runs, k.runs, k.dataVersion);
+  await execNamed(m, 'storing the run summary', (i) => order[i]);
+}
+
+/** The newest run summary of each named source (sources without a readable one are left out). */
+export async function readSourceLastRuns(redis: Redis, k: Keys, names: readonly string[], problems: Problems = []): Promise<Map<string, RunSummary>> {
+  const raw = await mget(redis, names.map((n) => k.sourceLastRun(n)));
+  const out = new Map<string, RunSummary>();
+  names.forEach((n, i) => {
+    const r = decodeRecord.run(k.sourceLastRun(n), raw[i], problems);
+    if (r) out.set(n, r);
+  });
+  return out;
 }
 
 /**

@@ -126,7 +126,7 @@ describe('runCollect', () => {
     expect(await getJson<RunSummary>(k.lastRun)).toEqual(s);
     expect(await r.redis.llen(k.runs)).toBe(1);
     expect(Number(await r.redis.get(k.dataVersion))).toBeGreaterThan(before);
-    expect(await r.redis.exists(k.collectLock)).toBe(0);
+    expect(await r.redis.exists(k.sourceLock('reputation'))).toBe(0);
 
     expect(steps.at(-1)![0]).toBe(steps.at(-1)![1]);
     expect(steps.map((x) => x[0])).toEqual([...steps.map((x) => x[0])].sort((p, q) => p - q));
@@ -251,12 +251,34 @@ describe('runCollect', () => {
 
   it('a second run while one holds the lock throws LockHeldError and writes nothing', async () => {
     const config = configWith();
-    await r.redis.set(k.collectLock, JSON.stringify({ token: 't', host: 'other-box', pid: 4242, since: '2024-05-01T09:59:00Z' }), 'PX', 30_000);
+    await r.redis.set(k.sourceLock('reputation'), JSON.stringify({ token: 't', host: 'other-box', pid: 4242, since: '2024-05-01T09:59:00Z' }), 'PX', 30_000);
     const err = await runCollect(deps({ config })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockHeldError);
     expect((err as Error).message).toMatch(/pid 4242 on other-box, started 2024-05-01T09:59:00Z holds the collector lock/);
     expect(await r.redis.exists(k.ip(mx1a), k.lastRun)).toBe(0);
-    await r.redis.del(k.collectLock);
+    await r.redis.del(k.sourceLock('reputation'));
+  });
+
+  it('each source has its own lock and summary; the last run shown merges the newest run of each', async () => {
+    const config = configWith();
+    await r.redis.set(k.sourceLock('maillog'), JSON.stringify({ token: 't', host: 'other-box', pid: 7, since: '2024-05-01T09:59:00Z' }), 'PX', 30_000);
+    // All sources: the maillog lock is held, so nothing runs at all.
+    const err = await runCollect(deps({ config })).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/pid 7 on other-box.*holds the collector lock of source maillog/);
+    expect(await r.redis.exists(k.ip(mx1a), k.lastRun, k.sourceLock('reputation'))).toBe(0);
+    // The reputation source alone runs beside it.
+    const rep = await runCollect(deps({ config, only: ['reputation'] }));
+    expect(rep).toMatchObject({ status: 'ok', sources: ['reputation'], ips: 3 });
+    expect(rep.checks.maillog).toBeUndefined();
+    expect(await getJson<RunSummary>(k.sourceLastRun('reputation'))).toMatchObject({ id: rep.id, sources: ['reputation'] });
+    await r.redis.del(k.sourceLock('maillog'));
+    const ml = await runCollect(deps({ config, only: ['maillog'] }));
+    expect(ml).toMatchObject({ status: 'ok', sources: ['maillog'], ips: 0, checks: { maillog: { ok: 0, error: 0, skipped: 2 } } });
+    // The dashboard's last run: the maillog run merged with the newest reputation run.
+    const last = await getJson<RunSummary>(k.lastRun);
+    expect(last).toMatchObject({ id: ml.id, status: 'ok', hosts: 2, ips: 3, sources: ['maillog', 'reputation'], startedAt: rep.startedAt, finishedAt: ml.finishedAt });
+    expect(last.checks).toMatchObject({ dnsbl: { ok: 3 }, maillog: { skipped: 2 } });
+    expect(await r.redis.llen(k.runs)).toBe(2);
   });
 
   it('a Redis failure during the run gives a failed summary, not a crash, and releases the lock', async () => {
@@ -267,7 +289,7 @@ describe('runCollect', () => {
     expect(s.status).toBe('failed');
     expect(s.errors[0]).toMatch(/^run failed: .*WRONGTYPE/);
     expect((await getJson<RunSummary>(k.lastRun)).status).toBe('failed');
-    expect(await r.redis.exists(k.collectLock)).toBe(0);
+    expect(await r.redis.exists(k.sourceLock('reputation'))).toBe(0);
   });
 });
 

@@ -1,0 +1,37 @@
+/**
+ * Every source, in the order a run reports them. Adding a source (probes, webhook ingestion): one
+ * module exporting a `Source` (sources/types.ts) plus one entry here; its interval is
+ * `sources.<name>.interval` (default `collect_interval`), its lock and summary come with it.
+ */
+import { maillogSource } from './maillog.js';
+import { reputationSource } from './reputation.js';
+import type { Config } from '../../lib/config/normalize.js';
+import type { Source } from './types.js';
+
+export const sources: readonly Source[] = [reputationSource, maillogSource];
+
+export const sourceNames = (): string[] => sources.map((s) => s.name);
+
+/** The sources named (all when `only` is empty or absent). Throws naming an unknown one. */
+export function selectSources(only?: readonly string[], list: readonly Source[] = sources): Source[] {
+  if (!only || only.length === 0) return [...list];
+  const unknown = only.filter((n) => !list.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown source ${unknown.map((n) => `'${n}'`).join(', ')}: the sources are ${list.map((s) => s.name).join(', ')}`);
+  return list.filter((s) => only.includes(s.name));
+}
+
+/** IPs per shard job of the reputation source when workers share a run (`sources.reputation.shard_size`). */
+export const defaultShardSize = 500;
+
+/** A source's interval in seconds: `sources.<name>.interval`, else `collect_interval`. */
+export function intervalOf(config: Config, name: string): number {
+  return config.sources[name]?.interval ?? config.collectInterval;
+}
+
+/** Config problems of the `sources` section (a name that is no source), one line each naming the key. */
+export function sourceConfigProblems(config: Config, list: readonly Source[] = sources): string[] {
+  const names = list.map((s) => s.name);
+  return Object.keys(config.sources)
+    .filter((n) => !names.includes(n))
+    .map((n) => `sources.${n}: no such source (the sources are ${names.join(', ')})`);
+}
