@@ -63,9 +63,11 @@ export const commands: readonly CommandSpec[] = [
     options: { verbose: { type: 'boolean', short: 'v' } },
     help: `mtarep start [--config PATH] [--verbose]
 
-Runs the dashboard and the collector on a schedule (collect_interval, default 900 s) in one
-process: the main job. Starts its own redis-server when no redis_url/redis_server is configured.
-Creates http_auth_file with user admin and a random password (printed once) when it is missing.
+Runs the dashboard and the collector in one process: the main job. Each source (reputation,
+maillog) runs on its own interval (sources.<name>.interval, default collect_interval, 900 s) through
+a job queue in Redis; \`mtarep worker\` on more machines shares the work. Starts its own
+redis-server when no redis_url/redis_server is configured. Creates http_auth_file with user admin
+and a random password (printed once) when it is missing. SIGTERM: no new runs; running ones finish.
 
   -v, --verbose       debug logging
 `,
@@ -97,6 +99,22 @@ Exit codes: 0 all checks ok, 1 some checks failed, 2 bad config or unknown sourc
 holds the lock of a source (nothing is run), 4 Redis unreachable or the run could not complete.
 `,
     load: () => import('./commands/collect.js'),
+  },
+  {
+    name: 'worker',
+    summary: 'take collector work from the job queue (more machines share it)',
+    config: 'load',
+    options: { verbose: { type: 'boolean', short: 'v' }, shards: { type: 'string' } },
+    help: `mtarep worker [--config PATH] [--shards N] [--verbose]
+
+Takes source runs and shards of large reputation runs from the job queue in Redis that
+\`mtarep start\` schedules, so several machines share the work. Use the same config (and Redis) as
+\`mtarep start\`. SIGTERM: no new jobs; running ones finish.
+
+      --shards N      shard jobs taken at once (default 1)
+  -v, --verbose       debug logging
+`,
+    load: () => import('./commands/worker.js'),
   },
   {
     name: 'serve',

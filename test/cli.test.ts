@@ -16,7 +16,7 @@ describe('mtarep CLI', () => {
     expect(none.code).toBe(2);
     expect(none.stdout).toMatch(/Usage: mtarep <command>/);
     expect((await runCli(['--help'])).code).toBe(0);
-    for (const c of ['start', 'collect', 'serve', 'check-config', 'passwd', 'init']) {
+    for (const c of ['start', 'collect', 'worker', 'serve', 'check-config', 'passwd', 'init']) {
       const r = await runCli([c, '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^mtarep ${c}`));

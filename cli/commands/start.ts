@@ -1,11 +1,11 @@
-/** `mtarep start`: dashboard and collector on a schedule in one process (the main job). */
+/** `mtarep start`: dashboard, source schedulers and a worker in one process (the main job). */
 import type { ConfiguredContext } from '../commands.js';
 import { exitCodes } from '../exit-codes.js';
 import { failFastCopy } from '../../lib/redis.js';
 import { openRedis } from '../runtime.js';
 import { untilSignal, withSession } from '../session.js';
 import { ensureHtpasswd } from './passwd.js';
-import { runCollect, LockHeldError } from '../../collector/run.js';
+import { startScheduler } from '../../collector/scheduler.js';
 import { startServer } from '../../web/server.js';
 
 export async function run({ config, values }: ConfiguredContext): Promise<number> {
@@ -16,32 +16,11 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     const webRedis = await failFastCopy(handle.redis);
     const server = await startServer({ config, redis: webRedis, log });
     log.info(`dashboard listening on ${server.url}`, { redis: handle.target });
-    log.info(`collector runs now and every ${config.collectInterval} s`);
-
-    let stopping = false;
-    let running: Promise<void> | null = null;
-    const runOnce = async () => {
-      try {
-        await runCollect({ config, redis: handle.redis, log }); // it logs its own summary
-      } catch (e) {
-        if (e instanceof LockHeldError) log.warn(e.message);
-        else log.error('collector run failed', { error: (e as Error).message });
-      }
-    };
-    const tick = () => {
-      if (stopping || running) return;
-      running = runOnce().finally(() => {
-        running = null;
-      });
-    };
-    tick();
-    const timer = setInterval(tick, config.collectInterval * 1000);
+    const scheduler = await startScheduler({ config, redis: handle.redis, log });
     await untilSignal();
-    stopping = true;
-    clearInterval(timer);
-    log.info('stopping');
+    log.info('stopping: no new jobs; running ones finish');
     await server.close();
-    if (running) await running;
+    await scheduler.close();
     webRedis.disconnect();
     await handle.close();
     return exitCodes.ok;
