@@ -5,7 +5,8 @@
  * while one is going finds the lock and is skipped; a slow source never delays another: the worker
  * runs one job per source at a time, side by side). A reputation run larger than one shard
  * (`sources.reputation.shard_size` IPs) is queued as shard jobs on the queue `shards` that every
- * worker takes; the run that queued them merges their results and stores one summary.
+ * worker takes (when more than one worker is there); the run that queued them merges their results
+ * and stores one summary.
  *
  * `mtarep start` runs the schedulers and a worker in one process; `mtarep worker` runs a worker only,
  * on as many machines as wanted. `close()` stops taking jobs and lets the running ones finish.
@@ -133,6 +134,7 @@ export async function startScheduler(deps: SchedulerDeps): Promise<Scheduler> {
               size: config.sources.reputation?.shardSize ?? defaultShardSize,
               // A shard not done within the source's interval counts as failed for its IPs.
               timeoutMs: intervalOf(config, source) * 1000,
+              workers: () => shardQueue.getWorkersCount(),
             }),
           });
         } catch (e) {

@@ -3,8 +3,8 @@
  * merging their results back into one RunResults for the run that asked. Pure helpers plus the
  * CheckRunner that queues the shards; the worker side is in collector/scheduler.ts.
  *
- * A run of at most one shard runs in its own process (no queue round trip): the shard path costs
- * nothing for a single-process deployment of ordinary size.
+ * A run of at most one shard, or any run while this worker is the only one, runs in its own process
+ * (no queue round trip): the shard path costs a single-process deployment nothing.
  */
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../lib/config/normalize.js';
@@ -96,12 +96,17 @@ export interface ShardRunnerOptions {
   size: number;
   /** How long to wait for the shards before their IPs count as errors. */
   timeoutMs: number;
+  /** How many workers take shards now; with one (this one) a run stays in this process. */
+  workers: () => Promise<number>;
 }
 
 /** A CheckRunner that runs small runs here and queues a large one as shards for every worker to take. */
 export function shardRunner(o: ShardRunnerOptions): CheckRunner {
   return async (list, targets, deps: CheckDeps, step) => {
     if (targets.length <= o.size) return runChecks(list, targets, deps, step);
+    // Queuing shards only pays when another worker is there to take them.
+    const workers = await o.workers().catch(() => 1);
+    if (workers < 2) return runChecks(list, targets, deps, step);
     const parts = splitTargets(targets, o.size);
     const jobs: Job<ShardJobData, ShardResult>[] = await o.queue.addBulk(
       parts.map((p, index) => ({

@@ -141,6 +141,24 @@ describe('sources on BullMQ', () => {
     }
   });
 
+  it('with one worker a large run stays in its process: no shard jobs', async () => {
+    const file = writeConfig({ sources: { reputation: { shard_size: 3 } } });
+    const config = parseConfig(fs.readFileSync(file, 'utf8'), file);
+    const s = await startScheduler({ config, redis: r.redis, log: silentLogger, schedule: false });
+    try {
+      dns.clearQueries();
+      const jobId = await s.runNow('reputation');
+      const sum = await until(() => json<RunSummary>(k.sourceLastRun('reputation')), 'the reputation run');
+      expect(sum).toMatchObject({ id: `reputation:${jobId}`, status: 'ok', ips: 12 });
+      expect(ips.map((ip) => dns.count((x) => x.name === dnsblName(ip, 'bl.test') && x.type === 'A'))).toEqual(ips.map(() => 1));
+      const q = new Queue(queueNames.shards, { connection: r.redis.duplicate({ maxRetriesPerRequest: null }), prefix: k.bullPrefix });
+      expect(await q.getJobCountByTypes('completed', 'waiting', 'active', 'failed')).toBe(0);
+      await q.close();
+    } finally {
+      await s.close();
+    }
+  });
+
   it('each source on its own interval: a slow source never delays another; runs of one source never overlap', async () => {
     // The reputation run takes about 1.5 s, every second; maillog (no SSH hosts: instant) every second.
     dns.slow('bl.test', 1500);
