@@ -138,7 +138,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
           });
         } catch (e) {
           const why = describeError(e);
-          log.error('collector run failed', { source: source.name, error: why });
+          log.error('collector run failed', { error: why, source: source.name });
           outcome = {
             part: { hosts: config.hosts.length, ips: 0, status: 'failed', checks: {}, unhealthyZones: [], errors: [`run failed: ${why}`] },
             // A failed run resolves nothing: every stored issue stays; the `run` event says it failed.
