@@ -49,6 +49,16 @@ export interface Keys {
   sourceLastRun(source: string): string;
   /** BullMQ's key prefix (its queues live under `<bullPrefix>:<queue>:...`). */
   bullPrefix: string;
+  /** STRING JSON `AlertState` (lib/alerts/state.ts): the events stream position consumed and what was told. */
+  alertsState: string;
+  /** STRING lock token of the alert engine (one engine step at a time across processes). */
+  alertsLock: string;
+  /** HASH outbox item id (`<digest>:<channel>`) -> JSON `OutboxItem`: alerts not yet delivered. */
+  alertsOutbox: string;
+  /** ZSET outbox item id -> epoch ms delivered; an id here is never queued again. Trimmed to 30 days. */
+  alertsDelivered: string;
+  /** STREAM of delivery records (field `e`, JSON `DeliveryRecord`): sent, retrying, failed, expired. Capped. */
+  alertsLog: string;
 }
 
 /** Key builder for one prefix. Names and IPs go in as-is; callers pass validated host names and IPs. */
@@ -73,6 +83,11 @@ export function keys(prefix: string): Keys {
     sourceLock: (source) => `${prefix}lock:source:${source}`,
     sourceLastRun: (source) => `${prefix}run:last:${source}`,
     bullPrefix: `${prefix}bull`,
+    alertsState: `${prefix}alerts:state`,
+    alertsLock: `${prefix}alerts:lock`,
+    alertsOutbox: `${prefix}alerts:outbox`,
+    alertsDelivered: `${prefix}alerts:delivered`,
+    alertsLog: `${prefix}alerts:log`,
   };
 }
 

@@ -25,6 +25,13 @@ export function secretsOf(config: Config): string[] {
     if (z.hasDqsKey) out.push(z.queryZone.split('.')[0]!);
   }
   if (config.metrics.bearerToken) out.push(config.metrics.bearerToken);
+  if (config.alerts.email?.smtp.password) out.push(config.alerts.email.smtp.password);
+  for (const w of config.alerts.webhooks) {
+    out.push(w.secret);
+    // A webhook URL may carry its own token (Slack-style paths, ?key=): only its label is ever shown.
+    const u = new URL(w.url);
+    for (const part of [...u.pathname.split('/'), ...u.searchParams.values()]) if (part.length >= 16) out.push(part);
+  }
   if (config.redis.url) {
     try {
       const u = new URL(config.redis.url);

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import os from 'node:os';
 import { isIP } from 'node:net';
-import { parseHostPort, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
+import crypto from 'node:crypto';
+import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 
 export type CodeState = 'listed' | 'not_listed' | 'error' | 'unknown';
@@ -74,6 +75,44 @@ export interface HttpReputationConfig {
   concurrency: number;
 }
 
+export interface AlertEmailConfig {
+  to: string[];
+  from: string;
+  smtp: {
+    host: string;
+    port: number;
+    /** none = plain SMTP; starttls = upgrade required; tls = implicit TLS (port 465). */
+    tls: 'none' | 'starttls' | 'tls';
+    user?: string;
+    /** Secret: never logged (secretsOf). */
+    password?: string;
+    timeoutMs: number;
+  };
+}
+
+export interface AlertWebhookConfig {
+  /** `webhook:<first 8 hex of sha256(url)>`: stable across reordering, names the channel in the outbox. */
+  id: string;
+  url: string;
+  /** What pages and logs show: scheme, host and port only (a URL path may hold a token). */
+  label: string;
+  /** Secret: signs every request (HMAC-SHA256), never logged. */
+  secret: string;
+  timeoutMs: number;
+}
+
+export interface AlertsConfig {
+  email?: AlertEmailConfig;
+  webhooks: AlertWebhookConfig[];
+  confirmRuns: number;
+  digestS: number;
+  /** 0 = never remind. */
+  remindS: number;
+  minSeverity: 'warning' | 'problem';
+  /** Issue kinds or zones that never alert (still shown on the dashboard). */
+  quiet: string[];
+}
+
 export interface Config {
   /** Absolute path of the file loaded, and its folder (relative paths are resolved against it). */
   file: string;
@@ -114,6 +153,10 @@ export interface Config {
   assistanceLinks: Record<string, string>;
   severity: { sndsTrapsWarning: number; senderscoreWarning: number; criticalZones: string[] };
   retention: { countersDays: number; historyDays: number; runs: number; events: number };
+  /** The dashboard's address as users reach it (links in alerts), ending in '/'. Default from `listen`. */
+  publicUrl: string;
+  /** Alerting (issue 12); defaults when `alerts:` is absent (no channels: nothing is sent). */
+  alerts: AlertsConfig;
   httpAuthFile: string;
   /**
    * GET /metrics: a bearer token scrapers may use instead of a dashboard login (secret). From
@@ -389,6 +432,8 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       runs: raw.retention.runs,
       events: raw.retention.events,
     },
+    publicUrl: publicUrlOf(raw.public_url, listen),
+    alerts: normalizeAlerts(raw.alerts, problems, warnings),
     httpAuthFile: resolvePath(dir, raw.http_auth_file ?? path.join(raw.data_dir, 'htpasswd')),
     metrics: {
       ...(raw.metrics.bearer_token !== undefined ? { bearerToken: raw.metrics.bearer_token } : {}),
@@ -425,4 +470,60 @@ export function bearerTokenProblems(token: string, at: string): Problem[] {
   if (token.length < 16) return [{ path: at, message: 'must be at least 16 characters (e.g. openssl rand -hex 24)' }];
   if (/\s/.test(token)) return [{ path: at, message: 'must not contain spaces or line breaks' }];
   return [];
+}
+
+function publicUrlOf(url: string | undefined, listen: { host: string; port: number }): string {
+  if (url !== undefined) return url.endsWith('/') ? url : url + '/';
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host;
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${listen.port}/`;
+}
+
+/** `alerts:` with its defaults; channel ids derived; weak settings become warnings. */
+function normalizeAlerts(raw: RawAlerts | undefined, problems: Problem[], warnings: string[]): AlertsConfig {
+  const out: AlertsConfig = {
+    webhooks: [],
+    confirmRuns: raw?.confirm_runs ?? 2,
+    digestS: raw?.digest_s ?? 600,
+    remindS: raw?.remind_s ?? 86400,
+    minSeverity: raw?.min_severity ?? 'warning',
+    quiet: (raw?.quiet ?? []).map((q) => q.toLowerCase()),
+  };
+  if (raw === undefined) return out;
+  if (raw.email !== undefined) {
+    const s = raw.email.smtp;
+    const tls = s.tls ?? (s.port === 465 ? 'tls' : 'starttls');
+    out.email = {
+      to: raw.email.to,
+      from: raw.email.from,
+      smtp: {
+        host: s.host,
+        port: s.port ?? (tls === 'tls' ? 465 : 25),
+        tls,
+        timeoutMs: s.timeout_ms,
+        ...(s.user !== undefined ? { user: s.user } : {}),
+        ...(s.password !== undefined ? { password: s.password } : {}),
+      },
+    };
+    if ((s.user === undefined) !== (s.password === undefined)) {
+      problems.push({ path: 'alerts.email.smtp', message: 'user and password go together (set both or neither)' });
+    }
+    if (s.password !== undefined && tls === 'none') {
+      warnings.push('alerts.email.smtp: a password is sent without TLS (tls: none)');
+    }
+  }
+  const seen = new Set<string>();
+  raw.webhooks.forEach((w, i) => {
+    const id = `webhook:${crypto.createHash('sha256').update(w.url).digest('hex').slice(0, 8)}`;
+    if (seen.has(id)) {
+      problems.push({ path: `alerts.webhooks[${i}].url`, message: 'this URL is listed twice' });
+      return;
+    }
+    seen.add(id);
+    const u = new URL(w.url);
+    out.webhooks.push({ id, url: w.url, label: `${u.protocol}//${u.host}/…`, secret: w.secret, timeoutMs: w.timeout_ms });
+  });
+  if (out.email === undefined && out.webhooks.length === 0) {
+    warnings.push('alerts: neither email nor webhooks is set: changes are recorded but nobody is told');
+  }
+  return out;
 }

@@ -157,6 +157,46 @@ const httpReputation = z.strictObject({
   concurrency: positiveInt.default(8),
 });
 
+/** An e-mail address as alert mail needs it: something@domain, no display name, no spaces. */
+const emailAddress = nonEmpty.refine((s) => /^[^\s@<>]+@[^\s@<>]+$/.test(s), { message: 'must be an e-mail address such as ops@example.com' });
+
+export const smtpTlsModes = ['none', 'starttls', 'tls'] as const;
+export const alertSeverities = ['warning', 'problem'] as const;
+
+/** `alerts:` (issue 12): where alerts go and how changes are debounced, grouped and repeated. */
+const alertsObject = z.strictObject({
+  email: z
+    .strictObject({
+      to: z.array(emailAddress).min(1, 'needs at least one recipient'),
+      from: emailAddress,
+      smtp: z
+        .strictObject({
+          host: nonEmpty.default('127.0.0.1'),
+          port: port.optional(),
+          tls: z.enum(smtpTlsModes).optional(),
+          user: nonEmpty.optional(),
+          password: nonEmpty.optional(),
+          timeout_ms: positiveInt.default(15000),
+        })
+        .prefault({}),
+    })
+    .optional(),
+  webhooks: z
+    .array(
+      z.strictObject({
+        url: httpUrl,
+        secret: nonEmpty.refine((s) => s.length >= 16, { message: 'must be at least 16 characters (it signs every request)' }),
+        timeout_ms: positiveInt.default(10000),
+      }),
+    )
+    .default([]),
+  confirm_runs: z.number().int().min(1).max(100).default(2),
+  digest_s: z.number().int().min(0).default(600),
+  remind_s: z.number().int().min(0).default(86400),
+  min_severity: z.enum(alertSeverities).default('warning'),
+  quiet: z.array(nonEmpty).default([]),
+});
+
 export const configSchema = z.strictObject({
   // --- keys of the Ruby mtarep -------------------------------------------------------------
   error_log: nonEmpty.optional(),
@@ -232,6 +272,8 @@ export const configSchema = z.strictObject({
       bearer_token_file: nonEmpty.optional(),
     })
     .prefault({}),
+  public_url: httpUrl.optional(),
+  alerts: alertsObject.optional(),
   retention: z
     .strictObject({
       counters_days: durationDays(3650).default(400),
@@ -245,6 +287,7 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawZone = z.infer<typeof zoneObject>;
 export type RawHost = z.infer<typeof hostObject>;
+export type RawAlerts = z.infer<typeof alertsObject>;
 export type CodeMeaning = z.infer<typeof codeMeaning>;
 
 /** Parse `host`, `host:port`, `[v6]:port` or a bare IPv6 address. Null when malformed. */
