@@ -138,6 +138,24 @@ Exit 0 when valid, 2 when not.
     load: () => import('./commands/check-config.js'),
   },
   {
+    name: 'alerts',
+    summary: 'send a test alert on every configured channel',
+    config: 'load-nocheck',
+    options: { channel: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: { min: 1, max: 1, usage: 'alerts needs a subcommand: mtarep alerts test', label: 'test' },
+    help: `mtarep alerts test [--config PATH] [--channel ID] [--json]
+
+Sends a test message on every configured alert channel (alerts.email, each of alerts.webhooks) and
+prints one line per channel: ok with the receiver's answer, or FAIL with the reason.
+
+      --channel ID    only this channel (email, or webhook:<id> as printed)
+      --json          print the results as JSON
+
+Exit codes: 0 every channel accepted the message, 1 some failed, 2 no channel configured.
+`,
+    load: () => import('./commands/alerts.js'),
+  },
+  {
     name: 'passwd',
     summary: 'add or update a dashboard user (bcrypt)',
     config: 'load-nocheck',

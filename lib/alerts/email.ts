@@ -1,11 +1,11 @@
 /**
- * Alert e-mail over SMTP with nodemailer: one message, HTML and plain text, to every configured
- * recipient. A transient failure (connection refused, timeout, 4xx) is a retryable DeliveryError; a 5xx
- * answer is permanent. The SMTP password never reaches an error message (only nodemailer sees it).
+ * Alert e-mail through the shared SMTP sender (lib/mail/smtp.ts): one message, HTML and plain text, to
+ * every configured recipient. A transient failure (connection refused, timeout, 4xx, login refused) is
+ * a retryable DeliveryError; a 5xx answer is permanent. The sender scrubs the SMTP password from every
+ * message it produces.
  */
-import nodemailer from 'nodemailer';
 import type { AlertEmailConfig } from '../config/normalize.js';
-import { scrub } from '../log.js';
+import { createSmtpSender } from '../mail/smtp.js';
 import { DeliveryError } from './errors.js';
 import type { EmailContent } from './message.js';
 
@@ -15,31 +15,23 @@ export interface SentMail {
   messageId: string;
 }
 
-/** nodemailer transport options for an `alerts.email.smtp` block. */
-export function smtpOptions(cfg: AlertEmailConfig['smtp']) {
-  return {
-    host: cfg.host,
-    port: cfg.port,
-    secure: cfg.tls === 'tls',
-    requireTLS: cfg.tls === 'starttls',
-    ignoreTLS: cfg.tls === 'none',
-    connectionTimeout: cfg.timeoutMs,
-    greetingTimeout: cfg.timeoutMs,
-    socketTimeout: cfg.timeoutMs,
-    ...(cfg.user !== undefined && cfg.password !== undefined ? { auth: { user: cfg.user, pass: cfg.password } } : {}),
-  };
-}
-
 /**
- * Send one message. `messageId` (an id stable per digest) goes into Message-ID, so a duplicate after
- * a crash between send and bookkeeping is recognisable as the same message.
+ * Send one message. `messageId` (an id stable per digest and channel) goes into Message-ID, so a
+ * duplicate after a crash between send and bookkeeping is recognisable as the same message.
  */
 export async function sendEmail(cfg: AlertEmailConfig, content: EmailContent, messageId: string): Promise<SentMail> {
-  const transport = nodemailer.createTransport(smtpOptions(cfg.smtp));
+  const s = cfg.smtp;
+  const smtp = createSmtpSender({
+    host: s.host,
+    port: s.port,
+    tls: s.tls,
+    timeoutMs: s.timeoutMs,
+    ...(s.user !== undefined ? { user: s.user, password: s.password } : {}),
+  });
   const domain = cfg.from.split('@')[1] ?? 'mtarep.invalid';
   const id = `<${messageId}@${domain}>`;
   try {
-    const info = await transport.sendMail({
+    const r = await smtp.send({
       from: cfg.from,
       to: cfg.to,
       subject: content.subject,
@@ -48,14 +40,12 @@ export async function sendEmail(cfg: AlertEmailConfig, content: EmailContent, me
       messageId: id,
       headers: { 'X-Mtarep-Alert': messageId, 'Auto-Submitted': 'auto-generated' },
     });
-    return { response: String(info.response ?? ''), messageId: id };
-  } catch (e) {
-    const err = e as Error & { responseCode?: number; code?: string };
-    const secrets = cfg.smtp.password !== undefined ? [cfg.smtp.password] : [];
-    const where = `SMTP ${cfg.smtp.host}:${cfg.smtp.port}`;
-    const permanent = typeof err.responseCode === 'number' && err.responseCode >= 500;
-    throw new DeliveryError(`${where}: ${scrub(err.message, secrets)}`, permanent, { cause: e });
+    if (!r.ok) {
+      const permanent = r.error.responseCode !== undefined && r.error.responseCode >= 500;
+      throw new DeliveryError(`SMTP ${s.host}:${s.port}: ${r.error.message}`, permanent, { cause: r.error });
+    }
+    return { response: r.response, messageId: id };
   } finally {
-    transport.close();
+    smtp.close();
   }
 }

@@ -57,6 +57,12 @@ function apply(state: AlertState, e: IssueEvent): void {
   const issue = e.issue;
   if (!issue) return;
   const t = state.issues[issue.id];
+  if (e.type !== 'acknowledged') {
+    if (t) {
+      if (e.runId !== undefined) t.runId = e.runId;
+      else delete t.runId;
+    }
+  }
   switch (e.type) {
     case 'opened':
     case 'changed':
@@ -72,6 +78,7 @@ function apply(state: AlertState, e: IssueEvent): void {
           open: true,
           alerted: before ? before.severity : 'closed',
           ...(before ? { told: before, toldAt: e.at } : {}),
+          ...(e.runId !== undefined ? { runId: e.runId } : {}),
         };
       }
       break;
@@ -79,7 +86,7 @@ function apply(state: AlertState, e: IssueEvent): void {
       if (t) {
         t.issue = issue;
         t.open = false;
-      } else state.issues[issue.id] = { issue, open: false, alerted: 'closed' };
+      } else state.issues[issue.id] = { issue, open: false, alerted: 'closed', ...(e.runId !== undefined ? { runId: e.runId } : {}) };
       break;
     case 'acknowledged':
       if (t) t.ack = { by: e.by ?? 'someone', at: e.at };
@@ -117,8 +124,16 @@ function judgeRun(state: AlertState, e: IssueEvent, s: AlertSettings, out: Alert
     delete state.dead[key];
     out.push(collectorEntry('collector_back', key, dead.since, e.at));
   }
-  const baseline = !src.baseline;
+  // The source's own first run (`run.first`: it had no stored open set, e.g. after install or after
+  // its set was unreadable) reports the state found, not changes: a baseline like our own first run.
+  // Issues it did not report again are gone without a `resolved` event: forget them silently.
+  const baseline = !src.baseline || e.run?.first === true;
   src.baseline = true;
+  if (e.run?.first === true) {
+    for (const [id, t] of Object.entries(state.issues)) {
+      if (t.issue.source === e.source && t.runId !== e.runId) delete state.issues[id];
+    }
+  }
   for (const t of Object.values(state.issues)) {
     if (t.issue.source !== e.source || isQuiet(t.issue, s)) continue;
     const v = verdictOf(t, s);

@@ -47,6 +47,8 @@ export interface TrackedIssue {
   ack?: { by: string; at: string };
   /** When the issue was last told about (open alert or reminder): the remind clock. */
   toldAt?: string;
+  /** The run of the newest event about it. */
+  runId?: string;
 }
 
 export interface SourceState {
@@ -122,6 +124,7 @@ const stateSchema = z.object({
       pending: z.object({ verdict, runs: z.number() }).optional(),
       ack: z.object({ by: z.string(), at: z.string() }).optional(),
       toldAt: z.string().optional(),
+      runId: z.string().optional(),
     }),
   ),
   digest: z.object({ openedAt: z.string(), urgent: z.boolean(), entries: z.array(entry) }).nullable(),

@@ -54,11 +54,12 @@ class Driver {
     return r.digests;
   }
   /** One run of a source at minute `min`: its change events then the run marker. */
-  run(min: number, changes: IssueEvent[] = [], status: 'ok' | 'partial' | 'failed' = 'ok', source = 'reputation'): Digest[] {
+  run(min: number, changes: IssueEvent[] = [], status: 'ok' | 'partial' | 'failed' = 'ok', source = 'reputation', first = false): Digest[] {
     const when = at(min).toISOString();
+    const runId = `r${min}`;
     return this.feed(min, [
-      ...changes.map((e) => ({ ...e, at: when })),
-      { type: 'run', at: when, source, runId: `r${min}`, run: { status, opened: 0, changed: 0, resolved: 0, open: 0 } },
+      ...changes.map((e) => ({ ...e, at: when, runId })),
+      { type: 'run', at: when, source, runId, run: { status, opened: 0, changed: 0, resolved: 0, open: 0, ...(first ? { first: true as const } : {}) } },
     ]);
   }
 }
@@ -82,6 +83,22 @@ describe('alert engine', () => {
     d.run(30);
     expect(d.digests).toEqual([]);
     expect(d.state.issues['rbl:zen.spamhaus.org:192.0.2.1']!.alerted).toBe('problem');
+  });
+
+  it("a source's own first run (run.first, its stored set was lost) is a baseline too: what it finds is not new, what it lost is forgotten", () => {
+    const d = new Driver({ ...settings, confirmRuns: 1, digestS: 0, remindS: 3600 });
+    const a = listing('192.0.2.1', 'zen.spamhaus.org');
+    const b = listing('192.0.2.2', 'zen.spamhaus.org');
+    const c = listing('192.0.2.3', 'zen.spamhaus.org');
+    d.run(0, [opened(a)], 'ok', 'reputation', true);
+    d.run(5, [opened(b)]);
+    expect(entries(d.digests)).toEqual([`opened ${b.id}`]);
+    // The source starts over: b is reported again, c is found, a is not reported (no resolved event).
+    d.run(10, [opened(b), opened(c)], 'ok', 'reputation', true);
+    expect(d.digests).toHaveLength(1);
+    expect(Object.keys(d.state.issues).sort()).toEqual([b.id, c.id]);
+    d.feed(70, []); // b and c remind as before; a, gone, never does
+    expect(entries(d.digests.slice(1)).sort()).toEqual([`reminder ${b.id}`, `reminder ${c.id}`]);
   });
 
   it('alerts a change seen in confirm_runs consecutive runs, once, after the digest window', () => {
