@@ -176,7 +176,7 @@ const alertsObject = z.strictObject({
           tls: z.enum(smtpTlsModes).optional(),
           user: nonEmpty.optional(),
           password: nonEmpty.optional(),
-          timeout_ms: positiveInt.default(15000),
+          timeout_ms: durationMs(120_000).default(15000),
         })
         .prefault({}),
     })
@@ -186,13 +186,13 @@ const alertsObject = z.strictObject({
       z.strictObject({
         url: httpUrl,
         secret: nonEmpty.refine((s) => s.length >= 16, { message: 'must be at least 16 characters (it signs every request)' }),
-        timeout_ms: positiveInt.default(10000),
+        timeout_ms: durationMs(120_000).default(10000),
       }),
     )
     .default([]),
   confirm_runs: z.number().int().min(1).max(100).default(2),
-  digest_s: z.number().int().min(0).default(600),
-  remind_s: z.number().int().min(0).default(86400),
+  digest_s: z.number().int().min(0).max(86400, 'must be at most 86400 s (1 day)').default(600),
+  remind_s: z.number().int().min(0).max(30 * 86400, 'must be at most 2592000 s (30 days)').default(86400),
   min_severity: z.enum(alertSeverities).default('warning'),
   quiet: z.array(nonEmpty).default([]),
 });
