@@ -34,9 +34,11 @@ export function reputationIssues(records: readonly IpRecord[], config: Config, r
   for (const rec of records) {
     const where = { host: rec.host, ip: rec.ip };
     for (const z of rec.dnsbl) {
-      const id = rblIssueId(z.zone, rec.ip);
+      // The common case (not listed, nothing wrong) costs one comparison: 10,000 IPs x 20 zones pass here.
+      if (z.state === 'not_listed' && z.unhealthy === undefined) continue;
       if (z.unhealthy !== undefined) unhealthy.set(z.zone, z.unhealthy);
       if (z.kind === 'allow') continue;
+      const id = rblIssueId(z.zone, rec.ip);
       if (z.state === 'listed') {
         const labels = z.labels.filter((l) => !z.codes.includes(l));
         const what = [...z.codes, ...(labels.length ? [labels.join(', ')] : [])].join(' ');
