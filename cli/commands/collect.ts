@@ -4,8 +4,9 @@ import { exitCodes } from '../exit-codes.js';
 import { ProgressBar } from '../progress.js';
 import { openRedis } from '../runtime.js';
 import { withSession } from '../session.js';
+import { runAlerts } from '../../collector/alerts.js';
 import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
-import { selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
+import { intervalOf, selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
 
 /** `--only a --only b,c` as a list of names. */
 function onlyOf(v: unknown): string[] {
@@ -43,6 +44,12 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
       try {
         const summary = await runCollect({ config, redis: handle.redis, log, only, ...(bar ? { progress: bar } : {}) });
         bar?.done();
+        // The alert engine runs after the run (under cron, `mtarep serve` also runs it between runs).
+        try {
+          await runAlerts({ config, redis: handle.redis, log, intervalOf: (s) => intervalOf(config, s) });
+        } catch (e) {
+          log.error('alert engine step failed', { error: (e as Error).message });
+        }
         process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
         return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;
       } catch (e) {

@@ -5,7 +5,9 @@ import { failFastCopy } from '../../lib/redis.js';
 import { openRedis } from '../runtime.js';
 import { untilSignal, withSession } from '../session.js';
 import { ensureHtpasswd } from './passwd.js';
+import { startAlertTicker } from '../../collector/alerts.js';
 import { startScheduler } from '../../collector/scheduler.js';
+import { intervalOf } from '../../collector/sources/index.js';
 import { startServer } from '../../web/server.js';
 
 export async function run({ config, values }: ConfiguredContext): Promise<number> {
@@ -17,10 +19,14 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     const server = await startServer({ config, redis: webRedis, log });
     log.info(`dashboard listening on ${server.url}`, { redis: handle.target });
     const scheduler = await startScheduler({ config, redis: handle.redis, log });
+    // Alerts: the engine reads the issue events every 30 s (digest windows, reminders, dead man's switch).
+    const alerts = startAlertTicker({ config, redis: handle.redis, log, intervalOf: (s) => intervalOf(config, s) });
+    void alerts.kick();
     await untilSignal();
     log.info('stopping: no new jobs; running ones finish');
     await server.close();
     await scheduler.close();
+    await alerts.stop();
     webRedis.disconnect();
     await handle.close();
     return exitCodes.ok;
