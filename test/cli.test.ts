@@ -50,6 +50,13 @@ describe('mtarep CLI', () => {
       'bad.yml: bogus: unknown key',
     ]);
 
+    // A YAML alias bomb is a config error naming the file (it exited 4 with no file name).
+    const bomb = path.join(dir, 'bomb.yml');
+    fs.writeFileSync(bomb, ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', ''].join('\n'));
+    const b = await runCli(['check-config', '--config', bomb]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/^bomb\.yml: YAML: Excessive alias count/);
+
     const missing = await runCli(['check-config', '--config', path.join(dir, 'nope.yml')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.yml: cannot read .*: file not found/);
