@@ -47,7 +47,7 @@ const zoneOf = (z: number) => `z${String(z).padStart(2, '0')}.bench.test`;
 const listed = (i: number, z: number) => (i * 7 + z * 13) % 100 === 0;
 const codeOf = (z: number) => (z % 4 === 0 ? '127.0.0.4' : '127.0.0.2');
 
-function benchConfig(dnsPort: number, redisUrl?: string): Config {
+function benchRaw(dnsPort: number, redisUrl?: string): Record<string, unknown> {
   const mta: Record<string, unknown> = {};
   for (let h = 0; h * 100 < IPS; h++) {
     const ips = Array.from({ length: Math.min(100, IPS - h * 100) }, (_, k) => ipOf(h * 100 + k));
@@ -62,7 +62,27 @@ function benchConfig(dnsPort: number, redisUrl?: string): Config {
     dns_match: false,
     mta_map: mta,
   };
-  return parseConfig(JSON.stringify(raw), path.join(os.tmpdir(), 'mtarep-bench', 'mtarep.yml'));
+  return raw;
+}
+
+function benchConfig(dnsPort: number, redisUrl?: string): Config {
+  return parseConfig(JSON.stringify(benchRaw(dnsPort, redisUrl)), path.join(os.tmpdir(), 'mtarep-bench', 'mtarep.yml'));
+}
+
+/** The records a run stored, checked against the zone data. */
+async function storedVerdicts(config: Config, redisUrl: string) {
+  const redis = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 30_000 });
+  const k = keys(config.redis.prefix);
+  const pipe = redis.pipeline();
+  for (let i = 0; i < IPS; i++) pipe.get(k.ip(ipOf(i)));
+  const stored = new Map<string, DnsblResult[]>();
+  for (const [err, val] of (await pipe.exec()) ?? []) {
+    if (err || typeof val !== 'string') continue;
+    const rec = JSON.parse(val) as IpRecord;
+    stored.set(rec.ip, rec.dnsbl);
+  }
+  await redis.quit();
+  return { stored: stored.size, ...verify((ip) => stored.get(ip)) };
 }
 
 /** Compare DNSBL results with the zone data: errors/unknowns are spurious, listed-ness must match. */
@@ -107,18 +127,9 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
     const summary = await runCollect({ config, redis, log: createLogger({ level: 'warn' }) });
     const ms = performance.now() - t0;
     const rss = rssMb();
-    const k = keys(config.redis.prefix);
-    const pipe = redis.pipeline();
-    for (let i = 0; i < IPS; i++) pipe.get(k.ip(ipOf(i)));
-    const stored = new Map<string, DnsblResult[]>();
-    for (const [err, val] of (await pipe.exec()) ?? []) {
-      if (err || typeof val !== 'string') continue;
-      const rec = JSON.parse(val) as IpRecord;
-      stored.set(rec.ip, rec.dnsbl);
-    }
     await redis.quit();
-    const v = verify((ip) => stored.get(ip));
-    console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rss, stored: stored.size, status: summary.status, summaryIps: summary.ips, ...v }));
+    const v = await storedVerdicts(config, redisUrl);
+    console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rss, status: summary.status, summaryIps: summary.ips, ...v }));
   } else if (phase === 'serial') {
     const one = createDnsClient({ ...config, dns: { ...config.dns, concurrency: 1 } });
     const t0 = performance.now();
@@ -201,6 +212,38 @@ function runChild(phase: string, dnsPort: number, redisUrl: string): Record<stri
   }
 }
 
+/**
+ * `mtarep collect` as cron runs it: a whole `node dist/cli/main.js collect` process (built first with
+ * tsconfig.build.json, as `npm run build` does) on the same data, Redis emptied first, the records it
+ * stored verified afterwards. Peak RSS from /usr/bin/time when installed.
+ */
+async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promise<Record<string, number | string> | { error: string }> {
+  const root = path.resolve(path.dirname(self), '..');
+  const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { encoding: 'utf8' });
+  if (build.status !== 0) return { error: `build failed: ${(build.stdout + build.stderr).slice(-300)}` };
+  const yml = path.join(dir, 'mtarep.yml');
+  fs.writeFileSync(yml, JSON.stringify({ ...benchRaw(dnsPort, redisUrl), data_dir: path.join(dir, 'data') }, null, 1));
+  const flush = await connectRedis({ url: redisUrl }, { reconnect: false });
+  await flush.flushdb();
+  await flush.quit();
+  const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+  const cmd = [path.join(root, 'dist/cli/main.js'), 'collect', '--config', yml, '--json'];
+  const t0 = performance.now();
+  const r = timeBin
+    ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    : spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const ms = performance.now() - t0;
+  let status = `exit ${r.status}`;
+  try {
+    status = (JSON.parse(r.stdout) as { status: string }).status;
+  } catch {
+    return { error: `exit ${r.status}: ${(r.stdout + r.stderr).slice(-300)}` };
+  }
+  const rss = /maxrss_kb=(\d+)/.exec(r.stderr);
+  const v = await storedVerdicts(benchConfig(dnsPort, redisUrl), redisUrl);
+  return { ms, queries: queriesOf(v.listings), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : '?', status, ...v };
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function report(name: string, r: Record<string, number | string>): void {
@@ -255,6 +298,15 @@ async function main(): Promise<void> {
     const run = runChild('run', dnsPort, redisUrl);
     if (Number(run.summaryIps) === 0) console.log('run      runCollect is still a placeholder (no IPs checked): full-run figures not available yet');
     else report('run', run);
+    const proc = await runProcess(dir, dnsPort, redisUrl);
+    if ('error' in proc) console.log(`process  failed: ${proc.error}`);
+    else {
+      report('process', proc);
+      if (!('error' in perf)) {
+        const qps = (Number(proc.queries) / Number(proc.ms)) * 1000;
+        console.log(`ratio    process ${(qps / perf.qps).toFixed(2)}x dnsperf's rate in this run (target >= 0.5x), process vs in-process run ${(Number(proc.ms) / Number(run.ms)).toFixed(2)}x`);
+      }
+    }
     const serial = runChild('serial', dnsPort, redisUrl);
     report('serial', serial);
     const serialQps = (Number(serial.queries) / Number(serial.ms)) * 1000;
