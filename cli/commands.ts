@@ -127,6 +127,27 @@ Runs the dashboard only (the collector runs elsewhere, e.g. from cron).
     load: () => import('./commands/serve.js'),
   },
   {
+    name: 'send',
+    summary: 'one test mail through the ESP gateway (failover)',
+    config: 'load',
+    options: { to: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' }, json: { type: 'boolean' } },
+    help: `mtarep send --to ADDRESS [--subject S] [--text T] [--json] [--config PATH]
+
+Sends one test mail through the ESP gateway (esp.providers, tried in order, the first working one
+first) and prints which provider sent it and every attempt with the provider's answer.
+
+      --to ADDRESS    recipient (required)
+      --subject S     subject (default "mtarep test mail")
+      --text T        plain-text body
+      --json          print the result (every attempt) as JSON
+
+Exit codes: 0 sent; 1 sent, but a provider tried before has a configuration problem (bad key);
+2 bad command line or no providers configured; 4 every provider failed (or Redis unreachable);
+5 the message was refused as invalid (bad recipient): no other provider is tried.
+`,
+    load: () => import('./commands/send.js'),
+  },
+  {
     name: 'check-config',
     summary: 'validate the config and show what would be monitored',
     config: 'load',
@@ -208,6 +229,7 @@ Commands:
 ${lines.join('\n')}
 
 Every command takes --config PATH (default ./mtarep.yml) and --help.
-Exit codes: 0 ok, 1 partial failure, 2 usage or config error, 3 collector lock held, 4 fatal.
+Exit codes: 0 ok, 1 partial failure, 2 usage or config error, 3 collector lock held, 4 fatal,
+5 mail refused as invalid (send).
 `;
 }

@@ -11,4 +11,6 @@ export const exitCodes = {
   locked: 3,
   /** Redis unreachable, redis-server missing, or the run could not complete. */
   fatal: 4,
+  /** send: the message was refused as invalid (bad recipient); no other provider was tried. */
+  refused: 5,
 } as const;

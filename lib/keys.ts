@@ -59,6 +59,20 @@ export interface Keys {
   alertsDelivered: string;
   /** STREAM of delivery records (field `e`, JSON `DeliveryRecord`): sent, retrying, failed, expired. Capped. */
   alertsLog: string;
+  /** STRING name of the ESP provider that last worked, `SET ... EX esp.first_working_cache_s`: every process tries it first. */
+  espFirstWorking: string;
+  /** HASH per ESP provider: last attempt, last success and last failure (time, outcome, answer). */
+  espProvider(name: string): string;
+  /** LIST of JSON `EspSendRecord` (message + every attempt), newest first, trimmed. */
+  espSends: string;
+  /** STRING JSON {sendId, to, at, headers} per message id a provider returned, with expiry: webhook events find their send (and probe). */
+  espMessage(provider: string, messageId: string): string;
+  /** STRING "1" per webhook event id / Mailgun token already counted, with expiry: exactly-once counting and replay refusal. */
+  espSeen(provider: string, eventId: string): string;
+  /** LIST of JSON `EspEvent`, newest first, trimmed: the ESP page's latest events. */
+  espEvents: string;
+  /** HASH per day: field `<provider>:<event type>` -> count of webhook events (EXPIRE with the counters). */
+  espEventCounts(yyyymmdd: string): string;
 }
 
 /** Key builder for one prefix. Names and IPs go in as-is; callers pass validated host names and IPs. */
@@ -88,6 +102,13 @@ export function keys(prefix: string): Keys {
     alertsOutbox: `${prefix}alerts:outbox`,
     alertsDelivered: `${prefix}alerts:delivered`,
     alertsLog: `${prefix}alerts:log`,
+    espFirstWorking: `${prefix}esp:first-working`,
+    espProvider: (name) => `${prefix}esp:provider:${name}`,
+    espSends: `${prefix}esp:sends`,
+    espMessage: (provider, id) => `${prefix}esp:msg:${provider}:${id}`,
+    espSeen: (provider, id) => `${prefix}esp:seen:${provider}:${id}`,
+    espEvents: `${prefix}esp:events`,
+    espEventCounts: (day) => `${prefix}esp:event-counts:${day}`,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import type { Config } from './config/normalize.js';
+import { espSecrets } from './config/esp.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -32,6 +33,7 @@ export function secretsOf(config: Config): string[] {
     const u = new URL(w.url);
     for (const part of [...u.pathname.split('/'), ...u.searchParams.values()]) if (part.length >= 16) out.push(part);
   }
+  out.push(...espSecrets(config.esp));
   if (config.redis.url) {
     try {
       const u = new URL(config.redis.url);

@@ -44,6 +44,14 @@ function toProblems(issues: readonly Issue[], prefix: PropertyKey[] = []): Probl
     const at = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       for (const k of issue.keys) out.push({ path: formatPath([...at, k]), message: 'unknown key' });
+    } else if (issue.code === 'invalid_union' && issue.errors.length === 0 && 'options' in issue && Array.isArray(issue.options)) {
+      // A discriminated union whose tag matched no branch (e.g. an unknown esp provider name).
+      const tag = 'discriminator' in issue ? String(issue.discriminator) : '';
+      const given = (issue.input as Record<string, unknown> | undefined)?.[tag];
+      out.push({
+        path: formatPath(at),
+        message: `${given === undefined ? 'is required' : `"${String(given)}" is unknown`}: must be one of ${issue.options.map(String).join(', ')}`,
+      });
     } else if (issue.code === 'invalid_union') {
       const branches = issue.errors.filter(
         (b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0),

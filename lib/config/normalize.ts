@@ -9,6 +9,9 @@ import { isIP } from 'node:net';
 import crypto from 'node:crypto';
 import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
+import { normalizeEsp, type EspConfig } from './esp.js';
+
+export type { EspConfig, EspProviderConfig, EspProviderName, EspWebhooksConfig } from './esp.js';
 
 export type CodeState = 'listed' | 'not_listed' | 'error' | 'unknown';
 
@@ -163,6 +166,8 @@ export interface Config {
    * `metrics.bearer_token`, or read from `bearerTokenFile` / $MTAREP_METRICS_BEARER_TOKEN at load.
    */
   metrics: { bearerToken?: string; bearerTokenFile?: string };
+  /** Sending through ESPs with failover, and their webhooks (absent without an `esp:` section). */
+  esp?: EspConfig;
   /** Things that load but deserve a word at start-up (weak settings, placeholders). */
   warnings: string[];
 }
@@ -445,6 +450,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     problems.push({ path: 'metrics.bearer_token_file', message: 'give bearer_token or bearer_token_file, not both' });
   }
   if (raw.metrics.bearer_token !== undefined) problems.push(...bearerTokenProblems(raw.metrics.bearer_token, 'metrics.bearer_token'));
+  if (raw.esp !== undefined) config.esp = normalizeEsp(raw.esp, problems);
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
   if (raw.http_reputation !== undefined) {
     const h = raw.http_reputation;

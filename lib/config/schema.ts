@@ -120,6 +120,11 @@ const zoneObject = z.strictObject({
   timeout_ms: durationMs(60_000).optional(),
 });
 
+/** A counters id: it becomes `<id>:<YYYYMMDD>:<type>`. */
+const countersId = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dot, dash or underscore (it becomes <id>:<YYYYMMDD>:<type>)');
+
 const hostObject = z.strictObject({
   fqdn: nonEmpty.optional(),
   ssh_host: nonEmpty.optional(),
@@ -130,10 +135,7 @@ const hostObject = z.strictObject({
   timezone: nonEmpty
     .refine(isTimeZone, { message: 'must be an IANA time zone such as America/New_York' })
     .optional(),
-  counters_id: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, dot, dash or underscore (it becomes <id>:<YYYYMMDD>:<type>)')
-    .optional(),
+  counters_id: countersId.optional(),
   ssh: z.boolean().optional(),
 });
 
@@ -195,6 +197,43 @@ const alertsObject = z.strictObject({
   remind_s: z.number().int().min(0).max(30 * 86400, 'must be at most 2592000 s (30 days)').default(86400),
   min_severity: z.enum(alertSeverities).default('warning'),
   quiet: z.array(nonEmpty).default([]),
+});
+
+/** The sending providers of `esp.providers`, told apart by `name` (tried in the order listed). */
+export const espProviderNames = ['sendgrid', 'mailgun', 'mandrill', 'smtp'] as const;
+const espProvider = z.discriminatedUnion('name', [
+  z.strictObject({ name: z.literal('sendgrid'), api_key: nonEmpty, api_url: httpUrl.default('https://api.sendgrid.com/v3/') }),
+  z.strictObject({
+    name: z.literal('mailgun'),
+    api_key: nonEmpty,
+    domain: nonEmpty,
+    api_url: httpUrl.default('https://api.mailgun.net/v3/'),
+  }),
+  z.strictObject({ name: z.literal('mandrill'), api_key: nonEmpty, api_url: httpUrl.default('https://mandrillapp.com/api/1.0/') }),
+  z.strictObject({
+    name: z.literal('smtp'),
+    host: nonEmpty,
+    port: port.default(587),
+    tls: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    user: nonEmpty.optional(),
+    password: nonEmpty.optional(),
+  }),
+]);
+
+const espWebhooks = z.strictObject({
+  counters_id: countersId.default('esp'),
+  sendgrid: z.strictObject({ public_key: nonEmpty }).optional(),
+  mailgun: z.strictObject({ signing_key: nonEmpty }).optional(),
+  mandrill: z.strictObject({ webhook_key: nonEmpty, url: httpUrl }).optional(),
+  replay_window_s: positiveInt.default(300),
+});
+
+const esp = z.strictObject({
+  from: nonEmpty.optional(),
+  providers: z.array(espProvider).default([]),
+  first_working_cache_s: z.number().int().min(0).default(3600),
+  timeout_ms: positiveInt.default(10000),
+  webhooks: espWebhooks.prefault({}),
 });
 
 export const configSchema = z.strictObject({
@@ -282,12 +321,14 @@ export const configSchema = z.strictObject({
       events: positiveInt.default(100_000),
     })
     .prefault({}),
+  esp: esp.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawZone = z.infer<typeof zoneObject>;
 export type RawHost = z.infer<typeof hostObject>;
 export type RawAlerts = z.infer<typeof alertsObject>;
+export type RawEsp = z.infer<typeof esp>;
 export type CodeMeaning = z.infer<typeof codeMeaning>;
 
 /** Parse `host`, `host:port`, `[v6]:port` or a bare IPv6 address. Null when malformed. */
