@@ -8,7 +8,7 @@ import type { Child } from 'hono/jsx';
 export interface LayoutProps {
   title: string;
   user: string;
-  active: 'overview' | 'graphs' | 'help' | 'version' | 'host' | 'issue' | 'error';
+  active: 'overview' | 'graphs' | 'esp' | 'help' | 'version' | 'host' | 'issue' | 'error';
   scripts?: string[];
   children?: Child;
 }
@@ -16,6 +16,7 @@ export interface LayoutProps {
 const nav: [LayoutProps['active'], string, string][] = [
   ['overview', '/', 'Overview'],
   ['graphs', '/graphs', 'Graphs'],
+  ['esp', '/esp', 'ESP'],
   ['help', '/help', 'Help'],
   ['version', '/version', 'Version'],
 ];

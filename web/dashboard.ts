@@ -14,6 +14,7 @@ import type { WebContext } from './context.js';
 import type { WebEnv } from './env.js';
 import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
+import { espRoutes } from './routes/esp.js';
 import { pageRoutes } from './routes/pages.js';
 
 /** Same origin for POSTs: the Origin's host must be the host the browser addressed. */
@@ -32,6 +33,7 @@ export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> 
   assetRoutes(app);
   pageRoutes(app, w);
   ackRoutes(app, w);
+  espRoutes(app, w); // before apiRoutes: /api/esp is not a host
   apiRoutes(app, w);
   app.notFound((c) => {
     if (c.req.path.startsWith('/api/')) return c.json({ error: 'not found' }, 404);

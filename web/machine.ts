@@ -12,6 +12,7 @@ import type { HtpasswdStore } from './auth.js';
 import type { WebContext } from './context.js';
 import type { WebEnv } from './env.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface MachineDeps {
   w: WebContext;
@@ -23,5 +24,6 @@ export interface MachineDeps {
 export function machineApp(deps: MachineDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   metricsRoutes(app, deps.w, deps.htpasswd);
+  webhookRoutes(app, deps.w);
   return app;
 }

@@ -63,22 +63,24 @@ function providerFields(a: EspAttempt): Record<string, string> {
   return f;
 }
 
+/** A provider's state from its hash (`esp:provider:<name>`). */
+export function providerState(name: EspProviderName, h: Record<string, string>): ProviderState {
+  const s: ProviderState = { name, sent: Number(h.sent ?? 0), failed: Number(h.failed ?? 0) };
+  if (h.attempt_at) s.lastAttemptAt = h.attempt_at;
+  if (h.attempt_outcome) s.lastOutcome = h.attempt_outcome;
+  if (h.ok_at) s.lastSuccessAt = h.ok_at;
+  if (h.ok_answer) s.lastSuccessAnswer = h.ok_answer;
+  if (h.fail_at) s.lastFailureAt = h.fail_at;
+  if (h.fail_outcome) s.lastFailureOutcome = h.fail_outcome;
+  if (h.fail_answer) s.lastFailureAnswer = h.fail_answer;
+  return s;
+}
+
 export async function readProviderStates(redis: Redis, k: Keys, names: readonly EspProviderName[]): Promise<ProviderState[]> {
   const m = redis.multi();
   for (const n of names) m.hgetall(k.espProvider(n));
   const res = await execChecked(m, 'read ESP provider states');
-  return names.map((name, i) => {
-    const h = (res[i] ?? {}) as Record<string, string>;
-    const s: ProviderState = { name, sent: Number(h.sent ?? 0), failed: Number(h.failed ?? 0) };
-    if (h.attempt_at) s.lastAttemptAt = h.attempt_at;
-    if (h.attempt_outcome) s.lastOutcome = h.attempt_outcome;
-    if (h.ok_at) s.lastSuccessAt = h.ok_at;
-    if (h.ok_answer) s.lastSuccessAnswer = h.ok_answer;
-    if (h.fail_at) s.lastFailureAt = h.fail_at;
-    if (h.fail_outcome) s.lastFailureOutcome = h.fail_outcome;
-    if (h.fail_answer) s.lastFailureAnswer = h.fail_answer;
-    return s;
-  });
+  return names.map((name, i) => providerState(name, (res[i] ?? {}) as Record<string, string>));
 }
 
 export async function readSends(redis: Redis, k: Keys, n: number): Promise<EspSendRecord[]> {

@@ -1,5 +1,6 @@
 // The web app is two sub-apps: a route is outside basic auth only when it is registered on the
 // machine sub-app; every dashboard route (pages, assets, API, forms, unknown paths) asks for a login.
+import crypto from 'node:crypto';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
@@ -10,6 +11,8 @@ import { machineApp } from '../../web/machine.js';
 import { composeApp, createApp, webContext } from '../../web/server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, htpasswdLine, makeConfig, NOW, tempDir, writeHtpasswd } from './fixtures.js';
+
+const p256 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 
 let t: TestRedis;
 beforeAll(async () => {
@@ -74,12 +77,17 @@ describe('web sub-apps', () => {
   });
 
   it('the machine sub-app createApp builds answers only routes that authenticate their caller', async () => {
-    // Today it has no route that skips authentication: every route it has must refuse an anonymous caller.
-    const { machine } = parts();
+    // Every route it has must refuse an anonymous caller: the ESP webhooks (configured here) want their
+    // vendor's signature (401 without it) and take only POST (and HEAD, which carries nothing): 405.
+    const config = makeConfig(tempDir(), { esp: { webhooks: { sendgrid: { public_key: p256 }, mailgun: { signing_key: 'mg-key-1234' }, mandrill: { webhook_key: 'md-key-1234', url: 'https://m.example/webhooks/mandrill' } } } }, t.prefix);
+    const w = webContext({ config, redis: t.redis, log: silentLogger, now: () => NOW });
+    const machine = machineApp({ w, htpasswd: new HtpasswdStore(config.httpAuthFile, silentLogger) });
     const app = new Hono<WebEnv>().route('/', machine);
-    for (const r of machine.routes.filter((x) => x.method !== 'ALL')) {
-      const res = await app.request(concrete(r.path), { method: r.method });
-      expect([401, 403], `${r.method} ${r.path}`).toContain(res.status);
+    const routes = machine.routes.filter((x) => x.method !== 'ALL');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const r of routes) {
+      const res = await app.request(concrete(r.path), { method: r.method, ...(r.method === 'POST' ? { body: '[]' } : {}) });
+      expect(r.method === 'POST' ? [401, 403] : [401, 403, 405], `${r.method} ${r.path}`).toContain(res.status);
     }
   });
 });

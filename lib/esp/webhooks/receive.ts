@@ -1,0 +1,150 @@
+/**
+ * One webhook request from an ESP, from raw bytes to stored events: signature (the vendor's scheme,
+ * constant-time), replay window, parse, normalise, store exactly once. Answers as data
+ * (status + JSON body) so the web route stays a thin adapter:
+ * - 404 the vendor's key is not configured; 401 signature headers or fields missing; 403 bad
+ *   signature or a timestamp outside the replay window; 400 a body that is not the vendor's shape;
+ *   406 a Mailgun token already used (Mailgun does not retry a 406); 503 storage failed (the ESP
+ *   retries; nothing was counted). Nothing is written unless the signature holds.
+ * - 200 with {received, counted, duplicates}: a batch is stored in one step; events seen before
+ *   (an ESP retrying) are acknowledged but not counted again.
+ */
+import type crypto from 'node:crypto';
+import type { EspConfig } from '../../config/esp.js';
+import type { Keys } from '../../keys.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { Redis } from '../../redis.js';
+import { BadPayloadError, parseMailgun, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
+import { BadKeyError, ingestEvents } from './ingest.js';
+import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './verify.js';
+
+export const webhookVendors: readonly WebhookVendor[] = ['sendgrid', 'mailgun', 'mandrill'];
+
+/** Largest webhook body accepted (SendGrid batches are well under this). */
+export const maxWebhookBodyBytes = 5 * 1024 * 1024;
+
+export interface WebhookRequest {
+  header(name: string): string | undefined;
+  body: Buffer;
+}
+
+export interface WebhookReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface ReceiverDeps {
+  esp: EspConfig | undefined;
+  redis: Redis;
+  k: Keys;
+  log?: Logger;
+  now?: () => Date;
+  /** Retention of the counters (retention.counters_days in seconds). */
+  counterTtlSec: number;
+  /** Called with the events counted now (not duplicates), e.g. to settle probes. Failures are logged. */
+  onEvents?: (events: EspEvent[]) => Promise<void>;
+}
+
+const reply = (status: number, body: Record<string, unknown>): WebhookReply => ({ status, body });
+
+export class WebhookReceiver {
+  private readonly sgKey: crypto.KeyObject | undefined;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ReceiverDeps) {
+    const pk = deps.esp?.webhooks.sendgrid?.publicKey;
+    this.sgKey = pk ? sendgridKey(pk) : undefined;
+    this.log = deps.log ?? silentLogger;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  configured(vendor: WebhookVendor): boolean {
+    return this.deps.esp?.webhooks[vendor] !== undefined;
+  }
+
+  async receive(vendor: WebhookVendor, req: WebhookRequest): Promise<WebhookReply> {
+    if (!this.configured(vendor)) return reply(404, { error: `the ${vendor} webhook is not configured (esp.webhooks.${vendor})` });
+    try {
+      const checked = vendor === 'sendgrid' ? this.sendgrid(req) : vendor === 'mailgun' ? this.mailgun(req) : this.mandrill(req);
+      if ('status' in checked) {
+        if (checked.status === 401 || checked.status === 403) this.log.warn(`webhook ${vendor} refused`, { status: checked.status, error: checked.body.error });
+        return checked;
+      }
+      return await this.store(vendor, checked.events);
+    } catch (e) {
+      if (e instanceof BadPayloadError) return reply(400, { error: e.message });
+      throw e;
+    }
+  }
+
+  private inWindow(ts: string): boolean {
+    const n = Number(ts);
+    if (!Number.isFinite(n)) return false;
+    return Math.abs(this.now().getTime() / 1000 - n) <= this.deps.esp!.webhooks.replayWindowS;
+  }
+
+  private sendgrid(req: WebhookRequest): WebhookReply | { events: EspEvent[] } {
+    const sig = req.header('x-twilio-email-event-webhook-signature');
+    const ts = req.header('x-twilio-email-event-webhook-timestamp');
+    if (!sig || !ts) return reply(401, { error: 'missing X-Twilio-Email-Event-Webhook-Signature / -Timestamp' });
+    if (!verifySendgrid(this.sgKey!, sig, ts, req.body)) return reply(403, { error: 'bad signature' });
+    if (!this.inWindow(ts)) return reply(403, { error: 'timestamp outside the replay window' });
+    return { events: parseSendgrid(parseJson(req.body), this.now()) };
+  }
+
+  private mailgun(req: WebhookRequest): WebhookReply | { events: EspEvent[] } {
+    const body = parseJson(req.body) as { signature?: Record<string, unknown>; 'event-data'?: unknown } | null;
+    const s = body && typeof body === 'object' ? body.signature : undefined;
+    const ts = s?.timestamp;
+    const token = s?.token;
+    const signature = s?.signature;
+    if (typeof ts !== 'string' && typeof ts !== 'number') return reply(401, { error: 'missing signature.timestamp' });
+    if (typeof token !== 'string' || token === '' || typeof signature !== 'string') return reply(401, { error: 'missing signature.token / signature.signature' });
+    if (!verifyMailgun(this.deps.esp!.webhooks.mailgun!.signingKey, String(ts), token, signature)) return reply(403, { error: 'bad signature' });
+    if (!this.inWindow(String(ts))) return reply(403, { error: 'timestamp outside the replay window' });
+    return { events: [parseMailgun(body!['event-data'], token, this.now())] };
+  }
+
+  private mandrill(req: WebhookRequest): WebhookReply | { events: EspEvent[] } {
+    const sig = req.header('x-mandrill-signature');
+    if (!sig) return reply(401, { error: 'missing X-Mandrill-Signature' });
+    const form = new URLSearchParams(req.body.toString('utf8'));
+    const cfg = this.deps.esp!.webhooks.mandrill!;
+    if (!verifyMandrill(cfg.webhookKey, cfg.url, form.entries(), sig)) return reply(403, { error: 'bad signature' });
+    const events = form.get('mandrill_events');
+    if (events === null) throw new BadPayloadError('mandrill_events is missing');
+    return { events: parseMandrill(parseJson(Buffer.from(events, 'utf8')), this.now()) };
+  }
+
+  private async store(vendor: WebhookVendor, events: EspEvent[]): Promise<WebhookReply> {
+    const esp = this.deps.esp!;
+    let fresh: boolean[];
+    try {
+      fresh = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec });
+    } catch (e) {
+      this.log.error(`webhook ${vendor}: events not stored`, { error: (e as Error).message, events: events.length });
+      return reply(e instanceof BadKeyError ? 500 : 503, { error: 'storage failed; nothing was counted, retry later' });
+    }
+    const counted = events.filter((_, i) => fresh[i]);
+    const duplicates = events.length - counted.length;
+    // A Mailgun token is single-use: the same signed request again is a replay (406: Mailgun does not retry it).
+    if (vendor === 'mailgun' && counted.length === 0) return reply(406, { error: 'token already used (replay)', received: events.length, counted: 0, duplicates });
+    if (counted.length > 0 && this.deps.onEvents) {
+      try {
+        await this.deps.onEvents(counted);
+      } catch (e) {
+        this.log.error(`webhook ${vendor}: event hook failed`, { error: (e as Error).message });
+      }
+    }
+    return reply(200, { received: events.length, counted: counted.length, duplicates });
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new BadPayloadError('the body is not valid JSON');
+  }
+}
