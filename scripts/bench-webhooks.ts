@@ -1,0 +1,248 @@
+/**
+ * npm run bench:webhooks -- a sustained stream of signed SendGrid Event Webhook batches (100 events
+ * each) from wrk on loopback into mtarep's real webhook route (signature check, replay window, parse,
+ * the exactly-once Lua step, graph counters) backed by a throwaway redis-server on a free port.
+ * Prints events/s accepted and counted, p50/p99 per request, and the ratio to the same server
+ * answering 200 without doing anything (it reads the body and returns). After every run the counts
+ * are verified: events acknowledged as counted == events in Redis's per-type counts == graph counter
+ * total == distinct event ids remembered (nothing lost, nothing counted twice), and no non-200 answer.
+ *
+ * Why wrk: it is a Debian package already used by bench:web; a Lua script gives each wrk thread its
+ * own slice of pre-signed batches (distinct event ids) and sums the server's `counted` answers.
+ *
+ * Options (env): BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BATCHES (3000), BENCH_ROUNDS (2).
+ */
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { configSchema } from '../lib/config/schema.js';
+import { normalizeConfig } from '../lib/config/normalize.js';
+import { keys } from '../lib/keys.js';
+import { silentLogger } from '../lib/log.js';
+import { connectRedis, type Redis } from '../lib/redis.js';
+import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
+import { HtpasswdStore } from '../web/auth.js';
+import { dashboardApp } from '../web/dashboard.js';
+import { machineApp } from '../web/machine.js';
+import { composeApp, webContext } from '../web/server.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const CONN = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
+const BATCHES = Number(process.env['BENCH_BATCHES'] ?? 3000);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const THREADS = 2;
+const PER_BATCH = 100;
+const run = promisify(execFile);
+const say = (s: string) => process.stdout.write(s + '\n');
+
+const wrkScript = `
+local threads = {}
+local n = 0
+function setup(thread)
+  thread:set("id", n)
+  n = n + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  local file, nthreads, target = args[1], tonumber(args[2]), args[3]
+  reqs = {}
+  local i = 0
+  for line in io.lines(file) do
+    if i % nthreads == id then
+      local ts, sig, body = line:match("^([^\\t]*)\\t([^\\t]*)\\t(.*)$")
+      reqs[#reqs + 1] = wrk.format("POST", target, {
+        ["Content-Type"] = "application/json",
+        ["X-Twilio-Email-Event-Webhook-Signature"] = sig,
+        ["X-Twilio-Email-Event-Webhook-Timestamp"] = ts,
+      }, body)
+    end
+    i = i + 1
+  end
+  idx = 0; counted = 0; dups = 0; bad = 0; responses = 0; wrapped = 0
+end
+function request()
+  idx = idx + 1
+  if idx > #reqs then idx = 1; wrapped = wrapped + 1 end
+  return reqs[idx]
+end
+function response(status, headers, body)
+  responses = responses + 1
+  if status ~= 200 then bad = bad + 1; return end
+  local c = body:match('"counted":(%d+)')
+  local d = body:match('"duplicates":(%d+)')
+  counted = counted + tonumber(c or 0)
+  dups = dups + tonumber(d or 0)
+end
+function done(summary, latency, requests)
+  local c, d, b, r, w = 0, 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    c = c + t:get("counted"); d = d + t:get("dups"); b = b + t:get("bad"); r = r + t:get("responses"); w = w + t:get("wrapped")
+  end
+  io.write(string.format("RESULT counted=%d duplicates=%d bad=%d responses=%d wrapped=%d p50us=%d p99us=%d errors=%d\\n",
+    c, d, b, r, w, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+`;
+
+interface WrkResult {
+  counted: number;
+  duplicates: number;
+  bad: number;
+  responses: number;
+  wrapped: number;
+  p50us: number;
+  p99us: number;
+  errors: number;
+  seconds: number;
+}
+
+async function wrk(script: string, file: string, url: string, target: string): Promise<WrkResult> {
+  const t0 = performance.now();
+  const { stdout } = await run('wrk', [`-t${THREADS}`, `-c${CONN}`, `-d${SECONDS}s`, '--timeout', '10s', '-s', script, url, '--', file, String(THREADS), target], { maxBuffer: 1 << 22 });
+  const seconds = (performance.now() - t0) / 1000;
+  const m = /RESULT (.*)/.exec(stdout);
+  if (!m) throw new Error(`cannot read wrk output:\n${stdout}`);
+  const r = Object.fromEntries(m[1]!.split(' ').map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, Number(v)])) as unknown as WrkResult;
+  // wrk runs -d seconds of load; its own start-up (reading the batches) is not load time.
+  const d = /requests in ([\d.]+)(m?s)/.exec(stdout);
+  r.seconds = d ? Number(d[1]) / (d[2] === 'ms' ? 1000 : 1) : seconds;
+  return r;
+}
+
+/** BATCHES signed batches with distinct event ids (prefix), one per line: timestamp \t signature \t body. */
+function writeBatches(file: string, prefix: string, privateKey: crypto.KeyObject): void {
+  const now = Math.floor(Date.now() / 1000);
+  const domains = ['gmail.com', 'yahoo.com', 'hotmail.com', 'aol.com', 'example.org'];
+  const out: string[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const events: Record<string, unknown>[] = [];
+    for (let i = 0; i < PER_BATCH; i++) {
+      const n = b * PER_BATCH + i;
+      const mod = n % 20;
+      // 70% delivered, 15% hard bounce, 10% deferred, 5% spam report: every event feeds a graph counter.
+      const e: Record<string, unknown> = { email: `user${n}@${domains[n % domains.length]}`, timestamp: now, sg_event_id: `${prefix}-${n}`, sg_message_id: `${prefix}m${n}.filter0001.0` };
+      if (mod < 14) Object.assign(e, { event: 'delivered', response: '250 2.0.0 OK' });
+      else if (mod < 17) Object.assign(e, { event: 'bounce', type: 'bounce', status: '5.1.1', reason: '550 5.1.1 user unknown' });
+      else if (mod < 19) Object.assign(e, { event: 'deferred', response: '421 4.7.0 try later', attempt: '1' });
+      else Object.assign(e, { event: 'spamreport' });
+      events.push(e);
+    }
+    const body = JSON.stringify(events);
+    const ts = String(now);
+    const sig = crypto.createSign('sha256').update(ts + body).sign(privateKey).toString('base64');
+    out.push(`${ts}\t${sig}\t${body}`);
+  }
+  fs.writeFileSync(file, out.join('\n') + '\n');
+}
+
+async function scanCount(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10000);
+    cursor = next;
+    n += batch.length;
+  } while (cursor !== '0');
+  return n;
+}
+
+async function sumHashes(redis: Redis, pattern: string): Promise<number> {
+  let total = 0;
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10000);
+    cursor = next;
+    for (const key of batch) for (const v of await redis.hvals(key)) total += Number(v);
+  } while (cursor !== '0');
+  return total;
+}
+
+async function main() {
+  const which = await run('sh', ['-c', 'command -v wrk']).catch(() => null);
+  if (!which) throw new Error('wrk is not installed: sudo apt-get install wrk');
+  const redisSrv = await startThrowawayRedis();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-webhooks-'));
+  try {
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const parsed = configSchema.parse({
+      http_auth_file: path.join(dir, 'htpasswd'),
+      esp: { webhooks: { counters_id: 'espbench', sendgrid: { public_key: publicKey.export({ format: 'der', type: 'spki' }).toString('base64') } } },
+    });
+    const { config, problems } = normalizeConfig(parsed, path.join(dir, 'mtarep.yml'));
+    if (problems.length) throw new Error(JSON.stringify(problems));
+    const redis = await connectRedis({ url: redisSrv.url });
+    const k = keys(config.redis.prefix);
+
+    // The app as createApp composes it, plus one machine route that reads the body and answers 200.
+    const w = webContext({ config, redis, log: silentLogger });
+    const htpasswd = new HtpasswdStore(config.httpAuthFile, silentLogger);
+    const machine = machineApp({ w, htpasswd });
+    machine.post('/webhooks/noop', async (c) => {
+      await c.req.arrayBuffer();
+      return c.json({ received: 0 }, 200);
+    });
+    const app = composeApp({ machine, dashboard: dashboardApp(w, htpasswd), log: silentLogger });
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const script = path.join(dir, 'sendgrid.lua');
+    fs.writeFileSync(script, wrkScript);
+
+    say(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (the machine is shared: figures are noisy when it is busy)`);
+    say(`mtarep bench:webhooks — wrk -t${THREADS} -c${CONN} -d${SECONDS}s, signed SendGrid batches of ${PER_BATCH} events, ${BATCHES} distinct batches per run, redis at ${redisSrv.url}`);
+    const real: WrkResult[] = [];
+    const noop: WrkResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const file = path.join(dir, `batches-${round}.tsv`);
+      const t0 = performance.now();
+      writeBatches(file, `r${round}-${crypto.randomBytes(4).toString('hex')}`, privateKey);
+      say(`round ${round + 1}: ${BATCHES} batches signed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await redis.flushdb();
+
+      const n = await wrk(script, file, base, '/webhooks/noop');
+      if (n.bad || n.errors) throw new Error(`do-nothing run had ${n.bad} non-200 answers and ${n.errors} socket errors`);
+      noop.push(n);
+      const r = await wrk(script, file, base, '/webhooks/sendgrid');
+      real.push(r);
+
+      // Verify: acknowledged == stored == graph counters == distinct ids remembered.
+      const stored = await sumHashes(redis, `${k.espEventCounts('*')}`);
+      const graph = await sumHashes(redis, 'espbench:*');
+      const seen = await scanCount(redis, k.espSeen('sendgrid', '*'));
+      const ok = r.bad === 0 && r.errors === 0 && r.counted === stored && stored === graph && graph === seen;
+      say(
+        `  webhook: ${r.responses} requests, ${((r.counted + r.duplicates) / r.seconds).toFixed(0)} events/s accepted, ${(r.counted / r.seconds).toFixed(0)} events/s counted` +
+          ` (${r.duplicates} duplicates from wrapping around the batches: ${r.wrapped}), p50 ${(r.p50us / 1000).toFixed(1)} ms, p99 ${(r.p99us / 1000).toFixed(1)} ms`,
+      );
+      say(`  do-nothing: ${n.responses} requests, ${((n.responses * PER_BATCH) / n.seconds).toFixed(0)} events/s, p50 ${(n.p50us / 1000).toFixed(1)} ms, p99 ${(n.p99us / 1000).toFixed(1)} ms`);
+      say(`  verify: acknowledged counted ${r.counted}, per-type counts ${stored}, graph counters ${graph}, distinct ids ${seen}, non-200 ${r.bad}, socket errors ${r.errors}: ${ok ? 'EXACT' : 'MISMATCH'}`);
+      if (!ok) throw new Error('counts do not agree: events lost or counted twice');
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const evReal = mean(real.map((r) => (r.counted + r.duplicates) / r.seconds));
+    const evCounted = mean(real.map((r) => r.counted / r.seconds));
+    const evNoop = mean(noop.map((r) => (r.responses * PER_BATCH) / r.seconds));
+    const p99 = Math.max(...real.map((r) => r.p99us)) / 1000;
+    say(
+      `summary: ${evReal.toFixed(0)} events/s accepted (${evCounted.toFixed(0)} counted), p99 ${p99.toFixed(1)} ms per request (worst round); do-nothing ${evNoop.toFixed(0)} events/s; ratio ${(evReal / evNoop).toFixed(2)}x (targets >= 10,000 events/s and >= 0.5x)`,
+    );
+    await new Promise<void>((r) => server.close(() => r()));
+    redis.disconnect();
+  } finally {
+    await redisSrv.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench:webhooks failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
