@@ -3,8 +3,53 @@
  * the CSRF token), webhook event counts per day by type, the latest events and sends. Every string
  * from a provider or a webhook is escaped by hono/jsx.
  */
-import type { EspPageModel, EspSendRow } from '../web/viewmodel/esp.js';
+import type { EspSendRecord } from '../lib/esp/types.js';
+import type { EspEventType } from '../lib/esp/webhooks/events.js';
 import { Layout } from './layout.js';
+
+/* The page's props (built by web/viewmodel/esp.ts). */
+export type ProviderStatus = 'ok' | 'failing' | 'config' | 'unknown';
+
+export interface EspProviderRow {
+  name: string;
+  status: ProviderStatus;
+  /** The dashboard's severity class for the row. */
+  level: 'ok' | 'warning' | 'error' | 'unknown';
+  statusText: string;
+  inUse: boolean;
+  lastSuccess: string;
+  lastFailure: string;
+  lastFailureWhy: string;
+  sent: number;
+  failed: number;
+}
+
+export interface EspSendRow {
+  id: string;
+  at: string;
+  to: string;
+  subject: string;
+  outcome: EspSendRecord['outcome'];
+  provider: string;
+  messageId: string;
+  attempts: { provider: string; outcome: string; ms: number; answer: string }[];
+}
+
+export interface EspPageModel {
+  configured: boolean;
+  hasProviders: boolean;
+  inUseText: string;
+  providers: EspProviderRow[];
+  webhooks: { vendor: string; configured: boolean; path: string }[];
+  countersId: string | null;
+  types: EspEventType[];
+  days: { day: string; counts: number[]; total: number }[];
+  events: { at: string; provider: string; type: string; espEvent: string; recipient: string; smtpStatus: string; reason: string; messageId: string }[];
+  sends: EspSendRow[];
+  /** The send just made from the form (`?send=<id>`), when it is among the latest. */
+  justSent?: EspSendRow;
+}
+
 
 function SendResult(p: { s: EspSendRow }) {
   const s = p.s;

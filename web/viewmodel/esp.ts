@@ -4,50 +4,11 @@
  */
 import type { EspReport } from '../../lib/esp/report.js';
 import type { EspSendRecord } from '../../lib/esp/types.js';
-import { espEventTypes, type EspEventType } from '../../lib/esp/webhooks/events.js';
+import { espEventTypes } from '../../lib/esp/webhooks/events.js';
+import type { EspPageModel, EspProviderRow, EspSendRow, ProviderStatus } from '../../views/esp.js';
 import { ageText, durationText, shortTime } from './format.js';
 
-export type ProviderStatus = 'ok' | 'failing' | 'config' | 'unknown';
-
-export interface EspProviderRow {
-  name: string;
-  status: ProviderStatus;
-  /** The dashboard's severity class for the row. */
-  level: 'ok' | 'warning' | 'error' | 'unknown';
-  statusText: string;
-  inUse: boolean;
-  lastSuccess: string;
-  lastFailure: string;
-  lastFailureWhy: string;
-  sent: number;
-  failed: number;
-}
-
-export interface EspSendRow {
-  id: string;
-  at: string;
-  to: string;
-  subject: string;
-  outcome: EspSendRecord['outcome'];
-  provider: string;
-  messageId: string;
-  attempts: { provider: string; outcome: string; ms: number; answer: string }[];
-}
-
-export interface EspPageModel {
-  configured: boolean;
-  hasProviders: boolean;
-  inUseText: string;
-  providers: EspProviderRow[];
-  webhooks: { vendor: string; configured: boolean; path: string }[];
-  countersId: string | null;
-  types: EspEventType[];
-  days: { day: string; counts: number[]; total: number }[];
-  events: { at: string; provider: string; type: string; espEvent: string; recipient: string; smtpStatus: string; reason: string; messageId: string }[];
-  sends: EspSendRow[];
-  /** The send just made from the form (`?send=<id>`), when it is among the latest. */
-  justSent?: EspSendRow;
-}
+export type { EspPageModel } from '../../views/esp.js';
 
 function providerStatus(outcome: string | undefined): { status: ProviderStatus; level: EspProviderRow['level']; text: string } {
   switch (outcome) {
