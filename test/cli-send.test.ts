@@ -105,13 +105,19 @@ describe('mtarep send', () => {
     expect(res.stdout).not.toMatch(/mailgun/);
   });
 
-  it('usage and config errors exit 2', async () => {
+  it('no --to is a usage error (exit 2)', async () => {
     const noTo = await runCli(['send', '-c', writeConfig({})]);
     expect(noTo.code).toBe(2);
     expect(noTo.stderr).toMatch(/send needs --to ADDRESS/);
+  });
+
+  it('a --to that is not an address is a usage error (exit 2)', async () => {
     const bad = await runCli(['send', '-c', writeConfig({}), '--to', 'not-an-address']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/not "not-an-address"/);
+  });
+
+  it('no providers configured is a config error (exit 2)', async () => {
     const none = await runCli(['send', '-c', writeConfig(null), '--to', 'someone@example.net']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no ESP providers configured/);

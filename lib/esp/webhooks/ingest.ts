@@ -16,63 +16,85 @@ export const seenTtlSec = 4 * 86400;
 export const eventsKept = 500;
 
 /*
- * KEYS: 1 counter-id set, 2 latest-events list, then per event i (0-based) three keys:
- *       4+3i-1.. = seen key, day event-counts hash, graph counter hash (the counts hash again when
- *       the event feeds no counter; it is then not touched as a counter)
- * ARGV: 1 seen TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 n events,
- *       then per event 4 values: counts field (<provider>:<type>), recipient domain, feeds counter (1/0), event JSON
+ * KEYS: 1 counter-id set, 2 latest-events list, 3..(2+nHashes) the distinct hashes the batch touches
+ *       (per-day event counts and graph counters), then one seen key per event.
+ * ARGV: 1 seen TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nHashes, 6 n events, 7 the events
+ *       packed one per line (few large arguments are much cheaper to send than many small ones), each
+ *       line five tab-separated values: counts hash index, counts field (<provider>:<type>), counter hash
+ *       index (0: none), recipient domain, event JSON (JSON has no raw tab or newline). Hash indexes
+ *       are 1-based positions among the distinct hashes.
  * Returns an array of n integers: 1 counted now, 0 already counted (earlier request or earlier in this batch).
- * Every key's type and every counter field touched is checked before the first write, so a bad key
- * (another tool's string where a hash belongs) fails the whole request with nothing written.
+ * Every hash's type and every counter field the batch increments is checked before the first write, so
+ * a bad key (another tool's string where a hash belongs) fails the whole request with nothing written;
+ * after the checks no command can fail. Increments are summed per (hash, field) and written once.
  */
 const ingestScript = `
+local nh = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
 local function typeok(key, want)
   local t = redis.call('TYPE', key).ok
   return t == 'none' or t == want
 end
 if not typeok(KEYS[1], 'set') then return redis.error_reply('BADKEY ' .. KEYS[1] .. ' is not a set') end
 if not typeok(KEYS[2], 'list') then return redis.error_reply('BADKEY ' .. KEYS[2] .. ' is not a list') end
-local n = tonumber(ARGV[5])
-local out = {}
-local batch = {}
-for i = 0, n - 1 do
-  local seen = KEYS[3 + 3 * i]
-  if batch[seen] or redis.call('EXISTS', seen) == 1 then
-    out[i + 1] = 0
-  else
-    batch[seen] = true
-    out[i + 1] = 1
-    local counts = KEYS[4 + 3 * i]
-    if not typeok(counts, 'hash') then return redis.error_reply('BADKEY ' .. counts .. ' is not a hash') end
-    local a = 6 + 4 * i
-    if ARGV[a + 2] == '1' then
-      local c = KEYS[5 + 3 * i]
-      if not typeok(c, 'hash') then return redis.error_reply('BADKEY ' .. c .. ' is not a hash') end
-      local f = redis.call('HGET', c, ARGV[a + 1])
+for h = 1, nh do
+  if not typeok(KEYS[2 + h], 'hash') then return redis.error_reply('BADKEY ' .. KEYS[2 + h] .. ' is not a hash') end
+end
+local ev = {}
+for line in string.gmatch(ARGV[7], '[^\\n]+') do
+  local ci, field, cc, domain, json = string.match(line, '^(%d+)\\t([^\\t]+)\\t(%d+)\\t([^\\t]*)\\t(.*)$')
+  if not ci then return redis.error_reply('BADARG event line') end
+  ev[#ev + 1] = { tonumber(ci), field, tonumber(cc), domain, json }
+end
+if #ev ~= n then return redis.error_reply('BADARG event count') end
+local checked = {}
+for i = 1, n do
+  local c = ev[i][3]
+  if c > 0 then
+    local key = KEYS[2 + c]
+    local id = key .. ' ' .. ev[i][4]
+    if not checked[id] then
+      checked[id] = true
+      local f = redis.call('HGET', key, ev[i][4])
       if f and not string.match(f, '^%-?%d+$') then
-        return redis.error_reply('BADKEY ' .. c .. ' field ' .. ARGV[a + 1] .. ' is not an integer')
+        return redis.error_reply('BADKEY ' .. key .. ' field ' .. ev[i][4] .. ' is not an integer')
       end
     end
   end
 end
-local any = false
+local out = {}
+local incr = {}
+local order = {}
+local fresh = {}
 local counted = false
-for i = 0, n - 1 do
-  if out[i + 1] == 1 then
-    any = true
-    local a = 6 + 4 * i
-    redis.call('SET', KEYS[3 + 3 * i], '1', 'EX', ARGV[1])
-    redis.call('HINCRBY', KEYS[4 + 3 * i], ARGV[a], 1)
-    redis.call('EXPIRE', KEYS[4 + 3 * i], ARGV[2], 'NX')
-    if ARGV[a + 2] == '1' then
-      redis.call('HINCRBY', KEYS[5 + 3 * i], ARGV[a + 1], 1)
-      redis.call('EXPIRE', KEYS[5 + 3 * i], ARGV[2], 'NX')
-      counted = true
-    end
-    redis.call('LPUSH', KEYS[2], ARGV[a + 3])
+local function add(h, field)
+  local id = h .. ' ' .. field
+  if not incr[id] then incr[id] = 0; order[#order + 1] = { h, field, id } end
+  incr[id] = incr[id] + 1
+end
+for i = 1, n do
+  local e = ev[i]
+  if redis.call('SET', KEYS[2 + nh + i], '1', 'NX', 'EX', ARGV[1]) then
+    out[i] = 1
+    add(e[1], e[2])
+    if e[3] > 0 then add(e[3], e[4]); counted = true end
+    fresh[#fresh + 1] = e[5]
+  else
+    out[i] = 0
   end
 end
-if any then redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1) end
+local touched = {}
+for _, o in ipairs(order) do
+  redis.call('HINCRBY', KEYS[2 + o[1]], o[2], incr[o[3]])
+  touched[o[1]] = true
+end
+for h, _ in pairs(touched) do redis.call('EXPIRE', KEYS[2 + h], ARGV[2], 'NX') end
+if #fresh > 0 then
+  for j = 1, #fresh, 1000 do
+    redis.call('LPUSH', KEYS[2], unpack(fresh, j, math.min(j + 999, #fresh)))
+  end
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+end
 if counted then redis.call('SADD', KEYS[1], ARGV[3]) end
 return out
 `;
@@ -95,16 +117,33 @@ export interface IngestOptions {
 /** Store a batch; returns, per event, whether it was counted now (false: seen before). */
 export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEvent[], opts: IngestOptions): Promise<boolean[]> {
   if (events.length === 0) return [];
-  const keyList: string[] = [k.counterIds, k.espEvents];
-  const argv: (string | number)[] = [seenTtlSec, opts.counterTtlSec, opts.countersId, eventsKept, events.length];
+  const hashes = new Map<string, number>();
+  const hashIndex = (key: string) => {
+    let i = hashes.get(key);
+    if (i === undefined) {
+      i = hashes.size + 1;
+      hashes.set(key, i);
+    }
+    return i;
+  };
+  const lines: string[] = [];
+  const seenKeys: string[] = [];
+  // Days by minute: every time zone offset is a whole number of minutes, and a batch's events are close in time.
+  const days = new Map<number, string>();
   for (const e of events) {
-    const day = dayKey(new Date(e.at), opts.timeZone);
+    const minute = Math.floor(Date.parse(e.at) / 60_000);
+    let day = days.get(minute);
+    if (day === undefined) {
+      day = dayKey(new Date(minute * 60_000), opts.timeZone);
+      days.set(minute, day);
+    }
     const counter = counterOf(e.type);
     const feeds = counter !== null && e.domain !== undefined;
-    const counts = k.espEventCounts(day);
-    keyList.push(k.espSeen(e.provider, e.id), counts, feeds ? k.counter(opts.countersId, day, counter) : counts);
-    argv.push(`${e.provider}:${e.type}`, e.domain ?? '', feeds ? '1' : '0', JSON.stringify(e));
+    seenKeys.push(k.espSeen(e.provider, e.id));
+    lines.push(`${hashIndex(k.espEventCounts(day))}\t${e.provider}:${e.type}\t${feeds ? hashIndex(k.counter(opts.countersId, day, counter)) : 0}\t${e.domain ?? ''}\t${JSON.stringify(e)}`);
   }
+  const keyList = [k.counterIds, k.espEvents, ...hashes.keys(), ...seenKeys];
+  const argv: (string | number)[] = [seenTtlSec, opts.counterTtlSec, opts.countersId, eventsKept, hashes.size, events.length, lines.join('\n')];
   let res: unknown;
   try {
     res = await evalCached(redis, keyList, argv);
