@@ -2,13 +2,12 @@
  * POST /webhooks/sendgrid | mailgun | mandrill: the ESPs' event webhooks, on the machine sub-app
  * (outside basic auth and CSRF: each request is authenticated by its vendor's signature in
  * lib/esp/webhooks). HEAD answers 200 when the route is configured (Mandrill checks a new URL that
- * way); other methods 405. Bodies over the limit are refused before they are read whole.
+ * way); other methods 405. Bodies over the app-wide limit (web/body-limit.ts) are refused by it: 413.
  */
 import type { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EspEvent } from '../../lib/esp/webhooks/events.js';
-import { maxWebhookBodyBytes, WebhookReceiver, webhookVendors } from '../../lib/esp/webhooks/receive.js';
+import { WebhookReceiver, webhookVendors } from '../../lib/esp/webhooks/receive.js';
 import type { WebContext } from '../context.js';
 import type { WebEnv } from '../env.js';
 
@@ -24,15 +23,11 @@ export function webhookRoutes(app: Hono<WebEnv>, w: WebContext, opts: { onEvents
   });
   for (const vendor of webhookVendors) {
     const path = `/webhooks/${vendor}`;
-    app.post(
-      path,
-      bodyLimit({ maxSize: maxWebhookBodyBytes, onError: (c) => c.json({ error: `body larger than ${maxWebhookBodyBytes} bytes` }, 413) }),
-      async (c) => {
-        const body = Buffer.from(await c.req.arrayBuffer());
-        const r = await receiver.receive(vendor, { header: (n) => c.req.header(n), body });
-        return c.json(r.body, r.status as ContentfulStatusCode);
-      },
-    );
+    app.post(path, async (c) => {
+      const body = Buffer.from(await c.req.arrayBuffer());
+      const r = await receiver.receive(vendor, { header: (n) => c.req.header(n), body });
+      return c.json(r.body, r.status as ContentfulStatusCode);
+    });
     // Hono serves HEAD with the GET handler.
     app.get(path, (c) => {
       if (c.req.method === 'HEAD') return c.body(null, receiver.configured(vendor) ? 200 : 404);

@@ -20,9 +20,6 @@ import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './ve
 
 export const webhookVendors: readonly WebhookVendor[] = ['sendgrid', 'mailgun', 'mandrill'];
 
-/** Largest webhook body accepted (SendGrid batches are well under this). */
-export const maxWebhookBodyBytes = 5 * 1024 * 1024;
-
 export interface WebhookRequest {
   header(name: string): string | undefined;
   body: Buffer;
