@@ -238,6 +238,7 @@ async function main() {
         seen: await scanCount(redis, k.espSeen('sendgrid', '*')),
       });
       const c1 = await count();
+      const ackedRun = acked;
       const ok1 = r.bad === 0 && r.errors === 0 && acked === c1.stored && c1.stored === c1.graph && c1.graph === c1.seen && r.counted <= acked;
       // Then every batch again, as an ESP retries: the totals must be exactly the distinct events.
       const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -268,7 +269,7 @@ async function main() {
       );
       say(`  do-nothing: ${n.responses} requests, ${((n.responses * PER_BATCH) / n.seconds).toFixed(0)} events/s, p50 ${(n.p50us / 1000).toFixed(1)} ms, p99 ${(n.p99us / 1000).toFixed(1)} ms`);
       say(
-        `  verify after the run: counted per wrk's answers ${r.counted}, acknowledged by the server ${c1.stored === acked ? acked : `${acked} (MISMATCH)`}, per-type counts ${stored}, graph counters ${graph}, distinct ids ${seen}; non-200 ${r.bad}, socket errors ${r.errors}`,
+        `  verify after the run: counted per wrk's answers ${r.counted}, acknowledged by the server ${c1.stored === ackedRun ? ackedRun : `${ackedRun} (MISMATCH)`}, per-type counts ${stored}, graph counters ${graph}, distinct ids ${seen}; non-200 ${r.bad}, socket errors ${r.errors}`,
       );
       say(`  verify after sending all ${BATCHES} batches again: per-type counts ${c2.stored}, graph counters ${c2.graph}, distinct ids ${c2.seen}, acknowledged ${acked}, expected ${distinct}, non-200 ${retryBad}: ${ok ? 'EXACT' : 'MISMATCH'}`);
       if (!ok) throw new Error('counts do not agree: events lost or counted twice');
