@@ -35,6 +35,8 @@ interface SpecBase {
   /** `mtarep <name> --help`. The common options are appended. */
   help: string;
   options?: Options;
+  /** Exit code for a bad command line (default 2; `e2e` uses Nagios' UNKNOWN, 3). */
+  usageExitCode?: number;
   /** Positional arguments: exact count, or a range; `usage` is the error when the count is wrong. */
   positionals?: { min: number; max: number; usage: string; label: string };
 }
@@ -204,6 +206,70 @@ exists. mtarep.example.yml documents every key.
       --force         overwrite an existing file
 `,
     load: () => import('./commands/init.js'),
+  },
+  {
+    name: 'e2e',
+    summary: 'one end-to-end mail check: send over SMTP, find over IMAP (no config)',
+    config: 'none',
+    usageExitCode: 3,
+    options: {
+      'email-from': { type: 'string' },
+      'email-to': { type: 'string' },
+      prefix: { type: 'string' },
+      'check-frequency': { type: 'string' },
+      'max-checks': { type: 'string' },
+      'output-format': { type: 'string' },
+      'smtp-host': { type: 'string' },
+      'smtp-port': { type: 'string' },
+      'smtp-tls': { type: 'string' },
+      'smtp-username': { type: 'string' },
+      'smtp-password': { type: 'string' },
+      'smtp-password-file': { type: 'string' },
+      'imap-host': { type: 'string' },
+      'imap-port': { type: 'string' },
+      'imap-tls': { type: 'string' },
+      'imap-username': { type: 'string' },
+      'imap-password': { type: 'string' },
+      'imap-password-file': { type: 'string' },
+      timeout: { type: 'string' },
+      delete: { type: 'boolean' },
+      insecure: { type: 'boolean' },
+      warning: { type: 'string' },
+      critical: { type: 'string' },
+    },
+    help: `mtarep e2e --email-from ADDR --email-to ADDR --smtp-host HOST --imap-host HOST --imap-username USER [options]
+
+Sends a mail with a random token through SMTP, then searches IMAP for it (the inbox and the folder
+flagged \\Junk) every --check-frequency seconds, up to --max-checks times, and prints how long each
+part took. A drop-in for email-end2end-test: same options, defaults and output. Needs no config file.
+
+      --email-from ADDR         sender address (required)
+      --email-to ADDR           recipient address, the mailbox IMAP reads (required)
+      --prefix TEXT             subject prefix (default '[e2e email monitoring] ')
+      --check-frequency S       seconds between IMAP searches (default 2)
+      --max-checks N            IMAP searches before giving up (default 30)
+      --output-format F         json (default), influx (line protocol for Telegraf) or nagios
+      --smtp-host HOST          SMTP server (required)
+      --smtp-port PORT          default 587
+      --smtp-tls MODE           none, tls or starttls (default starttls)
+      --smtp-username USER      AUTH (PLAIN or LOGIN, as the server offers) when given
+      --smtp-password PW        or --smtp-password-file FILE, or $MTAREP_SMTP_PASSWORD
+      --imap-host HOST          IMAP server (required)
+      --imap-port PORT          default 143
+      --imap-tls MODE           none, tls or starttls (default starttls)
+      --imap-username USER      (required)
+      --imap-password PW        or --imap-password-file FILE, or $MTAREP_IMAP_PASSWORD (required)
+      --timeout S               hard bound on the whole run (default check-frequency x max-checks + 60)
+      --delete                  delete the mail once found
+      --insecure                do not verify TLS certificates (says so on stderr)
+      --warning S, --critical S nagios: total seconds above which the state is WARNING / CRITICAL
+
+Certificates are verified against the system's CAs and NODE_EXTRA_CA_CERTS. A password given on the
+command line is visible to other users in the process list: prefer the file or the environment.
+Exit codes (every format): 0 found in the inbox, 1 found in Junk or over --warning, 2 failed (the
+output says at which stage and why) or over --critical, 3 bad options.
+`,
+    load: () => import('./commands/e2e.js'),
   },
 ];
 

@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, allowPositionals: true, options: { ...commonOptions, ...spec.options } });
   } catch (e) {
-    fail(`${(e as Error).message} (try mtarep ${spec.name} --help)`, exitCodes.usage);
+    fail(`${(e as Error).message} (try mtarep ${spec.name} --help)`, spec.usageExitCode ?? exitCodes.usage);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const min = spec.positionals?.min ?? 0;
   const max = spec.positionals?.max ?? 0;
   if (positionals.length < min || positionals.length > max) {
-    fail(spec.positionals && positionals.length < min ? spec.positionals.usage : `unexpected argument "${positionals[max]}"`, exitCodes.usage);
+    fail(spec.positionals && positionals.length < min ? spec.positionals.usage : `unexpected argument "${positionals[max]}"`, spec.usageExitCode ?? exitCodes.usage);
   }
   const configArg = values.config as string;
   const ctx: CommandContext = { configPath: path.resolve(configArg), configArg, values, positionals };
