@@ -81,11 +81,12 @@ and a random password (printed once) when it is missing. SIGTERM: no new runs; r
     config: 'load',
     options: {
       json: { type: 'boolean' },
+      'output-format': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       verbose: { type: 'boolean', short: 'v' },
       only: { type: 'string', multiple: true },
     },
-    help: `mtarep collect [--config PATH] [--only NAME] [--json] [--quiet]
+    help: `mtarep collect [--config PATH] [--only NAME] [--output-format text|json|influx] [--quiet]
 
 One collector run, for cron: every source once (reputation: every check for every IP of every MTA;
 maillog: the maillogs over SSH), the results written to Redis, one summary covering them. On a
@@ -93,7 +94,9 @@ terminal it shows a progress bar; under cron it prints one summary line and logs
 errors.
 
       --only NAME     run only this source (reputation, maillog); repeat or comma-separate for more
-      --json          print the run summary as JSON
+      --output-format F  text (one summary line, default), json (the run summary) or influx
+                      (the run's figures as InfluxDB line protocol, for Telegraf's inputs.exec)
+      --json          the same as --output-format json
   -q, --quiet         only warnings and errors on stderr
   -v, --verbose       debug logging
 

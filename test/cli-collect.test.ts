@@ -112,6 +112,22 @@ describe('mtarep collect', () => {
     expect(badCfg.stderr).toMatch(/sources\.reputaton: no such source/);
   });
 
+  it('--output-format influx prints the run\'s figures as line protocol (for Telegraf exec), read back from the store', async () => {
+    const res = await runCli(['collect', '--output-format', 'influx', '--config', writeConfig()]);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe('');
+    const lines = res.stdout.trimEnd().split('\n');
+    const s = JSON.parse((await r.redis.get(k.lastRun))!) as RunSummary;
+    const ts = String(BigInt(Date.parse(s.finishedAt)) * 1_000_000n);
+    expect(lines[0]).toBe(`mtarep_run,status=ok duration_seconds=${s.durationMs / 1000},hosts=1i,ips=1i,errors=0i,unhealthy_zones=0i,ok=1i ${ts}`);
+    expect(lines).toContain(`mtarep_dnsbl,host=mx,ip=${mta},zone=bl.test listed=1i,error=0i ${ts}`);
+    expect(lines.find((l) => l.startsWith('mtarep_ip,'))).toBe(`mtarep_ip,host=mx,ip=${mta} checked=1i,listings=1i,dnsbl_errors=0i,snds_traps=0i,snds_color="green",snds_error=0i,rdns_match=1i,rdns_error=0i,fdns_match=1i,fdns_error=0i,helo_match=1i,helo_error=0i ${ts}`);
+    expect(res.stdout).not.toContain(sndsKey);
+    const bad = await runCli(['collect', '--output-format', 'xml', '--config', writeConfig()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--output-format must be text, json or influx, not "xml"/);
+  });
+
   it('exits 1 on partial failure and says what failed on stderr, without the key', async () => {
     http.route('/snds/data.aspx', { status: 500, body: 'down' });
     const res = await runCli(['collect', '--config', writeConfig()]);

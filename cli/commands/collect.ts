@@ -7,6 +7,11 @@ import { withSession } from '../session.js';
 import { runAlerts } from '../../collector/alerts.js';
 import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
 import { intervalOf, selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
+import { formatCollectInflux } from '../../collector/influx.js';
+import { keys } from '../../lib/keys.js';
+import { readSnapshot } from '../../lib/store/index.js';
+
+const formats = ['text', 'json', 'influx'] as const;
 
 /** `--only a --only b,c` as a list of names. */
 function onlyOf(v: unknown): string[] {
@@ -26,10 +31,16 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     process.stderr.write(problems.map((p) => `mtarep: ${p}\n`).join(''));
     return exitCodes.usage;
   }
-  const json = values.json === true;
+  const format = values.json === true ? 'json' : ((values['output-format'] as string | undefined) ?? 'text');
+  if (!(formats as readonly string[]).includes(format)) {
+    process.stderr.write(`mtarep: --output-format must be text, json or influx, not "${format}"\n`);
+    return exitCodes.usage;
+  }
+  const json = format === 'json';
+  const influx = format === 'influx';
   const cron = !process.stderr.isTTY;
   // On a terminal: a progress bar, with log lines written above it.
-  const bar = process.stderr.isTTY && !json ? new ProgressBar() : undefined;
+  const bar = process.stderr.isTTY && format === 'text' ? new ProgressBar() : undefined;
   return withSession(
     config,
     {
@@ -50,7 +61,17 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
         } catch (e) {
           log.error('alert engine step failed', { error: (e as Error).message });
         }
-        process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
+        if (influx) {
+          // The figures as stored by this run, read back through the record store.
+          const names = config.hosts.map((h) => h.name);
+          const ipsOf = (name: string, rec: { ips: string[] } | undefined) => rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];
+          const snap = await readSnapshot(handle.redis, keys(config.redis.prefix), names, ipsOf);
+          for (const p of snap.problems) log.warn('stored record unreadable', { problem: p });
+          const lines = formatCollectInflux({ config, summary, hosts: snap.hosts, ips: snap.ips, blocks: snap.blocks });
+          process.stdout.write(lines.join('\n') + '\n');
+        } else {
+          process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
+        }
         return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;
       } catch (e) {
         bar?.done();
