@@ -3,26 +3,15 @@
  * the list at once, each bounded by its own timeouts. A check that breaks its contract gives errors
  * for the targets it left out, never a clean verdict.
  */
-import type { Config } from '../lib/config/normalize.js';
+import type { CheckResult } from '../lib/model.js';
 import { scrub, secretsOf } from '../lib/log.js';
-import type { Check, CheckDeps, CheckName, Target } from './checks/types.js';
+import type { Check, CheckDeps, Target } from './checks/types.js';
 import type { RunResults } from './records.js';
 
 /** Results for every target when a check broke its contract (threw, or its shard was lost): errors, never clean. */
-export function crashed(check: Check, targets: readonly Target[], config: Config, at: string, why: string): Map<string, unknown> {
+export function crashed(check: Check, targets: readonly Target[], at: string, why: string): Map<string, CheckResult<unknown>> {
   const reason = `${check.name} check failed: ${why}`;
-  const out = new Map<string, unknown>();
-  for (const t of targets) {
-    if (check.name === 'dnsbl') {
-      out.set(
-        t.ip,
-        config.zones
-          .filter((z) => !z.domainOnly && (t.family === 4 || z.ipv6))
-          .map((z) => ({ zone: z.zone, kind: z.kind, state: 'error', critical: z.critical, codes: [], labels: [], reason, at })),
-      );
-    } else out.set(t.ip, { status: 'error', at, reason });
-  }
-  return out;
+  return new Map(targets.map((t) => [t.ip, { status: 'error', at, reason }]));
 }
 
 /**
@@ -40,25 +29,22 @@ export async function runChecks(list: readonly Check[], targets: readonly Target
         step(`${check.name} skipped`);
         return [check.name, { skipped: skip }] as const;
       }
-      let results: Map<string, unknown>;
+      let results: Map<string, CheckResult<unknown>>;
       try {
         results = await check.run(targets, deps);
       } catch (e) {
         const why = scrub((e as Error).message, secrets);
         deps.log.error(`${check.name} check threw instead of reporting errors as data`, { error: why });
-        results = crashed(check, targets, deps.config, deps.now().toISOString(), why);
+        results = crashed(check, targets, deps.now().toISOString(), why);
       }
       const lost = targets.filter((t) => !results.has(t.ip));
       if (lost.length > 0) {
         deps.log.error(`${check.name} check returned no result for ${lost.length} IP(s)`, { ips: lost.slice(0, 20).map((t) => t.ip) });
-        for (const [ip, r] of crashed(check, lost, deps.config, deps.now().toISOString(), 'it returned no result for this IP')) results.set(ip, r);
+        for (const [ip, r] of crashed(check, lost, deps.now().toISOString(), 'it returned no result for this IP')) results.set(ip, r);
       }
       step(`${check.name} done`);
       return [check.name, { results }] as const;
     }),
   );
-  const out = Object.fromEntries(entries) as Partial<RunResults>;
-  const missing = (['dnsbl', 'senderscore', 'snds', 'dnsMatch', 'httpReputation'] as CheckName[]).filter((n) => !(n in out));
-  for (const n of missing) (out as Record<string, unknown>)[n] = { skipped: 'not part of this build' };
-  return out as RunResults;
+  return Object.fromEntries(entries) as RunResults;
 }

@@ -52,7 +52,7 @@ export function formatCollectInflux({ config, summary, hosts, ips, blocks }: Inf
       let listed = 0;
       let dnsblErrors = 0;
       for (const z of zones) {
-        const d = rec?.dnsbl.find((x) => x.zone === z.zone);
+        const d = rec?.dnsbl.value?.zones.find((x) => x.zone === z.zone);
         const isListed = d?.state === 'listed';
         const isError = d === undefined || d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined;
         if (isListed && d?.kind !== 'allow') listed++;

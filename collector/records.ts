@@ -1,76 +1,54 @@
 /**
  * Pure logic of a run's results: assemble each IP's record from the checks' maps, carry the last good
- * value forward as `stale` when a check fails (the last good data is never erased silently), derive
- * the history point, and decide which acknowledgements still name an issue. No I/O here.
+ * value forward as `stale` when a check fails (each plugin's own `carry`: the last good data is never
+ * erased silently), derive the history point, and decide which acknowledgements still name an issue.
+ * No I/O here.
  */
-import type { CheckResult, DnsblResult, IpRecord } from '../lib/model.js';
-import type { BlocksRecord } from '../lib/model.js';
+import { carryStale } from '../lib/checks/common.js';
+import { cannotTell, dnsblZones } from '../lib/checks/dnsbl.js';
 import { currentIssues, rblIssueId } from '../lib/issues.js';
-import type { CheckName, CheckResultOf, Target } from './checks/types.js';
+import type { BlocksRecord, CheckResult, IpRecord } from '../lib/model.js';
+import type { Check, Target } from './checks/types.js';
 
-/** Each check's results, keyed by IP. A check skipped by config has `skipped` set instead. */
-export type RunResults = { [N in CheckName]: { results: Map<string, CheckResultOf<N>> } | { skipped: string } };
+/** Each check's results by IP, by check name. A check skipped by config has `skipped` set instead. */
+export type RunResults = Record<string, { results: Map<string, CheckResult<unknown>> } | { skipped: string }>;
 
 const missing = 'the check returned no result for this IP';
 
-function resultFor<T>(r: { results: Map<string, CheckResult<T>> } | { skipped: string }, ip: string, at: string): CheckResult<T> {
+function resultFor(r: RunResults[string] | undefined, ip: string, at: string): CheckResult<unknown> {
+  if (r === undefined) return { status: 'skipped', at, reason: 'not part of this build' };
   if ('skipped' in r) return { status: 'skipped', at, reason: r.skipped };
   return r.results.get(ip) ?? { status: 'error', at, reason: missing };
 }
 
 /** The record of one IP from this run's results (before stale values are added). */
-export function buildIpRecord(t: Target, res: RunResults, runId: string, at: string): IpRecord {
-  const dnsbl = 'skipped' in res.dnsbl ? [] : (res.dnsbl.results.get(t.ip) ?? []);
-  const rec: IpRecord = {
-    ip: t.ip,
-    family: t.family,
-    host: t.host.name,
-    fqdn: t.host.fqdn,
-    checkedAt: at,
-    runId,
-    dnsbl,
-    senderscore: resultFor(res.senderscore, t.ip, at),
-    snds: resultFor(res.snds, t.ip, at),
-    dnsMatch: resultFor(res.dnsMatch, t.ip, at),
-    httpReputation: resultFor(res.httpReputation, t.ip, at),
-  };
+export function buildIpRecord(t: Target, res: RunResults, runId: string, at: string, checks: readonly Check[]): IpRecord {
+  const rec = { ip: t.ip, family: t.family, host: t.host.name, fqdn: t.host.fqdn, checkedAt: at, runId } as IpRecord;
+  for (const c of checks) rec[c.name] = resultFor(res[c.name], t.ip, at);
   return rec;
 }
 
-/** An 'error' result gets the previous good value (or the previous stale one) beside it. */
-export function carryStale<T>(next: CheckResult<T>, prev: CheckResult<T> | undefined): CheckResult<T> {
-  if (next.status !== 'error' || prev === undefined) return next;
-  const last = prev.status === 'ok' && prev.value !== undefined ? { value: prev.value, at: prev.at } : prev.stale;
-  return last ? { ...next, stale: last } : next;
-}
-
-function carryZone(next: DnsblResult, prev: DnsblResult | undefined): DnsblResult {
-  if (prev === undefined || next.state === 'listed' || next.state === 'not_listed') return next;
-  const last: DnsblResult['stale'] =
-    prev.state === 'listed' || prev.state === 'not_listed'
-      ? { state: prev.state, codes: prev.codes, labels: prev.labels, at: prev.at, ...(prev.txt !== undefined ? { txt: prev.txt } : {}) }
-      : prev.stale;
-  return last ? { ...next, stale: last } : next;
-}
+export { carryStale };
 
 /** Whether any result of the record failed: only then is the previous record needed (for stale values). */
-export function hasFailure(rec: IpRecord): boolean {
-  if (rec.dnsbl.some((z) => z.state === 'error' || z.state === 'unknown')) return true;
-  return [rec.senderscore, rec.snds, rec.dnsMatch, rec.httpReputation].some((r) => r?.status === 'error');
+export function hasFailure(rec: IpRecord, checks: readonly Check[]): boolean {
+  return checks.some((c) => {
+    const r = rec[c.name] as CheckResult<unknown> | undefined;
+    if (r === undefined) return false;
+    return c.plugin.failed ? c.plugin.failed(r) : r.status === 'error';
+  });
 }
 
 /** The record to store: this run's results, with stale values from the previous record of the IP. */
-export function withStale(next: IpRecord, prev: IpRecord | undefined): IpRecord {
+export function withStale(next: IpRecord, prev: IpRecord | undefined, checks: readonly Check[]): IpRecord {
   if (!prev) return next;
-  const prevZones = new Map(prev.dnsbl.map((z) => [z.zone, z]));
-  const out: IpRecord = {
-    ...next,
-    dnsbl: next.dnsbl.map((z) => carryZone(z, prevZones.get(z.zone))),
-    senderscore: carryStale(next.senderscore, prev.senderscore),
-    snds: carryStale(next.snds, prev.snds),
-    dnsMatch: carryStale(next.dnsMatch, prev.dnsMatch),
-  };
-  if (next.httpReputation) out.httpReputation = carryStale(next.httpReputation, prev.httpReputation);
+  const out: IpRecord = { ...next };
+  for (const c of checks) {
+    const r = next[c.name] as CheckResult<unknown> | undefined;
+    if (r === undefined) continue;
+    const before = prev[c.name] as CheckResult<unknown> | undefined;
+    out[c.name] = c.plugin.carry ? c.plugin.carry(r, before) : carryStale(r, before);
+  }
   return out;
 }
 
@@ -84,10 +62,10 @@ export { historyPoint, listingCount } from '../lib/store/history.js';
 export function acksToRemove(ackIds: readonly string[], ips: readonly IpRecord[], blocks: readonly BlocksRecord[]): string[] {
   const live = new Set(currentIssues(ips, blocks).map((i) => i.id));
   for (const rec of ips) {
-    for (const z of rec.dnsbl) {
-      if ((z.state === 'error' || z.state === 'unknown') && z.stale?.state === 'listed' && z.kind !== 'allow') {
-        live.add(rblIssueId(z.zone, rec.ip));
-      }
+    for (const z of dnsblZones(rec)) {
+      if ((cannotTell(z) || rec.dnsbl.status === 'error') && z.stale?.state === 'listed' && z.kind !== 'allow') live.add(rblIssueId(z.zone, rec.ip));
+      // The check failed as a whole: the last known listings stand.
+      if (rec.dnsbl.status === 'error' && z.state === 'listed' && z.kind !== 'allow') live.add(rblIssueId(z.zone, rec.ip));
     }
   }
   return ackIds.filter((id) => !live.has(id));

@@ -9,7 +9,8 @@
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../lib/config/normalize.js';
 import { crashed, runChecks } from './check-runner.js';
-import type { Check, CheckDeps, CheckName, CheckResultOf, Target } from './checks/types.js';
+import type { CheckResult } from '../lib/model.js';
+import type { Check, CheckDeps, Target } from './checks/types.js';
 import type { RunResults } from './records.js';
 import type { CheckRunner } from './sources/types.js';
 
@@ -28,7 +29,7 @@ export interface ShardJobData {
 }
 
 /** RunResults as JSON: each check's map as [ip, result] pairs. */
-export type ShardResult = { [N in CheckName]?: { results: [string, CheckResultOf<N>][] } | { skipped: string } };
+export type ShardResult = Record<string, { results: [string, CheckResult<unknown>][] } | { skipped: string }>;
 
 /** Targets in shards of at most `size`, in order. */
 export function splitTargets<T>(targets: readonly T[], size: number): T[][] {
@@ -67,24 +68,23 @@ export function mergeShardResults(
   config: Config,
   at: string,
 ): RunResults {
-  const out: Record<string, { results: Map<string, unknown> } | { skipped: string }> = {};
+  const out: RunResults = {};
   for (const check of list) {
     const skip = check.skipReason(config);
     if (skip !== null) {
       out[check.name] = { skipped: skip };
       continue;
     }
-    const merged = new Map<string, unknown>();
+    const merged = new Map<string, CheckResult<unknown>>();
     for (const s of shards) {
       const part = s.result?.[check.name];
       if (part && 'results' in part) for (const [ip, r] of part.results) merged.set(ip, r);
       const lost = s.targets.filter((t) => !merged.has(t.ip));
-      if (lost.length) for (const [ip, r] of crashed(check, lost, config, at, s.why ?? 'its shard returned no result for this IP')) merged.set(ip, r);
+      if (lost.length) for (const [ip, r] of crashed(check, lost, at, s.why ?? 'its shard returned no result for this IP')) merged.set(ip, r);
     }
     out[check.name] = { results: merged };
   }
-  for (const n of ['dnsbl', 'senderscore', 'snds', 'dnsMatch', 'httpReputation'] as CheckName[]) out[n] ??= { skipped: 'not part of this build' };
-  return out as unknown as RunResults;
+  return out;
 }
 
 export interface ShardRunnerOptions {

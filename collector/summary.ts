@@ -1,8 +1,12 @@
 /**
- * The run summary's counts and error lines, from the stored records (pure). Errors are grouped by
- * check, zone and reason so a dead source across 10,000 IPs is one line with a count, not 10,000.
- * DNSBL counts are per IP x zone lookup; the other checks count one result per IP.
+ * The run summary's counts and error lines, from the stored records (pure): each check plugin counts
+ * its own result (lib/checks/). Errors are grouped by check, zone and reason so a dead source across
+ * 10,000 IPs is one line with a count, not 10,000. DNSBL counts are per IP x zone lookup; the other
+ * checks count one result per IP.
  */
+import { defaultTally } from '../lib/checks/common.js';
+import { checkPlugins, resultOf, type AnyPlugin } from '../lib/checks/index.js';
+import type { TallySink } from '../lib/checks/types.js';
 import type { HostRecord, IpRecord, RunSummary } from '../lib/model.js';
 import { partialPrefix } from './hosts.js';
 import type { MaillogResult } from './maillog/index.js';
@@ -30,7 +34,13 @@ export interface Tally {
  * Counts and error lines of a run. `skipped` names checks the config turned off: they count every IP
  * as skipped (DNSBL results alone cannot say so: a skipped DNSBL check leaves an empty list).
  */
-export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[], maillog: MaillogResult | null, skipped: readonly string[] = []): Tally {
+export function tally(
+  records: readonly IpRecord[],
+  hosts: readonly HostRecord[],
+  maillog: MaillogResult | null,
+  skipped: readonly string[] = [],
+  plugins: readonly AnyPlugin[] = checkPlugins,
+): Tally {
   const checks: Counts = {};
   const bump = (name: string, what: 'ok' | 'error' | 'skipped') => {
     const c = (checks[name] ??= { ok: 0, error: 0, skipped: 0 });
@@ -52,24 +62,16 @@ export function tally(records: readonly IpRecord[], hosts: readonly HostRecord[]
     bump('hosts', hostFailed(h) ? 'error' : 'ok');
   }
   for (const rec of records) {
-    for (const z of rec.dnsbl) {
-      if (z.state === 'listed' || z.state === 'not_listed') bump('dnsbl', 'ok');
-      else {
-        bump('dnsbl', 'error');
-        if (z.unhealthy) unhealthy.set(z.zone, z.unhealthy);
-        else group(`dnsbl ${z.zone}`, z.reason ?? z.state, rec.ip);
-      }
-    }
-    const single = [
-      ['senderscore', rec.senderscore],
-      ['snds', rec.snds],
-      ['dnsMatch', rec.dnsMatch],
-      ['httpReputation', rec.httpReputation],
-    ] as const;
-    for (const [name, r] of single) {
+    for (const p of plugins) {
+      const r = resultOf(rec, p);
       if (!r) continue;
-      bump(name, r.status);
-      if (r.status === 'error') group(name, r.reason ?? 'error', rec.ip);
+      const sink: TallySink = {
+        bump: (what) => bump(p.name, what),
+        error: (label, reason) => group(label, reason, rec.ip),
+        unhealthy: (name, why) => unhealthy.set(name, why),
+      };
+      if (p.tally) p.tally(r, sink);
+      else defaultTally(p.name, r, sink);
     }
   }
   for (const name of skipped) checks[name] = { ok: 0, error: 0, skipped: records.length };

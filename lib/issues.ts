@@ -27,7 +27,8 @@ export function blockIssueId(provider: string, host: string): string {
 export function currentIssues(ips: readonly IpRecord[], blocks: readonly BlocksRecord[]): Issue[] {
   const out: Issue[] = [];
   for (const rec of ips) {
-    for (const r of rec.dnsbl) {
+    // Only this run's verdicts: a DNSBL check that failed as a whole lists nothing new.
+    for (const r of rec.dnsbl?.value?.zones ?? []) {
       if (r.state === 'listed' && r.kind !== 'allow') {
         out.push({ id: rblIssueId(r.zone, rec.ip), kind: 'rbl', host: rec.host, name: r.zone, ip: rec.ip });
       }

@@ -50,6 +50,11 @@ export interface DnsblResult {
   stale?: { state: 'listed' | 'not_listed'; codes: string[]; labels: string[]; txt?: string; at: string };
 }
 
+/** The DNSBL check's value: the verdict of each zone that applies to the IP. */
+export interface DnsblValue {
+  zones: DnsblResult[];
+}
+
 export interface SenderScoreValue {
   /** 0-100, or null when the zone has no score for the IP (NXDOMAIN). */
   score: number | null;
@@ -101,7 +106,11 @@ export interface HttpReputationValue {
   raw: string;
 }
 
-/** Everything known about one MTA IP after a run. Replaced whole with one SET. */
+/**
+ * Everything known about one MTA IP after a run. Replaced whole with one SET. Each check's result is a
+ * `CheckResult` under the check's name (lib/checks/index.ts lists them); the built-in ones are typed
+ * here, a check added later is read through its plugin (`resultOf`).
+ */
 export interface IpRecord {
   ip: string;
   family: 4 | 6;
@@ -110,12 +119,16 @@ export interface IpRecord {
   fqdn: string;
   checkedAt: string;
   runId: string;
-  dnsbl: DnsblResult[];
+  dnsbl: CheckResult<DnsblValue>;
   senderscore: CheckResult<SenderScoreValue>;
   snds: CheckResult<SndsValue>;
   dnsMatch: CheckResult<DnsMatchValue>;
   httpReputation?: CheckResult<HttpReputationValue>;
+  [check: string]: unknown;
 }
+
+/** The fields of an IpRecord that are not check results. */
+export const ipRecordFields = ['ip', 'family', 'host', 'fqdn', 'checkedAt', 'runId'] as const;
 
 /** One host from mta_map after a run: where its IPs came from. */
 export interface HostRecord {

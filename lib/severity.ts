@@ -1,10 +1,13 @@
 /**
  * Row severity: the one place that decides a dashboard row's colour. Pure: records in, verdict out.
+ * Each check's result is judged by its plugin (lib/checks/); this adds what is not a check's: stale
+ * data, failed host resolution and the maillog's provider blocks.
  * The original mtarep's rules are the defaults (config.severity): SNDS traps >= 10, SNDS red/yellow
  * and SenderScore < 70 are warnings; a listing on a critical zone, any provider block, a DNS mismatch
  * and a bad HTTP reputation are errors. "Cannot tell" (a failed check, an unhealthy zone, an unknown
  * answer, stale data, no data yet) is its own level so it never looks clean.
  */
+import { checkPlugins, type AnyPlugin } from './checks/index.js';
 import type { BlocksRecord, CheckResult, HostRecord, IpRecord, ProviderBlock } from './model.js';
 
 export type SeverityLevel = 'error' | 'warning' | 'unknown' | 'ok';
@@ -18,6 +21,8 @@ export interface Severity {
   /** The worst level among the reasons ('ok' when there is none). */
   level: SeverityLevel;
   reasons: SeverityReason[];
+  /** The IP's data is older than the rules allow (a reason says so too). */
+  stale?: boolean;
 }
 
 export interface SeverityRules {
@@ -35,6 +40,8 @@ export interface SeverityInput {
   blocksRecord?: BlocksRecord;
   blocks: readonly ProviderBlock[];
   now: Date;
+  /** The check plugins that judge the record (default: every built-in one). */
+  plugins?: readonly AnyPlugin[];
 }
 
 const rank: Record<SeverityLevel, number> = { error: 3, warning: 2, unknown: 1, ok: 0 };
@@ -42,17 +49,6 @@ const rank: Record<SeverityLevel, number> = { error: 3, warning: 2, unknown: 1, 
 /** Worst of two levels. */
 export function worse(a: SeverityLevel, b: SeverityLevel): SeverityLevel {
   return rank[a] >= rank[b] ? a : b;
-}
-
-/** The value a check holds for judging: the fresh one, or the last good one when it failed. */
-function valueOf<T>(r: CheckResult<T> | undefined): T | undefined {
-  if (r === undefined) return undefined;
-  if (r.status === 'ok') return r.value;
-  return r.stale?.value;
-}
-
-function failed(name: string, r: CheckResult<unknown> | undefined, out: SeverityReason[]): void {
-  if (r?.status === 'error') out.push({ level: 'unknown', text: `${name}: ${r.reason ?? 'error'}` });
 }
 
 /** Default rules from a config's `severity` section and collect interval. */
@@ -72,6 +68,7 @@ export function severityRules(config: {
 export function rowSeverity(input: SeverityInput, rules: SeverityRules): Severity {
   const reasons: SeverityReason[] = [];
   const { ip, host } = input;
+  let stale = false;
 
   if (host?.resolve.status === 'error') {
     reasons.push({ level: 'unknown', text: `resolution failed: ${host.resolve.reason ?? 'error'}` });
@@ -81,57 +78,15 @@ export function rowSeverity(input: SeverityInput, rules: SeverityRules): Severit
   } else {
     const age = input.now.getTime() - Date.parse(ip.checkedAt);
     if (!(age <= rules.staleAfterMs)) {
+      stale = true;
       reasons.push({ level: 'unknown', text: `data is stale (last checked ${ip.checkedAt})` });
     }
 
-    for (const d of ip.dnsbl) {
-      if (d.state === 'listed' && d.kind !== 'allow') {
-        const what = `listed on ${d.zone}${d.labels.length ? ` (${d.labels.join(', ')})` : ''}`;
-        reasons.push({ level: d.critical ? 'error' : 'warning', text: what });
-      } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
-        const why = d.unhealthy ?? d.reason ?? d.state;
-        reasons.push({ level: 'unknown', text: `${d.zone}: cannot tell (${why})` });
-        // As for the other checks, a failed lookup keeps judging the last clear verdict: a timeout
-        // must not turn a known critical listing into a milder colour.
-        if (d.stale?.state === 'listed' && d.kind !== 'allow') {
-          reasons.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${d.stale.at})` });
-        }
-      }
+    // Each check's one judgement (lib/checks/): the overview, the host page and the API all use this.
+    for (const p of input.plugins ?? checkPlugins) {
+      const r = ip[p.name] as CheckResult<unknown> | undefined;
+      if (r !== undefined) reasons.push(...p.judge(r, { rules }));
     }
-
-    const score = valueOf(ip.senderscore)?.score;
-    if (typeof score === 'number' && score < rules.senderscoreWarning) {
-      reasons.push({ level: 'warning', text: `SenderScore ${score} < ${rules.senderscoreWarning}` });
-    }
-    failed('SenderScore', ip.senderscore, reasons);
-
-    const snds = valueOf(ip.snds);
-    if (snds?.data) {
-      if (snds.data.color === 'red' || snds.data.color === 'yellow') {
-        reasons.push({ level: 'warning', text: `SNDS filter ${snds.data.color}` });
-      }
-      if (snds.data.traps >= rules.sndsTrapsWarning) {
-        reasons.push({ level: 'warning', text: `SNDS trap hits ${snds.data.traps} >= ${rules.sndsTrapsWarning}` });
-      }
-    }
-    if (snds?.blocked?.blocked) {
-      reasons.push({ level: 'error', text: `blocked by Microsoft${snds.blocked.reason ? `: ${snds.blocked.reason}` : ''}` });
-    }
-    failed('SNDS', ip.snds, reasons);
-
-    const match = valueOf(ip.dnsMatch);
-    if (match) {
-      for (const [part, m] of [['rDNS', match.rdns], ['fDNS', match.fdns], ['HELO', match.helo]] as const) {
-        if (m.state === 'mismatch') reasons.push({ level: 'error', text: `${part} mismatch${m.found.length ? ` (found ${m.found.join(', ')})` : ''}` });
-        else if (m.state === 'error') reasons.push({ level: 'unknown', text: `${part}: ${m.reason ?? 'error'}` });
-      }
-    }
-    failed('DNS match', ip.dnsMatch, reasons);
-
-    const rep = valueOf(ip.httpReputation);
-    if (rep?.verdict === 'bad') reasons.push({ level: 'error', text: `HTTP reputation bad (${rep.raw})` });
-    else if (rep?.verdict === 'unknown') reasons.push({ level: 'unknown', text: `HTTP reputation unknown (${rep.raw})` });
-    failed('HTTP reputation', ip.httpReputation, reasons);
   }
 
   for (const b of input.blocks) reasons.push({ level: 'error', text: `blocked by ${b.provider}` });
@@ -140,5 +95,5 @@ export function rowSeverity(input: SeverityInput, rules: SeverityRules): Severit
   }
 
   const level = reasons.reduce<SeverityLevel>((acc, r) => worse(acc, r.level), 'ok');
-  return { level, reasons };
+  return stale ? { level, reasons, stale } : { level, reasons };
 }

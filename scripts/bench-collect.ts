@@ -79,7 +79,7 @@ async function storedVerdicts(config: Config, redisUrl: string) {
   for (const [err, val] of (await pipe.exec()) ?? []) {
     if (err || typeof val !== 'string') continue;
     const rec = JSON.parse(val) as IpRecord;
-    stored.set(rec.ip, rec.dnsbl);
+    stored.set(rec.ip, rec.dnsbl.value?.zones ?? []);
   }
   await redis.quit();
   return { stored: stored.size, ...verify((ip) => stored.get(ip)) };
@@ -118,7 +118,7 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
     const res = await dnsblCheck.run(targets, { config, dns, log: silentLogger, now, fetch: globalThis.fetch });
     const ms = performance.now() - t0;
     dns.close();
-    const v = verify((ip) => res.get(ip));
+    const v = verify((ip) => res.get(ip)?.value?.zones);
     console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rssMb(), ...v }));
   } else if (phase === 'run') {
     const { runCollect } = await import('../collector/run.js');

@@ -81,7 +81,7 @@ function fleet(now: Date) {
         fqdn,
         checkedAt: at,
         runId: 'bench',
-        dnsbl,
+        dnsbl: { status: 'ok', at, value: { zones: dnsbl } },
         senderscore: { status: 'ok', at, value: { score: 60 + (i % 41) } },
         snds: {
           status: 'ok',

@@ -73,7 +73,7 @@ describe('mtarep collect', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^mtarep collect ok: 1 hosts, 1 IPs in \d+\.\d s\n$/);
-    expect(JSON.parse((await r.redis.get(k.ip(mta)))!).dnsbl[0].state).toBe('listed');
+    expect(JSON.parse((await r.redis.get(k.ip(mta)))!).dnsbl.value.zones[0].state).toBe('listed');
   });
 
   it('keeps config warnings out of stderr under cron (they go to error_log)', async () => {

@@ -2,42 +2,32 @@
  * One host's page: every check's state, reasons, codes and times per IP, the maillog blocks, and the
  * history charts (score, listings, traps) drawn by charts.js from data- attributes.
  */
+import type { DetailRow } from '../lib/checks/types.js';
 import type { HostConfig } from '../lib/config/normalize.js';
-import type { BlocksRecord, HostRecord, IpRecord, CheckResult } from '../lib/model.js';
-import type { Severity } from '../lib/severity.js';
+import type { BlocksRecord, DnsblResult, HostRecord } from '../lib/model.js';
+import type { Severity, SeverityLevel } from '../lib/severity.js';
 import type { HistoryModel } from '../web/viewmodel/graphs.js';
 import { shortTime } from '../web/viewmodel/format.js';
 import { Layout } from './layout.js';
 
+/** The host page's props (built by web/viewmodel/host.ts). */
 export interface HostPageModel {
   host: HostConfig;
   record: HostRecord | undefined;
   blocks: BlocksRecord | undefined;
-  ips: { ip: string; rec: IpRecord | undefined; severity: Severity; history: HistoryModel }[];
+  ips: {
+    ip: string;
+    severity: Severity;
+    history: HistoryModel;
+    /** One line per check result, from each check's plugin. */
+    details: DetailRow[];
+    /** The DNSBL zones, each with its own judgement (a non-critical listing is a warning, not an error). */
+    zones: { level: SeverityLevel; zone: DnsblResult }[];
+  }[];
   historyDays: number;
 }
 
-function Check<T>(p: { name: string; r: CheckResult<T> | undefined; show: (v: T) => string }) {
-  const r = p.r;
-  let text = 'no data yet';
-  let cls = 'c-unknown';
-  if (r?.status === 'ok' && r.value !== undefined) {
-    text = p.show(r.value);
-    cls = 'c-none';
-  } else if (r?.status === 'skipped') {
-    text = `skipped: ${r.reason ?? ''}`;
-    cls = 'c-none';
-  } else if (r?.status === 'error') {
-    text = `error: ${r.reason ?? ''}${r.stale ? ` (last good ${p.show(r.stale.value)} at ${r.stale.at})` : ''}`;
-  }
-  return (
-    <tr>
-      <th>{p.name}</th>
-      <td class={cls}>{text}</td>
-      <td class="muted">{r ? shortTime(r.at) : ''}</td>
-    </tr>
-  );
-}
+const zoneClass: Record<SeverityLevel, string> = { error: 'sev-error', warning: 'sev-warning', unknown: 'sev-unknown', ok: '' };
 
 export function HostPage(p: { user: string; m: HostPageModel }) {
   const { m } = p;
@@ -67,28 +57,16 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
             )}
             <table class="grid details">
               <tbody>
-                <Check name="SenderScore" r={x.rec?.senderscore} show={(v) => (v.score === null ? 'no score' : String(v.score))} />
-                <Check
-                  name="SNDS"
-                  r={x.rec?.snds}
-                  show={(v) =>
-                    (v.data ? `${v.data.color}, ${v.data.traps} trap hits, complaints ${v.data.complaintRate}, ${v.data.periodStart} - ${v.data.periodEnd}` : 'no row for this IP') +
-                    (v.blocked ? (v.blocked.blocked ? `; BLOCKED ${v.blocked.reason ?? ''}` : '; not blocked') : '')
-                  }
-                />
-                <Check
-                  name="DNS match"
-                  r={x.rec?.dnsMatch}
-                  show={(v) =>
-                    (['rdns', 'fdns', 'helo'] as const)
-                      .map((k) => `${k}: ${v[k].state}${v[k].found.length ? ` (${v[k].found.join(', ')})` : ''}${v[k].reason ? ` ${v[k].reason}` : ''}`)
-                      .join('; ')
-                  }
-                />
-                {x.rec?.httpReputation && <Check name="HTTP reputation" r={x.rec.httpReputation} show={(v) => `${v.verdict} (${v.raw})`} />}
+                {x.details.map((d) => (
+                  <tr>
+                    <th>{d.name}</th>
+                    <td class={`c-${d.state}`}>{d.text}</td>
+                    <td class="muted">{d.at ? shortTime(d.at) : ''}</td>
+                  </tr>
+                ))}
               </tbody>
             </table>
-            {x.rec && x.rec.dnsbl.length > 0 && (
+            {x.zones.length > 0 && (
               <table class="grid zones">
                 <thead>
                   <tr>
@@ -99,8 +77,8 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
                   </tr>
                 </thead>
                 <tbody>
-                  {x.rec.dnsbl.map((d) => (
-                    <tr class={d.state === 'listed' && d.kind !== 'allow' ? 'sev-error' : d.state === 'not_listed' && !d.unhealthy ? '' : 'sev-unknown'}>
+                  {x.zones.map(({ level, zone: d }) => (
+                    <tr class={zoneClass[level]}>
                       <td>{d.zone}</td>
                       <td>{d.unhealthy ? `unknown (zone unhealthy)` : d.state.replace('_', ' ')}</td>
                       <td class="mono">

@@ -5,7 +5,7 @@
  */
 import { h as html } from './h.js';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { Cell, IssueRef, OverviewRow } from '../web/viewmodel/overview.js';
+import type { Cell, ColumnHead, IssueRef, OverviewRow } from '../web/viewmodel/overview.js';
 
 type H = HtmlEscapedString;
 
@@ -36,27 +36,32 @@ function badges(list: IssueRef[]): H[] {
   );
 }
 
-export function rowHtml(r: OverviewRow, showHttp: boolean): H {
+/** A check plugin's cell: its marks (built once per label and state) or its text. */
+function cellHtml(c: Cell, sort: string | number | undefined, numeric: boolean | undefined): H {
+  const inner = c.marks ? c.marks.map((x) => marks[`${x.label}:${x.state}`] ?? html`<span class="m m-${x.state}">${x.label}</span>`) : c.text;
+  return html`<td class="c-${c.state}${c.stale ? ' stale' : ''}${numeric ? ' num' : ''}" data-v="${sort ?? ''}" title="${c.title ?? ''}">${inner}</td>`;
+}
+
+export function rowHtml(r: OverviewRow, columns: readonly ColumnHead[]): H {
   const reasons = r.severity.reasons.length ? r.severity.reasons.map((x) => x.text).join('\n') : '';
-  const dns = r.dns.parts.length > 0 ? r.dns.parts.map((x) => marks[`${x.label}:${x.state}`]) : r.dns.cell.text;
   const unsure = r.cannotTell.length
     ? html`<span class="badge unknown" title="${r.cannotTell.join('\n')}">? ${r.cannotTell.length}</span>`
     : '';
-  const { score, snds, traps, checked, http } = r;
+  const { checked } = r;
   const st = (s: { stale?: boolean }) => (s.stale ? ' stale' : '');
+  const middle = columns.map((col) => {
+    if (col.plugin) {
+      const c = r.cells[col.key];
+      return c ? cellHtml(c, r.sort[col.key], col.numeric) : html`<td></td>`;
+    }
+    if (col.key === 'blocks') return html`<td data-v="${r.sort.blocks}">${badges(r.blocks)}${r.blocksNote ? note(r.blocksNote) : ''}</td>`;
+    return html`<td data-v="${r.sort.listings}">${r.listings.length || r.cannotTell.length ? badges(r.listings) : note(r.listingsNote)}${unsure}</td>`;
+  });
   return html`<tr class="sev-${r.severity.level}"><td class="sev" data-v="${r.sort.severity}" title="${reasons}"><span class="dot" aria-label="${
     levelText[r.severity.level]
   }"></span></td><td><a href="/host/${encodeURIComponent(r.host)}">${r.host}</a>${r.fqdn !== r.host ? html`<span class="fqdn">${r.fqdn}</span>` : ''}</td>${
     r.ip === null
       ? html`<td data-v="~" class="c-unknown" title="${r.resolveError ?? ''}">${r.resolveError !== undefined ? `unresolved: ${r.resolveError}` : 'pending'}</td>`
       : html`<td class="mono">${r.ip}</td>`
-  }<td data-v="${r.sort.dns}" class="c-${r.dns.cell.state}" title="${r.dns.cell.title ?? ''}">${dns}</td><td class="c-${score.state}${st(score)} num" data-v="${
-    r.sort.score
-  }" title="${score.title ?? ''}">${score.text}</td><td class="c-${snds.state}${st(snds)}" data-v="${r.sort.snds}" title="${snds.title ?? ''}">${snds.text}</td><td class="c-${
-    traps.state
-  }${st(traps)} num" data-v="${r.sort.traps}">${traps.text}</td>${
-    showHttp && http ? html`<td class="c-${http.state}${st(http)}" data-v="${r.sort.http}" title="${http.title ?? ''}">${http.text}</td>` : ''
-  }<td data-v="${r.sort.blocks}">${badges(r.blocks)}${r.blocksNote ? note(r.blocksNote) : ''}</td><td data-v="${r.sort.listings}">${
-    r.listings.length || r.cannotTell.length ? badges(r.listings) : note(r.listingsNote)
-  }${unsure}</td><td class="c-${checked.state}${st(checked)}" data-v="${r.sort.checked}">${checked.text}</td></tr>\n`;
+  }${middle}<td class="c-${checked.state}${st(checked)}" data-v="${r.sort.checked}">${checked.text}</td></tr>\n`;
 }

@@ -16,13 +16,7 @@ export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; 
     ['severity', '', 'Severity'],
     ['host', 'Host'],
     ['ip', 'IP'],
-    ['dns', 'DNS match'],
-    ['score', 'SenderScore'],
-    ['snds', 'SNDS'],
-    ['traps', 'Traps'],
-    ...(m.showHttp ? [['http', m.httpName] as [SortKey, string]] : []),
-    ['blocks', 'Provider blocks'],
-    ['listings', 'DNSBL listings'],
+    ...m.columns.map((c): [SortKey, string] => [c.key, c.header]),
     ['checked', 'Checked'],
   ];
   return (
@@ -103,7 +97,7 @@ export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; 
           </tr>
         </thead>
         <tbody>
-          {m.rows.map((r) => rowHtml(r, m.showHttp))}
+          {m.rows.map((r) => rowHtml(r, m.columns))}
         </tbody>
       </table>
       {m.issues.map((i) => (

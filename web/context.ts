@@ -1,4 +1,5 @@
 /** What every route handler shares: config, Redis, keys, caches, the clock. Built once by createApp. */
+import type { AnyPlugin } from '../lib/checks/index.js';
 import type { Config } from '../lib/config/normalize.js';
 import type { Keys } from '../lib/keys.js';
 import type { Logger } from '../lib/log.js';
@@ -18,6 +19,8 @@ export interface WebContext {
   counters: CounterReader;
   version: VersionReader;
   now: () => Date;
+  /** The per-IP check plugins the pages and the API show (lib/checks/). */
+  plugins: readonly AnyPlugin[];
 }
 
 /**

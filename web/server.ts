@@ -30,6 +30,7 @@ import { dashboardApp } from './dashboard.js';
 import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
 import { machineApp } from './machine.js';
+import { checkPlugins, type AnyPlugin } from '../lib/checks/index.js';
 
 export interface WebDeps {
   config: Config;
@@ -41,6 +42,8 @@ export interface WebDeps {
   htpasswdStatIntervalMs?: number;
   /** Limits on failed-login work per client address (defaults in web/login-limiter.ts). */
   loginLimits?: LoginLimitOptions;
+  /** The per-IP check plugins shown (default: lib/checks/index.ts; tests add their own). */
+  plugins?: readonly AnyPlugin[];
 }
 
 export interface RunningServer {
@@ -79,6 +82,7 @@ export function webContext(deps: WebDeps): WebContext {
     counters: new CounterReader(redis, k),
     version: new VersionReader(redis, k),
     now: deps.now ?? (() => new Date()),
+    plugins: deps.plugins ?? checkPlugins,
   };
 }
 

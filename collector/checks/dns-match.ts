@@ -5,6 +5,7 @@
  * connection failure is an 'error' part with its reason, never a mismatch and never a match.
  */
 import { isIP } from 'node:net';
+import { dnsMatchPlugin } from '../../lib/checks/dns-match.js';
 import type { CheckResult, DnsMatchValue, MatchPart } from '../../lib/model.js';
 import { DnsLookupError, type DnsClient } from '../dns/client.js';
 import { createLimiter, mapLimit } from '../../lib/concurrency.js';
@@ -58,8 +59,9 @@ async function helo(t: Target, port: number, timeoutMs: number): Promise<MatchPa
   }
 }
 
-export const dnsMatchCheck: Check<'dnsMatch'> = {
+export const dnsMatchCheck: Check<DnsMatchValue> = {
   name: 'dnsMatch',
+  plugin: dnsMatchPlugin,
   skipReason(config) {
     return config.dnsMatch ? null : 'dns_match is false';
   },

@@ -6,7 +6,8 @@
  * it is used for queries only; results and logs name the zone by `zone`.
  */
 import type { ZoneConfig } from '../../lib/config/normalize.js';
-import type { DnsblResult } from '../../lib/model.js';
+import { dnsblPlugin } from '../../lib/checks/dnsbl.js';
+import type { CheckResult, DnsblResult, DnsblValue } from '../../lib/model.js';
 import { DnsLookupError, type DnsClient, type LookupOptions } from '../dns/client.js';
 import { mapLimit } from '../../lib/concurrency.js';
 import { rawReverseLabels, reverseLabels } from '../dns/names.js';
@@ -130,8 +131,9 @@ async function checkZone(
   });
 }
 
-export const dnsblCheck: Check<'dnsbl'> = {
+export const dnsblCheck: Check<DnsblValue> = {
   name: 'dnsbl',
+  plugin: dnsblPlugin,
   skipReason(config) {
     return ipZones(config.zones).length > 0 ? null : 'no DNSBL zones that list IPs are configured (rbls)';
   },
@@ -143,14 +145,15 @@ export const dnsblCheck: Check<'dnsbl'> = {
     // Reverse labels once per IP, not once per IP and zone.
     const labels = targets.map((t) => reverseLabels(t.ip));
     const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, labels, deps, perZone)));
-    const out = new Map<string, DnsblResult[]>();
+    const at = deps.now().toISOString();
+    const out = new Map<string, CheckResult<DnsblValue>>();
     targets.forEach((t, i) => {
       const list: DnsblResult[] = [];
       for (const zr of byZone) {
         const r = zr[i];
         if (r) list.push(r);
       }
-      out.set(t.ip, list);
+      out.set(t.ip, { status: 'ok', at, value: { zones: list } });
     });
     return out;
   },

@@ -6,6 +6,7 @@
  * HTTP error, a non-JSON body or a missing path is an error with its reason.
  */
 import type { HttpReputationConfig } from '../../lib/config/normalize.js';
+import { httpReputationPlugin } from '../../lib/checks/http-reputation.js';
 import type { CheckResult, HttpReputationValue } from '../../lib/model.js';
 import { mapLimit } from '../../lib/concurrency.js';
 import { getText } from '../http-get.js';
@@ -68,8 +69,9 @@ async function lookup(ip: string, cfg: HttpReputationConfig, deps: CheckDeps): P
   }
 }
 
-export const httpReputationCheck: Check<'httpReputation'> = {
+export const httpReputationCheck: Check<HttpReputationValue> = {
   name: 'httpReputation',
+  plugin: httpReputationPlugin,
   skipReason(config) {
     return config.httpReputation === undefined ? 'http_reputation is not configured' : null;
   },

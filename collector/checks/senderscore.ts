@@ -4,6 +4,7 @@
  * error). `127.255.255.255` means the querying IP is not registered with Validity: an error, never
  * score 255. Any other answer or failed lookup is an error with the raw answer or the failure kind.
  */
+import { senderscorePlugin } from '../../lib/checks/senderscore.js';
 import type { CheckResult, SenderScoreValue } from '../../lib/model.js';
 import { DnsLookupError } from '../dns/client.js';
 import { mapLimit } from '../../lib/concurrency.js';
@@ -21,8 +22,9 @@ export function scoreFromAnswers(answers: readonly string[], at: string): CheckR
   return { status: 'ok', at, value: { score: n } };
 }
 
-export const senderscoreCheck: Check<'senderscore'> = {
+export const senderscoreCheck: Check<SenderScoreValue> = {
   name: 'senderscore',
+  plugin: senderscorePlugin,
   skipReason(config) {
     return config.senderscoreZone === null ? 'senderscore_zone is false' : null;
   },

@@ -5,6 +5,7 @@
  * clean verdict. The key is a secret: URLs are described with it replaced, and every message is
  * scrubbed. SNDS has no IPv6: IPv6 targets are skipped.
  */
+import { sndsPlugin } from '../../lib/checks/snds.js';
 import type { CheckResult, SndsValue } from '../../lib/model.js';
 import { scrub } from '../../lib/log.js';
 import { getText } from '../http-get.js';
@@ -43,8 +44,9 @@ function blockedFor(ip: string, ranges: readonly BlockedRange[]): SndsValue['blo
   return { blocked: true, reason: `${hit.reason || 'blocked'} (range ${hit.first}-${hit.last})` };
 }
 
-export const sndsCheck: Check<'snds'> = {
+export const sndsCheck: Check<SndsValue> = {
   name: 'snds',
+  plugin: sndsPlugin,
   skipReason(config) {
     return config.snds.key === undefined ? 'no snds_key configured' : null;
   },

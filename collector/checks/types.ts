@@ -1,11 +1,13 @@
 /**
- * The one contract every collector check follows (style note 2): targets + deps in, one typed result
- * per target out. A check never throws and never hangs: a failure is a result with status 'error' and
- * a reason, and every network wait has a bound. The list of checks is a plain array (checks/index.ts).
+ * The run half of a per-IP check (style note 2): targets + deps in, one `CheckResult` per target out.
+ * A check never throws and never hangs: a failure is a result with status 'error' and a reason, and
+ * every network wait has a bound. Its shared half (schema, judgement, display) is its `plugin`
+ * (lib/checks/). The list of checks is a plain array (checks/index.ts).
  */
+import type { CheckPlugin } from '../../lib/checks/types.js';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { Logger } from '../../lib/log.js';
-import type { IpRecord } from '../../lib/model.js';
+import type { CheckResult } from '../../lib/model.js';
 import type { DnsClient } from '../dns/client.js';
 
 /** One MTA IP to check. */
@@ -24,17 +26,16 @@ export interface CheckDeps {
   fetch: typeof fetch;
 }
 
-/** The per-IP fields of IpRecord that checks fill. */
-export type CheckName = 'dnsbl' | 'senderscore' | 'snds' | 'dnsMatch' | 'httpReputation';
-export type CheckResultOf<N extends CheckName> = NonNullable<IpRecord[N]>;
-
-export interface Check<N extends CheckName = CheckName> {
-  name: N;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface Check<V = any> {
+  /** The IpRecord field the result is stored under: the plugin's name. */
+  name: string;
+  plugin: CheckPlugin<V>;
   /** Null when the check runs with this config; else why it is skipped (stored as status 'skipped'). */
   skipReason(config: Config): string | null;
   /**
    * A result for every target, keyed by IP. Never rejects: a failure is data. Concurrency is bounded
    * by the check itself (config.dns.concurrency and friends).
    */
-  run(targets: readonly Target[], deps: CheckDeps): Promise<Map<string, CheckResultOf<N>>>;
+  run(targets: readonly Target[], deps: CheckDeps): Promise<Map<string, CheckResult<V>>>;
 }

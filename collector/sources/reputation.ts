@@ -61,14 +61,16 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
 
   const t1 = performance.now();
   const checkDeps: CheckDeps = { config, log, now, dns: ctx.dns, fetch: ctx.fetch };
-  const results = await ctx.runChecks(allChecks, targets, checkDeps, ctx.step);
+  const list = ctx.checks ?? allChecks;
+  const plugins = list.map((c) => c.plugin);
+  const results = await ctx.runChecks(list, targets, checkDeps, ctx.step);
 
   const t2 = performance.now();
   const at = now();
-  const fresh = targets.map((t) => buildIpRecord(t, results, ctx.runId, at.toISOString()));
+  const fresh = targets.map((t) => buildIpRecord(t, results, ctx.runId, at.toISOString(), list));
   // Previous records matter only where something failed (stale values): a healthy run reads none.
-  const prevIps = await readIps(redis, k, fresh.filter(hasFailure).map((r) => r.ip), problems);
-  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip)));
+  const prevIps = await readIps(redis, k, fresh.filter((r) => hasFailure(r, list)).map((r) => r.ip), problems);
+  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip), list));
   const current = new Set(targets.map((t) => t.ip));
   const configured = new Set(config.hosts.map((h) => h.name));
   const removedIps = [...new Set([...prevHosts.hosts.values()].flatMap((h) => h.ips))].filter((ip) => !current.has(ip));
@@ -76,7 +78,7 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
 
   // A run that lost its lock (stalled past the TTL) may overlap a newer run: it must not write.
   if (!(await ctx.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
-  await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays });
+  await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays, plugins });
 
   // Acknowledgements of provider blocks are the maillog source's to drop.
   const gone = acksToRemove((await readAckIds(redis, k, problems)).filter((id) => !id.startsWith('block:')), records, []);
@@ -91,8 +93,8 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   log.debug('reputation run phases', { resolveMs: ms(t0, t1), checksMs: ms(t1, t2), writeMs: ms(t2, performance.now()), stale: prevIps.size });
 
   const skipped = Object.entries(results).flatMap(([name, r]) => ('skipped' in r ? [name] : []));
-  const t = tally(records, hosts, null, skipped);
-  const issues = reputationIssues(records, config, ctx.runId, at.toISOString());
+  const t = tally(records, hosts, null, skipped, plugins);
+  const issues = reputationIssues(records, config, ctx.runId, at.toISOString(), plugins);
   return {
     part: { hosts: hosts.length, ips: records.length, checks: t.checks, unhealthyZones: t.unhealthyZones, errors: t.errors, status: statusOf(t) === 'ok' ? 'ok' : 'partial' },
     issues: { at: issues.at, open: issues.open, undetermined: issues.undetermined },

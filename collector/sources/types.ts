@@ -38,6 +38,8 @@ export interface SourceContext {
   step: (label: string) => void;
   /** How per-IP checks run; default in this process. */
   runChecks: CheckRunner;
+  /** The per-IP checks to run (default: checks/index.ts; tests add their own). */
+  checks?: readonly Check[];
 }
 
 /** A source's part of the run summary (merged over the sources of a run by collector/run.ts). */

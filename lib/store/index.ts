@@ -11,6 +11,7 @@
  * `dataVersion` (the dashboard caches pages per version). Hosts and IPs that left the config are found
  * through the previous HostRecords and the host index, never KEYS.
  */
+import type { AnyPlugin } from '../checks/index.js';
 import { parseAck, type Ack } from '../issues.js';
 import type { Keys } from '../keys.js';
 import type { BlocksRecord, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../model.js';
@@ -207,6 +208,8 @@ export interface WriteInput {
   /** Epoch ms of this run's history points. */
   t: number;
   historyDays: number;
+  /** The check plugins whose fields make the history point (default: all built in). */
+  plugins?: readonly AnyPlugin[];
 }
 
 /**
@@ -220,7 +223,7 @@ export async function writeResults(redis: Redis, k: Keys, w: WriteInput): Promis
     for (const rec of part) {
       m.set(k.ip(rec.ip), JSON.stringify(rec));
       const h = k.history(rec.ip);
-      m.zadd(h, w.t, JSON.stringify(historyPoint(rec, w.t)));
+      m.zadd(h, w.t, JSON.stringify(historyPoint(rec, w.t, w.plugins)));
       m.zremrangebyscore(h, '-inf', `(${w.t - keepMs}`);
       // A history nobody writes to any more (an IP gone without a run noticing) ends on its own.
       m.pexpire(h, keepMs);

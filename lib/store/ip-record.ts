@@ -1,49 +1,17 @@
 /**
- * The stored IpRecord's schema. Each check's result is checked with that check's value schema, so a
- * record whose SNDS part is garbage is reported as such instead of drawing "undefined" on a page.
+ * The stored IpRecord's schema, built from the check plugins (lib/checks/): each check's result is a
+ * CheckResult checked with that plugin's value schema, so a record whose SNDS part is garbage is
+ * reported as such instead of drawing "undefined" on a page. Records written by the previous version
+ * (DNSBL as a bare array of zone results) are migrated on read.
  */
 import { z } from 'zod';
+import { checkPlugins } from '../checks/index.js';
 import type { IpRecord } from '../model.js';
 import { decode, type Problems } from './codec.js';
 import { checkResultSchema } from './schemas.js';
 
-const dnsblState = z.enum(['listed', 'not_listed', 'error', 'unknown']);
-
-export const dnsblResultSchema = z.looseObject({
-  zone: z.string(),
-  kind: z.enum(['block', 'allow', 'reputation', 'score']),
-  state: dnsblState,
-  critical: z.boolean(),
-  codes: z.array(z.string()),
-  labels: z.array(z.string()),
-  txt: z.string().optional(),
-  reason: z.string().optional(),
-  unhealthy: z.string().optional(),
-  removalLink: z.string().optional(),
-  at: z.string(),
-  stale: z
-    .looseObject({
-      state: z.enum(['listed', 'not_listed']),
-      codes: z.array(z.string()),
-      labels: z.array(z.string()),
-      txt: z.string().optional(),
-      at: z.string(),
-    })
-    .optional(),
-});
-
-const matchPart = z.looseObject({ state: z.enum(['match', 'mismatch', 'error']), found: z.array(z.string()), reason: z.string().optional() });
-
-const sndsData = z.looseObject({
-  color: z.enum(['green', 'yellow', 'red']),
-  traps: z.number(),
-  complaintRate: z.string(),
-  rcptCommands: z.number(),
-  dataCommands: z.number(),
-  recipients: z.number(),
-  periodStart: z.string(),
-  periodEnd: z.string(),
-});
+/** Checks every record has had since the first version; later ones may be absent in older records. */
+const always = new Set(['dnsbl', 'senderscore', 'snds', 'dnsMatch']);
 
 export const ipRecordSchema = z.looseObject({
   ip: z.string(),
@@ -52,19 +20,26 @@ export const ipRecordSchema = z.looseObject({
   fqdn: z.string(),
   checkedAt: z.string(),
   runId: z.string(),
-  dnsbl: z.array(dnsblResultSchema),
-  senderscore: checkResultSchema(z.looseObject({ score: z.number().nullable() })),
-  snds: checkResultSchema(
-    z.looseObject({
-      data: sndsData.nullable(),
-      blocked: z.looseObject({ blocked: z.boolean(), reason: z.string().optional() }).nullable(),
+  ...Object.fromEntries(
+    checkPlugins.map((p) => {
+      const s = checkResultSchema(p.value);
+      return [p.name, always.has(p.name) ? s : s.optional()];
     }),
   ),
-  dnsMatch: checkResultSchema(z.looseObject({ rdns: matchPart, fdns: matchPart, helo: matchPart })),
-  httpReputation: checkResultSchema(z.looseObject({ verdict: z.enum(['good', 'neutral', 'bad', 'unknown']), raw: z.string() })).optional(),
 });
+
+/**
+ * A record of the previous version to the current shape: DNSBL was an array of zone results (the
+ * check ran when it is present); it is now one CheckResult whose value holds the zones.
+ */
+export function migrateIpRecord(doc: unknown): unknown {
+  if (doc === null || typeof doc !== 'object') return doc;
+  const d = doc as Record<string, unknown>;
+  if (!Array.isArray(d['dnsbl'])) return doc;
+  return { ...d, dnsbl: { status: 'ok', at: typeof d['checkedAt'] === 'string' ? d['checkedAt'] : '', value: { zones: d['dnsbl'] } } };
+}
 
 /** Read one stored IP record (a problem naming the key when it is unreadable). */
 export function readIpRecord(key: string, raw: string | null | undefined, problems: Problems): IpRecord | undefined {
-  return decode(ipRecordSchema, key, raw, problems) as IpRecord | undefined;
+  return decode(ipRecordSchema, key, raw, problems, migrateIpRecord) as IpRecord | undefined;
 }

@@ -10,7 +10,7 @@ import type { Check, CheckDeps, Target } from '../../collector/checks/types.js';
 import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { silentLogger } from '../../lib/log.js';
-import type { CheckResult, DnsblResult } from '../../lib/model.js';
+import type { CheckResult, DnsblResult, DnsblValue } from '../../lib/model.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
@@ -91,11 +91,12 @@ function targetsFor(config: Config, ips: string[]): Target[] {
 
 const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 
-/** Each result of a check, flattened: DNSBL gives one per zone, the others one CheckResult. */
+/** Every check gives one CheckResult per target; DNSBL's value holds one verdict per zone. */
 function assertWellFormed(check: Check, result: unknown): void {
-  if (check.name === 'dnsbl') {
-    expect(Array.isArray(result)).toBe(true);
-    for (const r of result as DnsblResult[]) {
+  if (check.name === 'dnsbl' && (result as CheckResult<DnsblValue>).status === 'ok') {
+    const zones = (result as CheckResult<DnsblValue>).value?.zones;
+    expect(Array.isArray(zones)).toBe(true);
+    for (const r of zones!) {
       expect(['listed', 'not_listed', 'error', 'unknown']).toContain(r.state);
       expect(typeof r.zone).toBe('string');
       expect(r.at).toMatch(isoTime);
@@ -116,7 +117,9 @@ function assertWellFormed(check: Check, result: unknown): void {
 
 /** Failure texts of one target's result(s), for IPv4 targets every check must have something to say. */
 function failures(check: Check, result: unknown): string[] {
-  if (check.name === 'dnsbl') return (result as DnsblResult[]).filter((r) => r.state === 'error').map((r) => r.reason ?? '');
+  if (check.name === 'dnsbl' && (result as CheckResult<DnsblValue>).status === 'ok') {
+    return (result as CheckResult<DnsblValue>).value!.zones.filter((r) => r.state === 'error').map((r) => r.reason ?? '');
+  }
   const r = result as CheckResult<unknown>;
   return r.status === 'error' ? [r.reason ?? ''] : [];
 }
@@ -131,7 +134,7 @@ describe.each(checks.map((c) => [c.name, c] as const))('contract: %s check', (_n
     for (const t of targets) assertWellFormed(check, res.get(t.ip));
     // At least one real answer came through: the suite is not passing on errors alone.
     const a = res.get(mtaA);
-    if (check.name === 'dnsbl') expect((a as DnsblResult[])[0]).toMatchObject({ zone: 'bl.test', state: 'listed' });
+    if (check.name === 'dnsbl') expect((a as CheckResult<DnsblValue>).value!.zones[0]).toMatchObject({ zone: 'bl.test', state: 'listed' });
     else expect((a as CheckResult<unknown>).status).toBe('ok');
   });
 

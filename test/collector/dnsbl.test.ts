@@ -3,7 +3,7 @@ import { dnsblCheck } from '../../collector/checks/dnsbl.js';
 import type { CheckDeps, Target } from '../../collector/checks/types.js';
 import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
 import type { Config } from '../../lib/config/normalize.js';
-import type { DnsblResult } from '../../lib/model.js';
+import type { CheckResult, DnsblResult, DnsblValue } from '../../lib/model.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { captureLog, type CaptureLog } from '../helpers/capture-log.js';
@@ -35,8 +35,8 @@ function targets(config: Config, ...ips: string[]): Target[] {
   return ips.map((ip) => ({ ip, family: ip.includes(':') ? 6 : 4, host }));
 }
 
-function one(results: Map<string, DnsblResult[]>, ip: string, zone: string): DnsblResult {
-  const r = results.get(ip)?.find((x) => x.zone === zone);
+function one(results: Map<string, CheckResult<DnsblValue>>, ip: string, zone: string): DnsblResult {
+  const r = results.get(ip)?.value?.zones.find((x) => x.zone === zone);
   if (!r) throw new Error(`no result for ${ip} in ${zone}`);
   return r;
 }
@@ -65,7 +65,7 @@ describe('dnsbl check', () => {
     // TXT is fetched for listings only.
     expect(server.count((q) => q.type === 'TXT')).toBe(2);
     // Results keep the config's zone order.
-    expect(res.get('192.0.2.10')!.map((r) => r.zone)).toEqual(['zen.spamhaus.org', 'bl.example.test']);
+    expect(res.get('192.0.2.10')!.value!.zones.map((r) => r.zone)).toEqual(['zen.spamhaus.org', 'bl.example.test']);
   });
 
   it('turns a timeout and a SERVFAIL for one IP into errors, never not_listed', async () => {
@@ -153,7 +153,7 @@ describe('dnsbl check', () => {
     const { config, deps } = setup([{ zone: 'v6.example.test', ipv6: true }, 'v4only.example.test']);
     const res = await dnsblCheck.run(targets(config, '2001:db8::25', '192.0.2.60'), deps);
     expect(one(res, '2001:db8::25', 'v6.example.test')).toMatchObject({ state: 'listed', codes: ['127.0.0.3'] });
-    expect(res.get('2001:db8::25')!.map((r) => r.zone)).toEqual(['v6.example.test']);
+    expect(res.get('2001:db8::25')!.value!.zones.map((r) => r.zone)).toEqual(['v6.example.test']);
     expect(one(res, '192.0.2.60', 'v4only.example.test').state).toBe('not_listed');
     const nibble = (q: { name: string }) => q.name.split('.').length > 32;
     expect(server.count((q) => nibble(q) && q.name.endsWith('v4only.example.test'))).toBe(0);
@@ -202,7 +202,7 @@ describe('dnsbl check', () => {
     const { config, deps } = setup([{ zone: 'slowpoke.example.test', rate_limit: rate }, 'fast.example.test']);
     const ips = Array.from({ length: 30 }, (_, i) => `192.0.2.${150 + i}`);
     const res = await dnsblCheck.run(targets(config, ...ips), deps);
-    expect([...res.values()].every((l) => l.every((r) => r.state === 'not_listed'))).toBe(true);
+    expect([...res.values()].every((l) => l.value!.zones.every((r) => r.state === 'not_listed'))).toBe(true);
     const slow = server.queries.filter((q) => q.name.endsWith('slowpoke.example.test'));
     expect(slow).toHaveLength(32);
     // Sliding one-second window over the arrival times: never more than `rate` (+1 for the window edge).

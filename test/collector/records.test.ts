@@ -1,5 +1,6 @@
 /** Pure record logic: stale values, history points, which acknowledgements survive. */
 import { describe, expect, it } from 'vitest';
+import { checks } from '../../collector/checks/index.js';
 import { acksToRemove, carryStale, hasFailure, historyPoint, withStale } from '../../collector/records.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import { ipRecord, zoneResult as zone } from '../helpers/ip-record.js';
@@ -27,15 +28,15 @@ describe('carryStale / withStale', () => {
       dnsbl: [zone('a.test', 'error', t2, { reason: 'timeout' }), zone('b.test', 'unknown', t2, { reason: 'odd' }), zone('c.test', 'error', t2)],
       senderscore: { status: 'error', at: t2, reason: 'timeout' },
     });
-    const out = withStale(next, prev);
-    expect(out.dnsbl.map((z) => z.stale)).toEqual([
+    const out = withStale(next, prev, checks);
+    expect(out.dnsbl.value!.zones.map((z) => z.stale)).toEqual([
       { state: 'listed', codes: ['127.0.0.2'], labels: ['SBL'], txt: 'why', at: t1 },
       { state: 'not_listed', codes: [], labels: [], at: t1 },
       undefined,
     ]);
     expect(out.senderscore.stale).toEqual({ value: { score: 90 }, at: t1 });
     expect(out.snds).toEqual(next.snds);
-    expect(withStale(next, undefined)).toBe(next);
+    expect(withStale(next, undefined, checks)).toBe(next);
   });
 });
 
@@ -76,9 +77,9 @@ describe('acksToRemove', () => {
 
 describe('hasFailure', () => {
   it('is true when any check or any zone failed', () => {
-    expect(hasFailure(ipRecord('192.0.2.1', t1))).toBe(false);
-    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsbl: [zone('a.test', 'unknown', t1)] }))).toBe(true);
-    expect(hasFailure(ipRecord('192.0.2.1', t1, { httpReputation: { status: 'error', at: t1, reason: 'x' } }))).toBe(true);
-    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsMatch: { status: 'skipped', at: t1, reason: 'x' } }))).toBe(false);
+    expect(hasFailure(ipRecord('192.0.2.1', t1), checks)).toBe(false);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsbl: [zone('a.test', 'unknown', t1)] }), checks)).toBe(true);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { httpReputation: { status: 'error', at: t1, reason: 'x' } }), checks)).toBe(true);
+    expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsMatch: { status: 'skipped', at: t1, reason: 'x' } }), checks)).toBe(false);
   });
 });

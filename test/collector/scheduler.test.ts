@@ -125,7 +125,7 @@ describe('sources on BullMQ', () => {
       // Every IP queried exactly once, at the DNS server.
       const perIp = ips.map((ip) => dns.count((x) => x.name === dnsblName(ip, 'bl.test') && x.type === 'A'));
       expect(perIp).toEqual(ips.map(() => 1));
-      const listed = await Promise.all(ips.map(async (ip) => (await json<{ dnsbl: { state: string }[] }>(k.ip(ip)))!.dnsbl[0]!.state));
+      const listed = await Promise.all(ips.map(async (ip) => (await json<{ dnsbl: { value: { zones: { state: string }[] } } }>(k.ip(ip)))!.dnsbl.value.zones[0]!.state));
       expect(listed).toEqual(ips.map((_, i) => (i < 3 ? 'listed' : 'not_listed')));
 
       // Four shards, taken by both workers.

@@ -202,3 +202,17 @@ describe('reading what cannot be read', () => {
     expect(h.get('192.0.2.9')).toEqual([]);
   });
 });
+
+describe('records of the previous version', () => {
+  it('an IpRecord with DNSBL as a bare zone array is migrated on read, not lost', async () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    const zones = [{ zone: 'a.test', kind: 'block', state: 'listed', critical: true, codes: ['127.0.0.2'], labels: ['SBL'], at }];
+    const old = { ...ipRecord('192.0.2.1', at), dnsbl: zones };
+    await t.redis.set(k.ip('192.0.2.1'), JSON.stringify(old));
+    const problems: string[] = [];
+    const rec = (await readIps(t.redis, k, ['192.0.2.1'], problems)).get('192.0.2.1');
+    expect(problems).toEqual([]);
+    expect(rec?.dnsbl).toEqual({ status: 'ok', at, value: { zones } });
+    expect(rec?.senderscore).toEqual(old.senderscore);
+  });
+});

@@ -72,7 +72,11 @@ export function zone(z: string, state: DnsblResult['state'], extra: Partial<Dnsb
   };
 }
 
-export function ipRecord(ip: string, host: string, fqdn: string, extra: Partial<IpRecord> = {}): IpRecord {
+/** Overrides of a record; `dnsbl` may be given as the zones alone (the check ran and asked them). */
+export type RecordOverrides = Omit<Partial<IpRecord>, 'dnsbl'> & { dnsbl?: DnsblResult[] | IpRecord['dnsbl'] };
+
+export function ipRecord(ip: string, host: string, fqdn: string, over: RecordOverrides = {}): IpRecord {
+  const { dnsbl, ...extra } = over;
   return {
     ip,
     family: ip.includes(':') ? 6 : 4,
@@ -80,7 +84,9 @@ export function ipRecord(ip: string, host: string, fqdn: string, extra: Partial<
     fqdn,
     checkedAt: T(5),
     runId: 'run1',
-    dnsbl: [zone('zen.spamhaus.org', 'not_listed'), zone('bl.spamcop.net', 'not_listed'), zone('b.barracudacentral.org', 'not_listed')],
+    dnsbl: Array.isArray(dnsbl)
+      ? { status: 'ok', at: T(5), value: { zones: dnsbl } }
+      : (dnsbl ?? { status: 'ok', at: T(5), value: { zones: [zone('zen.spamhaus.org', 'not_listed'), zone('bl.spamcop.net', 'not_listed'), zone('b.barracudacentral.org', 'not_listed')] } }),
     senderscore: { status: 'ok', at: T(5), value: { score: 95 } },
     snds: {
       status: 'ok',

@@ -145,7 +145,7 @@ describe('overview', () => {
 
   it('links from stored data go through the scheme allow-list', async () => {
     const d = sampleData();
-    d.ips[0]!.dnsbl[0]!.removalLink = 'javascript:alert(document.cookie)';
+    d.ips[0]!.dnsbl.value!.zones[0]!.removalLink = 'javascript:alert(document.cookie)';
     await store(t.redis, k, d);
     const html = await (await app().request('/', { headers: auth })).text();
     expect(html).not.toContain('javascript:');
@@ -323,9 +323,11 @@ describe('API', () => {
     });
     expect(j.ips).toHaveLength(2);
     expect(j.ips[1]).toMatchObject({ ip: '2001:db8::10', listings: 'unlisted', senderscore: '95' });
-    const checks = j.ips[0]!.checks as { dnsbl: { zone: string; state: string; codes: string[]; reason?: string; at: string }[] };
-    expect(checks.dnsbl[2]).toMatchObject({ zone: 'b.barracudacentral.org', state: 'error', reason: 'timeout after 3s' });
-    expect(checks.dnsbl[0]!.codes).toEqual(['127.0.0.2']);
+    // Every check in one common shape; DNSBL's verdict per zone is in its value.
+    const checks = j.ips[0]!.checks as { dnsbl: { status: string; value: { zones: { zone: string; state: string; codes: string[]; reason?: string; at: string }[] } } };
+    expect(checks.dnsbl.status).toBe('ok');
+    expect(checks.dnsbl.value.zones[2]).toMatchObject({ zone: 'b.barracudacentral.org', state: 'error', reason: 'timeout after 3s' });
+    expect(checks.dnsbl.value.zones[0]!.codes).toEqual(['127.0.0.2']);
 
     const m2 = (await (await a.request('/api/mta2', { headers: auth })).json()) as Record<string, unknown>;
     expect(m2).toMatchObject({ hostname: 'mta2.example.com', senderscore: 'error', provblocks: 'gmail', listings: 'b.barracudacentral.org' });
@@ -373,8 +375,9 @@ describe('API', () => {
 
   it('stored links go through the pages\' allow-list', async () => {
     const d = sampleData();
-    d.ips[0]!.dnsbl[0]!.removalLink = 'javascript:alert(document.cookie)';
-    d.ips[0]!.dnsbl[1] = { ...d.ips[0]!.dnsbl[0]!, zone: 'b.example.net', removalLink: 'https://lookup.example/?ip=192.0.2.10' };
+    const zones = d.ips[0]!.dnsbl.value!.zones;
+    zones[0]!.removalLink = 'javascript:alert(document.cookie)';
+    zones[1] = { ...zones[0]!, zone: 'b.example.net', removalLink: 'https://lookup.example/?ip=192.0.2.10' };
     await store(t.redis, k, d);
     for (const path of ['/api/hosts', `/api/${d.ips[0]!.fqdn}`]) {
       const text = await (await app().request(path, { headers: auth })).text();

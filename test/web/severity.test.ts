@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rowSeverity, severityRules, type SeverityLevel } from '../../lib/severity.js';
 import type { IpRecord } from '../../lib/model.js';
-import { blocksRecord, hostRecord, ipRecord, NOW, T, zone } from './fixtures.js';
+import { blocksRecord, hostRecord, ipRecord, NOW, T, zone, type RecordOverrides } from './fixtures.js';
 
 const rules = severityRules({ severity: { sndsTrapsWarning: 10, senderscoreWarning: 70 }, collectInterval: 900 });
 const base = () => ipRecord('192.0.2.1', 'mta1', 'mta1.example.com');
@@ -14,7 +14,7 @@ const snds = (color: 'green' | 'yellow' | 'red', traps: number): IpRecord['snds'
   },
 });
 
-const cases: [string, Partial<IpRecord> | undefined, SeverityLevel, string?][] = [
+const cases: [string, RecordOverrides | undefined, SeverityLevel, string?][] = [
   ['all clean', {}, 'ok'],
   ['SNDS traps at the threshold', { snds: snds('green', 10) }, 'warning', 'trap hits 10'],
   ['SNDS traps below the threshold', { snds: snds('green', 9) }, 'ok'],
@@ -79,7 +79,7 @@ const cases: [string, Partial<IpRecord> | undefined, SeverityLevel, string?][] =
 
 describe('rowSeverity', () => {
   it.each(cases)('%s', (_name, patch, level, reason) => {
-    const s = rowSeverity({ ip: { ...base(), ...patch }, blocks: [], now: NOW }, rules);
+    const s = rowSeverity({ ip: ipRecord('192.0.2.1', 'mta1', 'mta1.example.com', patch), blocks: [], now: NOW }, rules);
     expect(s.level).toBe(level);
     if (reason) expect(s.reasons.map((r) => r.text).join('\n')).toContain(reason);
   });
@@ -87,7 +87,7 @@ describe('rowSeverity', () => {
   it('a provider block is an error, the worst reason wins over cannot-tell', () => {
     const s = rowSeverity(
       {
-        ip: { ...base(), dnsbl: [zone('zen.spamhaus.org', 'error')] },
+        ip: ipRecord('192.0.2.1', 'mta1', 'mta1.example.com', { dnsbl: [zone('zen.spamhaus.org', 'error')] }),
         blocks: [{ provider: 'gmail', line: 'x', at: T(5) }],
         now: NOW,
       },

@@ -19,7 +19,7 @@ export function apiRoutes(app: Hono<WebEnv>, w: WebContext): void {
   app.get('/api/hosts', async (c) => {
     const snap = await loadSnapshot(redis, k, config);
     const now = w.now();
-    return c.json({ lastRun: snap.lastRun, hosts: config.hosts.map((h) => apiHost(config, snap, h, now)) }, 200, headers);
+    return c.json({ lastRun: snap.lastRun, hosts: config.hosts.map((h) => apiHost(config, snap, h, now, w.plugins)) }, 200, headers);
   });
 
   app.get('/api/:fqdn', async (c) => {
@@ -27,6 +27,6 @@ export function apiRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const host = findHost(config, name);
     if (!host) return c.json({ error: 'unknown host', host: name }, 404, headers);
     const snap = await loadSnapshot(redis, k, config);
-    return c.json(apiHost(config, snap, host, w.now()), 200, headers);
+    return c.json(apiHost(config, snap, host, w.now(), w.plugins), 200, headers);
   });
 }

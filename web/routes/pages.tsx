@@ -19,8 +19,9 @@ import type { WebContext } from '../context.js';
 import { hostIps, loadHistory, loadSnapshot, guard } from '../data.js';
 import type { WebEnv } from '../env.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
+import { buildHostPage } from '../viewmodel/host.js';
 import { buildIssueViews } from '../viewmodel/issues.js';
-import { buildOverview, parseSort } from '../viewmodel/overview.js';
+import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../viewmodel/format.js';
 
@@ -29,16 +30,17 @@ const htmlHeaders = { 'Cache-Control': 'no-store' };
 
 export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
   const { config, redis, k } = w;
+  const sortKeys = sortKeysOf(config, w.plugins);
 
   app.get('/', async (c) => {
     const user = c.get('user');
-    const sort = parseSort(c.req.query('sort'), c.req.query('dir'));
+    const sort = parseSort(c.req.query('sort'), c.req.query('dir'), sortKeys);
     const version = await w.version.read();
     const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
     const hit = w.cache.get(key, version);
     if (hit !== undefined) return c.html(hit, 200, htmlHeaders);
     const snap = await loadSnapshot(redis, k, config);
-    const m = buildOverview(config, snap, w.now(), sort);
+    const m = buildOverview(config, snap, w.now(), sort, w.plugins);
     const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
     const body = m.firstTime
       ? page(<FirstTimePage config={config} user={user} />)
@@ -81,25 +83,9 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     }
     const snap = await loadSnapshot(redis, k, config);
     const now = w.now();
-    const record = snap.hosts.get(host.name);
-    const blocks = snap.blocks.get(host.name);
-    const ips = hostIps(config, host.name, record);
+    const ips = hostIps(config, host.name, snap.hosts.get(host.name));
     const history = await loadHistory(redis, k, ips, now.getTime() - config.retention.historyDays * 86_400_000);
-    const rules = severityRules(config);
-    const m = {
-      host,
-      record,
-      blocks,
-      historyDays: config.retention.historyDays,
-      ips: ips.map((ip) => {
-        return {
-          ip,
-          rec: snap.ips.get(ip),
-          severity: rowSeverityOf(snap, host.name, ip, now, rules),
-          history: historyModel(ip, history.get(ip) ?? []),
-        };
-      }),
-    };
+    const m = buildHostPage(config, snap, host, history, now, w.plugins);
     return c.html(page(<HostPage user={user} m={m} />), 200, htmlHeaders);
   });
 

@@ -6,7 +6,9 @@
  * A failed check reads "error" and "unknown" where the original would have said something clean.
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
-import type { BlocksRecord, CheckResult, DnsblResult, IpRecord } from '../../lib/model.js';
+import { dnsblPlugin, dnsblZones } from '../../lib/checks/dnsbl.js';
+import { checkPlugins, resultOf, type AnyPlugin } from '../../lib/checks/index.js';
+import type { BlocksRecord, CheckResult, DnsblResult, DnsblValue, IpRecord } from '../../lib/model.js';
 import { safeUrl } from '../links.js';
 import { blockIssueId, rblIssueId } from '../../lib/issues.js';
 import { severityRules, worse, type Severity } from '../../lib/severity.js';
@@ -23,34 +25,28 @@ export interface OriginalKeys {
   listings: string;
 }
 
-function fromCheck<T>(r: CheckResult<T> | undefined, show: (v: T) => string): string {
-  if (r === undefined || r.status === 'skipped') return 'no data';
-  if (r.status === 'error' || r.value === undefined) return 'error';
-  return show(r.value);
-}
+/** The original's keys, in the original's order; a check added later adds its own after them. */
+const originalOrder = ['hostname', 'senderscore', 'sndscolor', 'sndstraps', 'brightmail', 'provblocks', 'listings'] as const;
 
-/** The original's strings for one IP (or for a host without IPs when `rec` is undefined). */
-export function originalKeys(fqdn: string, rec: IpRecord | undefined, blocks: BlocksRecord | undefined, ip: string | null): OriginalKeys {
+/** The original's strings for one IP (or for a host without IPs when `rec` is undefined): each plugin gives its keys. */
+export function originalKeys(
+  fqdn: string,
+  rec: IpRecord | undefined,
+  blocks: BlocksRecord | undefined,
+  ip: string | null,
+  plugins: readonly AnyPlugin[] = checkPlugins,
+): OriginalKeys & Record<string, string> {
   const relevant = blocksFor(blocks, ip);
-  let listings = 'no data';
-  if (rec) {
-    const listed = rec.dnsbl.filter((d) => d.state === 'listed' && d.kind !== 'allow').map((d) => d.zone);
-    const unsure = rec.dnsbl.some((d) => d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined);
-    listings = listed.length > 0 ? listed.join(', ') : unsure ? 'unknown' : 'unlisted';
-  }
   let provblocks = 'no data';
   if (relevant.length > 0) provblocks = relevant.map((b) => b.provider).join(', ');
   else if (blocks?.status === 'ok') provblocks = 'no blocks';
   else if (blocks?.status === 'error') provblocks = 'error';
-  return {
-    hostname: fqdn,
-    senderscore: fromCheck(rec?.senderscore, (v) => (v.score === null ? 'no score' : String(v.score))),
-    sndscolor: fromCheck(rec?.snds, (v) => (v.blocked?.blocked ? 'blocked' : (v.data?.color ?? 'no data'))),
-    sndstraps: fromCheck(rec?.snds, (v) => (v.data ? String(v.data.traps) : 'no data')),
-    brightmail: fromCheck(rec?.httpReputation, (v) => v.verdict),
-    provblocks,
-    listings,
-  };
+  const fields: Record<string, string> = { hostname: fqdn, provblocks };
+  for (const p of plugins) Object.assign(fields, p.api(rec === undefined ? undefined : resultOf(rec, p)));
+  const out: Record<string, string> = {};
+  for (const key of originalOrder) out[key] = fields[key] ?? 'no data';
+  for (const [key, v] of Object.entries(fields)) if (!(key in out)) out[key] = v;
+  return out as OriginalKeys & Record<string, string>;
 }
 
 export interface ApiIp extends OriginalKeys {
@@ -58,7 +54,8 @@ export interface ApiIp extends OriginalKeys {
   family: 4 | 6 | null;
   checkedAt: string | null;
   severity: Severity;
-  checks: Pick<IpRecord, 'dnsbl' | 'senderscore' | 'snds' | 'dnsMatch' | 'httpReputation'> | null;
+  /** Each check's stored result by check name (DNSBL: its zones under `value.zones`). */
+  checks: Record<string, CheckResult<unknown>> | null;
 }
 
 export interface ApiHost extends OriginalKeys {
@@ -70,40 +67,42 @@ export interface ApiHost extends OriginalKeys {
   acks: Record<string, { user: string; at: string }>;
 }
 
-export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date): ApiHost {
+function checksOf(rec: IpRecord, plugins: readonly AnyPlugin[]): Record<string, CheckResult<unknown>> {
+  const out: Record<string, CheckResult<unknown>> = {};
+  for (const p of plugins) {
+    const r = resultOf(rec, p);
+    if (r === undefined) continue;
+    // The pages' link filter (web/links.ts): a stored removal link that is not http(s) is left out.
+    out[p.name] = p === dnsblPlugin ? apiDnsblResult(r as CheckResult<DnsblValue>) : r;
+  }
+  return out;
+}
+
+export function apiHost(config: Config, snap: Snapshot, h: HostConfig, now: Date, plugins: readonly AnyPlugin[] = checkPlugins): ApiHost {
   const rules = severityRules(config);
   const hostRec = snap.hosts.get(h.name);
   const blocks = snap.blocks.get(h.name);
   const ips = hostIps(config, h.name, hostRec).map((ip): ApiIp => {
     const rec = snap.ips.get(ip);
-    const severity = rowSeverityOf(snap, h.name, ip, now, rules);
+    const severity = rowSeverityOf(snap, h.name, ip, now, rules, plugins);
     return {
       ip,
       family: rec?.family ?? null,
       checkedAt: rec?.checkedAt ?? null,
-      ...originalKeys(h.fqdn, rec, blocks, ip),
+      ...originalKeys(h.fqdn, rec, blocks, ip, plugins),
       severity,
-      checks: rec
-        ? {
-            // The pages' link filter (web/links.ts): a stored link that is not http(s) is left out.
-            dnsbl: rec.dnsbl.map(apiDnsbl),
-            senderscore: rec.senderscore,
-            snds: rec.snds,
-            dnsMatch: rec.dnsMatch,
-            ...(rec.httpReputation ? { httpReputation: rec.httpReputation } : {}),
-          }
-        : null,
+      checks: rec ? checksOf(rec, plugins) : null,
     };
   });
   const first = ips.find((i) => i.family === 4) ?? ips[0];
-  const top = first ? originalKeys(h.fqdn, snap.ips.get(first.ip), blocks, first.ip) : originalKeys(h.fqdn, undefined, blocks, null);
+  const top = first ? originalKeys(h.fqdn, snap.ips.get(first.ip), blocks, first.ip, plugins) : originalKeys(h.fqdn, undefined, blocks, null, plugins);
   // As the overview: a host without an address is one row, judged with all its blocks.
-  const hostSeverity = ips.length === 0 ? rowSeverityOf(snap, h.name, null, now, rules).level : ips.reduce<Severity['level']>((a, i) => worse(a, i.severity.level), 'ok');
+  const hostSeverity = ips.length === 0 ? rowSeverityOf(snap, h.name, null, now, rules, plugins).level : ips.reduce<Severity['level']>((a, i) => worse(a, i.severity.level), 'ok');
   const acks: ApiHost['acks'] = {};
   // The ids this host's issues can have, built as lib/issues.ts builds them (a suffix match would
   // hand one host another's acknowledgements: `2001:db8::1` ends with `:db8::1`).
   const ids = [
-    ...ips.flatMap((i) => (snap.ips.get(i.ip)?.dnsbl ?? []).map((d) => rblIssueId(d.zone, i.ip))),
+    ...ips.flatMap((i) => dnsblZones(snap.ips.get(i.ip)).map((d) => rblIssueId(d.zone, i.ip))),
     ...(blocks?.blocks ?? []).map((b) => blockIssueId(b.provider, h.name)),
   ];
   for (const id of ids) {
@@ -127,6 +126,15 @@ function apiDnsbl(d: DnsblResult): DnsblResult {
   const { removalLink, ...rest } = d;
   const safe = safeUrl(removalLink);
   return safe === null ? rest : { ...rest, removalLink: safe };
+}
+
+function apiDnsblResult(r: CheckResult<DnsblValue>): CheckResult<DnsblValue> {
+  const zones = (v: DnsblValue): DnsblValue => ({ ...v, zones: v.zones.map(apiDnsbl) });
+  return {
+    ...r,
+    ...(r.value !== undefined ? { value: zones(r.value) } : {}),
+    ...(r.stale !== undefined ? { stale: { ...r.stale, value: zones(r.stale.value) } } : {}),
+  };
 }
 
 /** The configured host an API path names: by public FQDN or by mta_map name, case-insensitive. */

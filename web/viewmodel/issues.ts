@@ -7,6 +7,7 @@ import type { Config } from '../../lib/config/normalize.js';
 import { currentIssues, type Ack, type Issue } from '../../lib/issues.js';
 import type { BlocksRecord, IpRecord } from '../../lib/model.js';
 import { configLink, safeUrl, fillIp } from '../links.js';
+import { dnsblZones } from '../../lib/checks/dnsbl.js';
 
 export interface IssueView {
   id: string;
@@ -63,7 +64,7 @@ export function buildIssueViews(
       ...(acks.has(issue.id) ? { ack: acks.get(issue.id)! } : {}),
     };
     if (issue.kind === 'rbl') {
-      const r = byIp.get(issue.ip!)?.dnsbl.find((d) => d.zone === issue.name);
+      const r = dnsblZones(byIp.get(issue.ip!)).find((d) => d.zone === issue.name);
       const advice = config.zones.find((z) => z.zone === issue.name)?.advice;
       return {
         ...base,

@@ -86,7 +86,7 @@ function ipSeries(b: Builder, config: Config, host: string, ip: string, rec: IpR
 
   for (const z of config.zones) {
     if (z.domainOnly || (v6 && !z.ipv6)) continue;
-    const r = rec?.dnsbl.find((d) => d.zone === z.zone);
+    const r = rec?.dnsbl.value?.zones.find((d) => d.zone === z.zone);
     const zl = { ...l, zone: z.zone };
     b.set('mtarep_dnsbl_listed', zl, bit(r?.state === 'listed'));
     const cannotTell = r === undefined || r.state === 'error' || r.state === 'unknown' || r.unhealthy !== undefined || unhealthy.has(z.zone);

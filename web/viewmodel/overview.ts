@@ -1,11 +1,15 @@
 /**
  * The overview's view model: one row per MTA IP (a host with no IP gets one row showing why), every
  * cell as display text + state + sort value, the summary line and the issue modals. Pure: snapshot,
- * config and clock in; plain data out. The severity comes from lib/severity.ts only.
+ * config and clock in; plain data out. The severity comes from lib/severity.ts only; each check's
+ * cells come from its plugin's columns (lib/checks/).
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import { blockIssueId, rblIssueId, type Ack } from '../../lib/issues.js';
-import type { BlocksRecord, CheckResult, IpRecord, RunSummary } from '../../lib/model.js';
+import { dnsblZones } from '../../lib/checks/dnsbl.js';
+import { checkPlugins, resultOf, type AnyPlugin } from '../../lib/checks/index.js';
+import type { Cell, Column } from '../../lib/checks/types.js';
+import type { BlocksRecord, IpRecord, RunSummary } from '../../lib/model.js';
 import { severityRules, type Severity } from '../../lib/severity.js';
 import type { Snapshot } from '../data.js';
 import { hostIps } from '../data.js';
@@ -13,16 +17,35 @@ import { buildIssueViews, type IssueView } from './issues.js';
 import { ageText } from './format.js';
 import { blocksFor, rowSeverityOf } from './severity.js';
 
-export const sortKeys = ['severity', 'host', 'ip', 'dns', 'score', 'snds', 'traps', 'http', 'blocks', 'listings', 'checked'] as const;
-export type SortKey = (typeof sortKeys)[number];
+/** Sort keys besides the check plugins' columns. */
+export const fixedSortKeys = ['severity', 'host', 'ip', 'blocks', 'listings', 'checked'] as const;
+export type SortKey = string;
 export type SortDir = 'asc' | 'desc';
 
-/** A cell: text shown, a state for its colour class, an optional tooltip. */
-export interface Cell {
-  text: string;
-  state: 'good' | 'warn' | 'bad' | 'unknown' | 'none';
-  title?: string;
-  stale?: boolean;
+export type { Cell };
+
+/** A column of the table: the fixed ones and each check plugin's (lib/checks/), in `order`. */
+export interface ColumnHead {
+  key: string;
+  header: string;
+  order: number;
+  /** Drawn by the check's plugin (a Cell); else one of the fixed columns. */
+  plugin: boolean;
+  numeric?: boolean;
+}
+
+/** The table's columns between IP and Checked: the plugins' columns and the two issue columns. */
+export function overviewColumns(config: Config, plugins: readonly AnyPlugin[]): { heads: ColumnHead[]; cols: Column<unknown>[]; owner: AnyPlugin[] } {
+  const cols: Column<unknown>[] = [];
+  const owner: AnyPlugin[] = [];
+  for (const p of plugins) for (const c of p.columns(config)) (cols.push(c), owner.push(p));
+  const heads: ColumnHead[] = [
+    ...cols.map((c) => ({ key: c.key, header: c.header, order: c.order, plugin: true, ...(c.numeric ? { numeric: true } : {}) })),
+    { key: 'blocks', header: 'Provider blocks', order: 60, plugin: false },
+    { key: 'listings', header: 'DNSBL listings', order: 70, plugin: false },
+  ];
+  heads.sort((a, b) => a.order - b.order);
+  return { heads, cols, owner };
 }
 
 export interface IssueRef {
@@ -41,11 +64,8 @@ export interface OverviewRow {
   severity: Severity;
   /** Set when the host's IPs could not be resolved. */
   resolveError?: string;
-  dns: { parts: { label: string; state: 'match' | 'mismatch' | 'error' }[]; cell: Cell };
-  score: Cell;
-  snds: Cell;
-  traps: Cell;
-  http: Cell | null;
+  /** The check plugins' cells by column key. */
+  cells: Record<string, Cell>;
   blocks: IssueRef[];
   /** What the blocks cell says beside (or instead of) the badges: "no blocks" only after a good maillog read. */
   blocksNote: Cell | null;
@@ -55,7 +75,7 @@ export interface OverviewRow {
   /** Zones that could not be checked for this IP (error, unknown answer, unhealthy zone). */
   cannotTell: string[];
   checked: Cell & { iso: string | null };
-  sort: Record<SortKey, string | number>;
+  sort: Record<string, string | number>;
 }
 
 export interface Summary {
@@ -75,22 +95,11 @@ export interface OverviewModel {
   rows: OverviewRow[];
   issues: IssueView[];
   summary: Summary;
-  showHttp: boolean;
-  httpName: string;
+  /** Columns between IP and Checked, in display order. */
+  columns: ColumnHead[];
   sort: SortKey;
   dir: SortDir;
   problems: string[];
-}
-
-function checkCell<T>(r: CheckResult<T> | undefined, show: (v: T) => Cell): Cell {
-  if (r === undefined) return { text: 'no data', state: 'unknown' };
-  if (r.status === 'skipped') return { text: '—', state: 'none', title: r.reason ?? 'not configured' };
-  if (r.status === 'ok' && r.value !== undefined) return show(r.value);
-  if (r.stale) {
-    const c = show(r.stale.value);
-    return { ...c, stale: true, state: 'unknown', title: `last good value from ${r.stale.at}; now: ${r.reason ?? 'error'}` };
-  }
-  return { text: 'error', state: 'unknown', title: r.reason ?? 'error' };
 }
 
 /**
@@ -117,6 +126,8 @@ function buildRow(
   snap: Snapshot,
   blocksRec: BlocksRecord | undefined,
   issueByKey: Map<string, IssueView>,
+  table: ReturnType<typeof overviewColumns>,
+  plugins: readonly AnyPlugin[],
 ): OverviewRow {
   const rules = severityRules(config);
   const host = hostConfig.name;
@@ -124,49 +135,21 @@ function buildRow(
   const rec: IpRecord | undefined = ip === null ? undefined : snap.ips.get(ip);
   const fqdn = hostConfig.fqdn;
   const blocks = blocksFor(blocksRec, ip);
-  const severity = rowSeverityOf(snap, host, ip, now, rules);
+  const severity = rowSeverityOf(snap, host, ip, now, rules, plugins);
 
-  const parts: OverviewRow['dns']['parts'] = [];
-  const dnsCell = checkCell(rec?.dnsMatch, (v) => {
-    parts.push({ label: 'rDNS', state: v.rdns.state }, { label: 'fDNS', state: v.fdns.state }, { label: 'HELO', state: v.helo.state });
-    const bad = parts.some((p) => p.state === 'mismatch');
-    const err = parts.some((p) => p.state === 'error');
-    // Only a row with something to explain carries the (long) tooltip: 2,000 clean rows stay small.
-    const title = !bad && !err ? undefined : [v.rdns, v.fdns, v.helo]
-      .map((m, i) => `${parts[i]!.label}: ${m.state}${m.found.length ? ` (${m.found.join(', ')})` : ''}${m.reason ? ` - ${m.reason}` : ''}`)
-      .join('\n');
-    return { text: bad ? 'mismatch' : err ? 'incomplete' : 'match', state: bad ? 'bad' : err ? 'unknown' : 'good', ...(title ? { title } : {}) };
+  const ctx = { rules };
+  const cells: Record<string, Cell> = {};
+  const sortCells: Record<string, string | number> = {};
+  table.cols.forEach((col, i) => {
+    const r = resultOf(rec, table.owner[i]!);
+    const cell = col.cell(r, ctx);
+    cells[col.key] = cell;
+    sortCells[col.key] = col.sort(r, cell);
   });
-
-  const score = checkCell(rec?.senderscore, (v) =>
-    v.score === null
-      ? { text: 'no score', state: 'none' }
-      : { text: String(v.score), state: v.score < rules.senderscoreWarning ? 'warn' : 'good' },
-  );
-  const sndsValue = rec?.snds.status === 'ok' ? rec.snds.value : rec?.snds.stale?.value;
-  const snds = checkCell(rec?.snds, (v) => {
-    if (v.blocked?.blocked) return { text: 'blocked', state: 'bad', title: v.blocked.reason ?? 'blocked by Microsoft' };
-    if (!v.data) return { text: 'no data', state: 'none', title: 'SNDS has no row for this IP' };
-    return {
-      text: v.data.color,
-      state: v.data.color === 'green' ? 'good' : 'warn',
-      title: `complaints ${v.data.complaintRate}, ${v.data.recipients} rcpts`,
-    };
-  });
-  const traps = checkCell(rec?.snds, (v) =>
-    v.data ? { text: String(v.data.traps), state: v.data.traps >= rules.sndsTrapsWarning ? 'warn' : 'good' } : { text: 'no data', state: 'none' },
-  );
-  const http = config.httpReputation
-    ? checkCell(rec?.httpReputation, (v) => ({
-        text: v.verdict,
-        state: v.verdict === 'good' ? 'good' : v.verdict === 'bad' ? 'bad' : v.verdict === 'neutral' ? 'none' : 'unknown',
-        title: v.raw,
-      }))
-    : null;
 
   const listings: IssueRef[] = [];
   const cannotTell: string[] = [];
-  for (const d of rec?.dnsbl ?? []) {
+  for (const d of dnsblZones(rec)) {
     if (d.state === 'listed' && d.kind !== 'allow') {
       const iv = (ip === null ? undefined : issueByKey.get(rblIssueId(d.zone, ip)));
       if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}), ...(d.critical ? {} : { minor: true }) });
@@ -183,13 +166,15 @@ function buildRow(
   const listingsNote: Cell =
     rec === undefined
       ? { text: 'no data', state: 'unknown', title: 'not checked yet' }
-      : rec.dnsbl.length === 0
+      : rec.dnsbl?.status === 'error'
+        ? { text: 'error', state: 'unknown', title: rec.dnsbl.reason ?? 'error' }
+        : dnsblZones(rec).length === 0
         ? { text: '—', state: 'none', title: 'no DNSBL zones configured (rbls)' }
         : { text: 'unlisted', state: 'none' };
   const blocksNote = blocksCell(hostConfig, blocksRec, blockRefs.length > 0);
 
   const iso = rec?.checkedAt ?? null;
-  const stale = severity.reasons.some((r) => r.text.startsWith('data is stale'));
+  const stale = severity.stale === true;
   const checked = {
     iso,
     text: iso ? ageText(now, iso) : 'never',
@@ -197,18 +182,13 @@ function buildRow(
     stale,
   };
 
-  const sndsSort = sndsValue?.blocked?.blocked ? 4 : sndsValue?.data ? { green: 1, yellow: 2, red: 3 }[sndsValue.data.color] : 0;
   return {
     host,
     fqdn,
     ip,
     severity,
     ...(hostRec?.resolve.status === 'error' ? { resolveError: hostRec.resolve.reason ?? 'resolution failed' } : {}),
-    dns: { parts, cell: dnsCell },
-    score,
-    snds,
-    traps,
-    http,
+    cells,
     blocks: blockRefs,
     blocksNote,
     listings,
@@ -219,11 +199,7 @@ function buildRow(
       severity: sevRank[severity.level],
       host: host.toLowerCase(),
       ip: ip ?? '~',
-      dns: dnsCell.state === 'bad' ? 2 : dnsCell.state === 'unknown' ? 1 : 0,
-      score: rec?.senderscore.value?.score ?? -1,
-      snds: sndsSort,
-      traps: sndsValue?.data?.traps ?? -1,
-      http: http?.text ?? '',
+      ...sortCells,
       blocks: blockRefs.length,
       listings: listings.length * 100 + cannotTell.length,
       checked: iso ? Date.parse(iso) : 0,
@@ -245,13 +221,19 @@ export function compareRows(a: OverviewRow, b: OverviewRow, key: SortKey, dir: S
   return c || cmp(String(a.sort.host), String(b.sort.host)) || cmp(String(a.ip), String(b.ip));
 }
 
-export function parseSort(sort: string | undefined, dir: string | undefined): { sort: SortKey; dir: SortDir } {
-  const key = (sortKeys as readonly string[]).includes(sort ?? '') ? (sort as SortKey) : 'severity';
+/** The sort keys of a table: the fixed columns' and the plugins' columns'. */
+export function sortKeysOf(config: Config, plugins: readonly AnyPlugin[] = checkPlugins): string[] {
+  return [...fixedSortKeys, ...plugins.flatMap((p) => p.columns(config).map((c) => c.key))];
+}
+
+export function parseSort(sort: string | undefined, dir: string | undefined, keys: readonly string[]): { sort: SortKey; dir: SortDir } {
+  const key = keys.includes(sort ?? '') ? (sort as SortKey) : 'severity';
   const d: SortDir = dir === 'asc' || dir === 'desc' ? dir : key === 'severity' ? 'desc' : 'asc';
   return { sort: key, dir: d };
 }
 
-export function buildOverview(config: Config, snap: Snapshot, now: Date, sortBy: { sort: SortKey; dir: SortDir }): OverviewModel {
+export function buildOverview(config: Config, snap: Snapshot, now: Date, sortBy: { sort: SortKey; dir: SortDir }, plugins: readonly AnyPlugin[] = checkPlugins): OverviewModel {
+  const table = overviewColumns(config, plugins);
   const ipRecords = [...snap.ips.values()];
   const blockRecords = [...snap.blocks.values()];
   const issues = buildIssueViews(config, ipRecords, blockRecords, snap.acks);
@@ -260,8 +242,8 @@ export function buildOverview(config: Config, snap: Snapshot, now: Date, sortBy:
   for (const h of config.hosts) {
     const ips = hostIps(config, h.name, snap.hosts.get(h.name));
     const blocksRec = snap.blocks.get(h.name);
-    if (ips.length === 0) rows.push(buildRow(config, now, h, null, snap, blocksRec, issueByKey));
-    for (const ip of ips) rows.push(buildRow(config, now, h, ip, snap, blocksRec, issueByKey));
+    if (ips.length === 0) rows.push(buildRow(config, now, h, null, snap, blocksRec, issueByKey, table, plugins));
+    for (const ip of ips) rows.push(buildRow(config, now, h, ip, snap, blocksRec, issueByKey, table, plugins));
   }
   rows.sort((a, b) => compareRows(a, b, sortBy.sort, sortBy.dir));
 
@@ -284,8 +266,7 @@ export function buildOverview(config: Config, snap: Snapshot, now: Date, sortBy:
     rows,
     issues,
     summary,
-    showHttp: config.httpReputation !== undefined,
-    httpName: config.httpReputation?.name ?? 'HTTP reputation',
+    columns: table.heads,
     sort: sortBy.sort,
     dir: sortBy.dir,
     problems: snap.problems,

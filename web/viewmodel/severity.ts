@@ -2,6 +2,7 @@
  * One row's severity from a snapshot: the IP's record, its host's record and the host's maillog read,
  * judged by lib/severity.ts. Shared by the overview, the host page and the API so they always agree.
  */
+import type { AnyPlugin } from '../../lib/checks/index.js';
 import type { BlocksRecord, ProviderBlock } from '../../lib/model.js';
 import { rowSeverity, type Severity, type SeverityRules } from '../../lib/severity.js';
 import type { Snapshot } from '../data.js';
@@ -12,12 +13,12 @@ export function blocksFor(rec: BlocksRecord | undefined, ip: string | null): Pro
 }
 
 /** The severity of the row of `host` and `ip` (null: a host without an address). */
-export function rowSeverityOf(snap: Snapshot, host: string, ip: string | null, now: Date, rules: SeverityRules): Severity {
+export function rowSeverityOf(snap: Snapshot, host: string, ip: string | null, now: Date, rules: SeverityRules, plugins?: readonly AnyPlugin[]): Severity {
   const rec = ip === null ? undefined : snap.ips.get(ip);
   const hostRec = snap.hosts.get(host);
   const blocksRec = snap.blocks.get(host);
   return rowSeverity(
-    { ...(rec ? { ip: rec } : {}), ...(hostRec ? { host: hostRec } : {}), ...(blocksRec ? { blocksRecord: blocksRec } : {}), blocks: blocksFor(blocksRec, ip), now },
+    { ...(rec ? { ip: rec } : {}), ...(hostRec ? { host: hostRec } : {}), ...(blocksRec ? { blocksRecord: blocksRec } : {}), blocks: blocksFor(blocksRec, ip), now, ...(plugins ? { plugins } : {}) },
     rules,
   );
 }

@@ -1,0 +1,168 @@
+/**
+ * DNSBL (shared half). The result is one CheckResult per IP like every check's, its value the verdict
+ * of each zone (`zones`), each with its own state and its own stale last clear verdict: a zone that
+ * cannot tell this run keeps judging its last listing. A listing on a critical zone is a problem, on
+ * another zone a warning; allow-list "listings" are good news; an error, an unknown answer or an
+ * unhealthy zone cannot tell. Status 'ok' means the zones were asked (their own states say how that
+ * went), 'skipped' no IP zone is configured, 'error' the check as a whole failed.
+ */
+import { z } from 'zod';
+import { rblIssueId } from '../issues.js';
+import type { CheckResult, DnsblResult, DnsblValue, IpRecord } from '../model.js';
+import type { SeverityLevel, SeverityReason } from '../severity.js';
+import { carryStale, failedReason } from './common.js';
+import type { CheckPlugin, SeenIssue } from './types.js';
+
+const zoneSchema = z.looseObject({
+  zone: z.string(),
+  kind: z.enum(['block', 'allow', 'reputation', 'score']),
+  state: z.enum(['listed', 'not_listed', 'error', 'unknown']),
+  critical: z.boolean(),
+  codes: z.array(z.string()),
+  labels: z.array(z.string()),
+  txt: z.string().optional(),
+  reason: z.string().optional(),
+  unhealthy: z.string().optional(),
+  removalLink: z.string().optional(),
+  at: z.string(),
+  stale: z
+    .looseObject({ state: z.enum(['listed', 'not_listed']), codes: z.array(z.string()), labels: z.array(z.string()), txt: z.string().optional(), at: z.string() })
+    .optional(),
+});
+
+/** The zones of a record's DNSBL result: this run's, else (the check failed) the last known ones. */
+export function dnsblZones(rec: IpRecord | undefined): DnsblResult[] {
+  const r = rec?.dnsbl;
+  return r?.value?.zones ?? r?.stale?.value.zones ?? [];
+}
+
+/** A listing that counts (allow-list "listings" are good news). */
+export const isListing = (d: DnsblResult) => d.state === 'listed' && d.kind !== 'allow';
+
+/** A zone that could not tell this run. */
+export const cannotTell = (d: DnsblResult) => d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined;
+
+/** A zone's own severity: the one judgement the overview, the host page and the issues share. */
+export function zoneLevel(d: DnsblResult): Exclude<SeverityLevel, 'ok'> | 'ok' {
+  if (isListing(d)) return d.critical ? 'error' : 'warning';
+  if (cannotTell(d)) return d.stale?.state === 'listed' && d.kind !== 'allow' ? (d.critical ? 'error' : 'warning') : 'unknown';
+  return 'ok';
+}
+
+function carryZone(next: DnsblResult, prev: DnsblResult | undefined): DnsblResult {
+  if (prev === undefined || next.state === 'listed' || next.state === 'not_listed') return next;
+  const last: DnsblResult['stale'] =
+    prev.state === 'listed' || prev.state === 'not_listed'
+      ? { state: prev.state, codes: prev.codes, labels: prev.labels, at: prev.at, ...(prev.txt !== undefined ? { txt: prev.txt } : {}) }
+      : prev.stale;
+  return last ? { ...next, stale: last } : next;
+}
+
+function zoneReasons(d: DnsblResult, out: SeverityReason[], lastKnown = false): void {
+  if (isListing(d)) {
+    const what = `listed on ${d.zone}${d.labels.length ? ` (${d.labels.join(', ')})` : ''}`;
+    out.push({ level: d.critical ? 'error' : 'warning', text: lastKnown ? `last known: ${what} (at ${d.at})` : what });
+  } else if (cannotTell(d)) {
+    out.push({ level: 'unknown', text: `${d.zone}: cannot tell (${d.unhealthy ?? d.reason ?? d.state})` });
+    // As for the other checks, a failed lookup keeps judging the last clear verdict: a timeout
+    // must not turn a known critical listing into a milder colour.
+    if (d.stale?.state === 'listed' && d.kind !== 'allow') {
+      out.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${d.stale.at})` });
+    }
+  }
+}
+
+export const dnsblPlugin: CheckPlugin<DnsblValue> = {
+  name: 'dnsbl',
+  label: 'DNSBL',
+  value: z.looseObject({ zones: z.array(zoneSchema) }),
+  carry(next, prev) {
+    if (next.status !== 'ok' || !next.value) return carryStale(next, prev);
+    const before = prev?.value?.zones ?? prev?.stale?.value.zones;
+    if (!before) return next;
+    const byZone = new Map(before.map((z) => [z.zone, z]));
+    return { ...next, value: { zones: next.value.zones.map((z) => carryZone(z, byZone.get(z.zone))) } };
+  },
+  failed: (r) => r.status === 'error' || (r.value?.zones.some((z) => z.state === 'error' || z.state === 'unknown') ?? false),
+  judge(r) {
+    const out: SeverityReason[] = [];
+    if (r.status === 'ok') for (const d of r.value?.zones ?? []) zoneReasons(d, out);
+    else if (r.status === 'error') {
+      out.push(...failedReason('DNSBL', r));
+      for (const d of r.stale?.value.zones ?? []) if (isListing(d)) zoneReasons(d, out, true);
+    }
+    return out;
+  },
+  tally(r, sink) {
+    if (r.status !== 'ok') {
+      sink.bump(r.status);
+      if (r.status === 'error') sink.error('dnsbl', r.reason ?? 'error');
+      return;
+    }
+    // Counted per IP x zone lookup.
+    for (const z of r.value?.zones ?? []) {
+      if (z.state === 'listed' || z.state === 'not_listed') sink.bump('ok');
+      else {
+        sink.bump('error');
+        if (z.unhealthy) sink.unhealthy(z.zone, z.unhealthy);
+        else sink.error(`dnsbl ${z.zone}`, z.reason ?? z.state);
+      }
+    }
+  },
+  issues(r, { ip, host }) {
+    const open: SeenIssue[] = [];
+    const undetermined: string[] = [];
+    if (r.status === 'error') {
+      // The check failed as a whole: every zone it knew about keeps its verdict.
+      for (const z of r.stale?.value.zones ?? []) undetermined.push(rblIssueId(z.zone, ip));
+      return { open, undetermined };
+    }
+    for (const z of r.value?.zones ?? []) {
+      // The common case (not listed, nothing wrong) costs one comparison: 10,000 IPs x 20 zones pass here.
+      if (z.state === 'not_listed' && z.unhealthy === undefined) continue;
+      if (z.unhealthy !== undefined) {
+        open.push({ id: `zone:${z.zone}`, kind: 'zone_unhealthy', severity: 'warning', zone: z.zone, state: 'unhealthy', detail: z.unhealthy });
+      }
+      if (z.kind === 'allow') continue;
+      const id = rblIssueId(z.zone, ip);
+      if (z.state === 'listed') {
+        const labels = z.labels.filter((l) => !z.codes.includes(l));
+        const what = [...z.codes, ...(labels.length ? [labels.join(', ')] : [])].join(' ');
+        open.push({
+          id,
+          kind: 'listing',
+          severity: z.critical ? 'problem' : 'warning',
+          host,
+          ip,
+          zone: z.zone,
+          state: `listed: ${what}`,
+          ...(z.txt !== undefined ? { detail: z.txt } : {}),
+          ...(z.removalLink !== undefined ? { links: { removal: z.removalLink } } : {}),
+        });
+      } else if (z.state !== 'not_listed') undetermined.push(id);
+    }
+    return { open, undetermined };
+  },
+  history: (r) => ({ listings: r.status === 'ok' ? (r.value?.zones.filter(isListing).length ?? 0) : 0 }),
+  // The listings column is drawn from the open issues (acknowledgement badges): see web/viewmodel/overview.ts.
+  columns: () => [],
+  detail(r) {
+    if (r?.status === 'error') return [{ name: 'DNSBL', text: `error: ${r.reason ?? ''}`, state: 'unknown', at: r.at }];
+    if (r?.status === 'skipped') return [{ name: 'DNSBL', text: `skipped: ${r.reason ?? ''}`, state: 'none', at: r.at }];
+    return [];
+  },
+  api(r) {
+    if (r === undefined) return { listings: 'no data' };
+    const zones = r.status === 'error' ? (r.stale?.value.zones ?? []) : (r.value?.zones ?? []);
+    const listed = zones.filter(isListing).map((d) => d.zone);
+    const unsure = r.status === 'error' || zones.some(cannotTell);
+    return { listings: listed.length > 0 ? listed.join(', ') : unsure ? 'unknown' : 'unlisted' };
+  },
+  describe: (config) => `DNSBL: ${config.zones.filter((z) => !z.domainOnly).length} IP zone(s), listed below`,
+};
+
+/** The zones table of the host page: one row per zone, coloured by the zone's own judgement. */
+export function zoneRows(r: CheckResult<DnsblValue> | undefined): { level: ReturnType<typeof zoneLevel>; zone: DnsblResult }[] {
+  const zones = r?.status === 'error' ? (r.stale?.value.zones ?? []) : (r?.value?.zones ?? []);
+  return zones.map((zone) => ({ level: zoneLevel(zone), zone }));
+}

@@ -1,0 +1,96 @@
+/**
+ * Microsoft SNDS (shared half): filter yellow/red and trap hits at `severity.snds_traps_warning` are
+ * warnings; an IP blocked by Microsoft is a problem. Two overview columns: SNDS and Traps.
+ */
+import { z } from 'zod';
+import type { SndsValue } from '../model.js';
+import type { SeverityReason } from '../severity.js';
+import { apiString, checkCell, detailRow, failedReason, freshValue, valueOf } from './common.js';
+import type { CheckPlugin, SeenIssue } from './types.js';
+
+const data = z.looseObject({
+  color: z.enum(['green', 'yellow', 'red']),
+  traps: z.number(),
+  complaintRate: z.string(),
+  rcptCommands: z.number(),
+  dataCommands: z.number(),
+  recipients: z.number(),
+  periodStart: z.string(),
+  periodEnd: z.string(),
+});
+
+export const sndsPlugin: CheckPlugin<SndsValue> = {
+  name: 'snds',
+  label: 'SNDS',
+  value: z.looseObject({
+    data: data.nullable(),
+    blocked: z.looseObject({ blocked: z.boolean(), reason: z.string().optional() }).nullable(),
+  }),
+  judge(r, { rules }) {
+    const out: SeverityReason[] = [];
+    const v = valueOf(r);
+    if (v?.data) {
+      if (v.data.color === 'red' || v.data.color === 'yellow') out.push({ level: 'warning', text: `SNDS filter ${v.data.color}` });
+      if (v.data.traps >= rules.sndsTrapsWarning) out.push({ level: 'warning', text: `SNDS trap hits ${v.data.traps} >= ${rules.sndsTrapsWarning}` });
+    }
+    if (v?.blocked?.blocked) out.push({ level: 'error', text: `blocked by Microsoft${v.blocked.reason ? `: ${v.blocked.reason}` : ''}` });
+    return [...out, ...failedReason('SNDS', r)];
+  },
+  issues(r, { ip, host, rules }) {
+    if (r.status === 'error') return { open: [], undetermined: [`snds:${ip}:`] };
+    const open: SeenIssue[] = [];
+    const v = r.status === 'ok' ? r.value : undefined;
+    const where = { host, ip, provider: 'microsoft' };
+    const d = v?.data;
+    if (d && (d.color === 'red' || d.color === 'yellow')) {
+      open.push({ id: `snds:${ip}:filter`, kind: 'snds', severity: 'warning', ...where, state: d.color, detail: `complaint rate ${d.complaintRate}` });
+    }
+    if (d && d.traps >= rules.sndsTrapsWarning) open.push({ id: `snds:${ip}:traps`, kind: 'snds_traps', severity: 'warning', ...where, state: `traps ${d.traps}` });
+    const b = v?.blocked;
+    if (b?.blocked) {
+      open.push({ id: `snds:${ip}:blocked`, kind: 'snds', severity: 'problem', ...where, state: 'blocked', ...(b.reason !== undefined ? { detail: b.reason } : {}) });
+    }
+    return { open, undetermined: [] };
+  },
+  history(r) {
+    const d = freshValue(r)?.data ?? null;
+    return { traps: d ? d.traps : null, color: d ? d.color : null };
+  },
+  columns: () => [
+    {
+      key: 'snds',
+      header: 'SNDS',
+      order: 30,
+      cell: (r) =>
+        checkCell(r, (v) => {
+          if (v.blocked?.blocked) return { text: 'blocked', state: 'bad', title: v.blocked.reason ?? 'blocked by Microsoft' };
+          if (!v.data) return { text: 'no data', state: 'none', title: 'SNDS has no row for this IP' };
+          return { text: v.data.color, state: v.data.color === 'green' ? 'good' : 'warn', title: `complaints ${v.data.complaintRate}, ${v.data.recipients} rcpts` };
+        }),
+      sort(r) {
+        const v = valueOf(r);
+        return v?.blocked?.blocked ? 4 : v?.data ? { green: 1, yellow: 2, red: 3 }[v.data.color] : 0;
+      },
+    },
+    {
+      key: 'traps',
+      numeric: true,
+      header: 'Traps',
+      order: 40,
+      cell: (r, { rules }) =>
+        checkCell(r, (v) => (v.data ? { text: String(v.data.traps), state: v.data.traps >= rules.sndsTrapsWarning ? 'warn' : 'good' } : { text: 'no data', state: 'none' })),
+      sort: (r) => valueOf(r)?.data?.traps ?? -1,
+    },
+  ],
+  detail: (r) => [
+    detailRow('SNDS', r, (v) =>
+      (v.data ? `${v.data.color}, ${v.data.traps} trap hits, complaints ${v.data.complaintRate}, ${v.data.periodStart} - ${v.data.periodEnd}` : 'no row for this IP') +
+      (v.blocked ? (v.blocked.blocked ? `; BLOCKED ${v.blocked.reason ?? ''}` : '; not blocked') : ''),
+    ),
+  ],
+  api: (r) => ({
+    sndscolor: apiString(r, (v) => (v.blocked?.blocked ? 'blocked' : (v.data?.color ?? 'no data'))),
+    sndstraps: apiString(r, (v) => (v.data ? String(v.data.traps) : 'no data')),
+  }),
+  describe: (config) => `SNDS: ${config.snds.key ? `on (key set), ${config.snds.url}${config.snds.ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`,
+};

@@ -1,0 +1,100 @@
+/**
+ * The shared half of a per-IP check plugin: everything both the collector and the dashboard need to
+ * know about a check's result, in one object per check (style note 2). The run half (the network
+ * part) lives in collector/checks/. A result is always a `CheckResult<V>` stored under the check's
+ * name in the IpRecord; the plugin owns its value schema, its stale handling, its judgement (the
+ * one place its severity is decided), its summary counting, its open issues and how it is shown.
+ * The list of plugins is lib/checks/index.ts.
+ */
+import type { z } from 'zod';
+import type { Config } from '../config/normalize.js';
+import type { OpenIssue } from '../events.js';
+import type { CheckResult, HistoryPoint } from '../model.js';
+import type { SeverityReason, SeverityRules } from '../severity.js';
+
+/** What a judgement may consult besides the result. */
+export interface JudgeContext {
+  rules: SeverityRules;
+}
+
+/** An open issue as a plugin sees it (the source stamps source and times). */
+export type SeenIssue = Omit<OpenIssue, 'firstSeen' | 'lastSeen' | 'source'>;
+
+export interface IssueContext extends JudgeContext {
+  host: string;
+  ip: string;
+  /** Display name of a configured provider (the HTTP reputation lookup's name). */
+  httpName?: string;
+}
+
+/** Where a plugin's summary counting goes. */
+export interface TallySink {
+  bump(what: 'ok' | 'error' | 'skipped'): void;
+  /** One failed result: grouped by label + reason over IPs in the run summary. */
+  error(label: string, reason: string): void;
+  /** A zone (or other part) that failed its self-test: one line, and the run is partial. */
+  unhealthy(name: string, why: string): void;
+}
+
+/** A cell of the overview: text shown, a state for its colour class, an optional tooltip. */
+export interface Cell {
+  text: string;
+  state: 'good' | 'warn' | 'bad' | 'unknown' | 'none';
+  title?: string;
+  stale?: boolean;
+  /** Small labelled marks drawn instead of the text (DNS match: rDNS / fDNS / HELO). */
+  marks?: { label: string; state: 'match' | 'mismatch' | 'error' }[];
+}
+
+/** One overview column a plugin contributes. */
+export interface Column<V> {
+  /** Sort key (URL ?sort=) and data-key; unique over all columns. */
+  key: string;
+  header: string;
+  /** Place among the columns (smaller = further left); provider blocks sit at 60, DNSBL listings at 70. */
+  order: number;
+  /** Right-aligned numbers. */
+  numeric?: boolean;
+  /** The cell of one IP (r undefined: not checked yet). */
+  cell(r: CheckResult<V> | undefined, ctx: JudgeContext): Cell;
+  /** Sort value (numbers sort numerically). */
+  sort(r: CheckResult<V> | undefined, cell: Cell): number | string;
+}
+
+/** One line of the host page's check table. */
+export interface DetailRow {
+  name: string;
+  text: string;
+  /** c-none (fine or not run) or c-unknown (failed / no data). */
+  state: 'none' | 'unknown';
+  at?: string;
+}
+
+export interface CheckPlugin<V = unknown> {
+  /** The IpRecord field and the run summary's check name ('dnsbl', 'senderscore', ...). */
+  name: string;
+  /** Display name ('SenderScore'). */
+  label: string;
+  /** Schema of the result's value, for the record store. */
+  value: z.ZodType;
+  /** This run's result with the previous record's last good value carried as `stale` (default: carryStale). */
+  carry?(next: CheckResult<V>, prev: CheckResult<V> | undefined): CheckResult<V>;
+  /** Whether the result needs the previous record (for stale values). Default: status 'error'. */
+  failed?(r: CheckResult<V>): boolean;
+  /** The one judgement of a result: severity reasons (none = clean). */
+  judge(r: CheckResult<V>, ctx: JudgeContext): SeverityReason[];
+  /** Summary counting (default: one ok/error/skipped per IP, errors grouped by reason). */
+  tally?(r: CheckResult<V>, sink: TallySink): void;
+  /** Open issues of the result, and ids (or prefixes ending in ':') this result cannot judge. */
+  issues(r: CheckResult<V>, ctx: IssueContext): { open: SeenIssue[]; undetermined: string[] };
+  /** Fields of the run's history point (fresh values only). */
+  history?(r: CheckResult<V>): Partial<Omit<HistoryPoint, 't'>>;
+  /** Overview columns for this config (none: the check is shown on the host page and in the API only). */
+  columns(config: Config): Column<V>[];
+  /** The host page's line(s) for the result. */
+  detail(r: CheckResult<V> | undefined): DetailRow[];
+  /** The API's flat string fields (the original mtarep's keys) for one IP. */
+  api(r: CheckResult<V> | undefined): Record<string, string>;
+  /** One line for `mtarep check-config`: how the check runs with this config. */
+  describe(config: Config): string;
+}
