@@ -197,6 +197,30 @@ password twice on a terminal; with --password-stdin reads one line from standard
     load: () => import('./commands/passwd.js'),
   },
   {
+    name: 'domains',
+    summary: 'probe domains: import a CSV, list, add, remove, maintenance on/off',
+    config: 'load-nocheck',
+    options: { json: { type: 'boolean' }, customer: { type: 'string' }, name: { type: 'string' } },
+    positionals: { min: 1, max: 3, usage: 'domains needs a subcommand: mtarep domains import|list|add|remove|maintenance', label: '<subcommand>' },
+    help: `mtarep domains import FILE.csv | list [--json] | add <testuser@domain> --customer <code> [--name <friendly>]
+              | remove <domain> | maintenance <domain> on|off
+
+The domains that round-trip probes go to (mxtrax's customers and mail domains), stored in Redis.
+import reads mxtrax's CSV (Customer.friendlyname,Customer.codename,MailDomain.testuser,
+MailDomain.domainname; the header row is optional; testuser is the local part or the whole address)
+and prints how many were imported, already present and invalid (each invalid line with its number
+and reason); the three add up to the file's data lines. Re-importing a file imports nothing new.
+Maintenance stops probes to a domain and keeps it out of judgement and alerts.
+
+      --json            list: JSON
+      --customer CODE   add: the customer code
+      --name TEXT       add: the customer's friendly name
+
+Exit codes: 0 ok, 1 import had invalid lines, 2 usage error or unknown domain, 4 Redis unreachable.
+`,
+    load: () => import('./commands/domains.js'),
+  },
+  {
     name: 'init',
     summary: 'write a minimal mtarep.yml',
     config: 'none',

@@ -73,6 +73,26 @@ export interface Keys {
   espEvents: string;
   /** HASH per day: field `<provider>:<event type>` -> count of webhook events (EXPIRE with the counters). */
   espEventCounts(yyyymmdd: string): string;
+  /** HASH probe domain -> JSON `ProbeDomain` (customer, test address, maintenance): lib/probes/domains.ts. */
+  probeDomains: string;
+  /** HASH probe domain -> JSON `DomainSummary` (counts over the window, last probe, failing), written by each round. */
+  probeSummaries: string;
+  /** HASH probe token -> JSON `ProbeRecord` (send time and answer, return, bounce): lib/probes/store.ts. */
+  probeRecords: string;
+  /** ZSET of every stored probe token, score = send time (epoch ms): retention trimming. */
+  probeSent: string;
+  /** ZSET per probe domain: its probe tokens, score = send time (epoch ms). */
+  probeSentByDomain(domain: string): string;
+  /** ZSET of probe tokens not yet settled (no return, bounce or send failure), score = send time. */
+  probeOpen: string;
+  /** HASH per probe domain: date (YYYY-MM-DD, UTC) -> JSON `DayStat`, recomputed from the probes of that day. */
+  probeStats(domain: string): string;
+  /** HASH IMAP folder -> JSON {uidValidity, lastUid}: where the next receive starts. */
+  probeImapPositions: string;
+  /** SET of JSON [folder, uidValidity, uid] of matched messages recorded but not yet deleted from the mailbox. */
+  probeDeletePending: string;
+  /** STRING JSON `ProbeRoundState`: last round, last good mailbox read, the failing set last alerted. */
+  probeState: string;
 }
 
 /** Key builder for one prefix. Names and IPs go in as-is; callers pass validated host names and IPs. */
@@ -109,6 +129,16 @@ export function keys(prefix: string): Keys {
     espSeen: (provider, id) => `${prefix}esp:seen:${provider}:${id}`,
     espEvents: `${prefix}esp:events`,
     espEventCounts: (day) => `${prefix}esp:event-counts:${day}`,
+    probeDomains: `${prefix}probes:domains`,
+    probeSummaries: `${prefix}probes:summaries`,
+    probeRecords: `${prefix}probes:records`,
+    probeSent: `${prefix}probes:sent`,
+    probeSentByDomain: (domain) => `${prefix}probes:sent:${domain}`,
+    probeOpen: `${prefix}probes:open`,
+    probeStats: (domain) => `${prefix}probes:stats:${domain}`,
+    probeImapPositions: `${prefix}probes:imap-positions`,
+    probeDeletePending: `${prefix}probes:delete-pending`,
+    probeState: `${prefix}probes:state`,
   };
 }
 

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from './schema.js';
 import { bearerTokenProblems, normalizeConfig, type Config, type Problem } from './normalize.js';
+import { resolveProbeSecrets } from './probes.js';
 
 export type { Config, Problem } from './normalize.js';
 
@@ -204,6 +205,10 @@ export function loadConfig(file: string, opts: { checkFiles?: boolean } = {}): C
   const config = parseConfig(text, abs);
   const secretProblems = readSecrets(config, process.env, { files: opts.checkFiles !== false });
   if (secretProblems.length > 0) throw new ConfigError(abs, secretProblems);
+  if (config.probes) {
+    const problems = resolveProbeSecrets(config.probes, (f) => fs.readFileSync(f, 'utf8'), process.env);
+    if (problems.length > 0) throw new ConfigError(abs, problems);
+  }
   if (opts.checkFiles !== false) {
     const problems = checkFiles(config);
     if (problems.length > 0) throw new ConfigError(abs, problems);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { isIP } from 'node:net';
 import crypto from 'node:crypto';
 import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
+import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
 
@@ -155,11 +156,13 @@ export interface Config {
   removalLinks: Record<string, string>;
   assistanceLinks: Record<string, string>;
   severity: { sndsTrapsWarning: number; senderscoreWarning: number; criticalZones: string[] };
-  retention: { countersDays: number; historyDays: number; runs: number; events: number };
+  retention: { countersDays: number; historyDays: number; runs: number; events: number; probeStatsDays: number };
   /** The dashboard's address as users reach it (links in alerts), ending in '/'. Default from `listen`. */
   publicUrl: string;
   /** Alerting (issue 12); defaults when `alerts:` is absent (no channels: nothing is sent). */
   alerts: AlertsConfig;
+  /** Round-trip delivery probes (absent: off). */
+  probes?: ProbesConfig;
   httpAuthFile: string;
   /**
    * GET /metrics: a bearer token scrapers may use instead of a dashboard login (secret). From
@@ -436,6 +439,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       historyDays: raw.retention.history_days,
       runs: raw.retention.runs,
       events: raw.retention.events,
+      probeStatsDays: raw.retention.probe_stats_days,
     },
     publicUrl: publicUrlOf(raw.public_url, listen),
     alerts: normalizeAlerts(raw.alerts, problems, warnings),
@@ -451,6 +455,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
   }
   if (raw.metrics.bearer_token !== undefined) problems.push(...bearerTokenProblems(raw.metrics.bearer_token, 'metrics.bearer_token'));
   if (raw.esp !== undefined) config.esp = normalizeEsp(raw.esp, problems);
+  if (raw.probes !== undefined) config.probes = normalizeProbes(raw.probes, (p) => resolvePath(dir, p), problems);
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
   if (raw.http_reputation !== undefined) {
     const h = raw.http_reputation;

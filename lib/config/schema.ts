@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { regexHazard } from '../regex-safety.js';
+import { probesSchema } from './probes.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
@@ -319,9 +320,11 @@ export const configSchema = z.strictObject({
       history_days: durationDays(3650).default(90),
       runs: positiveInt.default(200),
       events: positiveInt.default(100_000),
+      probe_stats_days: durationDays(3650).default(400),
     })
     .prefault({}),
   esp: esp.optional(),
+  probes: probesSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
