@@ -1,0 +1,270 @@
+/**
+ * One probe round (issue 9): receive returned probes, send new ones, judge every domain, write daily
+ * stats, report failing domains by mail when that set changes. Self-contained: `runProbeRound(deps)`
+ * takes its Redis, clock, logger and mail transports as parameters (tests pass real local servers and
+ * a fixed clock). A per-source lock keeps two rounds from overlapping; every write is a checked
+ * transaction and the stats are recomputed from the records, so nothing is ever counted twice.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Config } from '../../lib/config/normalize.js';
+import type { ProbesConfig, ServerConfig } from '../../lib/config/probes.js';
+import { keys as keyBuilder } from '../../lib/keys.js';
+import type { Logger } from '../../lib/log.js';
+import { MailError } from '../../lib/mail/errors.js';
+import type { ImapReader, ImapSettings } from '../../lib/mail/imap.js';
+import { createSmtpSender, type SmtpSender, type SmtpSettings } from '../../lib/mail/smtp.js';
+import { newToken } from '../../lib/mail/token.js';
+import { domainStore, type ProbeDomain } from '../../lib/probes/domains.js';
+import { dayStats, judgeDomain, utcDate, type Limits } from '../../lib/probes/judge.js';
+import type { DomainSummary, ProbeRecord, ProbeRoundSummary } from '../../lib/probes/model.js';
+import { probeStore } from '../../lib/probes/store.js';
+import type { OpenIssue } from '../../lib/events.js';
+import type { Redis } from '../../lib/redis.js';
+import { acquireLock, LockHeldError } from '../lock.js';
+import { receiveImap, type ReceiveResult } from './receive.js';
+import { sendReport } from './report.js';
+
+export interface ProbeRoundDeps {
+  config: Config;
+  redis: Redis;
+  log: Logger;
+  /** The clock (tests move it to make probes late or lost without waiting). */
+  now?: () => Date;
+  /** SMTP sender factory (default: lib/mail/smtp.ts with probes.smtp). */
+  smtp?: (s: SmtpSettings) => SmtpSender;
+  /** IMAP opener (default: lib/mail/imap.ts). */
+  openImap?: (s: ImapSettings) => Promise<ImapReader>;
+  /** Lock TTL (default 10 minutes). */
+  lockTtlMs?: number;
+  /** Called after each batch of probes is recorded as sent (tests stop a round mid-way here). */
+  onSentBatch?: (sentSoFar: number) => void | Promise<void>;
+}
+
+export interface ProbeRoundResult extends ProbeRoundSummary {
+  summaries: DomainSummary[];
+  issues: OpenIssue[];
+}
+
+export function limitsOf(p: ProbesConfig): Limits {
+  return {
+    maxReturnS: p.maxReturnS,
+    maxSecUntilFail: p.maxSecUntilFail,
+    maxFailNumber: p.maxFailNumber,
+    maxFailPercentage: p.maxFailPercentage,
+    maxLateNumber: p.maxLateNumber,
+    maxLatePercentage: p.maxLatePercentage,
+    window: p.window,
+  };
+}
+
+function tlsOf(s: ServerConfig) {
+  return {
+    tls: s.tls,
+    insecure: s.insecure,
+    ...(s.caFile ? { ca: [fs.readFileSync(s.caFile, 'utf8')] } : {}),
+  };
+}
+
+export function smtpSettings(p: ProbesConfig): SmtpSettings {
+  return {
+    host: p.smtp.host,
+    port: p.smtp.port,
+    ...tlsOf(p.smtp),
+    pool: p.smtp.pool,
+    timeoutMs: p.smtp.timeoutMs,
+    ...(p.smtp.user ? { user: p.smtp.user, password: p.smtp.password ?? '' } : {}),
+  };
+}
+
+export function imapSettings(p: ProbesConfig): ImapSettings | undefined {
+  if (!p.imap) return undefined;
+  return { host: p.imap.host, port: p.imap.port, ...tlsOf(p.imap), user: p.imap.user, password: p.imap.password ?? '', timeoutMs: p.imap.timeoutMs };
+}
+
+/** Issue id of a failing probe domain. */
+export const probeIssueId = (domain: string) => `probe:${domain}`;
+
+export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundResult> {
+  const cfg = deps.config.probes;
+  if (!cfg) throw new Error('probes are not configured (no probes: section)');
+  const clock = deps.now ?? (() => new Date());
+  const now = () => clock().getTime();
+  const log = deps.log.child({ source: 'probes' });
+  const k = keyBuilder(deps.config.redis.prefix);
+  const lock = await acquireLock(deps.redis, k.sourceLock('probes'), { ttlMs: deps.lockTtlMs ?? 600_000 });
+  const runId = crypto.randomUUID();
+  const startedAt = now();
+  const store = probeStore(deps.redis, deps.config.redis.prefix);
+  const domains = domainStore(deps.redis, deps.config.redis.prefix);
+  const errors: string[] = [];
+  const limits = limitsOf(cfg);
+  let smtp: SmtpSender | undefined;
+  try {
+    const state = await store.state();
+    // 1. Receive.
+    let received: ReceiveResult | undefined;
+    let receiveError: string | undefined;
+    const readStart = now();
+    try {
+      const imap = imapSettings(cfg);
+      if (imap) {
+        received = await receiveImap(store, {
+          settings: imap,
+          folders: cfg.imap!.folders,
+          deleteMatched: cfg.imap!.deleteMatched,
+          probeFrom: cfg.from,
+          now,
+          log,
+          ...(deps.openImap ? { open: deps.openImap } : {}),
+        });
+      } else {
+        const { receiveMbox } = await import('./mbox-receive.js');
+        received = await receiveMbox(store, { path: cfg.mbox!, probeFrom: cfg.from, now, log });
+      }
+      state.lastGoodReadAt = readStart;
+    } catch (e) {
+      receiveError = e instanceof MailError ? e.message : `receive: ${(e as Error).message}`;
+      log.error('probe mailbox unreadable: no probe is judged lost meanwhile', { error: receiveError });
+      errors.push(receiveError);
+    }
+    // 2. Send one probe to every active domain.
+    const all = await domains.list();
+    const active = all.filter((d) => !d.maintenance);
+    let sent = 0;
+    let sendFailed = 0;
+    if (active.length) {
+      smtp = (deps.smtp ?? createSmtpSender)(smtpSettings(cfg));
+      const r = await sendProbes(store, smtp, cfg, active, now, deps.onSentBatch);
+      sent = r.sent;
+      sendFailed = r.failed;
+      if (r.failed) errors.push(`${r.failed} probe${r.failed === 1 ? '' : 's'} could not be sent (${r.firstError ?? ''})`);
+    }
+    // 3. Judge and 4. stats, from the records.
+    const t = now();
+    const span = Math.max(cfg.window, cfg.maxSecUntilFail) * 1000;
+    const fromDay = Date.parse(utcDate(t - span - 86_400_000) + 'T00:00:00Z');
+    const byDomain = await store.forDomains(
+      all.map((d) => d.domain),
+      fromDay,
+      t,
+    );
+    const summaries: DomainSummary[] = [];
+    const stats = new Map<string, ReturnType<typeof dayStats>>();
+    for (const d of all) {
+      const probes = byDomain.get(d.domain) ?? [];
+      summaries.push(judgeDomain(d.domain, probes, t, state.lastGoodReadAt, limits, d.maintenance));
+      stats.set(d.domain, dayStats(probes, t, state.lastGoodReadAt, limits));
+    }
+    await store.writeSummaries(summaries);
+    await store.writeStats(stats, utcDate(t - deps.config.retention.probeStatsDays * 86_400_000));
+    // Probe records are kept as long as a day's stats can still change, plus a day.
+    await store.trim(fromDay - 86_400_000, all.map((d) => d.domain));
+    const failing = summaries.filter((s) => s.failing).map((s) => s.domain).sort();
+    // 5. Report when the failing set changes (recovery included).
+    let alert: ProbeRoundSummary['alert'] = 'none';
+    const before = state.reportedFailing ?? [];
+    if (failing.join(',') === before.join(',')) alert = failing.length ? 'unchanged' : 'none';
+    else if (cfg.alertTo.length === 0) {
+      alert = 'no-recipients';
+      state.reportedFailing = failing;
+    } else {
+      smtp ??= (deps.smtp ?? createSmtpSender)(smtpSettings(cfg));
+      const res = await sendReport(smtp, cfg, { failing, before, summaries, domains: all, now: t });
+      if (res.ok) {
+        alert = 'sent';
+        state.reportedFailing = failing;
+      } else {
+        alert = `failed: ${res.error.message}`;
+        errors.push(`report mail: ${res.error.message}`);
+      }
+    }
+    const summary: ProbeRoundSummary = {
+      runId,
+      startedAt: new Date(startedAt).toISOString(),
+      finishedAt: new Date(now()).toISOString(),
+      status: receiveError && sent === 0 && active.length > 0 ? 'failed' : errors.length ? 'partial' : 'ok',
+      sent,
+      sendFailed,
+      matched: received?.matched ?? 0,
+      bounced: received?.bounced ?? 0,
+      scanned: received?.scanned ?? 0,
+      ...(receiveError ? { receiveError } : {}),
+      failing,
+      alert,
+      errors,
+    };
+    state.lastRound = summary;
+    await store.setState(state);
+    const iso = new Date(t).toISOString();
+    const issues: OpenIssue[] = summaries
+      .filter((s) => s.failing)
+      .map((s) => ({
+        id: probeIssueId(s.domain),
+        kind: 'probe_failing',
+        severity: 'problem',
+        source: 'probes',
+        domain: s.domain,
+        state: `failing: ${s.failed} not returned, ${s.counts.late} late of ${s.judged}`,
+        detail: s.reasons.join('; '),
+        firstSeen: iso,
+        lastSeen: iso,
+      }));
+    log.info('probe round finished', { sent, sendFailed, matched: summary.matched, bounced: summary.bounced, failing: failing.length, alert });
+    return { ...summary, summaries, issues };
+  } finally {
+    smtp?.close();
+    await lock.release();
+  }
+}
+
+export { LockHeldError };
+
+async function sendProbes(
+  store: ReturnType<typeof probeStore>,
+  smtp: SmtpSender,
+  cfg: ProbesConfig,
+  active: readonly ProbeDomain[],
+  now: () => number,
+  onBatch?: (n: number) => void | Promise<void>,
+): Promise<{ sent: number; failed: number; firstError?: string }> {
+  let sent = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const batch = 200;
+  for (let i = 0; i < active.length; i += batch) {
+    const chunk = active.slice(i, i + batch);
+    const t = now();
+    // Written before submission: a crash mid-send leaves a record, never an unknown returned probe.
+    const recs: ProbeRecord[] = chunk.map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
+    await store.save(recs, false);
+    const fromDomain = cfg.from.slice(cfg.from.indexOf('@') + 1);
+    const results = await smtp.sendMany(
+      recs.map((r) => ({
+        from: cfg.from,
+        to: r.address,
+        subject: `${cfg.subjectPrefix} ${r.token}`.trim(),
+        text: `mtarep round-trip probe ${r.token}\nsent ${new Date(r.sentAt).toISOString()} to ${r.address}\nPlease return this message unchanged to ${cfg.from}.\n`,
+        headers: { 'X-Mtarep-Probe': r.token },
+        messageId: `${r.token}@${fromDomain}`,
+      })),
+    );
+    const done = recs.map((r, j) => {
+      const res = results[j]!;
+      if (res.ok) {
+        sent++;
+        return { ...r, submittedAt: res.submittedAt + res.submitMs, submitMs: res.submitMs, smtp: res.response };
+      }
+      failed++;
+      firstError ??= res.error.message;
+      return {
+        ...r,
+        submitMs: res.submitMs,
+        sendError: { stage: res.error.stage, message: res.error.message, ...(res.error.response ? { response: res.error.response } : {}) },
+      };
+    });
+    await store.save(done);
+    await onBatch?.(sent + failed);
+  }
+  return { sent, failed, ...(firstError ? { firstError } : {}) };
+}
