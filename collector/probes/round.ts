@@ -37,6 +37,8 @@ export interface ProbeRoundDeps {
   openImap?: (s: ImapSettings) => Promise<ImapReader>;
   /** Lock TTL (default 10 minutes). */
   lockTtlMs?: number;
+  /** How long to wait for the mbox's locks (default 30 s). */
+  mboxLockTimeoutMs?: number;
   /** Called after each batch of probes is recorded as sent (tests stop a round mid-way here). */
   onSentBatch?: (sentSoFar: number) => void | Promise<void>;
 }
@@ -120,7 +122,13 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
         });
       } else {
         const { receiveMbox } = await import('./mbox-receive.js');
-        received = await receiveMbox(store, { path: cfg.mbox!, probeFrom: cfg.from, now, log });
+        received = await receiveMbox(store, {
+          path: cfg.mbox!,
+          probeFrom: cfg.from,
+          now,
+          log,
+          ...(deps.mboxLockTimeoutMs !== undefined ? { lockTimeoutMs: deps.mboxLockTimeoutMs } : {}),
+        });
       }
       state.lastGoodReadAt = readStart;
     } catch (e) {

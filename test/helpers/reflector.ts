@@ -19,7 +19,8 @@ export interface Reflector {
 }
 
 export async function startReflector(opts: {
-  dovecot: Dovecot;
+  /** Where returns go: a Dovecot (Maildir) or anything with deliver(user, folder, raw) (an mbox writer). */
+  dovecot: Pick<Dovecot, 'deliver'>;
   mailbox: string;
   /** The test clock: Received dates are clock() + delay. */
   clock: () => Date;
