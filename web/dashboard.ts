@@ -15,6 +15,7 @@ import type { WebEnv } from './env.js';
 import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
 import { espRoutes } from './routes/esp.js';
+import { probesApiRoutes } from './routes/probes-api.js';
 import { pageRoutes } from './routes/pages.js';
 
 /** Same origin for POSTs: the Origin's host must be the host the browser addressed. */
@@ -34,6 +35,7 @@ export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> 
   pageRoutes(app, w);
   ackRoutes(app, w);
   espRoutes(app, w); // before apiRoutes: /api/esp is not a host
+  probesApiRoutes(app, w); // before apiRoutes: /api/probes is not a host name
   apiRoutes(app, w);
   app.notFound((c) => {
     if (c.req.path.startsWith('/api/')) return c.json({ error: 'not found' }, 404);
