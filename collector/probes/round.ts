@@ -35,6 +35,8 @@ export interface ProbeRoundDeps {
   smtp?: (s: SmtpSettings) => SmtpSender;
   /** IMAP opener (default: lib/mail/imap.ts). */
   openImap?: (s: ImapSettings) => Promise<ImapReader>;
+  /** The source's lock when the source runner already holds it (else the round takes its own). */
+  lock?: import('../lock.js').Lock;
   /** Lock TTL (default 10 minutes). */
   lockTtlMs?: number;
   /** How long to wait for the mbox's locks (default 30 s). */
@@ -94,7 +96,8 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
   const now = () => clock().getTime();
   const log = deps.log.child({ source: 'probes' });
   const k = keyBuilder(deps.config.redis.prefix);
-  const lock = await acquireLock(deps.redis, k.sourceLock('probes'), { ttlMs: deps.lockTtlMs ?? 600_000 });
+  const own = deps.lock === undefined;
+  const lock = deps.lock ?? (await acquireLock(deps.redis, k.sourceLock('probes'), { ttlMs: deps.lockTtlMs ?? 600_000 }));
   const runId = crypto.randomUUID();
   const startedAt = now();
   const store = probeStore(deps.redis, deps.config.redis.prefix);
@@ -222,7 +225,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
     return { ...summary, summaries, issues };
   } finally {
     smtp?.close();
-    await lock.release();
+    if (own) await lock.release();
   }
 }
 

@@ -4,11 +4,12 @@
  * `sources.<name>.interval` (default `collect_interval`), its lock and summary come with it.
  */
 import { maillogSource } from './maillog.js';
+import { probesSource } from './probes.js';
 import { reputationSource } from './reputation.js';
 import type { Config } from '../../lib/config/normalize.js';
 import type { Source } from './types.js';
 
-export const sources: readonly Source[] = [reputationSource, maillogSource];
+export const sources: readonly Source[] = [reputationSource, maillogSource, probesSource];
 
 export const sourceNames = (): string[] => sources.map((s) => s.name);
 
@@ -23,9 +24,9 @@ export function selectSources(only?: readonly string[], list: readonly Source[] 
 /** IPs per shard job of the reputation source when workers share a run (`sources.reputation.shard_size`). */
 export const defaultShardSize = 500;
 
-/** A source's interval in seconds: `sources.<name>.interval`, else `collect_interval`. */
+/** A source's interval in seconds: `sources.<name>.interval`, else `probes.interval` for probes, else `collect_interval`. */
 export function intervalOf(config: Config, name: string): number {
-  return config.sources[name]?.interval ?? config.collectInterval;
+  return config.sources[name]?.interval ?? (name === 'probes' ? config.probes?.interval : undefined) ?? config.collectInterval;
 }
 
 /** Config problems of the `sources` section (a name that is no source), one line each naming the key. */
