@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import type { Config } from '../lib/config/normalize.js';
 import { createLogger, secretsOf, type Level, type Logger } from '../lib/log.js';
-import { connectRedis, describeTarget, RedisUnavailableError, type Redis, type RedisTarget } from '../lib/redis.js';
+import { connectRedis, RedisUnavailableError, type Redis } from '../lib/redis.js';
+import { describeTarget, type RedisTarget } from '../lib/redis-target.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
 
 export function loggerFor(

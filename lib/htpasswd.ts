@@ -51,8 +51,15 @@ function equalConstantTime(a: string, b: string): boolean {
   return crypto.timingSafeEqual(da, db);
 }
 
-/** A bcrypt hash of a random password, checked against for unknown users so timing does not tell. */
-const DUMMY_HASH = bcrypt.hashSync(crypto.randomBytes(16).toString('hex'), 10);
+/**
+ * A bcrypt hash of a random password, checked against for unknown users so timing does not tell.
+ * Made on first use, not at import: a full bcrypt would cost every importer (`mtarep check-config`
+ * included) about 70 ms at start.
+ */
+let dummyHash: string | undefined;
+function dummy(): string {
+  return (dummyHash ??= bcrypt.hashSync(crypto.randomBytes(16).toString('hex'), 10));
+}
 
 /**
  * Verify a password against an entry (or against a dummy hash when `entry` is undefined, to keep the
@@ -64,7 +71,7 @@ export async function verifyPassword(
   opts: { allowPlain?: boolean } = {},
 ): Promise<boolean> {
   if (entry === undefined) {
-    await bcrypt.compare(password, DUMMY_HASH);
+    await bcrypt.compare(password, dummy());
     return false;
   }
   switch (entry.scheme) {
@@ -77,7 +84,7 @@ export async function verifyPassword(
     case 'plain':
       return opts.allowPlain === true && equalConstantTime(password, entry.hash);
     default:
-      await bcrypt.compare(password, DUMMY_HASH);
+      await bcrypt.compare(password, dummy());
       return false;
   }
 }

@@ -4,6 +4,7 @@
  * error within seconds instead of ioredis's default minute of queued retries.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { describeTarget, type RedisTarget } from './redis-target.js';
 
 export type { Redis } from 'ioredis';
 
@@ -12,24 +13,6 @@ export class RedisUnavailableError extends Error {
     super(message, options);
     this.name = 'RedisUnavailableError';
   }
-}
-
-/** Where to connect: a URL, or a unix socket path of the embedded server. */
-export type RedisTarget = { url: string } | { path: string };
-
-/** A URL with any password replaced, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid redis url)';
-  }
-}
-
-export function describeTarget(t: RedisTarget): string {
-  return 'url' in t ? redactUrl(t.url) : `unix:${t.path}`;
 }
 
 export interface ConnectOptions {

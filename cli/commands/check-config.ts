@@ -1,7 +1,7 @@
 /** `mtarep check-config`: the config is valid; here is what mtarep would monitor. */
 import fs from 'node:fs';
 import type { Config } from '../../lib/config/normalize.js';
-import { describeTarget } from '../../lib/redis.js';
+import { describeTarget } from '../../lib/redis-target.js';
 import { parseHtpasswd } from '../../lib/htpasswd.js';
 import { exitCodes } from '../exit-codes.js';
 import type { ConfiguredContext } from '../commands.js';

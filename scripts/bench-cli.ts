@@ -1,0 +1,116 @@
+/**
+ * npm run bench:cli -- how long `mtarep` takes to start, as a user (or cron) meets it: whole processes
+ * of the built CLI (`node dist/cli/main.js`, built first when stale) for `--version`, `--help` and
+ * `check-config` (a config with 50 hosts and 5 zones), next to a bare `node -e 0` in the same run (the
+ * floor no command can go under). Prints the median and the fastest of BENCH_RUNS (15) runs each, the
+ * CPU time of the child, and the npm packages each command loads (traced with a module hook).
+ *
+ * Options (env): BENCH_RUNS (15).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../lib/htpasswd.js';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const main = path.join(root, 'dist/cli/main.js');
+
+function say(s: string) {
+  process.stdout.write(s + '\n');
+}
+
+// Build dist/ when it is missing or older than the sources (scripts/lib.sh need_build).
+const build = spawnSync('bash', ['-c', '. scripts/lib.sh && need_build'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) throw new Error('building dist/ failed');
+
+// A realistic config in a temporary folder: 50 hosts, 5 zones, an htpasswd file.
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-cli-'));
+const hosts = Array.from({ length: 50 }, (_, i) => `  mta${i}: mta${i}.example.com`).join('\n');
+fs.writeFileSync(
+  path.join(dir, 'mtarep.yml'),
+  `http_auth_file: ./htpasswd
+rbls: [zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org, psbl.surriel.com, bl.mailspike.net]
+provider_block_strings: { gmail: 'gsmtp.*550', hotmail: 'S3150' }
+mta_map:
+${hosts}
+`,
+);
+fs.writeFileSync(path.join(dir, 'htpasswd'), `admin:${hashPassword('bench-password')}\n`);
+
+// Module trace: a resolve hook (module.register, Node >= 20.6) appends each resolved URL to a file.
+const traceHooks = path.join(dir, 'trace-hooks.mjs');
+fs.writeFileSync(
+  traceHooks,
+  `import fs from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  fs.appendFileSync(process.env.MTAREP_TRACE_FILE, r.url + '\\n');
+  return r;
+}
+`,
+);
+const traceRegister = path.join(dir, 'trace-register.mjs');
+fs.writeFileSync(traceRegister, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + traceHooks)});\n`);
+
+function packagesLoaded(args: string[]): string[] {
+  const file = path.join(dir, 'trace.txt');
+  fs.writeFileSync(file, '');
+  spawnSync(process.execPath, ['--import', traceRegister, main, ...args], { cwd: dir, env: { ...process.env, MTAREP_TRACE_FILE: file } });
+  const pkgs = new Set<string>();
+  for (const url of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (m) pkgs.add(m[1]!);
+  }
+  return [...pkgs].sort();
+}
+
+interface Timing {
+  median: number;
+  min: number;
+  cpuMedian: number;
+}
+
+/** Wall time of whole processes (spawn to exit) and their CPU time, alternating with the others. */
+function measure(cases: { name: string; argv: string[]; expectCode: number }[]): Map<string, Timing> {
+  const wall = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const cpu = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (let i = 0; i < RUNS + 1; i++) {
+    for (const c of cases) {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...c.argv], { cwd: dir, encoding: 'utf8' });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== c.expectCode) throw new Error(`${c.name}: exit ${r.status}, expected ${c.expectCode}: ${r.stderr}`);
+      const [u, s] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+      if (i === 0) continue; // warm the file cache
+      wall.get(c.name)!.push(ms);
+      cpu.get(c.name)!.push((u! + s!) * 1000);
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return new Map(cases.map((c) => [c.name, { median: med(wall.get(c.name)!), min: Math.min(...wall.get(c.name)!), cpuMedian: med(cpu.get(c.name)!) }]));
+}
+
+if (spawnSync('/usr/bin/time', ['true']).error) throw new Error('/usr/bin/time is needed (Debian package "time")');
+
+const cases = [
+  { name: 'node -e 0 (floor)', argv: ['-e', '0'], expectCode: 0 },
+  { name: 'mtarep --version', argv: [main, '--version'], expectCode: 0 },
+  { name: 'mtarep --help', argv: [main, '--help'], expectCode: 0 },
+  { name: 'mtarep check-config', argv: [main, 'check-config'], expectCode: 0 },
+];
+say(`mtarep CLI start: whole processes, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(2)}, ${RUNS} runs each (alternated)`);
+const res = measure(cases);
+say('');
+say(`${'command'.padEnd(22)} ${'median'.padStart(8)} ${'fastest'.padStart(8)} ${'cpu'.padStart(8)}   npm packages loaded`);
+for (const c of cases) {
+  const t = res.get(c.name)!;
+  const pkgs = c.argv[0] === main ? packagesLoaded(c.argv.slice(1)) : [];
+  say(`${c.name.padEnd(22)} ${(t.median / 1000).toFixed(3).padStart(7)}s ${(t.min / 1000).toFixed(3).padStart(7)}s ${(t.cpuMedian / 1000).toFixed(3).padStart(7)}s   ${c.argv[0] === main ? pkgs.join(', ') || 'none' : ''}`);
+}
+say('');
+say('Goal (issue 13): --version, --help and check-config under 0.15 s.');
+say(`load average at the end: ${os.loadavg()[0]!.toFixed(2)} (figures from a busy machine are not the CLI's)`);
+fs.rmSync(dir, { recursive: true, force: true });
