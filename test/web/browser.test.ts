@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { silentLogger } from '../../lib/log.js';
 import { startServer, type RunningServer } from '../../web/server.js';
-import { freePort } from '../helpers/net.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { htpasswdLine, keys, useClock, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
 
@@ -32,9 +31,8 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     }
     fs.mkdirSync(shots, { recursive: true });
     t = await testRedis();
-    const port = await freePort();
     // A graph domain with markup: config strings are text in the chart too.
-    const config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}`, graph_domains: ['gmail.com', 'yahoo.com', '<i>odd</i>&amp;.example'] }, t.prefix);
+    const config = makeConfig(tempDir(), { graph_domains: ['gmail.com', 'yahoo.com', '<i>odd</i>&amp;.example'] }, t.prefix);
     writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const k = keys(t.prefix);
     useClock(new Date());
@@ -51,7 +49,8 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     await t.redis.hincrby(k.counter('acme', day, 'deferred'), 'yahoo.com', 90);
     await t.redis.sadd(k.counterIds, 'acme');
     // Times relative to the real clock: the browser test runs with the real one.
-    server = await startServer({ config, redis: t.redis, log: silentLogger });
+    // Port 0: the OS picks a free port when the server binds (startServer reports it in its url).
+    server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -3,7 +3,6 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { startServer, type RunningServer } from '../../web/server.js';
-import { freePort } from '../helpers/net.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, htpasswdLine, keys, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
 
@@ -12,11 +11,11 @@ let server: RunningServer;
 
 beforeAll(async () => {
   t = await testRedis();
-  const port = await freePort();
-  const config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}` }, t.prefix);
+  const config = makeConfig(tempDir(), {}, t.prefix);
   writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'apr1')]);
   await store(t.redis, keys(t.prefix), sampleData());
-  server = await startServer({ config, redis: t.redis, log: silentLogger });
+  // Port 0: the OS picks a free port when the server binds (startServer reports it in its url).
+  server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
 });
 afterAll(async () => {
   await server.close();
