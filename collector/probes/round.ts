@@ -16,7 +16,7 @@ import type { ImapReader, ImapSettings } from '../../lib/mail/imap.js';
 import { createSmtpSender, type SmtpSender, type SmtpSettings } from '../../lib/mail/smtp.js';
 import { newToken } from '../../lib/mail/token.js';
 import { domainStore, type ProbeDomain } from '../../lib/probes/domains.js';
-import { dayStats, judgeDomain, utcDate, type Limits } from '../../lib/probes/judge.js';
+import { dayStats, judgeDomain, limitsOf, utcDate, type Limits } from '../../lib/probes/judge.js';
 import type { DomainSummary, ProbeRecord, ProbeRoundSummary } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import type { OpenIssue } from '../../lib/events.js';
@@ -48,18 +48,6 @@ export interface ProbeRoundDeps {
 export interface ProbeRoundResult extends ProbeRoundSummary {
   summaries: DomainSummary[];
   issues: OpenIssue[];
-}
-
-export function limitsOf(p: ProbesConfig): Limits {
-  return {
-    maxReturnS: p.maxReturnS,
-    maxSecUntilFail: p.maxSecUntilFail,
-    maxFailNumber: p.maxFailNumber,
-    maxFailPercentage: p.maxFailPercentage,
-    maxLateNumber: p.maxLateNumber,
-    maxLatePercentage: p.maxLatePercentage,
-    window: p.window,
-  };
 }
 
 function tlsOf(s: ServerConfig) {

@@ -5,6 +5,7 @@
  */
 import type { DayStat, DomainSummary, ProbeRecord, ProbeState, StateCounts } from './model.js';
 import { probeStates } from './model.js';
+import type { ProbesConfig } from '../config/probes.js';
 
 export interface Limits {
   maxReturnS: number;
@@ -14,6 +15,19 @@ export interface Limits {
   maxLateNumber: number;
   maxLatePercentage: number;
   window: number;
+}
+
+/** The judgement limits of a `probes:` config (the round, the API and the dashboard use the same). */
+export function limitsOf(p: ProbesConfig): Limits {
+  return {
+    maxReturnS: p.maxReturnS,
+    maxSecUntilFail: p.maxSecUntilFail,
+    maxFailNumber: p.maxFailNumber,
+    maxFailPercentage: p.maxFailPercentage,
+    maxLateNumber: p.maxLateNumber,
+    maxLatePercentage: p.maxLatePercentage,
+    window: p.window,
+  };
 }
 
 /** Round-trip seconds of a returned probe. */

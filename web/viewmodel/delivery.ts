@@ -6,7 +6,7 @@
 import type { Config } from '../../lib/config/normalize.js';
 import type { ProbeDomain } from '../../lib/probes/domains.js';
 import { domainStore } from '../../lib/probes/domains.js';
-import { emptyCounts, probeState, rttS, stateReason, type Limits } from '../../lib/probes/judge.js';
+import { emptyCounts, limitsOf, probeState, rttS, stateReason, type Limits } from '../../lib/probes/judge.js';
 import type { DayStat, DomainSummary, ProbeRecord, ProbeState, StateCounts } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import type { Redis } from '../../lib/redis.js';
@@ -45,15 +45,7 @@ const round = (v: number | null | undefined) => (v === null || v === undefined ?
 export function limitsOfConfig(config: Config): Limits | undefined {
   const p = config.probes;
   if (!p) return undefined;
-  return {
-    maxReturnS: p.maxReturnS,
-    maxSecUntilFail: p.maxSecUntilFail,
-    maxFailNumber: p.maxFailNumber,
-    maxFailPercentage: p.maxFailPercentage,
-    maxLateNumber: p.maxLateNumber,
-    maxLatePercentage: p.maxLatePercentage,
-    window: p.window,
-  };
+  return limitsOf(p);
 }
 
 export function apiDomain(d: ProbeDomain, s: DomainSummary | undefined): ApiDomain {
