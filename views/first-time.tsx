@@ -3,7 +3,7 @@
  * when the first collector run happens.
  */
 import type { Config } from '../lib/config/normalize.js';
-import { durationText } from '../web/viewmodel/format.js';
+import { durationText } from './format.js';
 import { Layout } from './layout.js';
 
 export function FirstTimePage(p: { config: Config; user: string }) {

@@ -2,8 +2,19 @@
  * The graphs page: the original's column chart of sent / bounced / deferred / expired / fbl per
  * graph domain for one day (Highcharts, served locally), with the same numbers as a table.
  */
-import type { CountersModel } from '../web/viewmodel/graphs.js';
+import type { CounterType } from '../lib/keys.js';
 import { Layout } from './layout.js';
+
+/** The day's delivery counters per graph domain (built by web/viewmodel/graphs.ts). */
+export interface CountersModel {
+  /** YYYY-MM-DD shown and in the date picker; YYYYMMDD in Redis keys. */
+  day: string;
+  prev: string;
+  next: string;
+  domains: string[];
+  series: { name: CounterType; data: number[] }[];
+  total: number;
+}
 
 export function GraphsPage(p: { user: string; m: CountersModel }) {
   const { m } = p;

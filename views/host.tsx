@@ -6,9 +6,18 @@ import type { DetailRow } from '../lib/checks/types.js';
 import type { HostConfig } from '../lib/config/normalize.js';
 import type { BlocksRecord, DnsblResult, HostRecord } from '../lib/model.js';
 import type { Severity, SeverityLevel } from '../lib/severity.js';
-import type { HistoryModel } from '../web/viewmodel/graphs.js';
-import { shortTime } from '../web/viewmodel/format.js';
+import { shortTime } from './format.js';
 import { Layout } from './layout.js';
+
+/** An IP's history for the charts (built by web/viewmodel/graphs.ts). */
+export interface HistoryModel {
+  ip: string;
+  points: number;
+  /** [epoch ms, value] pairs per series; null values are gaps. */
+  score: [number, number | null][];
+  listings: [number, number][];
+  traps: [number, number | null][];
+}
 
 /** The host page's props (built by web/viewmodel/host.ts). */
 export interface HostPageModel {

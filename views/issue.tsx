@@ -3,8 +3,33 @@
  * links, advice and the Acknowledge form (POST with a CSRF token). Everything is escaped by hono/jsx;
  * links were allow-listed (http/https) by the view model.
  */
-import { shortTime } from '../web/viewmodel/format.js';
-import type { IssueView } from '../web/viewmodel/issues.js';
+import type { Ack, Issue } from '../lib/issues.js';
+import { shortTime } from './format.js';
+
+/** What an issue modal shows for a DNSBL listing or a provider block (built by web/viewmodel/issues.ts). */
+export interface IssueView {
+  id: string;
+  /** DOM id of the modal. */
+  domId: string;
+  kind: Issue['kind'];
+  /** Zone or provider. */
+  name: string;
+  host: string;
+  fqdn: string;
+  ip?: string;
+  /** Provider block: the newest rejection line (verbatim, escaped by the view), its time and domain. */
+  line?: string;
+  lineAt?: string;
+  recipientDomain?: string;
+  /** DNSBL listing: answer codes, their meaning, TXT reason. */
+  codes: string[];
+  labels: string[];
+  txt?: string;
+  removalLink: string | null;
+  assistanceLink: string | null;
+  advice?: string;
+  ack?: Ack;
+}
 
 export function issueTitle(i: IssueView): string {
   return i.kind === 'rbl' ? `${i.ip ?? i.host} listed on ${i.name}` : `${i.name} blocks ${i.host}`;

@@ -5,7 +5,7 @@
  */
 import { h as html } from './h.js';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { Cell, ColumnHead, IssueRef, OverviewRow } from '../web/viewmodel/overview.js';
+import type { Cell, ColumnHead, IssueRef, OverviewRow } from './overview-model.js';
 
 type H = HtmlEscapedString;
 

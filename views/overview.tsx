@@ -3,8 +3,8 @@
  * colours) and one <dialog> per current issue. Sorting works without JavaScript (header links carry
  * ?sort=&dir=); app.js sorts in place and keeps the URL in step.
  */
-import type { OverviewModel, SortKey } from '../web/viewmodel/overview.js';
-import { shortTime } from '../web/viewmodel/format.js';
+import type { OverviewModel, SortKey } from './overview-model.js';
+import { shortTime } from './format.js';
 import { IssueDialog } from './issue.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';

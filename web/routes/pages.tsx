@@ -23,7 +23,7 @@ import { buildHostPage } from '../viewmodel/host.js';
 import { buildIssueViews } from '../viewmodel/issues.js';
 import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
-import { durationText } from '../viewmodel/format.js';
+import { durationText } from '../../views/format.js';
 
 
 const htmlHeaders = { 'Cache-Control': 'no-store' };

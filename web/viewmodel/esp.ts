@@ -6,7 +6,7 @@ import type { EspReport } from '../../lib/esp/report.js';
 import type { EspSendRecord } from '../../lib/esp/types.js';
 import { espEventTypes } from '../../lib/esp/webhooks/events.js';
 import type { EspPageModel, EspProviderRow, EspSendRow, ProviderStatus } from '../../views/esp.js';
-import { ageText, durationText, shortTime } from './format.js';
+import { ageText, durationText, shortTime } from '../../views/format.js';
 
 export type { EspPageModel } from '../../views/esp.js';
 

@@ -5,16 +5,11 @@
 import { counterTypes, type CounterType } from '../../lib/keys.js';
 import type { HistoryPoint } from '../../lib/model.js';
 import type { DayCounters } from '../counters.js';
+import type { CountersModel } from '../../views/graphs.js';
+import type { HistoryModel } from '../../views/host.js';
 
-export interface CountersModel {
-  /** YYYY-MM-DD shown and in the date picker; YYYYMMDD in Redis keys. */
-  day: string;
-  prev: string;
-  next: string;
-  domains: string[];
-  series: { name: CounterType; data: number[] }[];
-  total: number;
-}
+export type { CountersModel, HistoryModel };
+
 
 /** Parse `?day=YYYY-MM-DD` (or YYYYMMDD); null when absent or not a real date. */
 export function parseDay(s: string | undefined): string | null {
@@ -46,14 +41,6 @@ export function countersModel(day: string, domains: readonly string[], c: DayCou
   };
 }
 
-export interface HistoryModel {
-  ip: string;
-  points: number;
-  /** [epoch ms, value] pairs per series; null values are gaps. */
-  score: [number, number | null][];
-  listings: [number, number][];
-  traps: [number, number | null][];
-}
 
 export function historyModel(ip: string, pts: readonly HistoryPoint[]): HistoryModel {
   const sorted = [...pts].sort((a, b) => a.t - b.t);

@@ -8,30 +8,10 @@ import { currentIssues, type Ack, type Issue } from '../../lib/issues.js';
 import type { BlocksRecord, IpRecord } from '../../lib/model.js';
 import { configLink, safeUrl, fillIp } from '../links.js';
 import { dnsblZones } from '../../lib/checks/dnsbl.js';
+import type { IssueView } from '../../views/issue.js';
 
-export interface IssueView {
-  id: string;
-  /** DOM id of the modal. */
-  domId: string;
-  kind: Issue['kind'];
-  /** Zone or provider. */
-  name: string;
-  host: string;
-  fqdn: string;
-  ip?: string;
-  /** Provider block: the newest rejection line (verbatim, escaped by the view), its time and domain. */
-  line?: string;
-  lineAt?: string;
-  recipientDomain?: string;
-  /** DNSBL listing: answer codes, their meaning, TXT reason. */
-  codes: string[];
-  labels: string[];
-  txt?: string;
-  removalLink: string | null;
-  assistanceLink: string | null;
-  advice?: string;
-  ack?: Ack;
-}
+export type { IssueView };
+
 
 function removalFor(config: Config, zone: string, ip: string | undefined, fromCollector: string | undefined): string | null {
   const collected = safeUrl(fromCollector);

@@ -5,34 +5,24 @@
  * cells come from its plugin's columns (lib/checks/).
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
-import { blockIssueId, rblIssueId, type Ack } from '../../lib/issues.js';
+import { blockIssueId, rblIssueId } from '../../lib/issues.js';
 import { dnsblZones } from '../../lib/checks/dnsbl.js';
 import { checkPlugins, resultOf, type AnyPlugin } from '../../lib/checks/index.js';
 import type { Cell, Column } from '../../lib/checks/types.js';
-import type { BlocksRecord, IpRecord, RunSummary } from '../../lib/model.js';
+import type { BlocksRecord, IpRecord } from '../../lib/model.js';
 import { severityRules, type Severity } from '../../lib/severity.js';
 import type { Snapshot } from '../data.js';
 import { hostIps } from '../data.js';
-import { buildIssueViews, type IssueView } from './issues.js';
-import { ageText } from './format.js';
+import { ageText } from '../../views/format.js';
+import type { IssueView } from '../../views/issue.js';
+import type { ColumnHead, IssueRef, OverviewModel, OverviewRow, SortDir, SortKey, Summary } from '../../views/overview-model.js';
+import { buildIssueViews } from './issues.js';
 import { blocksFor, rowSeverityOf } from './severity.js';
+
+export type { Cell, ColumnHead, IssueRef, OverviewModel, OverviewRow, SortDir, SortKey, Summary };
 
 /** Sort keys besides the check plugins' columns. */
 export const fixedSortKeys = ['severity', 'host', 'ip', 'blocks', 'listings', 'checked'] as const;
-export type SortKey = string;
-export type SortDir = 'asc' | 'desc';
-
-export type { Cell };
-
-/** A column of the table: the fixed ones and each check plugin's (lib/checks/), in `order`. */
-export interface ColumnHead {
-  key: string;
-  header: string;
-  order: number;
-  /** Drawn by the check's plugin (a Cell); else one of the fixed columns. */
-  plugin: boolean;
-  numeric?: boolean;
-}
 
 /** The table's columns between IP and Checked: the plugins' columns and the two issue columns. */
 export function overviewColumns(config: Config, plugins: readonly AnyPlugin[]): { heads: ColumnHead[]; cols: Column<unknown>[]; owner: AnyPlugin[] } {
@@ -48,59 +38,9 @@ export function overviewColumns(config: Config, plugins: readonly AnyPlugin[]): 
   return { heads, cols, owner };
 }
 
-export interface IssueRef {
-  id: string;
-  domId: string;
-  label: string;
-  ack?: Ack;
-  /** A listing on a non-critical zone (a warning, drawn lighter than a critical one). */
-  minor?: boolean;
-}
 
-export interface OverviewRow {
-  host: string;
-  fqdn: string;
-  ip: string | null;
-  severity: Severity;
-  /** Set when the host's IPs could not be resolved. */
-  resolveError?: string;
-  /** The check plugins' cells by column key. */
-  cells: Record<string, Cell>;
-  blocks: IssueRef[];
-  /** What the blocks cell says beside (or instead of) the badges: "no blocks" only after a good maillog read. */
-  blocksNote: Cell | null;
-  listings: IssueRef[];
-  /** What the listings cell says when nothing is listed: "unlisted" only when the IP was checked. */
-  listingsNote: Cell;
-  /** Zones that could not be checked for this IP (error, unknown answer, unhealthy zone). */
-  cannotTell: string[];
-  checked: Cell & { iso: string | null };
-  sort: Record<string, string | number>;
-}
 
-export interface Summary {
-  hosts: number;
-  ips: number;
-  listed: number;
-  blocked: number;
-  acknowledged: number;
-  issues: number;
-  errors: number;
-  bySeverity: Record<Severity['level'], number>;
-  lastRun: (RunSummary & { age: string }) | null;
-}
 
-export interface OverviewModel {
-  firstTime: boolean;
-  rows: OverviewRow[];
-  issues: IssueView[];
-  summary: Summary;
-  /** Columns between IP and Checked, in display order. */
-  columns: ColumnHead[];
-  sort: SortKey;
-  dir: SortDir;
-  problems: string[];
-}
 
 /**
  * The blocks cell's text: "no blocks" only after a good maillog read; a failed read says so (beside

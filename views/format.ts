@@ -1,4 +1,4 @@
-/** Small display formatters shared by the view models. Pure. */
+/** Small display formatters shared by the views and the view models that build their props. Pure. */
 
 /** "just now", "5 min ago", "3 h ago", "2 d ago" (or "in the future" for clock skew). */
 export function ageText(now: Date, iso: string): string {
