@@ -8,13 +8,14 @@ import type { Child } from 'hono/jsx';
 export interface LayoutProps {
   title: string;
   user: string;
-  active: 'overview' | 'graphs' | 'esp' | 'help' | 'version' | 'host' | 'issue' | 'error';
+  active: 'overview' | 'delivery' | 'graphs' | 'esp' | 'help' | 'version' | 'host' | 'issue' | 'error';
   scripts?: string[];
   children?: Child;
 }
 
 const nav: [LayoutProps['active'], string, string][] = [
   ['overview', '/', 'Overview'],
+  ['delivery', '/delivery', 'Delivery'],
   ['graphs', '/graphs', 'Graphs'],
   ['esp', '/esp', 'ESP'],
   ['help', '/help', 'Help'],

@@ -9,7 +9,15 @@ import { IssueDialog } from './issue.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';
 
-export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; back: string; version: string }) {
+export function OverviewPage(p: {
+  m: OverviewModel;
+  user: string;
+  csrf: string;
+  back: string;
+  version: string;
+  /** Probe domains failing (round-trip probes configured), linking to the Delivery page. */
+  delivery?: { failing: number; domains: number } | undefined;
+}) {
   const { m } = p;
   const s = m.summary;
   const cols: [SortKey, string, string?][] = [
@@ -43,6 +51,11 @@ export function OverviewPage(p: { m: OverviewModel; user: string; csrf: string; 
         <span class={s.errors ? 't-unknown' : ''}>
           <b>{s.errors}</b> cannot tell
         </span>
+        {p.delivery && (
+          <a href="/delivery" class={p.delivery.failing ? 't-bad' : ''} title={`${p.delivery.domains} probe domains`}>
+            <b>{p.delivery.failing}</b> failing domain{p.delivery.failing === 1 ? '' : 's'}
+          </a>
+        )}
         <span class="lastrun">
           last run{' '}
           {s.lastRun ? (

@@ -14,6 +14,7 @@ import type { WebContext } from './context.js';
 import type { WebEnv } from './env.js';
 import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
+import { deliveryRoutes } from './routes/delivery.js';
 import { espRoutes } from './routes/esp.js';
 import { probesApiRoutes } from './routes/probes-api.js';
 import { pageRoutes } from './routes/pages.js';
@@ -33,6 +34,7 @@ export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> 
   app.use('*', csrf({ origin: sameHost }));
   assetRoutes(app);
   pageRoutes(app, w);
+  deliveryRoutes(app, w);
   ackRoutes(app, w);
   espRoutes(app, w); // before apiRoutes: /api/esp is not a host
   probesApiRoutes(app, w); // before apiRoutes: /api/probes is not a host name

@@ -32,9 +32,10 @@ export interface ImportOutcome {
 }
 
 /*
- * KEYS[1] domains hash; ARGV[1] domain; ARGV[2] 'on'|'off'; ARGV[3] who; ARGV[4] when (ISO).
- * Returns the updated JSON, or false when the domain is unknown. Read-modify-write in one step so two
- * writers (CLI and dashboard) never lose each other's change.
+ * KEYS[1] domains hash, KEYS[2] data version; ARGV[1] domain; ARGV[2] 'on'|'off'; ARGV[3] who;
+ * ARGV[4] when (ISO). Returns the updated JSON, or false when the domain is unknown. Read-modify-write
+ * in one step so two writers (CLI and dashboard) never lose each other's change; the data version
+ * moves so cached pages (overview's failing count, Delivery page) show the change.
  */
 const maintenanceScript = `
 local v = redis.call('hget', KEYS[1], ARGV[1])
@@ -45,6 +46,7 @@ d['maintenanceBy'] = ARGV[3]
 d['maintenanceAt'] = ARGV[4]
 local out = cjson.encode(d)
 redis.call('hset', KEYS[1], ARGV[1], out)
+redis.call('incr', KEYS[2])
 return out`;
 
 export function domainStore(redis: Redis, prefix: string) {
@@ -56,9 +58,28 @@ export function domainStore(redis: Redis, prefix: string) {
         .map((v) => JSON.parse(v) as ProbeDomain)
         .sort((a, b) => a.customer.localeCompare(b.customer) || a.domain.localeCompare(b.domain));
     },
+    /** Every domain, unsorted (the dashboard sorts its own way). */
+    async all(): Promise<ProbeDomain[]> {
+      return Object.values(await redis.hgetall(k.probeDomains)).map((v) => JSON.parse(v) as ProbeDomain);
+    },
     async get(domain: string): Promise<ProbeDomain | undefined> {
       const v = await redis.hget(k.probeDomains, domain.toLowerCase());
       return v ? (JSON.parse(v) as ProbeDomain) : undefined;
+    },
+    /** Some domains (one HMGET); unknown ones are absent from the map. */
+    async getMany(names: readonly string[]): Promise<Map<string, ProbeDomain>> {
+      const out = new Map<string, ProbeDomain>();
+      if (names.length === 0) return out;
+      const vals = await redis.hmget(k.probeDomains, ...names.map((n) => n.toLowerCase()));
+      for (const v of vals) {
+        if (!v) continue;
+        const d = JSON.parse(v) as ProbeDomain;
+        out.set(d.domain, d);
+      }
+      return out;
+    },
+    async count(): Promise<number> {
+      return redis.hlen(k.probeDomains);
     },
     /** Import rows: a domain already stored (or earlier in the same rows) is `present`, never overwritten. */
     async import(rows: readonly CsvDomainRow[], now = new Date()): Promise<ImportOutcome> {
@@ -109,7 +130,7 @@ export function domainStore(redis: Redis, prefix: string) {
       return res[0]![1] === 1;
     },
     async setMaintenance(domain: string, on: boolean, by: string, now = new Date()): Promise<ProbeDomain> {
-      const v = (await redis.eval(maintenanceScript, 1, k.probeDomains, domain.toLowerCase(), on ? 'on' : 'off', by, now.toISOString())) as
+      const v = (await redis.eval(maintenanceScript, 2, k.probeDomains, k.dataVersion, domain.toLowerCase(), on ? 'on' : 'off', by, now.toISOString())) as
         | string
         | null;
       if (!v) throw new DomainError(`unknown domain ${domain}`);

@@ -120,6 +120,11 @@ export function probeStore(redis: Redis, prefix: string) {
       const all = await redis.hgetall(k.probeSummaries);
       return new Map(Object.entries(all).map(([d, v]) => [d, JSON.parse(v) as DomainSummary]));
     },
+    /** One domain's summary (HGET). */
+    async summary(domain: string): Promise<DomainSummary | undefined> {
+      const v = await redis.hget(k.probeSummaries, domain);
+      return v ? (JSON.parse(v) as DomainSummary) : undefined;
+    },
     /** Replace the given days of a domain's stats and drop days older than `keepFrom` (YYYY-MM-DD). */
     async writeStats(byDomain: Map<string, DayStat[]>, keepFrom: string): Promise<void> {
       const entries = [...byDomain.entries()];

@@ -1,8 +1,8 @@
-// mtarep overview: issue dialogs, in-place sorting that keeps ?sort=&dir= in the URL, row filter.
+// mtarep overview and Delivery page: issue dialogs, in-place sorting that keeps ?sort=&dir= in the URL, row filter.
 // Loaded as a file (the CSP allows no inline script); reads data only from DOM attributes.
 'use strict';
 (function () {
-  var table = document.getElementById('overview');
+  var table = document.getElementById('overview') || document.querySelector('table.sortable');
 
   document.addEventListener('click', function (ev) {
     var a = ev.target.closest ? ev.target.closest('a[data-dialog]') : null;
@@ -84,7 +84,8 @@
     a.addEventListener('click', function (ev) {
       ev.preventDefault();
       var key = th.dataset.key;
-      var dir = table.dataset.sort === key ? (table.dataset.dir === 'asc' ? 'desc' : 'asc') : key === 'severity' ? 'desc' : 'asc';
+      var first = key === 'severity' || th.dataset.first === 'desc' ? 'desc' : 'asc';
+      var dir = table.dataset.sort === key ? (table.dataset.dir === 'asc' ? 'desc' : 'asc') : first;
       sortBy(key, dir);
     });
   });

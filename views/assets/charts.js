@@ -30,6 +30,31 @@
     });
   });
 
+  // A probe domain's days: [date, min_s, avg_s, max_s, on_time, late, failed] per day.
+  document.querySelectorAll('[data-chart="probe-days"]').forEach(function (el) {
+    var days = JSON.parse(el.getAttribute('data-days'));
+    var col = function (i) { return days.map(function (d) { return d[i]; }); };
+    Highcharts.chart(el, {
+      chart: { animation: false },
+      title: { text: 'Round trips of ' + esc(el.getAttribute('data-domain')) + ' per day (UTC)' },
+      xAxis: { categories: col(0) },
+      yAxis: [
+        { title: { text: 'delivery time (s)' }, min: 0 },
+        { title: { text: 'probes' }, min: 0, opposite: true, allowDecimals: false },
+      ],
+      tooltip: { shared: true },
+      plotOptions: { series: { animation: false }, column: { stacking: 'normal', grouping: false } },
+      series: [
+        { name: 'on time', type: 'column', yAxis: 1, data: col(4), color: '#9ccc9c' },
+        { name: 'late', type: 'column', yAxis: 1, data: col(5), color: '#f0ad4e' },
+        { name: 'failed', type: 'column', yAxis: 1, data: col(6), color: '#d9534f' },
+        { name: 'max', type: 'line', data: col(3), color: '#8c6bb1', dashStyle: 'ShortDash', tooltip: { valueSuffix: ' s' } },
+        { name: 'average', type: 'line', data: col(2), color: '#2f7ed8', lineWidth: 3, tooltip: { valueSuffix: ' s' } },
+        { name: 'min', type: 'line', data: col(1), color: '#1e7d32', dashStyle: 'ShortDash', tooltip: { valueSuffix: ' s' } },
+      ],
+    });
+  });
+
   document.querySelectorAll('[data-chart="history"]').forEach(function (el) {
     var h = JSON.parse(el.getAttribute('data-history'));
     if (!h.points) return;

@@ -24,6 +24,7 @@ import { buildIssueViews } from '../viewmodel/issues.js';
 import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../../views/format.js';
+import { loadFailingCount } from '../viewmodel/delivery.js';
 
 
 const htmlHeaders = { 'Cache-Control': 'no-store' };
@@ -39,12 +40,12 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
     const hit = w.cache.get(key, version);
     if (hit !== undefined) return c.html(hit, 200, htmlHeaders);
-    const snap = await loadSnapshot(redis, k, config);
+    const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
     const m = buildOverview(config, snap, w.now(), sort, w.plugins);
     const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
     const body = m.firstTime
       ? page(<FirstTimePage config={config} user={user} />)
-      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} />);
+      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} delivery={delivery} />);
     // Cached under the version read *before* loading: a write in between only costs a re-render.
     w.cache.set(key, version, body);
     return c.html(body, 200, htmlHeaders);

@@ -120,3 +120,18 @@ export function isDate(s: string | undefined): s is string {
 export async function loadStats(redis: Redis, config: Config, domain: string, from?: string, to?: string): Promise<DayStat[]> {
   return probeStore(redis, config.redis.prefix).stats(domain.toLowerCase(), from, to);
 }
+
+/**
+ * The overview's figure: how many probe domains the last round found failing (less those switched to
+ * maintenance since), of how many. Two small round trips whatever the number of domains: the round's
+ * state (its failing list) with HLEN, then HMGET of the failing ones. Undefined when probes are off.
+ */
+export async function loadFailingCount(redis: Redis, config: Config): Promise<{ failing: number; domains: number } | undefined> {
+  if (!config.probes) return undefined;
+  const prefix = config.redis.prefix;
+  const ds = domainStore(redis, prefix);
+  const [state, domains] = await Promise.all([probeStore(redis, prefix).state(), ds.count()]);
+  const listed = state.lastRound?.failing ?? [];
+  const now = await ds.getMany(listed);
+  return { failing: [...now.values()].filter((d) => !d.maintenance).length, domains };
+}
