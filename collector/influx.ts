@@ -1,14 +1,20 @@
 /**
  * `mtarep collect --output-format influx`: a run's figures as InfluxDB line protocol, for Telegraf's
  * `inputs.exec` (users who prefer exec to scraping /metrics). Every line carries the run's finish time.
- * Measurements: mtarep_run (one), mtarep_check (per check), mtarep_ip (per IP), mtarep_dnsbl (per IP
- * and zone), mtarep_provider_blocks (per host and provider), mtarep_maillog (per host read over SSH).
+ * Measurements: mtarep_run (one), mtarep_check (per check), mtarep_ip (per IP: each check plugin's
+ * fields, lib/checks `series.influx`), mtarep_dnsbl (per IP and zone, from the DNSBL plugin),
+ * mtarep_provider_blocks (per host and provider), mtarep_maillog (per host read over SSH), and when
+ * the run covered probes mtarep_probe_round (one) and mtarep_probe (per probe domain: counts by state
+ * over the window, failing, maintenance, last round-trip seconds, on-time percentage).
  * A check that failed or never ran leaves its value field out and sets its `*_error` field to 1, so a
  * failure is never a clean value. Pure: config, summary and stored records in, lines out.
  */
 import type { Config } from '../lib/config/normalize.js';
 import { formatLine, nanos, type FieldValue } from '../lib/influx.js';
-import type { BlocksRecord, CheckResult, HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import { checkPlugins, resultOf, type AnyPlugin } from '../lib/checks/index.js';
+import type { BlocksRecord, HostRecord, IpRecord, RunSummary } from '../lib/model.js';
+import type { ProbeDomain } from '../lib/probes/domains.js';
+import { probeStates, type DomainSummary, type ProbeRoundSummary } from '../lib/probes/model.js';
 
 export interface InfluxInput {
   config: Config;
@@ -16,21 +22,25 @@ export interface InfluxInput {
   hosts: ReadonlyMap<string, HostRecord | undefined>;
   ips: ReadonlyMap<string, IpRecord>;
   blocks: ReadonlyMap<string, BlocksRecord>;
+  /** The check plugins exported (default: the built-in list). */
+  plugins?: readonly AnyPlugin[];
+  /** The probe domains, their figures as the newest round judged them, and that round (when the run covered probes). */
+  probes?: { domains: readonly ProbeDomain[]; summaries: ReadonlyMap<string, DomainSummary>; round?: ProbeRoundSummary };
 }
 
 const int = (n: number) => ({ int: n });
 const bit = (b: boolean) => int(b ? 1 : 0);
-const failed = (r: CheckResult<unknown> | undefined) => bit(r === undefined || r.status === 'error');
 
 /** The IPs a host's figures cover: the stored record's, else the configured ones. */
 function ipsOf(config: Config, name: string, rec: HostRecord | undefined): string[] {
   return rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];
 }
 
-export function formatCollectInflux({ config, summary, hosts, ips, blocks }: InfluxInput): string[] {
+export function formatCollectInflux({ config, summary, hosts, ips, blocks, plugins = checkPlugins, probes }: InfluxInput): string[] {
   const timestamp = nanos(new Date(summary.finishedAt));
   const lines: string[] = [];
-  const line = (measurement: string, tags: Record<string, string>, fields: Record<string, FieldValue | undefined>) =>
+  const unhealthyZones = new Set(summary.unhealthyZones.map((u) => u.split(':')[0]!.trim()));
+  const line = (measurement: string, tags: Record<string, string | undefined>, fields: Record<string, FieldValue | undefined>) =>
     lines.push(formatLine({ measurement, tags, fields, timestamp }));
 
   line('mtarep_run', { status: summary.status }, {
@@ -47,46 +57,13 @@ export function formatCollectInflux({ config, summary, hosts, ips, blocks }: Inf
     const hostRec = hosts.get(h.name);
     for (const ip of ipsOf(config, h.name, hostRec)) {
       const rec = ips.get(ip);
-      const v6 = ip.includes(':');
-      const zones = config.zones.filter((z) => !z.domainOnly && (!v6 || z.ipv6));
-      let listed = 0;
-      let dnsblErrors = 0;
-      for (const z of zones) {
-        const d = rec?.dnsbl.value?.zones.find((x) => x.zone === z.zone);
-        const isListed = d?.state === 'listed';
-        const isError = d === undefined || d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined;
-        if (isListed && d?.kind !== 'allow') listed++;
-        if (isError) dnsblErrors++;
-        line('mtarep_dnsbl', { host: h.name, ip, zone: z.zone }, { listed: bit(isListed), error: bit(isError) });
-      }
-      const f: Record<string, FieldValue | undefined> = { checked: bit(rec !== undefined), listings: int(listed), dnsbl_errors: int(dnsblErrors) };
-      if (config.senderscoreZone !== null && rec?.senderscore.status !== 'skipped') {
-        const s = rec?.senderscore;
-        if (s?.status === 'ok' && s.value?.score != null) f['senderscore'] = s.value.score;
-        f['senderscore_error'] = failed(s);
-      }
-      if (config.snds.key !== undefined && rec?.snds.status !== 'skipped') {
-        const s = rec?.snds;
-        const data = s?.status === 'ok' ? s.value?.data : undefined;
-        if (data) {
-          f['snds_traps'] = int(data.traps);
-          f['snds_color'] = data.color;
-        }
-        if (s?.status === 'ok' && s.value?.blocked) f['snds_blocked'] = bit(s.value.blocked.blocked);
-        f['snds_error'] = failed(s);
-      }
-      if (config.dnsMatch && rec?.dnsMatch.status !== 'skipped') {
-        const m = rec?.dnsMatch;
-        for (const part of ['rdns', 'fdns', 'helo'] as const) {
-          const p = m?.status === 'ok' ? m.value?.[part] : undefined;
-          if (p && p.state !== 'error') f[`${part}_match`] = bit(p.state === 'match');
-          f[`${part}_error`] = bit(p === undefined || p.state === 'error');
-        }
-      }
-      if (config.httpReputation && rec?.httpReputation?.status !== 'skipped') {
-        const r = rec?.httpReputation;
-        if (r?.status === 'ok' && r.value) f['http_reputation'] = r.value.verdict;
-        f['http_reputation_error'] = failed(r);
+      const ctx = { config, v6: ip.includes(':'), unhealthyZones };
+      const f: Record<string, FieldValue | undefined> = { checked: bit(rec !== undefined) };
+      for (const p of plugins) {
+        if (!p.series) continue;
+        const out = p.series.influx(resultOf(rec, p), ctx);
+        Object.assign(f, out.fields);
+        for (const pt of out.points ?? []) line(pt.measurement, { host: h.name, ip, ...pt.tags }, pt.fields);
       }
       line('mtarep_ip', { host: h.name, ip }, f);
     }
@@ -101,6 +78,30 @@ export function formatCollectInflux({ config, summary, hosts, ips, blocks }: Inf
       for (const provider of providers) {
         line('mtarep_provider_blocks', { host: h.name, provider }, { blocks: int((b?.blocks ?? []).filter((x) => x.provider === provider).length) });
       }
+    }
+  }
+  if (probes) {
+    const round = probes.round;
+    if (round) {
+      line('mtarep_probe_round', { status: round.status }, {
+        sent: int(round.sent),
+        send_failed: int(round.sendFailed),
+        matched: int(round.matched),
+        bounced: int(round.bounced),
+        failing: int(round.failing.length),
+        receive_error: bit(round.receiveError !== undefined),
+      });
+    }
+    for (const d of probes.domains) {
+      const s = probes.summaries.get(d.domain);
+      const f: Record<string, FieldValue | undefined> = {
+        failing: bit(!d.maintenance && (s?.failing ?? false)),
+        maintenance: bit(d.maintenance),
+        last_rtt_s: s?.last?.rttS,
+        on_time_pct: s?.onTimePct ?? undefined,
+      };
+      for (const st of probeStates) f[st] = int(s?.counts[st] ?? 0);
+      line('mtarep_probe', { domain: d.domain, customer: d.customer }, f);
     }
   }
   return lines;

@@ -9,6 +9,8 @@ import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/ru
 import { intervalOf, selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
 import { formatCollectInflux } from '../../collector/influx.js';
 import { keys } from '../../lib/keys.js';
+import { domainStore } from '../../lib/probes/domains.js';
+import { probeStore } from '../../lib/probes/store.js';
 import { readSnapshot } from '../../lib/store/index.js';
 
 const formats = ['text', 'json', 'influx'] as const;
@@ -67,7 +69,8 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
           const ipsOf = (name: string, rec: { ips: string[] } | undefined) => rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];
           const snap = await readSnapshot(handle.redis, keys(config.redis.prefix), names, ipsOf);
           for (const p of snap.problems) log.warn('stored record unreadable', { problem: p });
-          const lines = formatCollectInflux({ config, summary, hosts: snap.hosts, ips: snap.ips, blocks: snap.blocks });
+          const probes = config.probes && (summary.sources ?? []).includes('probes') ? await readProbeFigures(handle.redis, config.redis.prefix) : undefined;
+          const lines = formatCollectInflux({ config, summary, hosts: snap.hosts, ips: snap.ips, blocks: snap.blocks, ...(probes ? { probes } : {}) });
           process.stdout.write(lines.join('\n') + '\n');
         } else {
           process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
@@ -86,4 +89,11 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
       }
     },
   );
+}
+
+/** The probe domains and the figures the newest round stored, for the Influx output. */
+async function readProbeFigures(redis: Parameters<typeof probeStore>[0], prefix: string) {
+  const ps = probeStore(redis, prefix);
+  const [domains, summaries, state] = await Promise.all([domainStore(redis, prefix).list(), ps.summaries(), ps.state()]);
+  return { domains, summaries, ...(state.lastRound ? { round: state.lastRound } : {}) };
 }

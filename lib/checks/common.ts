@@ -61,3 +61,9 @@ export function apiString<T>(r: CheckResult<T> | undefined, show: (v: T) => stri
   if (r.status === 'error' || r.value === undefined) return 'error';
   return show(r.value);
 }
+
+/** 1 when a check has no usable fresh result (error, or never run), for the series' `*_error`. */
+export const seriesError = (r: CheckResult<unknown> | undefined): number => (r === undefined || r.status === 'error' ? 1 : 0);
+export const bit = (b: boolean): number => (b ? 1 : 0);
+/** An Influx integer field. */
+export const int = (n: number): { int: number } => ({ int: n });

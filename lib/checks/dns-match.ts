@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { DnsMatchValue } from '../model.js';
 import type { SeverityReason } from '../severity.js';
-import { checkCell, detailRow, failedReason, valueOf } from './common.js';
+import { bit, checkCell, detailRow, failedReason, int, valueOf } from './common.js';
 import type { CheckPlugin, SeenIssue } from './types.js';
 
 const part = z.looseObject({ state: z.enum(['match', 'mismatch', 'error']), found: z.array(z.string()), reason: z.string().optional() });
@@ -77,5 +77,32 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
   ],
   // The original API had no DNS match key: the structured result is under `checks`.
   api: () => ({}),
+  series: {
+    help: {
+      mtarep_dns_match: ['1 when the DNS part matches (rdns: PTR names the FQDN, fdns: FQDN resolves to the IP, helo: banner names the FQDN); NaN on error', ['host', 'ip', 'part']],
+      mtarep_dns_match_error: ['1 when the DNS part could not be checked (or has not been yet)', ['host', 'ip', 'part']],
+    },
+    samples(r, { config }) {
+      if (!config.dnsMatch || r?.status === 'skipped') return [];
+      return labels.flatMap(([part]) => {
+        const p = r?.status === 'ok' ? r.value?.[part] : undefined;
+        const broken = p === undefined || p.state === 'error';
+        return [
+          { name: 'mtarep_dns_match', labels: { part }, value: broken ? NaN : bit(p.state === 'match') },
+          { name: 'mtarep_dns_match_error', labels: { part }, value: bit(broken) },
+        ];
+      });
+    },
+    influx(r, { config }) {
+      if (!config.dnsMatch || r?.status === 'skipped') return { fields: {} };
+      const fields: Record<string, { int: number }> = {};
+      for (const [part] of labels) {
+        const p = r?.status === 'ok' ? r.value?.[part] : undefined;
+        if (p && p.state !== 'error') fields[`${part}_match`] = int(bit(p.state === 'match'));
+        fields[`${part}_error`] = int(bit(p === undefined || p.state === 'error'));
+      }
+      return { fields };
+    },
+  },
   describe: (config) => `DNS match: ${config.dnsMatch ? `PTR, forward DNS, SMTP greeting on port ${config.smtpBanner.port}` : 'off'}`,
 };

@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { rblIssueId } from '../issues.js';
 import type { CheckResult, DnsblResult, DnsblValue, IpRecord } from '../model.js';
 import type { SeverityLevel, SeverityReason } from '../severity.js';
-import { carryStale, failedReason } from './common.js';
-import type { CheckPlugin, SeenIssue } from './types.js';
+import type { Config } from '../config/normalize.js';
+import { bit, carryStale, failedReason, int } from './common.js';
+import type { CheckPlugin, SeenIssue, SeriesContext } from './types.js';
 
 const zoneSchema = z.looseObject({
   zone: z.string(),
@@ -70,6 +71,24 @@ function zoneReasons(d: DnsblResult, out: SeverityReason[], lastKnown = false): 
       out.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${d.stale.at})` });
     }
   }
+}
+
+/** The IP zones that apply to an IP in this config. */
+function ipZones(config: Config, v6: boolean) {
+  return config.zones.filter((z) => !z.domainOnly && (!v6 || z.ipv6));
+}
+
+/** Each applicable zone's verdict for the series: listed, or cannot tell (error, unknown, unhealthy, not checked). */
+function zoneVerdicts(r: CheckResult<DnsblValue> | undefined, { config, v6, unhealthyZones }: SeriesContext) {
+  return ipZones(config, v6).map((z) => {
+    const d = r?.value?.zones.find((x) => x.zone === z.zone);
+    return {
+      zone: z.zone,
+      listed: d?.state === 'listed',
+      allow: d?.kind === 'allow',
+      cannotTell: d === undefined || d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined || unhealthyZones.has(z.zone),
+    };
+  });
 }
 
 export const dnsblPlugin: CheckPlugin<DnsblValue> = {
@@ -157,6 +176,25 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     const listed = zones.filter(isListing).map((d) => d.zone);
     const unsure = r.status === 'error' || zones.some(cannotTell);
     return { listings: listed.length > 0 ? listed.join(', ') : unsure ? 'unknown' : 'unlisted' };
+  },
+  series: {
+    help: {
+      mtarep_dnsbl_listed: ['1 when the IP is listed on the DNSBL zone', ['host', 'ip', 'zone']],
+      mtarep_dnsbl_error: ['1 when the zone could not tell for this IP (error, unknown answer, unhealthy zone, not checked yet)', ['host', 'ip', 'zone']],
+    },
+    samples(r, ctx) {
+      return zoneVerdicts(r, ctx).flatMap(({ zone, listed, cannotTell }) => [
+        { name: 'mtarep_dnsbl_listed', labels: { zone }, value: bit(listed) },
+        { name: 'mtarep_dnsbl_error', labels: { zone }, value: bit(cannotTell) },
+      ]);
+    },
+    influx(r, ctx) {
+      const zones = zoneVerdicts(r, ctx);
+      return {
+        fields: { listings: int(zones.filter((z) => z.listed && !z.allow).length), dnsbl_errors: int(zones.filter((z) => z.cannotTell).length) },
+        points: zones.map(({ zone, listed, cannotTell }) => ({ measurement: 'mtarep_dnsbl', tags: { zone }, fields: { listed: int(bit(listed)), error: int(bit(cannotTell)) } })),
+      };
+    },
   },
   describe: (config) => `DNSBL: ${config.zones.filter((z) => !z.domainOnly).length} IP zone(s), listed below`,
 };

@@ -2,8 +2,10 @@
 import { z } from 'zod';
 import type { HttpReputationValue } from '../model.js';
 import type { SeverityReason } from '../severity.js';
-import { apiString, checkCell, detailRow, failedReason, valueOf } from './common.js';
+import { apiString, bit, checkCell, detailRow, failedReason, int, seriesError, valueOf } from './common.js';
 import type { CheckPlugin } from './types.js';
+
+const verdicts = ['good', 'neutral', 'bad', 'unknown'] as const;
 
 export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
   name: 'httpReputation',
@@ -44,6 +46,24 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
   // Shown only where the collector stored a result (the lookup is optional).
   detail: (r) => (r ? [detailRow('HTTP reputation', r, (v) => `${v.verdict} (${v.raw})`)] : []),
   api: (r) => ({ brightmail: apiString(r, (v) => v.verdict) }),
+  series: {
+    help: {
+      mtarep_http_reputation: ['HTTP reputation verdict: 1 for the current verdict', ['host', 'ip', 'verdict']],
+      mtarep_http_reputation_error: ['1 when the HTTP reputation lookup failed (or has not run yet)', ['host', 'ip']],
+    },
+    samples(r, { config }) {
+      if (!config.httpReputation || r?.status === 'skipped') return [];
+      const verdict = r?.status === 'ok' ? r.value?.verdict : undefined;
+      return [
+        ...verdicts.map((v) => ({ name: 'mtarep_http_reputation', labels: { verdict: v }, value: bit(verdict === v) })),
+        { name: 'mtarep_http_reputation_error', value: seriesError(r) },
+      ];
+    },
+    influx(r, { config }) {
+      if (!config.httpReputation || r?.status === 'skipped') return { fields: {} };
+      return { fields: { http_reputation: r?.status === 'ok' ? r.value?.verdict : undefined, http_reputation_error: int(seriesError(r)) } };
+    },
+  },
   describe: (config) =>
     `HTTP reputation: ${config.httpReputation ? `${config.httpReputation.name} via ${new URL(config.httpReputation.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`,
 };

@@ -1,7 +1,7 @@
 /** SenderScore (shared half): a score below `severity.senderscore_warning` is a warning. */
 import { z } from 'zod';
 import type { SenderScoreValue } from '../model.js';
-import { apiString, checkCell, detailRow, failedReason, freshValue, valueOf } from './common.js';
+import { apiString, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
 import type { CheckPlugin } from './types.js';
 
 export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
@@ -36,5 +36,24 @@ export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
   ],
   detail: (r) => [detailRow('SenderScore', r, (v) => (v.score === null ? 'no score' : String(v.score)))],
   api: (r) => ({ senderscore: apiString(r, (v) => (v.score === null ? 'no score' : String(v.score))) }),
+  series: {
+    help: {
+      mtarep_senderscore: ['SenderScore of the IP (0-100; NaN when there is none)', ['host', 'ip']],
+      mtarep_senderscore_error: ['1 when the SenderScore lookup failed (or has not run yet)', ['host', 'ip']],
+    },
+    samples(r, { config }) {
+      if (config.senderscoreZone === null || r?.status === 'skipped') return [];
+      const score = r?.status === 'ok' ? r.value?.score : undefined;
+      return [
+        { name: 'mtarep_senderscore', value: typeof score === 'number' ? score : NaN },
+        { name: 'mtarep_senderscore_error', value: seriesError(r) },
+      ];
+    },
+    influx(r, { config }) {
+      if (config.senderscoreZone === null || r?.status === 'skipped') return { fields: {} };
+      const score = r?.status === 'ok' ? r.value?.score : undefined;
+      return { fields: { senderscore: typeof score === 'number' ? score : undefined, senderscore_error: int(seriesError(r)) } };
+    },
+  },
   describe: (config) => `SenderScore: ${config.senderscoreZone ?? 'off'}`,
 };

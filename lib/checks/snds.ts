@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { SndsValue } from '../model.js';
 import type { SeverityReason } from '../severity.js';
-import { apiString, checkCell, detailRow, failedReason, freshValue, valueOf } from './common.js';
+import { apiString, bit, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
 import type { CheckPlugin, SeenIssue } from './types.js';
 
 const data = z.looseObject({
@@ -18,6 +18,8 @@ const data = z.looseObject({
   periodStart: z.string(),
   periodEnd: z.string(),
 });
+
+const sndsColors = ['green', 'yellow', 'red'] as const;
 
 export const sndsPlugin: CheckPlugin<SndsValue> = {
   name: 'snds',
@@ -92,5 +94,36 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
     sndscolor: apiString(r, (v) => (v.blocked?.blocked ? 'blocked' : (v.data?.color ?? 'no data'))),
     sndstraps: apiString(r, (v) => (v.data ? String(v.data.traps) : 'no data')),
   }),
+  series: {
+    help: {
+      mtarep_snds_filter: ['SNDS filter result: 1 for the current colour', ['host', 'ip', 'color']],
+      mtarep_snds_trap_hits: ['SNDS trap hits in the latest period (NaN when SNDS has no row)', ['host', 'ip']],
+      mtarep_snds_blocked: ['1 when the SNDS IP status export lists the IP as blocked', ['host', 'ip']],
+      mtarep_snds_error: ['1 when the SNDS fetch failed (or has not run yet)', ['host', 'ip']],
+    },
+    samples(r, { config }) {
+      if (config.snds.key === undefined || r?.status === 'skipped') return [];
+      const row = r?.status === 'ok' ? r.value?.data : undefined;
+      return [
+        ...sndsColors.map((color) => ({ name: 'mtarep_snds_filter', labels: { color }, value: bit(row?.color === color) })),
+        { name: 'mtarep_snds_trap_hits', value: row ? row.traps : NaN },
+        ...(config.snds.ipStatus ? [{ name: 'mtarep_snds_blocked', value: bit(r?.status === 'ok' && r.value?.blocked?.blocked === true) }] : []),
+        { name: 'mtarep_snds_error', value: seriesError(r) },
+      ];
+    },
+    influx(r, { config }) {
+      if (config.snds.key === undefined || r?.status === 'skipped') return { fields: {} };
+      const row = r?.status === 'ok' ? r.value?.data : undefined;
+      const blocked = r?.status === 'ok' ? r.value?.blocked : undefined;
+      return {
+        fields: {
+          snds_traps: row ? int(row.traps) : undefined,
+          snds_color: row?.color,
+          snds_blocked: blocked ? int(bit(blocked.blocked)) : undefined,
+          snds_error: int(seriesError(r)),
+        },
+      };
+    },
+  },
   describe: (config) => `SNDS: ${config.snds.key ? `on (key set), ${config.snds.url}${config.snds.ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`,
 };

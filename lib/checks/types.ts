@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import type { Config } from '../config/normalize.js';
+import type { FieldValue, Point } from '../influx.js';
 import type { OpenIssue } from '../events.js';
 import type { CheckResult, HistoryPoint } from '../model.js';
 import type { SeverityReason, SeverityRules } from '../severity.js';
@@ -70,6 +71,35 @@ export interface DetailRow {
   at?: string;
 }
 
+/** What a plugin's series of one IP may consult. */
+export interface SeriesContext {
+  config: Config;
+  /** The IP is IPv6 (zones without IPv6 support do not apply). */
+  v6: boolean;
+  /** Zones that failed their self-test in the newest run (they cannot tell for any IP). */
+  unhealthyZones: ReadonlySet<string>;
+}
+
+/** One Prometheus sample of an IP: the `host` and `ip` labels are added by the caller. */
+export interface Sample {
+  name: string;
+  labels?: Record<string, string>;
+  value: number;
+}
+
+/**
+ * A check's figures for monitoring stacks (GET /metrics and `collect --output-format influx`). A check
+ * that failed or never ran says so (`*_error` 1, value NaN or left out): never a clean value.
+ */
+export interface CheckSeries<V> {
+  /** Its Prometheus gauges: name -> help and label names (README "Metrics"). */
+  help: Record<string, [string, string[]]>;
+  /** The samples of one IP (r undefined: not checked yet; labels host and ip added by the caller); none when the check is off. */
+  samples(r: CheckResult<V> | undefined, ctx: SeriesContext): Sample[];
+  /** Fields on the IP's `mtarep_ip` Influx line, and lines of its own (tags host and ip added by the caller). */
+  influx(r: CheckResult<V> | undefined, ctx: SeriesContext): { fields: Record<string, FieldValue | undefined>; points?: Omit<Point, 'timestamp'>[] };
+}
+
 export interface CheckPlugin<V = unknown> {
   /** The IpRecord field and the run summary's check name ('dnsbl', 'senderscore', ...). */
   name: string;
@@ -95,6 +125,8 @@ export interface CheckPlugin<V = unknown> {
   detail(r: CheckResult<V> | undefined): DetailRow[];
   /** The API's flat string fields (the original mtarep's keys) for one IP. */
   api(r: CheckResult<V> | undefined): Record<string, string>;
+  /** Its Prometheus and Influx figures (none: the check is not exported). */
+  series?: CheckSeries<V>;
   /** One line for `mtarep check-config`: how the check runs with this config. */
   describe(config: Config): string;
 }

@@ -4,22 +4,24 @@
  * (a CheckPlugin, what lib/checks/<name>.ts holds) and its run half (a Check, what
  * collector/checks/<name>.ts holds) are given to the collector (CollectDeps.checks, the list of
  * collector/checks/index.ts) and to the web app (WebDeps.plugins, the list of lib/checks/index.ts):
- * the run stores and counts it, and the overview, host page, API and severity show and judge it
- * without any other code knowing its name.
+ * the run stores and counts it, and the overview, host page, API, severity, /metrics and the Influx
+ * output show and judge it without any other code knowing its name.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { formatCollectInflux } from '../../collector/influx.js';
 import { runCollect } from '../../collector/run.js';
 import type { Check } from '../../collector/checks/types.js';
 import { checkPlugins } from '../../lib/checks/index.js';
 import { apiString, checkCell, detailRow, failedReason, valueOf } from '../../lib/checks/common.js';
 import type { CheckPlugin } from '../../lib/checks/types.js';
 import { silentLogger } from '../../lib/log.js';
+import type { IpRecord } from '../../lib/model.js';
 import { createApp } from '../../web/server.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { basic, blocksRecord, hostRecord, htpasswdLine, ipRecord, keys, makeConfig, NOW, store, tempDir, writeHtpasswd, zone } from '../web/fixtures.js';
+import { basic, blocksRecord, hostRecord, htpasswdLine, ipRecord, keys, makeConfig, NOW, runSummary, store, tempDir, writeHtpasswd, zone } from '../web/fixtures.js';
 
 interface OddValue {
   flagged: boolean;
@@ -43,6 +45,11 @@ const oddPlugin: CheckPlugin<OddValue> = {
   ],
   detail: (r) => [detailRow('OddLine', r, (v) => (v.flagged ? 'odd-detail-flagged' : 'odd-detail-clear'))],
   api: (r) => ({ oddkey: apiString(r, (v) => (v.flagged ? 'flagged' : 'clear')) }),
+  series: {
+    help: { mtarep_odd_flagged: ['1 when the odd check flagged the IP', ['host', 'ip']] },
+    samples: (r) => [{ name: 'mtarep_odd_flagged', value: r?.status === 'ok' ? Number(r.value?.flagged) : NaN }],
+    influx: (r) => ({ fields: { odd_flagged: r?.status === 'ok' ? { int: Number(r.value?.flagged) } : undefined } }),
+  },
   describe: () => 'Odd: test only',
 };
 
@@ -117,5 +124,16 @@ describe('a per-IP check added by one plugin and one list entry', () => {
     expect(api).toMatchObject({ oddkey: 'flagged', severity: 'warning' });
     expect(api.ips[0]!.severity.level).toBe('warning');
     expect(api.ips[0]!.checks['odd']).toMatchObject({ status: 'ok', value: { flagged: true } });
+
+    const metrics = await (await withOdd.request('/metrics', { headers: auth })).text();
+    expect(metrics).toContain('# HELP mtarep_odd_flagged 1 when the odd check flagged the IP');
+    expect(metrics).toMatch(/^mtarep_odd_flagged\{host="mta1",ip="192\.0\.2\.1"\} 1$/m);
+    expect(await (await without.request('/metrics', { headers: auth })).text()).not.toContain('mtarep_odd_flagged');
+
+    const snap = { hosts: new Map([['mta1', undefined]]), ips: new Map(), blocks: new Map() };
+    const rec = JSON.parse((await r.redis.get(k.ip('192.0.2.1')))!) as IpRecord;
+    snap.ips.set('192.0.2.1', rec);
+    const lines = formatCollectInflux({ config: { ...config, hosts: config.hosts.map((h) => ({ ...h, ips: ['192.0.2.1'] })) }, summary: runSummary(), ...snap, plugins: [...checkPlugins, oddPlugin] });
+    expect(lines.find((l) => l.startsWith('mtarep_ip,'))).toMatch(/,odd_flagged=1i[, ]/);
   });
 });

@@ -67,4 +67,38 @@ describe('collect --output-format influx', () => {
     // Never checked: checked=0 and every check an error.
     expect(lines.find((l) => l.startsWith('mtarep_ip,'))).toMatch(/ checked=0i,listings=0i,dnsbl_errors=3i,senderscore_error=1i,rdns_error=1i,fdns_error=1i,helo_error=1i /);
   });
+
+  it('with probes: one mtarep_probe_round line and one mtarep_probe line per domain, never-probed domains with zero counts', () => {
+    const config = makeConfig(tempDir(), {});
+    const d = sampleData();
+    const summary = runSummary({});
+    const counts = { pending: 1, on_time: 5, late: 1, overdue: 0, lost: 2, bounced: 1, spam: 0, send_failed: 0 };
+    const lines = formatCollectInflux({
+      config,
+      summary,
+      hosts: new Map(d.hosts.map((h) => [h.name, h])),
+      ips: new Map(d.ips.map((r) => [r.ip, r])),
+      blocks: new Map(),
+      probes: {
+        domains: [
+          { domain: 'acme.test', address: 'p@acme.test', customer: 'acme', customerName: 'Acme', maintenance: false, addedAt: summary.finishedAt },
+          { domain: 'quiet.test', address: 'p@quiet.test', customer: 'q', customerName: 'Q', maintenance: true, addedAt: summary.finishedAt },
+        ],
+        summaries: new Map([
+          ['acme.test', { domain: 'acme.test', counts, judged: 9, onTimePct: 55.6, failed: 3, avgRttS: 12.5, failing: true, reasons: ['3 failed > max_fail_number 0'], last: { token: 't', state: 'on_time' as const, sentAt: 1, returnedAt: 2, rttS: 8.25 }, judgedAt: 3 }],
+        ]),
+        round: { runId: 'r', startedAt: summary.startedAt, finishedAt: summary.finishedAt, status: 'partial', sent: 2, sendFailed: 1, matched: 4, bounced: 1, scanned: 40, failing: ['acme.test'], errors: ['x'], receiveError: 'login refused' },
+      },
+    }).map(parse);
+    const round = lines.filter((l) => l.measurement === 'mtarep_probe_round');
+    expect(round).toHaveLength(1);
+    expect(round[0]!.tags).toEqual({ status: 'partial' });
+    expect(round[0]!.fields).toEqual({ sent: '2i', send_failed: '1i', matched: '4i', bounced: '1i', failing: '1i', receive_error: '1i' });
+    const acme = lines.find((l) => l.measurement === 'mtarep_probe' && l.tags['domain'] === 'acme.test')!;
+    expect(acme.tags).toEqual({ domain: 'acme.test', customer: 'acme' });
+    expect(acme.fields).toEqual({ failing: '1i', maintenance: '0i', last_rtt_s: '8.25', on_time_pct: '55.6', pending: '1i', on_time: '5i', late: '1i', overdue: '0i', lost: '2i', bounced: '1i', spam: '0i', send_failed: '0i' });
+    const quiet = lines.find((l) => l.measurement === 'mtarep_probe' && l.tags['domain'] === 'quiet.test')!;
+    expect(quiet.fields).toMatchObject({ failing: '0i', maintenance: '1i', on_time: '0i', lost: '0i' });
+    expect(quiet.fields['last_rtt_s']).toBeUndefined();
+  });
 });

@@ -9,12 +9,13 @@ import { bearerOrBasicAuth, type HtpasswdStore } from '../auth.js';
 import type { WebContext } from '../context.js';
 import { loadSnapshot } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { loadProbeFigures } from '../viewmodel/delivery.js';
 import { buildMetrics } from '../viewmodel/metrics.js';
 
 export function metricsRoutes(app: Hono<WebEnv>, w: WebContext, store: HtpasswdStore): void {
   app.get('/metrics', bearerOrBasicAuth(store, w.config.metrics.bearerToken), async (c) => {
-    const snap = await loadSnapshot(w.redis, w.k, w.config);
-    const registry = buildMetrics({ config: w.config, snap, version: mtarepVersion() });
+    const [snap, probes] = await Promise.all([loadSnapshot(w.redis, w.k, w.config), w.config.probes ? loadProbeFigures(w.redis, w.config) : undefined]);
+    const registry = buildMetrics({ config: w.config, snap, version: mtarepVersion(), plugins: w.plugins, ...(probes ? { probes } : {}) });
     return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
   });
 }

@@ -7,7 +7,7 @@ import type { Config } from '../../lib/config/normalize.js';
 import type { ProbeDomain } from '../../lib/probes/domains.js';
 import { domainStore } from '../../lib/probes/domains.js';
 import { emptyCounts, limitsOf, probeState, rttS, stateReason, type Limits } from '../../lib/probes/judge.js';
-import type { DayStat, DomainSummary, ProbeRecord, ProbeState, StateCounts } from '../../lib/probes/model.js';
+import type { DayStat, DomainSummary, ProbeRecord, ProbeRoundState, ProbeState, StateCounts } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import type { Redis } from '../../lib/redis.js';
 
@@ -78,6 +78,12 @@ export async function loadDomains(redis: Redis, config: Config): Promise<ApiDoma
   const prefix = config.redis.prefix;
   const [domains, summaries] = await Promise.all([domainStore(redis, prefix).list(), probeStore(redis, prefix).summaries()]);
   return sortDomains(domains.map((d) => apiDomain(d, summaries.get(d.domain))));
+}
+
+/** Every domain's figures and the round's state (GET /metrics). */
+export async function loadProbeFigures(redis: Redis, config: Config): Promise<{ domains: ApiDomain[]; state: ProbeRoundState }> {
+  const [domains, state] = await Promise.all([loadDomains(redis, config), probeStore(redis, config.redis.prefix).state()]);
+  return { domains, state };
 }
 
 export function apiProbe(p: ProbeRecord, now: number, lastGoodRead: number | undefined, l: Limits): ApiProbe {

@@ -8,7 +8,10 @@
  */
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../../lib/config/normalize.js';
-import type { CheckResult, IpRecord, SndsColor } from '../../lib/model.js';
+import { checkPlugins, resultOf, type AnyPlugin } from '../../lib/checks/index.js';
+import type { IpRecord } from '../../lib/model.js';
+import { probeStates, type ProbeRoundState } from '../../lib/probes/model.js';
+import type { ApiDomain } from './delivery.js';
 import { hostIps, type Snapshot } from '../data.js';
 
 const seconds = (iso: string | undefined | null) => (iso ? Date.parse(iso) / 1000 : 0);
@@ -40,25 +43,13 @@ class Builder {
   }
 }
 
-/** Every metric: help text and label names. The README's metrics table follows this list. */
-export const metricHelp: Record<string, [string, string[]]> = {
+/** The metrics mtarep itself has; each check plugin adds its own (lib/checks, `series.help`). */
+const baseHelp: Record<string, [string, string[]]> = {
   mtarep_build_info: ['mtarep version (value 1)', ['version']],
   mtarep_host_resolve_error: ['1 when the host could not be resolved (or has not been yet)', ['host']],
   mtarep_host_ips: ['Number of IP addresses the host has', ['host']],
   mtarep_ip_last_check_timestamp_seconds: ['When the IP was last checked (0: never)', ['host', 'ip']],
-  mtarep_dnsbl_listed: ['1 when the IP is listed on the DNSBL zone', ['host', 'ip', 'zone']],
-  mtarep_dnsbl_error: ['1 when the zone could not tell for this IP (error, unknown answer, unhealthy zone, not checked yet)', ['host', 'ip', 'zone']],
   mtarep_dnsbl_zone_unhealthy: ['1 when the zone failed its self-test in the last run', ['zone']],
-  mtarep_senderscore: ['SenderScore of the IP (0-100; NaN when there is none)', ['host', 'ip']],
-  mtarep_senderscore_error: ['1 when the SenderScore lookup failed (or has not run yet)', ['host', 'ip']],
-  mtarep_snds_filter: ['SNDS filter result: 1 for the current colour', ['host', 'ip', 'color']],
-  mtarep_snds_trap_hits: ['SNDS trap hits in the latest period (NaN when SNDS has no row)', ['host', 'ip']],
-  mtarep_snds_blocked: ['1 when the SNDS IP status export lists the IP as blocked', ['host', 'ip']],
-  mtarep_snds_error: ['1 when the SNDS fetch failed (or has not run yet)', ['host', 'ip']],
-  mtarep_dns_match: ['1 when the DNS part matches (rdns: PTR names the FQDN, fdns: FQDN resolves to the IP, helo: banner names the FQDN); NaN on error', ['host', 'ip', 'part']],
-  mtarep_dns_match_error: ['1 when the DNS part could not be checked (or has not been yet)', ['host', 'ip', 'part']],
-  mtarep_http_reputation: ['HTTP reputation verdict: 1 for the current verdict', ['host', 'ip', 'verdict']],
-  mtarep_http_reputation_error: ['1 when the HTTP reputation lookup failed (or has not run yet)', ['host', 'ip']],
   mtarep_provider_blocks: ['Provider blocks found in the newest maillog read', ['host', 'provider']],
   mtarep_maillog_read_error: ['1 when the newest maillog read failed (or none happened yet)', ['host']],
   mtarep_maillog_last_success_timestamp_seconds: ['When the maillog was last read successfully (0: never)', ['host']],
@@ -69,60 +60,33 @@ export const metricHelp: Record<string, [string, string[]]> = {
   mtarep_last_run_status: ['Status of the newest collector run: 1 for the current status', ['status']],
   mtarep_last_run_check_results: ['Results of the newest collector run per check and outcome', ['check', 'result']],
   mtarep_stored_record_errors: ['Stored records that could not be read', []],
+  mtarep_probe_failing: ['1 when the probe domain passes a failure limit over the window (never for a domain in maintenance)', ['domain', 'customer']],
+  mtarep_probe_maintenance: ['1 when the probe domain is in maintenance (not probed, not judged)', ['domain', 'customer']],
+  mtarep_probe_last_rtt_seconds: ["Round-trip time of the domain's newest returned probe (NaN: none back yet)", ['domain', 'customer']],
+  mtarep_probe_last_sent_timestamp_seconds: ["When the domain's newest probe was sent (0: never)", ['domain', 'customer']],
+  mtarep_probe_window_probes: ['Probes sent to the domain within the window, by state', ['domain', 'customer', 'state']],
+  mtarep_probe_on_time_ratio: ['Share of judged probes back on time within the window (NaN: none judged)', ['domain', 'customer']],
+  mtarep_probe_mailbox_last_read_timestamp_seconds: ['When the probe mailbox was last read completely (0: never)', []],
+  mtarep_probe_last_round_timestamp_seconds: ['When the newest probe round finished (0: never)', []],
+  mtarep_probe_last_round_status: ['Status of the newest probe round: 1 for the current status', ['status']],
 };
 
-const sndsColors: readonly SndsColor[] = ['green', 'yellow', 'red'];
-const verdicts = ['good', 'neutral', 'bad', 'unknown'] as const;
-const matchParts = ['rdns', 'fdns', 'helo'] as const;
+/** Every metric with these check plugins: help text and label names. */
+export function metricHelpOf(plugins: readonly AnyPlugin[]): Record<string, [string, string[]]> {
+  return Object.assign({}, baseHelp, ...plugins.map((p) => p.series?.help ?? {}));
+}
+
+/** Every metric of the built-in checks. The README's metrics table follows this list. */
+export const metricHelp = metricHelpOf(checkPlugins);
+
 const runStatuses = ['ok', 'partial', 'failed'] as const;
 
-/** 1 when a check has no usable fresh result: error, or never run. */
-const checkError = (r: CheckResult<unknown> | undefined) => bit(r === undefined || r.status === 'error');
-
-function ipSeries(b: Builder, config: Config, host: string, ip: string, rec: IpRecord | undefined, unhealthy: ReadonlySet<string>): void {
+function ipSeries(b: Builder, plugins: readonly AnyPlugin[], config: Config, host: string, ip: string, rec: IpRecord | undefined, unhealthyZones: ReadonlySet<string>): void {
   const l = { host, ip };
-  const v6 = ip.includes(':');
   b.set('mtarep_ip_last_check_timestamp_seconds', l, seconds(rec?.checkedAt));
-
-  for (const z of config.zones) {
-    if (z.domainOnly || (v6 && !z.ipv6)) continue;
-    const r = rec?.dnsbl.value?.zones.find((d) => d.zone === z.zone);
-    const zl = { ...l, zone: z.zone };
-    b.set('mtarep_dnsbl_listed', zl, bit(r?.state === 'listed'));
-    const cannotTell = r === undefined || r.state === 'error' || r.state === 'unknown' || r.unhealthy !== undefined || unhealthy.has(z.zone);
-    b.set('mtarep_dnsbl_error', zl, bit(cannotTell));
-  }
-
-  if (config.senderscoreZone !== null && rec?.senderscore.status !== 'skipped') {
-    const s = rec?.senderscore;
-    b.set('mtarep_senderscore', l, s?.status === 'ok' && s.value?.score != null ? s.value.score : NaN);
-    b.set('mtarep_senderscore_error', l, checkError(s));
-  }
-
-  if (config.snds.key !== undefined && rec?.snds.status !== 'skipped') {
-    const s = rec?.snds;
-    const data = s?.status === 'ok' ? s.value?.data : undefined;
-    for (const color of sndsColors) b.set('mtarep_snds_filter', { ...l, color }, bit(data?.color === color));
-    b.set('mtarep_snds_trap_hits', l, data ? data.traps : NaN);
-    if (config.snds.ipStatus) b.set('mtarep_snds_blocked', l, bit(s?.status === 'ok' && s.value?.blocked?.blocked === true));
-    b.set('mtarep_snds_error', l, checkError(s));
-  }
-
-  if (config.dnsMatch && rec?.dnsMatch.status !== 'skipped') {
-    const m = rec?.dnsMatch;
-    for (const part of matchParts) {
-      const p = m?.status === 'ok' ? m.value?.[part] : undefined;
-      const pl = { ...l, part };
-      b.set('mtarep_dns_match', pl, p === undefined || p.state === 'error' ? NaN : bit(p.state === 'match'));
-      b.set('mtarep_dns_match_error', pl, bit(p === undefined || p.state === 'error'));
-    }
-  }
-
-  if (config.httpReputation && rec?.httpReputation?.status !== 'skipped') {
-    const h = rec?.httpReputation;
-    const verdict = h?.status === 'ok' ? h.value?.verdict : undefined;
-    for (const v of verdicts) b.set('mtarep_http_reputation', { ...l, verdict: v }, bit(verdict === v));
-    b.set('mtarep_http_reputation_error', l, checkError(h));
+  const ctx = { config, v6: ip.includes(':'), unhealthyZones };
+  for (const p of plugins) {
+    for (const s of p.series?.samples(resultOf(rec, p), ctx) ?? []) b.set(s.name, { ...l, ...s.labels }, s.value);
   }
 }
 
@@ -130,11 +94,30 @@ export interface MetricsInput {
   config: Config;
   snap: Snapshot;
   version: string;
+  /** The check plugins exported (default: the built-in list). */
+  plugins?: readonly AnyPlugin[];
+  /** The probe domains with their figures, and the probe round's state (when probes are configured). */
+  probes?: { domains: readonly ApiDomain[]; state: ProbeRoundState };
+}
+
+function probeSeries(b: Builder, { domains, state }: NonNullable<MetricsInput['probes']>): void {
+  b.set('mtarep_probe_mailbox_last_read_timestamp_seconds', {}, state.lastGoodReadAt ? state.lastGoodReadAt / 1000 : 0);
+  b.set('mtarep_probe_last_round_timestamp_seconds', {}, seconds(state.lastRound?.finishedAt));
+  for (const status of runStatuses) b.set('mtarep_probe_last_round_status', { status }, bit(state.lastRound?.status === status));
+  for (const d of domains) {
+    const l = { domain: d.domain, customer: d.customer };
+    b.set('mtarep_probe_failing', l, bit(d.failing));
+    b.set('mtarep_probe_maintenance', l, bit(d.maintenance));
+    b.set('mtarep_probe_last_rtt_seconds', l, d.last?.rtt_s ?? NaN);
+    b.set('mtarep_probe_last_sent_timestamp_seconds', l, seconds(d.last?.sent_at));
+    for (const st of probeStates) b.set('mtarep_probe_window_probes', { ...l, state: st }, d.counts[st]);
+    b.set('mtarep_probe_on_time_ratio', l, d.on_time_pct === null ? NaN : d.on_time_pct / 100);
+  }
 }
 
 /** The registry of one scrape. */
-export function buildMetrics({ config, snap, version }: MetricsInput): Registry {
-  const b = new Builder(metricHelp);
+export function buildMetrics({ config, snap, version, plugins = checkPlugins, probes }: MetricsInput): Registry {
+  const b = new Builder(metricHelpOf(plugins));
   b.set('mtarep_build_info', { version }, 1);
 
   const run = snap.lastRun;
@@ -146,7 +129,7 @@ export function buildMetrics({ config, snap, version }: MetricsInput): Registry 
     const ips = hostIps(config, h.name, rec);
     b.set('mtarep_host_resolve_error', { host: h.name }, bit(h.ips === undefined && (rec === undefined || rec.resolve.status === 'error')));
     b.set('mtarep_host_ips', { host: h.name }, ips.length);
-    for (const ip of ips) ipSeries(b, config, h.name, ip, snap.ips.get(ip), unhealthy);
+    for (const ip of ips) ipSeries(b, plugins, config, h.name, ip, snap.ips.get(ip), unhealthy);
 
     if (h.ssh) {
       const bl = snap.blocks.get(h.name);
@@ -168,6 +151,7 @@ export function buildMetrics({ config, snap, version }: MetricsInput): Registry 
     for (const result of ['ok', 'error', 'skipped'] as const) b.set('mtarep_last_run_check_results', { check, result }, c[result]);
   }
   b.set('mtarep_stored_record_errors', {}, snap.problems.length);
+  if (probes) probeSeries(b, probes);
   b.declareAll();
   return b.registry;
 }
