@@ -34,7 +34,7 @@ export function secretsOf(config: Config): string[] {
     for (const part of [...u.pathname.split('/'), ...u.searchParams.values()]) if (part.length >= 16) out.push(part);
   }
   out.push(...espSecrets(config.esp));
-  if (config.probes?.smtp.password) out.push(config.probes.smtp.password);
+  if (config.probes?.smtp?.password) out.push(config.probes.smtp.password);
   if (config.probes?.imap?.password) out.push(config.probes.imap.password);
   if (config.redis.url) {
     try {

@@ -4,6 +4,7 @@
  * from config or the stores is escaped in the HTML.
  */
 import type { ProbesConfig } from '../../lib/config/probes.js';
+import type { EspGateway } from '../../lib/esp/gateway.js';
 import type { SendResult, SmtpSender } from '../../lib/mail/smtp.js';
 import type { ProbeDomain } from '../../lib/probes/domains.js';
 import type { DomainSummary } from '../../lib/probes/model.js';
@@ -81,4 +82,15 @@ ${table(watched)}
 export async function sendReport(smtp: SmtpSender, cfg: ProbesConfig, r: ReportInput): Promise<SendResult> {
   const m = buildReport(cfg, r);
   return smtp.send({ from: cfg.from, to: cfg.alertTo, subject: m.subject, text: m.text, html: m.html, headers: { 'Auto-Submitted': 'auto-generated' } });
+}
+
+/** The report through the ESP gateway (probes.via: esp without probes.smtp): one send per recipient. */
+export async function sendReportViaEsp(gateway: EspGateway, cfg: ProbesConfig, r: ReportInput): Promise<{ ok: true } | { ok: false; error: { message: string } }> {
+  const m = buildReport(cfg, r);
+  const failures: string[] = [];
+  for (const to of cfg.alertTo) {
+    const res = await gateway.send({ from: cfg.from, to, subject: m.subject, text: m.text, html: m.html, headers: { 'Auto-Submitted': 'auto-generated' } });
+    if (res.outcome !== 'sent') failures.push(`${to}: ${res.outcome} (${res.attempts.map((a) => `${a.provider} ${a.answer}`).join('; ') || 'no attempt'})`);
+  }
+  return failures.length ? { ok: false, error: { message: `through the ESP gateway: ${failures.join('; ')}` } } : { ok: true };
 }

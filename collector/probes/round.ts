@@ -15,15 +15,19 @@ import { MailError } from '../../lib/mail/errors.js';
 import type { ImapReader, ImapSettings } from '../../lib/mail/imap.js';
 import { createSmtpSender, type SmtpSender, type SmtpSettings } from '../../lib/mail/smtp.js';
 import { newToken } from '../../lib/mail/token.js';
+import { EspGateway } from '../../lib/esp/gateway.js';
+import type { FetchFn } from '../../lib/esp/http.js';
 import { domainStore, type ProbeDomain } from '../../lib/probes/domains.js';
 import { dayStats, judgeDomain, limitsOf, utcDate, type Limits } from '../../lib/probes/judge.js';
-import type { DomainSummary, ProbeRecord, ProbeRoundSummary } from '../../lib/probes/model.js';
+import { probeHeader, type DomainSummary, type ProbeRecord, type ProbeRoundSummary } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import type { OpenIssue } from '../../lib/events.js';
 import type { Redis } from '../../lib/redis.js';
 import { acquireLock, LockHeldError } from '../lock.js';
 import { receiveImap, type ReceiveResult } from './receive.js';
-import { sendReport } from './report.js';
+import { sendProbesViaEsp } from './esp-send.js';
+import { probeMessage } from './message.js';
+import { sendReport, sendReportViaEsp } from './report.js';
 
 export interface ProbeRoundDeps {
   config: Config;
@@ -41,6 +45,8 @@ export interface ProbeRoundDeps {
   lockTtlMs?: number;
   /** How long to wait for the mbox's locks (default 30 s). */
   mboxLockTimeoutMs?: number;
+  /** fetch for the ESP gateway with probes.via: esp (default: the global fetch). */
+  fetch?: FetchFn;
   /** Called after each batch of probes is recorded as sent (tests stop a round mid-way here). */
   onSentBatch?: (sentSoFar: number) => void | Promise<void>;
 }
@@ -58,7 +64,9 @@ function tlsOf(s: ServerConfig) {
   };
 }
 
-export function smtpSettings(p: ProbesConfig): SmtpSettings {
+/** The SMTP settings of probes.smtp (undefined with via: esp and no probes.smtp). */
+export function smtpSettings(p: ProbesConfig): SmtpSettings | undefined {
+  if (!p.smtp) return undefined;
   return {
     host: p.smtp.host,
     port: p.smtp.port,
@@ -93,6 +101,13 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
   const errors: string[] = [];
   const limits = limitsOf(cfg);
   let smtp: SmtpSender | undefined;
+  let gateway: EspGateway | undefined;
+  const openSmtp = () => {
+    const s = smtpSettings(cfg);
+    return s ? (deps.smtp ?? createSmtpSender)(s) : undefined;
+  };
+  const openGateway = () =>
+    new EspGateway({ esp: deps.config.esp, redis: deps.redis, k, log, now: clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   try {
     const state = await store.state();
     // 1. Receive.
@@ -133,8 +148,14 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
     let sent = 0;
     let sendFailed = 0;
     if (active.length) {
-      smtp = (deps.smtp ?? createSmtpSender)(smtpSettings(cfg));
-      const r = await sendProbes(store, smtp, cfg, active, now, deps.onSentBatch);
+      let r: Awaited<ReturnType<typeof sendProbes>>;
+      if (cfg.via === 'esp') {
+        gateway = openGateway();
+        r = await sendProbesViaEsp(store, gateway, cfg, active, now, deps.onSentBatch);
+      } else {
+        smtp = openSmtp()!;
+        r = await sendProbes(store, smtp, cfg, active, now, deps.onSentBatch);
+      }
       sent = r.sent;
       sendFailed = r.failed;
       if (r.failed) errors.push(`${r.failed} probe${r.failed === 1 ? '' : 's'} could not be sent (${r.firstError ?? ''})`);
@@ -168,8 +189,10 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
       alert = 'no-recipients';
       state.reportedFailing = failing;
     } else {
-      smtp ??= (deps.smtp ?? createSmtpSender)(smtpSettings(cfg));
-      const res = await sendReport(smtp, cfg, { failing, before, summaries, domains: all, now: t });
+      // The report leaves through probes.smtp; with via: esp and no probes.smtp, through the gateway.
+      smtp ??= openSmtp();
+      const input = { failing, before, summaries, domains: all, now: t };
+      const res = smtp ? await sendReport(smtp, cfg, input) : await sendReportViaEsp((gateway ??= openGateway()), cfg, input);
       if (res.ok) {
         alert = 'sent';
         state.reportedFailing = failing;
@@ -213,6 +236,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
     return { ...summary, summaries, issues };
   } finally {
     smtp?.close();
+    gateway?.close();
     if (own) await lock.release();
   }
 }
@@ -242,9 +266,8 @@ async function sendProbes(
       recs.map((r) => ({
         from: cfg.from,
         to: r.address,
-        subject: `${cfg.subjectPrefix} ${r.token}`.trim(),
-        text: `mtarep round-trip probe ${r.token}\nsent ${new Date(r.sentAt).toISOString()} to ${r.address}\nPlease return this message unchanged to ${cfg.from}.\n`,
-        headers: { 'X-Mtarep-Probe': r.token },
+        ...probeMessage(cfg, r),
+        headers: { [probeHeader]: r.token },
         messageId: `${r.token}@${fromDomain}`,
       })),
     );

@@ -456,6 +456,9 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
   if (raw.metrics.bearer_token !== undefined) problems.push(...bearerTokenProblems(raw.metrics.bearer_token, 'metrics.bearer_token'));
   if (raw.esp !== undefined) config.esp = normalizeEsp(raw.esp, problems);
   if (raw.probes !== undefined) config.probes = normalizeProbes(raw.probes, (p) => resolvePath(dir, p), problems);
+  if (config.probes?.via === 'esp' && (config.esp?.providers.length ?? 0) === 0) {
+    problems.push({ path: 'probes.via', message: 'is esp, but no esp.providers are configured: add esp.from and esp.providers, or send probes through probes.smtp (via: smtp)' });
+  }
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
   if (raw.http_reputation !== undefined) {
     const h = raw.http_reputation;

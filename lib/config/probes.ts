@@ -34,7 +34,9 @@ export const probesSchema = z.strictObject({
   from: address,
   interval: z.number().int().positive().default(300),
   subject_prefix: z.string().default('[mtarep probe]'),
-  smtp: z.strictObject({ ...server, user: nonEmpty.optional(), pool: z.number().int().min(1).max(100).default(4) }),
+  /** How probes leave: probes.smtp (default) or the ESP gateway of the `esp:` section. */
+  via: z.enum(['smtp', 'esp']).default('smtp'),
+  smtp: z.strictObject({ ...server, user: nonEmpty.optional(), pool: z.number().int().min(1).max(100).default(4) }).optional(),
   imap: z
     .strictObject({
       ...server,
@@ -73,7 +75,10 @@ export interface ProbesConfig {
   from: string;
   interval: number;
   subjectPrefix: string;
-  smtp: ServerConfig & { pool: number };
+  /** smtp: probes leave through `smtp`; esp: through the ESP gateway (`esp.providers`, with failover). */
+  via: 'smtp' | 'esp';
+  /** Required with via: smtp; with via: esp only the failing-domain report uses it (else the gateway sends it). */
+  smtp?: ServerConfig & { pool: number };
   imap?: ServerConfig & { user: string; folders: string[]; deleteMatched: boolean };
   mbox?: string;
   maxReturnS: number;
@@ -109,7 +114,7 @@ export function normalizeProbes(raw: RawProbes, resolve: (p: string) => string, 
     from: raw.from.toLowerCase(),
     interval: raw.interval,
     subjectPrefix: raw.subject_prefix,
-    smtp: { ...srv(raw.smtp, 'probes.smtp', { tls: 'none', port: (t) => (t === 'tls' ? 465 : t === 'starttls' ? 587 : 25) }), pool: raw.smtp.pool },
+    via: raw.via,
     maxReturnS: raw.max_return_s,
     maxSecUntilFail: raw.max_sec_until_fail,
     maxFailNumber: raw.max_fail_number,
@@ -119,6 +124,8 @@ export function normalizeProbes(raw: RawProbes, resolve: (p: string) => string, 
     window: raw.window,
     alertTo: raw.alert_to.map((a) => a.toLowerCase()),
   };
+  if (raw.smtp) out.smtp = { ...srv(raw.smtp, 'probes.smtp', { tls: 'none', port: (t) => (t === 'tls' ? 465 : t === 'starttls' ? 587 : 25) }), pool: raw.smtp.pool };
+  else if (raw.via === 'smtp') problems.push({ path: 'probes.smtp', message: 'is required: the SMTP server probes leave through (or probes.via: esp to send them through esp.providers)' });
   if (raw.imap) {
     out.imap = {
       ...srv(raw.imap, 'probes.imap', { tls: 'tls', port: (t) => (t === 'tls' ? 993 : 143) }),
@@ -163,14 +170,14 @@ export function resolveProbeSecrets(p: ProbesConfig, read: (file: string) => str
       return;
     }
   };
-  fill(p.smtp, 'smtp');
+  if (p.smtp) fill(p.smtp, 'smtp');
   if (p.imap) {
     fill(p.imap, 'imap');
     if (p.imap.password === undefined) {
       problems.push({ path: 'probes.imap.password', message: `is required (or password_file, or ${probePasswordEnv.imap} in the environment)` });
     }
   }
-  if (p.smtp.user !== undefined && p.smtp.password === undefined) {
+  if (p.smtp?.user !== undefined && p.smtp.password === undefined) {
     problems.push({ path: 'probes.smtp.password', message: `is required with probes.smtp.user (or password_file, or ${probePasswordEnv.smtp})` });
   }
   return problems;

@@ -66,6 +66,11 @@ export class EspGateway {
     return this.adapters.map((a) => a.name);
   }
 
+  /** Release what the adapters hold (connections). */
+  close(): void {
+    for (const a of this.adapters) a.close?.();
+  }
+
   /** Send one message. Never throws for a provider's failure: the result says what happened. */
   async send(message: EspMessage): Promise<SendResult> {
     const esp = this.deps.esp!;

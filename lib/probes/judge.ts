@@ -63,8 +63,12 @@ export function stateReason(p: ProbeRecord, state: ProbeState): string | undefin
   switch (state) {
     case 'send_failed':
       return p.sendError ? `${p.sendError.stage}: ${p.sendError.response ?? p.sendError.message}` : 'no SMTP answer recorded: the round stopped while sending';
-    case 'bounced':
-      return [p.bounce?.status, p.bounce?.diagnostic].filter(Boolean).join(' ') || 'delivery-status notification';
+    case 'bounced': {
+      const text = [p.bounce?.status, p.bounce?.diagnostic].filter(Boolean).join(' ');
+      // An ESP's webhook event: which provider said what ("sendgrid bounce: 5.1.1 user unknown").
+      if (p.bounce?.esp) return `${p.bounce.esp.provider} ${p.bounce.esp.event}${text ? ': ' + text : ''}`;
+      return text || 'delivery-status notification';
+    }
     case 'spam':
       return `returned into ${p.folder ?? 'Junk'}`;
     default:

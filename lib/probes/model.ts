@@ -1,4 +1,8 @@
 /** Record types of the round-trip probes (stored as JSON in Redis; see lib/keys.ts). */
+import type { EspProviderName } from '../config/esp.js';
+
+/** The header every probe carries its token in (whichever way it leaves). */
+export const probeHeader = 'X-Mtarep-Probe';
 
 export const probeStates = ['pending', 'on_time', 'late', 'overdue', 'lost', 'bounced', 'spam', 'send_failed'] as const;
 export type ProbeState = (typeof probeStates)[number];
@@ -14,16 +18,23 @@ export interface ProbeRecord {
   submittedAt?: number;
   submitMs?: number;
   smtp?: string;
-  /** A refused or failed submission (stage connect/auth/send, the server's answer). */
+  /** A refused or failed submission (stage connect/auth/send, or esp: the gateway's attempts). */
   sendError?: { stage: string; message: string; response?: string };
+  /** With probes.via: esp, the ESP provider that took the probe (or refused it as invalid). */
+  provider?: EspProviderName;
+  /** The provider's message id (what its webhook events carry). */
+  espMessageId?: string;
   /** When it came back: the date of the `Received:` header of the hop into the probe mailbox. */
   returnedAt?: number;
   /** When mtarep found it, in which folder, and whether that is the Junk folder. */
   foundAt?: number;
   folder?: string;
   junk?: boolean;
-  /** A delivery-status notification (DSN) for it: status code and diagnostic text. */
-  bounce?: { at: number; status?: string; diagnostic?: string; from?: string };
+  /**
+   * A delivery-status notification (DSN) for it: status code and diagnostic text; or an ESP's webhook
+   * event (bounce, reject, drop) matched by message id, then `esp` names the provider and its event.
+   */
+  bounce?: { at: number; status?: string; diagnostic?: string; from?: string; esp?: { provider: string; event: string } };
 }
 
 export type StateCounts = Record<ProbeState, number>;

@@ -19,6 +19,43 @@ async function execChecked(m: Multi, what: string): Promise<unknown[]> {
   });
 }
 
+/*
+ * saveSent: the answers of a send batch written over the records saved before submission, keeping a
+ * bounce an ESP's webhook event wrote meanwhile (lib/esp/webhooks/ingest.ts settles probes in Redis:
+ * a `dropped` event can arrive before the round stores what the provider answered).
+ * KEYS: 1 records hash, 2 sent zset, 3 open zset, 4 data version, then one per-domain sent zset per record.
+ * ARGV: per record three values: token, sent time (ms), record JSON (without a bounce).
+ * Returns the number of records that kept a bounce.
+ */
+const saveSentScript = `
+local kept = 0
+local n = #KEYS - 4
+for i = 1, n do
+  local token, sentAt, json = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
+  local cur = redis.call('HGET', KEYS[1], token)
+  local rec = cjson.decode(json)
+  if cur then
+    local ok, old = pcall(cjson.decode, cur)
+    if ok and type(old) == 'table' and type(old.bounce) == 'table' and rec.bounce == nil then
+      -- cjson keeps 14 significant digits: enough for epoch ms; strings come back as equal JSON.
+      json = string.sub(json, 1, -2) .. ',"bounce":' .. cjson.encode(old.bounce) .. '}'
+      rec.bounce = old.bounce
+      kept = kept + 1
+    end
+  end
+  redis.call('HSET', KEYS[1], token, json)
+  redis.call('ZADD', KEYS[2], sentAt, token)
+  redis.call('ZADD', KEYS[4 + i], sentAt, token)
+  if rec.sendError ~= nil or rec.bounce ~= nil or rec.returnedAt ~= nil then
+    redis.call('ZREM', KEYS[3], token)
+  else
+    redis.call('ZADD', KEYS[3], sentAt, token)
+  end
+end
+redis.call('INCR', KEYS[4])
+return kept
+`;
+
 const settled = (p: ProbeRecord) => p.sendError !== undefined || p.bounce !== undefined || p.returnedAt !== undefined;
 
 export function probeStore(redis: Redis, prefix: string) {
@@ -42,6 +79,20 @@ export function probeStore(redis: Redis, prefix: string) {
         if (bumpVersion) m.incr(k.dataVersion);
         await execChecked(m, 'save probes');
       }
+    },
+    /**
+     * Write the answers of a send batch (records saved before submission), keeping a bounce an ESP
+     * webhook event recorded meanwhile. Atomic per chunk; returns how many kept such a bounce.
+     */
+    async saveSent(records: readonly ProbeRecord[]): Promise<number> {
+      let kept = 0;
+      for (let i = 0; i < records.length; i += 500) {
+        const chunk = records.slice(i, i + 500);
+        const keyList = [k.probeRecords, k.probeSent, k.probeOpen, k.dataVersion, ...chunk.map((p) => k.probeSentByDomain(p.domain))];
+        const argv = chunk.flatMap((p) => [p.token, String(p.sentAt), JSON.stringify(p)]);
+        kept += Number(await redis.eval(saveSentScript, keyList.length, ...keyList, ...argv));
+      }
+      return kept;
     },
     async get(tokens: readonly string[]): Promise<(ProbeRecord | undefined)[]> {
       if (tokens.length === 0) return [];

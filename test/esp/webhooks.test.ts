@@ -70,7 +70,7 @@ describe('SendGrid webhook', () => {
     const a = app();
     const res = await postSendgrid(a, batch);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ received: 10, counted: 10, duplicates: 0 });
+    expect(await res.json()).toEqual({ received: 10, counted: 10, duplicates: 0, settled: 0 });
     expect(await counters('sent')).toEqual({ 'gmail.com': '2', 'yahoo.com': '1' });
     expect(await counters('bounced')).toEqual({ 'gmail.com': '1', 'aol.com': '1' });
     expect(await counters('deferred')).toEqual({ 'yahoo.com': '2' });
@@ -106,9 +106,9 @@ describe('SendGrid webhook', () => {
     expect((await postSendgrid(a, batch)).status).toBe(200);
     const again = await postSendgrid(a, batch, nowSec + 30);
     expect(again.status).toBe(200);
-    expect(await again.json()).toEqual({ received: 10, counted: 0, duplicates: 10 });
+    expect(await again.json()).toEqual({ received: 10, counted: 0, duplicates: 10, settled: 0 });
     const overlap = await postSendgrid(a, [batch[0], sgEvent(11, 'delivered', 'z@gmail.com'), sgEvent(11, 'delivered', 'z@gmail.com')]);
-    expect(await overlap.json()).toEqual({ received: 3, counted: 1, duplicates: 2 });
+    expect(await overlap.json()).toEqual({ received: 3, counted: 1, duplicates: 2, settled: 0 });
     expect(await counters('sent')).toEqual({ 'gmail.com': '3', 'yahoo.com': '1' });
     expect(await t.redis.hget(k.espEventCounts(day), 'sendgrid:delivered')).toBe('4');
   });
@@ -196,7 +196,7 @@ describe('Mandrill webhook', () => {
     const a = app();
     const res = await post(a, mandrillRequest(MD_KEY, MD_URL, events));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ received: 4, counted: 4, duplicates: 0 });
+    expect(await res.json()).toEqual({ received: 4, counted: 4, duplicates: 0, settled: 0 });
     expect(await counters('bounced')).toEqual({ 'example.com': '1' });
     expect(await counters('sent')).toEqual({ 'example.com': '1' });
     expect(await counters('fbl')).toEqual({ 'example.net': '1' });
@@ -204,7 +204,7 @@ describe('Mandrill webhook', () => {
     const bounce = (await t.redis.lrange(k.espEvents, 0, -1)).map((x) => JSON.parse(x) as EspEvent).find((e) => e.type === 'bounced');
     expect(bounce).toMatchObject({ provider: 'mandrill', messageId: 'md-msg-1', smtpStatus: '5.1.1', reason: 'bad_mailbox', recipient: 'bob@example.com' });
     const retry = await post(a, mandrillRequest(MD_KEY, MD_URL, events));
-    expect(await retry.json()).toEqual({ received: 4, counted: 0, duplicates: 4 });
+    expect(await retry.json()).toEqual({ received: 4, counted: 0, duplicates: 4, settled: 0 });
     expect(await counters('bounced')).toEqual({ 'example.com': '1' });
   });
 
@@ -246,7 +246,7 @@ describe('storage failures', () => {
     expect(res.status).toBe(500);
     expect(await t.redis.dbsize()).toBe(1);
     await t.redis.del(k.counter('esp', day, 'bounced'));
-    expect(await (await postSendgrid(a, batch)).json()).toEqual({ received: 10, counted: 10, duplicates: 0 });
+    expect(await (await postSendgrid(a, batch)).json()).toEqual({ received: 10, counted: 10, duplicates: 0, settled: 0 });
     expect(await counters('bounced')).toEqual({ 'gmail.com': '1', 'aol.com': '1' });
   });
 

@@ -52,6 +52,21 @@ describe('probes config', () => {
     expect(problems(base + '  alert_to: [ops]\n')).toEqual(['probes.alert_to[0]: must be an e-mail address (user@domain)']);
   });
 
+  it('via: esp sends probes through esp.providers (probes.smtp optional); without providers it is an error naming probes.via', () => {
+    expect(parseConfig(base, '/x/mtarep.yml').probes?.via).toBe('smtp');
+    const noSmtp = base.replace('  smtp: { host: 127.0.0.1 }\n', '');
+    expect(problems(noSmtp)).toEqual(['probes.smtp: is required: the SMTP server probes leave through (or probes.via: esp to send them through esp.providers)']);
+    expect(problems(noSmtp + '  via: esp\n')).toEqual([
+      'probes.via: is esp, but no esp.providers are configured: add esp.from and esp.providers, or send probes through probes.smtp (via: smtp)',
+    ]);
+    expect(problems(noSmtp + '  via: esp\nesp:\n  webhooks: { counters_id: esp }\n')[0]).toMatch(/^probes\.via: is esp, but no esp\.providers/);
+    expect(problems(base + '  via: api\n')[0]).toMatch(/^probes\.via: /);
+    const esp = 'esp:\n  from: probes@mon.example.com\n  providers: [{ name: sendgrid, api_key: SG.k }]\n';
+    const c = parseConfig(noSmtp + '  via: esp\n' + esp, '/x/mtarep.yml');
+    expect(c.probes).toMatchObject({ via: 'esp' });
+    expect(c.probes?.smtp).toBeUndefined();
+  });
+
   it('reads passwords from password_file or the environment, and scrubs them from logs', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-probecfg-'));
     try {
@@ -63,7 +78,7 @@ describe('probes config', () => {
       );
       process.env['MTAREP_PROBES_IMAP_PASSWORD'] = 'imap-env-pass';
       const c = loadConfig(file, { checkFiles: false });
-      expect(c.probes?.smtp.password).toBe('smtp-file-pass');
+      expect(c.probes?.smtp?.password).toBe('smtp-file-pass');
       expect(c.probes?.imap?.password).toBe('imap-env-pass');
       expect(secretsOf(c)).toEqual(expect.arrayContaining(['smtp-file-pass', 'imap-env-pass']));
       delete process.env['MTAREP_PROBES_IMAP_PASSWORD'];

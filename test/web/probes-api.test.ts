@@ -75,8 +75,8 @@ describe('probe API', () => {
     const res = await app().request('/api/probes/acme.test', { headers: auth });
     const body = (await res.json()) as { probes: Record<string, unknown>[] };
     expect(body.probes).toEqual([
-      { token: 'mtp-a2', state: 'pending', sent_at: '2026-05-02T11:59:00.000Z', returned_at: null, rtt_s: null, folder: null, reason: null, smtp: '250 ok' },
-      { token: 'mtp-a1', state: 'on_time', sent_at: '2026-05-02T11:00:00.000Z', returned_at: '2026-05-02T11:00:10.000Z', rtt_s: 10, folder: 'INBOX', reason: null, smtp: '250 ok' },
+      { token: 'mtp-a2', state: 'pending', sent_at: '2026-05-02T11:59:00.000Z', returned_at: null, rtt_s: null, folder: null, reason: null, smtp: '250 ok', provider: null },
+      { token: 'mtp-a1', state: 'on_time', sent_at: '2026-05-02T11:00:00.000Z', returned_at: '2026-05-02T11:00:10.000Z', rtt_s: 10, folder: 'INBOX', reason: null, smtp: '250 ok', provider: null },
     ]);
     const b = (await (await app().request('/api/probes/beta.test', { headers: auth })).json()) as { probes: { state: string; reason: string }[] };
     expect(b.probes[0]).toMatchObject({ state: 'bounced', reason: '5.1.1 550 user unknown' });

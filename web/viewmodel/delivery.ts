@@ -37,6 +37,8 @@ export interface ApiProbe {
   folder: string | null;
   reason: string | null;
   smtp: string | null;
+  /** With probes.via: esp, the ESP provider that sent the probe (null when it left through probes.smtp). */
+  provider: string | null;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -97,6 +99,7 @@ export function apiProbe(p: ProbeRecord, now: number, lastGoodRead: number | und
     folder: p.folder ?? null,
     reason: stateReason(p, state) ?? null,
     smtp: p.smtp ?? null,
+    provider: p.provider ?? null,
   };
 }
 

@@ -6,8 +6,9 @@
  *   signature or a timestamp outside the replay window; 400 a body that is not the vendor's shape;
  *   406 a Mailgun token already used (Mailgun does not retry a 406); 503 storage failed (the ESP
  *   retries; nothing was counted). Nothing is written unless the signature holds.
- * - 200 with {received, counted, duplicates}: a batch is stored in one step; events seen before
- *   (an ESP retrying) are acknowledged but not counted again.
+ * - 200 with {received, counted, duplicates, settled}: a batch is stored in one step; events seen
+ *   before (an ESP retrying) are acknowledged but not counted again; `settled` probes were marked
+ *   bounced by a bounce / reject / drop event matched to them by message id.
  */
 import type crypto from 'node:crypto';
 import type { EspConfig } from '../../config/esp.js';
@@ -15,7 +16,7 @@ import type { Keys } from '../../keys.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { Redis } from '../../redis.js';
 import { BadPayloadError, parseMailgun, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
-import { BadKeyError, ingestEvents } from './ingest.js';
+import { BadKeyError, ingestEvents, type IngestResult } from './ingest.js';
 import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './verify.js';
 
 export const webhookVendors: readonly WebhookVendor[] = ['sendgrid', 'mailgun', 'mandrill'];
@@ -116,15 +117,16 @@ export class WebhookReceiver {
 
   private async store(vendor: WebhookVendor, events: EspEvent[]): Promise<WebhookReply> {
     const esp = this.deps.esp!;
-    let fresh: boolean[];
+    let stored: IngestResult;
     try {
-      fresh = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec });
+      stored = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec });
     } catch (e) {
       this.log.error(`webhook ${vendor}: events not stored`, { error: (e as Error).message, events: events.length });
       return reply(e instanceof BadKeyError ? 500 : 503, { error: 'storage failed; nothing was counted, retry later' });
     }
-    const counted = events.filter((_, i) => fresh[i]);
+    const counted = events.filter((_, i) => stored.counted[i]);
     const duplicates = events.length - counted.length;
+    const settled = stored.settled.filter(Boolean).length;
     // A Mailgun token is single-use: the same signed request again is a replay (406: Mailgun does not retry it).
     if (vendor === 'mailgun' && counted.length === 0) return reply(406, { error: 'token already used (replay)', received: events.length, counted: 0, duplicates });
     if (counted.length > 0 && this.deps.onEvents) {
@@ -134,7 +136,7 @@ export class WebhookReceiver {
         this.log.error(`webhook ${vendor}: event hook failed`, { error: (e as Error).message });
       }
     }
-    return reply(200, { received: events.length, counted: counted.length, duplicates });
+    return reply(200, { received: events.length, counted: counted.length, duplicates, settled });
   }
 }
 

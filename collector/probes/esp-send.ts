@@ -1,0 +1,92 @@
+/**
+ * Probes through the ESP gateway (`probes.via: esp`): each probe goes out through lib/esp's gateway
+ * (the providers in order, with failover), its token in a custom header every provider carries. The
+ * record keeps the provider that took it and the provider's message id, so webhook events settle it
+ * (lib/esp/webhooks/ingest.ts) and the Delivery page can tell "the ESP is failing" from "the domain
+ * is failing". A gateway failure (every provider failed, the message refused as invalid, or an error
+ * around the gateway) is a send failure with the reason: never a probe left to turn lost.
+ */
+import type { ProbesConfig } from '../../lib/config/probes.js';
+import type { EspGateway, SendResult as EspSendResult } from '../../lib/esp/gateway.js';
+import { newToken } from '../../lib/mail/token.js';
+import type { ProbeDomain } from '../../lib/probes/domains.js';
+import { probeHeader, type ProbeRecord } from '../../lib/probes/model.js';
+import type { ProbeStore } from '../../lib/probes/store.js';
+import { probeMessage } from './message.js';
+
+/** Probes in flight through the gateway at once (each send may try several providers in turn). */
+export const espConcurrency = 4;
+
+/** What the gateway's answer means for one probe record. */
+export function espOutcome(r: ProbeRecord, res: EspSendResult, submitMs: number): ProbeRecord {
+  const winner = res.outcome === 'sent' ? res.attempts.find((a) => a.outcome === 'sent' && a.provider === res.provider) : undefined;
+  if (res.outcome === 'sent' && winner) {
+    return {
+      ...r,
+      submittedAt: Date.parse(winner.at) + winner.ms,
+      submitMs,
+      smtp: winner.answer,
+      provider: winner.provider,
+      ...(res.messageId ? { espMessageId: res.messageId } : {}),
+    };
+  }
+  const tried = res.attempts.map((a) => `${a.provider} ${a.outcome} (${a.answer})`).join('; ');
+  const refused = res.outcome === 'invalid' ? res.attempts[res.attempts.length - 1] : undefined;
+  return {
+    ...r,
+    submitMs,
+    ...(refused ? { provider: refused.provider } : {}),
+    sendError: {
+      stage: 'esp',
+      message: res.outcome === 'invalid' ? `refused as invalid by ${refused?.provider ?? 'the provider'}: ${tried}` : `every ESP provider failed: ${tried || 'no attempt'}`,
+      ...(refused ? { response: refused.answer } : {}),
+    },
+  };
+}
+
+export async function sendProbesViaEsp(
+  store: ProbeStore,
+  gateway: EspGateway,
+  cfg: ProbesConfig,
+  active: readonly ProbeDomain[],
+  now: () => number,
+  onBatch?: (n: number) => void | Promise<void>,
+): Promise<{ sent: number; failed: number; firstError?: string }> {
+  let sent = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const batch = 200;
+  for (let i = 0; i < active.length; i += batch) {
+    const chunk = active.slice(i, i + batch);
+    const t = now();
+    // Written before submission: a crash mid-send leaves a record, never an unknown returned probe.
+    const recs: ProbeRecord[] = chunk.map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
+    await store.save(recs, false);
+    const done: ProbeRecord[] = new Array<ProbeRecord>(recs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < recs.length) {
+        const j = next++;
+        const r = recs[j]!;
+        const m = probeMessage(cfg, r);
+        const t0 = performance.now();
+        let rec: ProbeRecord;
+        try {
+          const res = await gateway.send({ from: cfg.from, to: r.address, subject: m.subject, text: m.text, headers: { [probeHeader]: r.token } });
+          rec = espOutcome(r, res, Math.round(performance.now() - t0));
+        } catch (e) {
+          rec = { ...r, submitMs: Math.round(performance.now() - t0), sendError: { stage: 'esp', message: `the ESP gateway failed: ${(e as Error).message}` } };
+        }
+        if (rec.sendError) {
+          failed++;
+          firstError ??= rec.sendError.message;
+        } else sent++;
+        done[j] = rec;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(espConcurrency, recs.length) }, worker));
+    await store.saveSent(done);
+    await onBatch?.(sent + failed);
+  }
+  return { sent, failed, ...(firstError ? { firstError } : {}) };
+}
