@@ -13,7 +13,7 @@ export type EspProviderConfig =
   | { name: 'sendgrid'; apiKey: string; apiUrl: string }
   | { name: 'mailgun'; apiKey: string; apiUrl: string; domain: string }
   | { name: 'mandrill'; apiKey: string; apiUrl: string }
-  | { name: 'smtp'; host: string; port: number; tls: 'starttls' | 'tls' | 'none'; user?: string; password?: string };
+  | { name: 'smtp'; host: string; port: number; tls: 'starttls' | 'tls' | 'none'; user?: string; password?: string; caFile?: string; insecure?: boolean };
 
 export interface EspWebhooksConfig {
   /** `<id>` of the `<id>:<YYYYMMDD>:<type>` graph counters the events feed. */
@@ -52,7 +52,8 @@ export function isP256PublicKey(b64: string): boolean {
   }
 }
 
-export function normalizeEsp(raw: RawEsp, problems: Problem[]): EspConfig {
+/** `resolve` makes a relative file name (smtp `ca_file`) absolute against the config file's directory. */
+export function normalizeEsp(raw: RawEsp, problems: Problem[], resolve: (file: string) => string = (f) => f): EspConfig {
   const seen = new Set<string>();
   const providers: EspProviderConfig[] = raw.providers.map((p, i) => {
     const at = `esp.providers[${i}]`;
@@ -77,6 +78,8 @@ export function normalizeEsp(raw: RawEsp, problems: Problem[]): EspConfig {
           tls: p.tls,
           ...(p.user !== undefined ? { user: p.user } : {}),
           ...(p.password !== undefined ? { password: p.password } : {}),
+          ...(p.ca_file !== undefined ? { caFile: resolve(p.ca_file) } : {}),
+          ...(p.insecure ? { insecure: true } : {}),
         };
       }
     }

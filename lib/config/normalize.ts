@@ -454,7 +454,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     problems.push({ path: 'metrics.bearer_token_file', message: 'give bearer_token or bearer_token_file, not both' });
   }
   if (raw.metrics.bearer_token !== undefined) problems.push(...bearerTokenProblems(raw.metrics.bearer_token, 'metrics.bearer_token'));
-  if (raw.esp !== undefined) config.esp = normalizeEsp(raw.esp, problems);
+  if (raw.esp !== undefined) config.esp = normalizeEsp(raw.esp, problems, (p) => resolvePath(dir, p));
   if (raw.probes !== undefined) config.probes = normalizeProbes(raw.probes, (p) => resolvePath(dir, p), problems);
   if (config.probes?.via === 'esp' && (config.esp?.providers.length ?? 0) === 0) {
     problems.push({ path: 'probes.via', message: 'is esp, but no esp.providers are configured: add esp.from and esp.providers, or send probes through probes.smtp (via: smtp)' });

@@ -218,6 +218,10 @@ const espProvider = z.discriminatedUnion('name', [
     tls: z.enum(['starttls', 'tls', 'none']).default('starttls'),
     user: nonEmpty.optional(),
     password: nonEmpty.optional(),
+    /** PEM file of an extra CA to trust for this server (a private relay's own CA). */
+    ca_file: nonEmpty.optional(),
+    /** Skip certificate verification: explicit, never the default. */
+    insecure: z.boolean().default(false),
   }),
 ]);
 

@@ -10,7 +10,7 @@ import { connectRedis } from '../../lib/redis.js';
 import { WebhookReceiver } from '../../lib/esp/webhooks/receive.js';
 import type { EspEvent } from '../../lib/esp/webhooks/events.js';
 import { createApp } from '../../web/server.js';
-import { mailgunBody, mandrillRequest, sendgridHeaders, sendgridSigner, sgEvent } from '../helpers/esp-webhooks.js';
+import { mailgunBody, mailgunLegacyFields, mandrillRequest, sendgridHeaders, sendgridSigner, sgEvent } from '../helpers/esp-webhooks.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { makeConfig, tempDir } from '../web/fixtures.js';
 
@@ -179,6 +179,63 @@ describe('Mailgun webhook', () => {
     expect((await post(a, mailgunBody(MG_KEY, failed('permanent'), nowSec - 3600, 'tok-6'))).status).toBe(403);
     expect((await post(a, JSON.stringify({ 'event-data': failed('permanent') }))).status).toBe(401);
     expect(await t.redis.dbsize()).toBe(0);
+  });
+});
+
+describe('Mailgun legacy webhook (form fields)', () => {
+  // As legacy webhooks sent them: the sender's custom variables merged into the fields (a `token`
+  // variable comes before Mailgun's own), the message headers as a JSON string.
+  const dropped: [string, string][] = [
+    ['event', 'dropped'],
+    ['recipient', 'bob@Example.net'],
+    ['domain', 'mg.example.com'],
+    ['Message-Id', '<20240501.7.def@mg.example.com>'],
+    ['reason', 'hardfail'],
+    ['code', '605'],
+    ['description', 'Not delivering to previously bounced address'],
+    ['message-headers', JSON.stringify([['To', 'bob@example.net'], ['Message-Id', '<20240501.7.def@mg.example.com>']])],
+    ['token', 'a-user-variable-named-token'],
+  ];
+  const postForm = (a: ReturnType<typeof app>, fields: [string, string][]) =>
+    a.request('/webhooks/mailgun', { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+
+  it('a signed urlencoded event is counted once (the signed token is its id); a replay is a 406; bad signatures write nothing', async () => {
+    const a = app();
+    const fields = mailgunLegacyFields(MG_KEY, dropped, nowSec, 'legacy-tok-1-abcdefabcdefabcdefabcdefabcdefabcdefabc');
+    const res = await postForm(a, fields);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: 1, counted: 1, duplicates: 0, settled: 0 });
+    const ev = JSON.parse((await t.redis.lindex(k.espEvents, 0))!) as EspEvent;
+    expect(ev).toMatchObject({ provider: 'mailgun', id: 'legacy-tok-1-abcdefabcdefabcdefabcdefabcdefabcdefabc', type: 'rejected', espEvent: 'dropped', recipient: 'bob@Example.net', domain: 'example.net', messageId: '20240501.7.def@mg.example.com', smtpStatus: '605', reason: 'Not delivering to previously bounced address' });
+    expect((await postForm(a, fields)).status).toBe(406);
+    expect(await t.redis.hgetall(k.espEventCounts(dayKey(NOW)))).toEqual({ 'mailgun:rejected': '1' });
+
+    await t.redis.flushdb();
+    const forged = mailgunLegacyFields('another-signing-key', dropped, nowSec, 'legacy-tok-2');
+    expect((await postForm(a, forged)).status).toBe(403);
+    expect((await postForm(a, mailgunLegacyFields(MG_KEY, dropped, nowSec - 3600, 'legacy-tok-3'))).status).toBe(403);
+    expect((await postForm(a, dropped)).status).toBe(401);
+    expect((await postForm(a, mailgunLegacyFields(MG_KEY, [['recipient', 'x@example.net']], nowSec, 'legacy-tok-4'))).status).toBe(400);
+    expect(await t.redis.dbsize()).toBe(0);
+  });
+
+  it('a multipart bounced event with an attachment is a bounce fed into the graph counters', async () => {
+    const form = new FormData();
+    const fields = mailgunLegacyFields(MG_KEY, [
+      ['event', 'bounced'],
+      ['recipient', 'carol@example.org'],
+      ['Message-Id', '<20240501.8.ghi@mg.example.com>'],
+      ['code', '550'],
+      ['error', '5.1.1 The email account that you tried to reach does not exist'],
+      ['timestamp', '1714564800'],
+    ], nowSec, 'legacy-tok-5-abcdefabcdefabcdefabcdefabcdefabcdefabc');
+    for (const [n, v] of fields) form.append(n, v);
+    form.append('attachment-1', new Blob(['Return-Path: <>\r\n\r\nbounce body'], { type: 'message/rfc822' }), 'bounce.eml');
+    const res = await app().request('/webhooks/mailgun', { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    expect(await counters('bounced')).toEqual({ 'example.org': '1' });
+    const ev = JSON.parse((await t.redis.lindex(k.espEvents, 0))!) as EspEvent;
+    expect(ev).toMatchObject({ type: 'bounced', espEvent: 'bounced', at: new Date(nowSec * 1000).toISOString(), messageId: '20240501.8.ghi@mg.example.com', smtpStatus: '550', reason: '5.1.1 The email account that you tried to reach does not exist' });
   });
 });
 

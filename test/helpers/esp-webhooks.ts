@@ -35,6 +35,13 @@ export function mailgunBody(signingKey: string, eventData: Record<string, unknow
   return JSON.stringify({ signature: { timestamp: ts, token, signature }, 'event-data': eventData });
 }
 
+/** A legacy Mailgun webhook (before 2018-06): the event's form fields followed by timestamp, token, signature. */
+export function mailgunLegacyFields(signingKey: string, fields: [string, string][], timestamp: number, token: string): [string, string][] {
+  const ts = String(timestamp);
+  const signature = crypto.createHmac('sha256', signingKey).update(ts + token).digest('hex');
+  return [...fields, ['timestamp', ts], ['token', token], ['signature', signature]];
+}
+
 /** A Mandrill webhook body (form) and its X-Mandrill-Signature. */
 export function mandrillRequest(webhookKey: string, url: string, events: unknown[]): { body: string; signature: string } {
   const fields: [string, string][] = [['mandrill_events', JSON.stringify(events)]];

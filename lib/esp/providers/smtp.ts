@@ -4,6 +4,7 @@
  * authentication failure is a configuration problem; a 5xx refusal of the message or its recipient
  * refuses the message itself (the next provider would refuse it too).
  */
+import fs from 'node:fs';
 import type { EspProviderConfig } from '../../config/esp.js';
 import type { MailError } from '../../mail/errors.js';
 import { createSmtpSender } from '../../mail/smtp.js';
@@ -18,6 +19,8 @@ export function smtpErrorAnswer(e: MailError, timeoutMs: number): ProviderAnswer
   const status = code !== undefined ? { status: code } : {};
   // 530 authentication required, 534/538 mechanism or encryption needed, 535 bad credentials.
   if (e.stage === 'auth' || code === 530 || code === 534 || code === 535 || code === 538) return { outcome: 'auth', ...status, answer: `authentication failed: ${said}` };
+  // A certificate that does not verify is a setup problem (ca_file, host name), not an outage.
+  if (e.stage === 'connect' && /certificate|self[- ]signed|CERT_|altnames/i.test(said)) return { outcome: 'config', ...status, answer: `TLS: ${said}` };
   if (e.code === 'ETIMEDOUT') return { outcome: 'unavailable', ...status, answer: `timeout after ${timeoutMs} ms` };
   if (code !== undefined && code >= 400 && code < 500) return { outcome: 'unavailable', status: code, answer: said };
   if (e.stage === 'connect') return { outcome: code !== undefined && code >= 500 ? 'config' : 'unavailable', ...status, answer: `${e.code ? e.code + ': ' : ''}${said}` };
@@ -29,10 +32,20 @@ export function smtpAdapter(cfg: Cfg, opts: { timeoutMs: number }): ProviderAdap
   return {
     name: 'smtp',
     async send(msg) {
+      let ca: string[] | undefined;
+      if (cfg.caFile !== undefined) {
+        try {
+          ca = [fs.readFileSync(cfg.caFile, 'utf8')];
+        } catch (e) {
+          return { outcome: 'config', answer: `cannot read ca_file ${cfg.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+        }
+      }
       const sender = createSmtpSender({
         host: cfg.host,
         port: cfg.port,
         tls: cfg.tls,
+        ...(ca ? { ca } : {}),
+        ...(cfg.insecure ? { insecure: true } : {}),
         timeoutMs: opts.timeoutMs,
         ...(cfg.user !== undefined ? { user: cfg.user, password: cfg.password } : {}),
       });

@@ -182,6 +182,39 @@ export function parseMailgun(eventData: unknown, token: string, received: Date):
   );
 }
 
+const mailgunLegacyTypes: Record<string, EspEventType> = {
+  delivered: 'delivered',
+  dropped: 'rejected',
+  bounced: 'bounced',
+  complained: 'complained',
+  unsubscribed: 'unsubscribed',
+  opened: 'opened',
+  clicked: 'clicked',
+};
+
+/**
+ * One legacy Mailgun webhook (before 2018-06: form fields, urlencoded or multipart). Mailgun merges
+ * the sender's custom variables into the same fields, so the first value of a field is Mailgun's,
+ * except token / timestamp / signature, whose last value is (the caller verified those).
+ */
+export function parseMailgunLegacy(fields: readonly [string, string][], token: string, received: Date): EspEvent {
+  const first = (name: string) => fields.find(([n]) => n === name)?.[1];
+  const name = first('event') ?? 'unknown';
+  const mid = first('Message-Id') ?? first('message-id');
+  const timestamp = [...fields].reverse().find(([n]) => n === 'timestamp')?.[1];
+  return makeEvent(
+    'mailgun',
+    token,
+    mailgunLegacyTypes[name] ?? 'unknown',
+    name,
+    isoOf(timestamp, received),
+    str(first('recipient')),
+    mid ? mid.trim().replace(/^<(.*)>$/, '$1') : undefined,
+    str(first('code')),
+    str(first('description')) ?? str(first('error')) ?? str(first('notification')) ?? str(first('reason')),
+  );
+}
+
 // --- Mandrill -----------------------------------------------------------------------------------
 
 const mandrillTypes: Record<string, EspEventType> = {

@@ -15,7 +15,7 @@ import type { EspConfig } from '../../config/esp.js';
 import type { Keys } from '../../keys.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { Redis } from '../../redis.js';
-import { BadPayloadError, parseMailgun, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
+import { BadPayloadError, parseMailgun, parseMailgunLegacy, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
 import { BadKeyError, ingestEvents, type IngestResult } from './ingest.js';
 import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './verify.js';
 
@@ -64,7 +64,7 @@ export class WebhookReceiver {
   async receive(vendor: WebhookVendor, req: WebhookRequest): Promise<WebhookReply> {
     if (!this.configured(vendor)) return reply(404, { error: `the ${vendor} webhook is not configured (esp.webhooks.${vendor})` });
     try {
-      const checked = vendor === 'sendgrid' ? this.sendgrid(req) : vendor === 'mailgun' ? this.mailgun(req) : this.mandrill(req);
+      const checked = vendor === 'sendgrid' ? this.sendgrid(req) : vendor === 'mailgun' ? await this.mailgun(req) : this.mandrill(req);
       if ('status' in checked) {
         if (checked.status === 401 || checked.status === 403) this.log.warn(`webhook ${vendor} refused`, { status: checked.status, error: checked.body.error });
         return checked;
@@ -91,7 +91,9 @@ export class WebhookReceiver {
     return { events: parseSendgrid(parseJson(req.body), this.now()) };
   }
 
-  private mailgun(req: WebhookRequest): WebhookReply | { events: EspEvent[] } {
+  private async mailgun(req: WebhookRequest): Promise<WebhookReply | { events: EspEvent[] }> {
+    const ct = (req.header('content-type') ?? '').toLowerCase();
+    if (ct.startsWith('application/x-www-form-urlencoded') || ct.startsWith('multipart/form-data')) return this.mailgunLegacy(req, ct);
     const body = parseJson(req.body) as { signature?: Record<string, unknown>; 'event-data'?: unknown } | null;
     const s = body && typeof body === 'object' ? body.signature : undefined;
     const ts = s?.timestamp;
@@ -102,6 +104,21 @@ export class WebhookReceiver {
     if (!verifyMailgun(this.deps.esp!.webhooks.mailgun!.signingKey, String(ts), token, signature)) return reply(403, { error: 'bad signature' });
     if (!this.inWindow(String(ts))) return reply(403, { error: 'timestamp outside the replay window' });
     return { events: [parseMailgun(body!['event-data'], token, this.now())] };
+  }
+
+  /** Legacy webhooks: the signature's three values are form fields among the event's (their last values). */
+  private async mailgunLegacy(req: WebhookRequest, ct: string): Promise<WebhookReply | { events: EspEvent[] }> {
+    const fields = await formFields(req.body, ct);
+    const last = (name: string) => [...fields].reverse().find(([n]) => n === name)?.[1];
+    const ts = last('timestamp');
+    const token = last('token');
+    const signature = last('signature');
+    if (ts === undefined) return reply(401, { error: 'missing the timestamp field' });
+    if (!token || signature === undefined) return reply(401, { error: 'missing the token / signature fields' });
+    if (!verifyMailgun(this.deps.esp!.webhooks.mailgun!.signingKey, ts, token, signature)) return reply(403, { error: 'bad signature' });
+    if (!this.inWindow(ts)) return reply(403, { error: 'timestamp outside the replay window' });
+    if (!fields.some(([n]) => n === 'event')) throw new BadPayloadError('the event field is missing');
+    return { events: [parseMailgunLegacy(fields, token, this.now())] };
   }
 
   private mandrill(req: WebhookRequest): WebhookReply | { events: EspEvent[] } {
@@ -138,6 +155,22 @@ export class WebhookReceiver {
     }
     return reply(200, { received: events.length, counted: counted.length, duplicates, settled });
   }
+}
+
+/** The text fields of a urlencoded or multipart body (attachments of a multipart body are skipped). */
+async function formFields(body: Buffer, contentType: string): Promise<[string, string][]> {
+  if (contentType.startsWith('application/x-www-form-urlencoded')) return [...new URLSearchParams(body.toString('utf8'))];
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    throw new BadPayloadError('the body is not valid multipart/form-data');
+  }
+  const out: [string, string][] = [];
+  form.forEach((v, n) => {
+    if (typeof v === 'string') out.push([n, v]);
+  });
+  return out;
 }
 
 function parseJson(body: Buffer): unknown {
