@@ -5,11 +5,11 @@
  */
 import type { CheckResult } from '../lib/model.js';
 import { scrub, secretsOf } from '../lib/log.js';
-import type { Check, CheckDeps, Target } from './checks/types.js';
+import type { AnyPlugin, CheckDeps, Target } from '../lib/checks/types.js';
 import type { RunResults } from './records.js';
 
 /** Results for every target when a check broke its contract (threw, or its shard was lost): errors, never clean. */
-export function crashed(check: Check, targets: readonly Target[], at: string, why: string): Map<string, CheckResult<unknown>> {
+export function crashed(check: AnyPlugin, targets: readonly Target[], at: string, why: string): Map<string, CheckResult<unknown>> {
   const reason = `${check.name} check failed: ${why}`;
   return new Map(targets.map((t) => [t.ip, { status: 'error', at, reason }]));
 }
@@ -19,7 +19,7 @@ export function crashed(check: Check, targets: readonly Target[], at: string, wh
  * target without a result) gives errors for those targets, never a clean verdict (an IP without
  * DNSBL results would look unlisted). Exported for tests.
  */
-export async function runChecks(list: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
+export async function runChecks(list: readonly AnyPlugin[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void): Promise<RunResults> {
   // A thrown message may carry anything (a DQS query name, a URL with a key): it is stored and shown.
   const secrets = secretsOf(deps.config);
   const entries = await Promise.all(

@@ -5,9 +5,9 @@
  */
 import type { HostConfig } from '../lib/config/normalize.js';
 import type { HostRecord } from '../lib/model.js';
-import type { Target } from './checks/types.js';
-import { DnsLookupError, type DnsClient } from './dns/client.js';
-import { ipFamily, normalizeIp } from './dns/names.js';
+import type { Target } from '../lib/checks/types.js';
+import { DnsLookupError, type DnsClient } from '../lib/net/dns/client.js';
+import { ipFamily, normalizeIp } from '../lib/net/dns/names.js';
 
 type Lookup = { ips: string[] } | { error: DnsLookupError };
 

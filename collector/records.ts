@@ -8,7 +8,7 @@ import { carryStale } from '../lib/checks/common.js';
 import { cannotTell, dnsblZones } from '../lib/checks/dnsbl.js';
 import { currentIssues, rblIssueId } from '../lib/issues.js';
 import type { BlocksRecord, CheckResult, IpRecord } from '../lib/model.js';
-import type { Check, Target } from './checks/types.js';
+import type { AnyPlugin, Target } from '../lib/checks/types.js';
 
 /** Each check's results by IP, by check name. A check skipped by config has `skipped` set instead. */
 export type RunResults = Record<string, { results: Map<string, CheckResult<unknown>> } | { skipped: string }>;
@@ -22,7 +22,7 @@ function resultFor(r: RunResults[string] | undefined, ip: string, at: string): C
 }
 
 /** The record of one IP from this run's results (before stale values are added). */
-export function buildIpRecord(t: Target, res: RunResults, runId: string, at: string, checks: readonly Check[]): IpRecord {
+export function buildIpRecord(t: Target, res: RunResults, runId: string, at: string, checks: readonly AnyPlugin[]): IpRecord {
   const rec = { ip: t.ip, family: t.family, host: t.host.name, fqdn: t.host.fqdn, checkedAt: at, runId } as IpRecord;
   for (const c of checks) rec[c.name] = resultFor(res[c.name], t.ip, at);
   return rec;
@@ -31,23 +31,23 @@ export function buildIpRecord(t: Target, res: RunResults, runId: string, at: str
 export { carryStale };
 
 /** Whether any result of the record failed: only then is the previous record needed (for stale values). */
-export function hasFailure(rec: IpRecord, checks: readonly Check[]): boolean {
+export function hasFailure(rec: IpRecord, checks: readonly AnyPlugin[]): boolean {
   return checks.some((c) => {
     const r = rec[c.name] as CheckResult<unknown> | undefined;
     if (r === undefined) return false;
-    return c.plugin.failed ? c.plugin.failed(r) : r.status === 'error';
+    return c.failed ? c.failed(r) : r.status === 'error';
   });
 }
 
 /** The record to store: this run's results, with stale values from the previous record of the IP. */
-export function withStale(next: IpRecord, prev: IpRecord | undefined, checks: readonly Check[]): IpRecord {
+export function withStale(next: IpRecord, prev: IpRecord | undefined, checks: readonly AnyPlugin[]): IpRecord {
   if (!prev) return next;
   const out: IpRecord = { ...next };
   for (const c of checks) {
     const r = next[c.name] as CheckResult<unknown> | undefined;
     if (r === undefined) continue;
     const before = prev[c.name] as CheckResult<unknown> | undefined;
-    out[c.name] = c.plugin.carry ? c.plugin.carry(r, before) : carryStale(r, before);
+    out[c.name] = c.carry ? c.carry(r, before) : carryStale(r, before);
   }
   return out;
 }

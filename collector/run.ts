@@ -14,9 +14,9 @@ import { keys, type Keys } from '../lib/keys.js';
 import { applySourceIssues } from '../lib/issue-store.js';
 import { acquireLock, LockHeldError, type Lock } from './lock.js';
 import { runChecks } from './check-runner.js';
-import { createDnsClient, type DnsClient } from './dns/client.js';
+import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
 import { selectSources, sources as allSources } from './sources/index.js';
-import type { Check } from './checks/types.js';
+import type { AnyPlugin } from '../lib/checks/types.js';
 import type { CheckRunner, Source, SourceOutcome, SourcePart } from './sources/types.js';
 import { readSourceLastRuns, storeSummary } from '../lib/store/index.js';
 import { mergeParts, mergeSummaries } from './summary.js';
@@ -44,8 +44,8 @@ export interface CollectDeps {
   only?: readonly string[];
   /** How per-IP checks run; default in this process (the scheduler passes the shard runner). */
   runChecks?: CheckRunner;
-  /** The per-IP checks to run (default: checks/index.ts; tests add their own). */
-  checks?: readonly Check[];
+  /** The per-IP checks to run (default: lib/checks/index.ts; tests add their own). */
+  checks?: readonly AnyPlugin[];
   /** Run id; default a new UUID. A retried job passes the same one (its issue events are not recorded twice). */
   runId?: string;
 }

@@ -10,7 +10,7 @@ import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../lib/config/normalize.js';
 import { crashed, runChecks } from './check-runner.js';
 import type { CheckResult } from '../lib/model.js';
-import type { Check, CheckDeps, Target } from './checks/types.js';
+import type { AnyPlugin, CheckDeps, Target } from '../lib/checks/types.js';
 import type { RunResults } from './records.js';
 import type { CheckRunner } from './sources/types.js';
 
@@ -63,7 +63,7 @@ export function serializeResults(r: RunResults): ShardResult {
  * errors for its targets with the reason, never a clean verdict.
  */
 export function mergeShardResults(
-  list: readonly Check[],
+  list: readonly AnyPlugin[],
   shards: readonly { targets: readonly Target[]; result: ShardResult | null; why?: string }[],
   config: Config,
   at: string,

@@ -22,10 +22,10 @@ import { connectRedis } from '../lib/redis.js';
 import { createLogger, silentLogger } from '../lib/log.js';
 import { keys } from '../lib/keys.js';
 import type { DnsblResult, IpRecord } from '../lib/model.js';
-import { createDnsClient } from '../collector/dns/client.js';
-import { dnsblName } from '../collector/dns/names.js';
+import { createDnsClient } from '../lib/net/dns/client.js';
+import { dnsblName } from '../lib/net/dns/names.js';
 import { resolveHosts } from '../collector/hosts.js';
-import { dnsblCheck } from '../collector/checks/dnsbl.js';
+import { dnsblPlugin } from '../lib/checks/dnsbl.js';
 import { freePort } from '../test/helpers/net.js';
 
 const IPS = Number(process.env.BENCH_IPS ?? 10_000);
@@ -115,7 +115,7 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
     const dns = createDnsClient(config);
     const t0 = performance.now();
     const { targets } = await resolveHosts(config.hosts, dns, now);
-    const res = await dnsblCheck.run(targets, { config, dns, log: silentLogger, now, fetch: globalThis.fetch });
+    const res = await dnsblPlugin.run(targets, { config, dns, log: silentLogger, now, fetch: globalThis.fetch });
     const ms = performance.now() - t0;
     dns.close();
     const v = verify((ip) => res.get(ip)?.value?.zones);

@@ -1,14 +1,14 @@
 /**
- * The reputation source: resolve every host of mta_map, run every per-IP check of checks/index.ts
+ * The reputation source: resolve every host of mta_map, run every per-IP check of lib/checks/index.ts
  * over all its IPs (in this process, or in shards taken by several workers), then write the IP and
  * host records (with stale values), remove records of hosts and IPs that left, and drop
  * acknowledgements of listings that have gone.
  */
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { HostRecord, IpRecord } from '../../lib/model.js';
-import { checks as allChecks } from '../checks/index.js';
-import type { CheckDeps, Target } from '../checks/types.js';
-import { ipFamily } from '../dns/names.js';
+import { checkPlugins as allChecks } from '../../lib/checks/index.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { ipFamily } from '../../lib/net/dns/names.js';
 import { resolveHosts } from '../hosts.js';
 import { reputationIssues } from '../issues.js';
 import { acksToRemove, buildIpRecord, hasFailure, withStale } from '../records.js';
@@ -61,16 +61,15 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
 
   const t1 = performance.now();
   const checkDeps: CheckDeps = { config, log, now, dns: ctx.dns, fetch: ctx.fetch };
-  const list = ctx.checks ?? allChecks;
-  const plugins = list.map((c) => c.plugin);
-  const results = await ctx.runChecks(list, targets, checkDeps, ctx.step);
+  const plugins = ctx.checks ?? allChecks;
+  const results = await ctx.runChecks(plugins, targets, checkDeps, ctx.step);
 
   const t2 = performance.now();
   const at = now();
-  const fresh = targets.map((t) => buildIpRecord(t, results, ctx.runId, at.toISOString(), list));
+  const fresh = targets.map((t) => buildIpRecord(t, results, ctx.runId, at.toISOString(), plugins));
   // Previous records matter only where something failed (stale values): a healthy run reads none.
-  const prevIps = await readIps(redis, k, fresh.filter((r) => hasFailure(r, list)).map((r) => r.ip), problems);
-  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip), list));
+  const prevIps = await readIps(redis, k, fresh.filter((r) => hasFailure(r, plugins)).map((r) => r.ip), problems);
+  const records: IpRecord[] = fresh.map((r) => withStale(r, prevIps.get(r.ip), plugins));
   const current = new Set(targets.map((t) => t.ip));
   const configured = new Set(config.hosts.map((h) => h.name));
   const removedIps = [...new Set([...prevHosts.hosts.values()].flatMap((h) => h.ips))].filter((ip) => !current.has(ip));

@@ -15,12 +15,12 @@ import type { RunSummary } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
 import type { Keys } from '../../lib/keys.js';
 import type { Lock } from '../lock.js';
-import type { Check, CheckDeps, Target } from '../checks/types.js';
-import type { DnsClient } from '../dns/client.js';
+import type { AnyPlugin, CheckDeps, Target } from '../../lib/checks/types.js';
+import type { DnsClient } from '../../lib/net/dns/client.js';
 import type { RunResults } from '../records.js';
 
 /** Runs the per-IP checks over targets: in this process, or split into shards for several workers. */
-export type CheckRunner = (checks: readonly Check[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void) => Promise<RunResults>;
+export type CheckRunner = (checks: readonly AnyPlugin[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void) => Promise<RunResults>;
 
 export interface SourceContext {
   config: Config;
@@ -38,8 +38,8 @@ export interface SourceContext {
   step: (label: string) => void;
   /** How per-IP checks run; default in this process. */
   runChecks: CheckRunner;
-  /** The per-IP checks to run (default: checks/index.ts; tests add their own). */
-  checks?: readonly Check[];
+  /** The per-IP checks to run (default: lib/checks/index.ts; tests add their own). */
+  checks?: readonly AnyPlugin[];
 }
 
 /** A source's part of the run summary (merged over the sources of a run by collector/run.ts). */

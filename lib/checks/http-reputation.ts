@@ -1,9 +1,12 @@
-/** HTTP JSON reputation (shared half): 'bad' is a problem, 'unknown' cannot tell. Off unless configured. */
+/** HTTP JSON reputation: 'bad' is a problem, 'unknown' cannot tell. Off unless configured. */
 import { z } from 'zod';
-import type { HttpReputationValue } from '../model.js';
+import { mapLimit } from '../concurrency.js';
+import type { HttpReputationConfig } from '../config/normalize.js';
+import type { CheckResult, HttpReputationValue } from '../model.js';
+import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
 import { apiString, bit, checkCell, detailRow, failedReason, int, seriesError, valueOf } from './common.js';
-import type { CheckPlugin } from './types.js';
+import type { CheckDeps, CheckPlugin, Target } from './types.js';
 
 const verdicts = ['good', 'neutral', 'bad', 'unknown'] as const;
 
@@ -64,6 +67,85 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
       return { fields: { http_reputation: r?.status === 'ok' ? r.value?.verdict : undefined, http_reputation_error: int(seriesError(r)) } };
     },
   },
+  skipReason(config) {
+    return config.httpReputation === undefined ? 'http_reputation is not configured' : null;
+  },
+  async run(targets: readonly Target[], deps: CheckDeps) {
+    const out = new Map<string, CheckResult<HttpReputationValue>>();
+    const cfg = deps.config.httpReputation;
+    if (cfg === undefined) {
+      const at = deps.now().toISOString();
+      for (const t of targets) out.set(t.ip, { status: 'skipped', at, reason: 'http_reputation is not configured' });
+      return out;
+    }
+    // At most `concurrency` requests in flight.
+    await mapLimit(targets, cfg.concurrency, async (t) => void out.set(t.ip, await lookup(t.ip, cfg, deps)));
+    return out;
+  },
   describe: (config) =>
     `HTTP reputation: ${config.httpReputation ? `${config.httpReputation.name} via ${new URL(config.httpReputation.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`,
 };
+
+/* Run half (the network part).
+ * Optional HTTP JSON reputation lookup per IP (the Brightmail column's successor, sources.md): GET the
+ * configured URL template with `{ip}` filled in, read the value at a dotted JSON path, map it to
+ * good / neutral / bad by the configured lists, else 'unknown' (with the raw value shown). Off
+ * (skipped) unless `http_reputation` is configured. Bounded concurrency and a timeout per request; an
+ * HTTP error, a non-JSON body or a missing path is an error with its reason.
+ */
+export class JsonPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonPathError';
+  }
+}
+
+/** Follow a dotted path (`data.reputation`, `results.0.verdict`) through parsed JSON. */
+export function readJsonPath(doc: unknown, path: string): unknown {
+  let cur: unknown = doc;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') throw new JsonPathError(`JSON path ${path}: no "${part}" (not an object)`);
+    if (Array.isArray(cur)) {
+      if (!/^\d+$/.test(part) || Number(part) >= cur.length) throw new JsonPathError(`JSON path ${path}: no element "${part}"`);
+      cur = cur[Number(part)];
+    } else {
+      if (!Object.hasOwn(cur, part)) throw new JsonPathError(`JSON path ${path}: no "${part}"`);
+      cur = (cur as Record<string, unknown>)[part];
+    }
+  }
+  return cur;
+}
+
+/** Map a raw value to a verdict; lists are compared case-insensitively, trimmed. */
+export function verdictOf(raw: string, verdicts: HttpReputationConfig['verdicts']): HttpReputationValue['verdict'] {
+  const v = raw.trim().toLowerCase();
+  const has = (list: string[]) => list.some((x) => x.trim().toLowerCase() === v);
+  if (has(verdicts.bad)) return 'bad';
+  if (has(verdicts.neutral)) return 'neutral';
+  if (has(verdicts.good)) return 'good';
+  return 'unknown';
+}
+
+async function lookup(ip: string, cfg: HttpReputationConfig, deps: CheckDeps): Promise<CheckResult<HttpReputationValue>> {
+  const url = cfg.url.split('{ip}').join(encodeURIComponent(ip));
+  const at = () => deps.now().toISOString();
+  try {
+    const res = await getText(deps.fetch, url, { timeoutMs: cfg.timeoutMs, describe: cfg.name, accept: 'application/json' });
+    let doc: unknown;
+    try {
+      doc = JSON.parse(res.body);
+    } catch {
+      const what = res.body.trim() === '' ? 'an empty body' : res.body.trimStart().startsWith('<') ? 'an HTML page' : 'a body that is not JSON';
+      return { status: 'error', at: at(), reason: `${cfg.name} answered ${what}` };
+    }
+    const value = readJsonPath(doc, cfg.jsonPath);
+    if (value !== null && typeof value === 'object') {
+      return { status: 'error', at: at(), reason: `${cfg.name}: JSON path ${cfg.jsonPath} is an ${Array.isArray(value) ? 'array' : 'object'}, not a value` };
+    }
+    const raw = String(value);
+    return { status: 'ok', at: at(), value: { verdict: verdictOf(raw, cfg.verdicts), raw } };
+  } catch (e) {
+    const msg = (e as Error).message;
+    return { status: 'error', at: at(), reason: e instanceof JsonPathError ? `${cfg.name}: ${msg}` : msg };
+  }
+}

@@ -1,8 +1,7 @@
 /**
- * Every per-IP check plugin (shared half), in display order: a plain array (style note 2). The
- * overview, the host page, the API, the run summary, the severity and the open issues iterate over
- * it. A new check: one file here (its CheckPlugin) + one line in this list, and its run half in
- * collector/checks/ + one line in that list.
+ * Every per-IP check, in display order: a plain array (style note 2). The collector's run, records and
+ * summary, the severity, the open issues, the overview, the host page, the API, /metrics and the
+ * Influx output iterate over it. A new check: one file here (its CheckPlugin) + one line in this list.
  */
 import type { CheckResult, IpRecord } from '../model.js';
 import { ipRecordFields } from '../model.js';
@@ -11,12 +10,9 @@ import { dnsMatchPlugin } from './dns-match.js';
 import { httpReputationPlugin } from './http-reputation.js';
 import { senderscorePlugin } from './senderscore.js';
 import { sndsPlugin } from './snds.js';
-import type { CheckPlugin } from './types.js';
+import type { AnyPlugin, CheckPlugin } from './types.js';
 
-export type { CheckPlugin } from './types.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPlugin = CheckPlugin<any>;
+export type { AnyPlugin, CheckPlugin } from './types.js';
 
 export const checkPlugins: readonly AnyPlugin[] = [dnsblPlugin, senderscorePlugin, sndsPlugin, dnsMatchPlugin, httpReputationPlugin];
 

@@ -1,17 +1,35 @@
 /**
- * The shared half of a per-IP check plugin: everything both the collector and the dashboard need to
- * know about a check's result, in one object per check (style note 2). The run half (the network
- * part) lives in collector/checks/. A result is always a `CheckResult<V>` stored under the check's
- * name in the IpRecord; the plugin owns its value schema, its stale handling, its judgement (the
- * one place its severity is decided), its summary counting, its open issues and how it is shown.
- * The list of plugins is lib/checks/index.ts.
+ * A per-IP check plugin: everything about one check in one object (style note 2), in one file
+ * `lib/checks/<name>.ts`. Its run (targets + deps in, one `CheckResult` per target out: the network
+ * part, which the collector calls) and everything the collector and the dashboard need to know about a
+ * result: its value schema, stale handling, its judgement (the one place its severity is decided),
+ * summary counting, open issues, how it is shown, and its metrics. A result is always a
+ * `CheckResult<V>` stored under the check's name in the IpRecord. The list is lib/checks/index.ts.
  */
 import type { z } from 'zod';
-import type { Config } from '../config/normalize.js';
+import type { Config, HostConfig } from '../config/normalize.js';
 import type { FieldValue, Point } from '../influx.js';
 import type { OpenIssue } from '../events.js';
+import type { Logger } from '../log.js';
 import type { CheckResult, HistoryPoint } from '../model.js';
+import type { DnsClient } from '../net/dns/client.js';
 import type { SeverityReason, SeverityRules } from '../severity.js';
+
+/** One MTA IP to check. */
+export interface Target {
+  ip: string;
+  family: 4 | 6;
+  host: HostConfig;
+}
+
+/** Side effects of a run are parameters (style note 5): tests pass local servers and a fixed clock. */
+export interface CheckDeps {
+  config: Config;
+  log: Logger;
+  now: () => Date;
+  dns: DnsClient;
+  fetch: typeof fetch;
+}
 
 /** What a judgement may consult besides the result. */
 export interface JudgeContext {
@@ -105,6 +123,14 @@ export interface CheckPlugin<V = unknown> {
   name: string;
   /** Display name ('SenderScore'). */
   label: string;
+  /** Null when the check runs with this config; else why it is skipped (stored as status 'skipped'). */
+  skipReason(config: Config): string | null;
+  /**
+   * The run: a result for every target, keyed by IP. Never rejects and never hangs: a failure is a
+   * result with status 'error' and a reason, every network wait has a bound, and concurrency is bounded
+   * by the check itself (config.dns.concurrency and friends).
+   */
+  run(targets: readonly Target[], deps: CheckDeps): Promise<Map<string, CheckResult<V>>>;
   /** Schema of the result's value, for the record store. */
   value: z.ZodType;
   /** This run's result with the previous record's last good value carried as `stale` (default: carryStale). */
@@ -130,3 +156,7 @@ export interface CheckPlugin<V = unknown> {
   /** One line for `mtarep check-config`: how the check runs with this config. */
   describe(config: Config): string;
 }
+
+/** A plugin of any value type: what lists of checks hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPlugin = CheckPlugin<any>;

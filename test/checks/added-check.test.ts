@@ -1,9 +1,8 @@
 /**
  * A per-IP check added from outside the built-in list: what issue 8 promises ("adding a check is one
- * new file plus one line in the list"). The check below exists only in this test. Its shared half
- * (a CheckPlugin, what lib/checks/<name>.ts holds) and its run half (a Check, what
- * collector/checks/<name>.ts holds) are given to the collector (CollectDeps.checks, the list of
- * collector/checks/index.ts) and to the web app (WebDeps.plugins, the list of lib/checks/index.ts):
+ * new file plus one line in the list"). The check below exists only in this test: one CheckPlugin
+ * object (what a file lib/checks/<name>.ts holds), added to the list of lib/checks/index.ts. That
+ * list is given to the collector (CollectDeps.checks) and to the web app (WebDeps.plugins):
  * the run stores and counts it, and the overview, host page, API, severity, /metrics and the Influx
  * output show and judge it without any other code knowing its name.
  */
@@ -11,7 +10,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { formatCollectInflux } from '../../collector/influx.js';
 import { runCollect } from '../../collector/run.js';
-import type { Check } from '../../collector/checks/types.js';
 import { checkPlugins } from '../../lib/checks/index.js';
 import { apiString, checkCell, detailRow, failedReason, valueOf } from '../../lib/checks/common.js';
 import type { CheckPlugin } from '../../lib/checks/types.js';
@@ -27,10 +25,15 @@ interface OddValue {
   flagged: boolean;
 }
 
-/** Shared half: an IP whose last octet is odd is "flagged", a warning. */
+/** An IP whose last octet is odd is "flagged", a warning. The run is pure, no network (the judgement is what is under test, not a peer). */
 const oddPlugin: CheckPlugin<OddValue> = {
   name: 'odd',
   label: 'Odd',
+  skipReason: () => null,
+  run: async (targets, deps) => {
+    const at = deps.now().toISOString();
+    return new Map(targets.map((t) => [t.ip, { status: 'ok' as const, at, value: { flagged: Number(t.ip.split('.').at(-1)) % 2 === 1 } }]));
+  },
   value: z.looseObject({ flagged: z.boolean() }),
   judge: (r) => [...(valueOf(r)?.flagged ? [{ level: 'warning' as const, text: 'odd octet flagged' }] : []), ...failedReason('Odd', r)],
   issues: () => ({ open: [], undetermined: [] }),
@@ -53,17 +56,6 @@ const oddPlugin: CheckPlugin<OddValue> = {
   describe: () => 'Odd: test only',
 };
 
-/** Run half: pure, no network (the judgement is what is under test, not a peer). */
-const oddCheck: Check<OddValue> = {
-  name: 'odd',
-  plugin: oddPlugin,
-  skipReason: () => null,
-  run: async (targets, deps) => {
-    const at = deps.now().toISOString();
-    return new Map(targets.map((t) => [t.ip, { status: 'ok' as const, at, value: { flagged: Number(t.ip.split('.').at(-1)) % 2 === 1 } }]));
-  },
-};
-
 let r: TestRedis;
 let dns: TestDnsServer;
 const dir = tempDir();
@@ -79,13 +71,13 @@ beforeEach(async () => {
   await r.redis.flushdb();
 });
 
-describe('a per-IP check added by one plugin and one list entry', () => {
+describe('a per-IP check added by one plugin object and one list entry', () => {
   it('is run, stored and counted by the collector', async () => {
     const config = configFrom({
       dns: { servers: [dns.address], timeout_ms: 2000, tries: 1 },
       mta_map: { mx: { fqdn: 'mx.example.test', ips: ['127.1.0.31', '127.1.0.32'] } },
     });
-    const s = await runCollect({ config, redis: r.redis, log: silentLogger, now: () => NOW, checks: [oddCheck], only: ['reputation'] });
+    const s = await runCollect({ config, redis: r.redis, log: silentLogger, now: () => NOW, checks: [...checkPlugins, oddPlugin], only: ['reputation'] });
     expect(s.checks['odd']).toEqual({ ok: 2, error: 0, skipped: 0 });
     const k = keys(config.redis.prefix);
     const rec = JSON.parse((await r.redis.get(k.ip('127.1.0.31')))!) as Record<string, unknown>;

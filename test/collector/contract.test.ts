@@ -1,13 +1,13 @@
 /**
- * One suite, run against every check of collector/checks/index.ts (style note 3): each returns a
+ * One suite, run against every check of lib/checks/index.ts (style note 3): each returns a
  * well-formed result for every target, honours its timeout against peers that never answer (it
  * resolves, with error results that say timeout), and reports failure as data (it never rejects).
  * Peers are real and on loopback: a DNS server, an HTTP server and an SMTP greeting server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checks } from '../../collector/checks/index.js';
-import type { Check, CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import { checkPlugins as checks } from '../../lib/checks/index.js';
+import type { AnyPlugin, CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { silentLogger } from '../../lib/log.js';
 import type { CheckResult, DnsblResult, DnsblValue } from '../../lib/model.js';
@@ -92,7 +92,7 @@ function targetsFor(config: Config, ips: string[]): Target[] {
 const isoTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/;
 
 /** Every check gives one CheckResult per target; DNSBL's value holds one verdict per zone. */
-function assertWellFormed(check: Check, result: unknown): void {
+function assertWellFormed(check: AnyPlugin, result: unknown): void {
   if (check.name === 'dnsbl' && (result as CheckResult<DnsblValue>).status === 'ok') {
     const zones = (result as CheckResult<DnsblValue>).value?.zones;
     expect(Array.isArray(zones)).toBe(true);
@@ -116,7 +116,7 @@ function assertWellFormed(check: Check, result: unknown): void {
 }
 
 /** Failure texts of one target's result(s), for IPv4 targets every check must have something to say. */
-function failures(check: Check, result: unknown): string[] {
+function failures(check: AnyPlugin, result: unknown): string[] {
   if (check.name === 'dnsbl' && (result as CheckResult<DnsblValue>).status === 'ok') {
     return (result as CheckResult<DnsblValue>).value!.zones.filter((r) => r.state === 'error').map((r) => r.reason ?? '');
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDnsClient, DnsLookupError, type DnsClient } from '../../collector/dns/client.js';
+import { createDnsClient, DnsLookupError, type DnsClient } from '../../lib/net/dns/client.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';

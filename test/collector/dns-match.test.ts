@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsMatchCheck } from '../../collector/checks/dns-match.js';
-import type { CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
-import { parseGreeting, readSmtpBanner, SmtpBannerError } from '../../collector/smtp-banner.js';
+import { dnsMatchPlugin } from '../../lib/checks/dns-match.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
+import { parseGreeting, readSmtpBanner, SmtpBannerError } from '../../lib/net/smtp-banner.js';
 import { silentLogger } from '../../lib/log.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -96,7 +96,7 @@ describe('dnsMatch check', () => {
       mx2: { fqdn: 'mx2.example.test', ips: [mta.badHelo] },
       mx3: { fqdn: 'mx3.example.test', ips: [mta.multi] },
     });
-    const res = await dnsMatchCheck.run(targetsOf(config), deps);
+    const res = await dnsMatchPlugin.run(targetsOf(config), deps);
     expect(res.get(mta.good)).toEqual({
       status: 'ok',
       at,
@@ -125,7 +125,7 @@ describe('dnsMatch check', () => {
       },
       { smtp_banner_timeout_ms: SILENT_MS },
     );
-    const res = await dnsMatchCheck.run(targetsOf(config), deps);
+    const res = await dnsMatchPlugin.run(targetsOf(config), deps);
     const silent = res.get(mta.silent)!.value!;
     expect(silent.rdns).toMatchObject({ state: 'error', reason: expect.stringMatching(/SERVFAIL/) });
     expect(silent.fdns.state).toBe('match');
@@ -140,10 +140,10 @@ describe('dnsMatch check', () => {
     server.fail('example.test', 'SERVFAIL');
     server.fail('in-addr.arpa', 'SERVFAIL');
     const { config, deps } = setup({ mx6: { fqdn: 'mx6.example.test', ips: [mta.none] } });
-    const res = await dnsMatchCheck.run(targetsOf(config), deps);
+    const res = await dnsMatchPlugin.run(targetsOf(config), deps);
     expect(res.get(mta.none)).toMatchObject({ status: 'error', reason: expect.stringMatching(/PTR.*SERVFAIL.*cannot connect/) });
     const off = setup({ mx6: { fqdn: 'mx6.example.test', ips: [mta.none] } }, { dns_match: false });
-    expect(dnsMatchCheck.skipReason(off.config)).toMatch(/dns_match/);
-    expect((await dnsMatchCheck.run(targetsOf(off.config), off.deps)).get(mta.none)?.status).toBe('skipped');
+    expect(dnsMatchPlugin.skipReason(off.config)).toMatch(/dns_match/);
+    expect((await dnsMatchPlugin.run(targetsOf(off.config), off.deps)).get(mta.none)?.status).toBe('skipped');
   });
 });

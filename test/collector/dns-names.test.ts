@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dnsblName, normalizeIp, rawReverseLabels, reverseLabels, ipFamily } from '../../collector/dns/names.js';
+import { dnsblName, normalizeIp, rawReverseLabels, reverseLabels, ipFamily } from '../../lib/net/dns/names.js';
 
 describe('reverse names', () => {
   it('reverses IPv4 octets', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRateLimiter } from '../../collector/dns/rate-limit.js';
+import { createRateLimiter } from '../../lib/net/dns/rate-limit.js';
 
 describe('rate limiter (fake clock)', () => {
   it('spaces releases 1/rate apart with no burst', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyAnswer, classifyFailure, removalLinkFor, ruleFor, selfTestHealth, selfTested } from '../../collector/checks/dnsbl-classify.js';
+import { classifyAnswer, classifyFailure, removalLinkFor, ruleFor, selfTestHealth, selfTested } from '../../lib/checks/dnsbl-classify.js';
 import { configFrom } from '../helpers/collector-config.js';
 
 const zone = (z: unknown) => configFrom({ rbls: [z] }).zones[0]!;

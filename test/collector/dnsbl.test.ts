@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsblCheck } from '../../collector/checks/dnsbl.js';
-import type { CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import { dnsblPlugin } from '../../lib/checks/dnsbl.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import type { Config } from '../../lib/config/normalize.js';
 import type { CheckResult, DnsblResult, DnsblValue } from '../../lib/model.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -51,7 +51,7 @@ describe('dnsbl check', () => {
       'zen.spamhaus.org',
       { zone: 'bl.example.test', removal_link: 'https://bl.example.test/remove?ip=' },
     ]);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.10', '192.0.2.11'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.10', '192.0.2.11'), deps);
     const zen = one(res, '192.0.2.10', 'zen.spamhaus.org');
     expect(zen).toMatchObject({ state: 'listed', codes: ['127.0.0.2', '127.0.0.4'], labels: ['SBL', 'XBL'], critical: true, kind: 'block' });
     expect(zen.txt).toContain('searchterm=192.0.2.10');
@@ -74,7 +74,7 @@ describe('dnsbl check', () => {
     server.fail('21.2.0.192.bl.example.test', 'SERVFAIL');
     server.fail('22.2.0.192.bl.example.test', 'REFUSED');
     const { config, deps } = setup(['bl.example.test']);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.20', '192.0.2.21', '192.0.2.22'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.20', '192.0.2.21', '192.0.2.22'), deps);
     expect(one(res, '192.0.2.20', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/timeout/) });
     expect(one(res, '192.0.2.21', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/SERVFAIL/) });
     expect(one(res, '192.0.2.22', 'bl.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/REFUSED/) });
@@ -87,7 +87,7 @@ describe('dnsbl check', () => {
     server.list('zen.spamhaus.org', '192.0.2.32', ['127.0.0.99']);
     server.list('zen.spamhaus.org', '192.0.2.33', ['127.0.0.2', '127.0.0.99']);
     const { config, deps } = setup(['zen.spamhaus.org']);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.30', '192.0.2.31', '192.0.2.32', '192.0.2.33'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.30', '192.0.2.31', '192.0.2.32', '192.0.2.33'), deps);
     expect(one(res, '192.0.2.30', 'zen.spamhaus.org')).toMatchObject({
       state: 'error',
       codes: ['127.255.255.254'],
@@ -105,7 +105,7 @@ describe('dnsbl check', () => {
     server.testPoints('bl.example.test');
     server.list('bl.example.test', '192.0.2.40', ['127.0.0.2']);
     const { config, deps, log } = setup(['everything.example.test', 'bl.example.test']);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.40', '192.0.2.41'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.40', '192.0.2.41'), deps);
     for (const ip of ['192.0.2.40', '192.0.2.41']) {
       const r = one(res, ip, 'everything.example.test');
       expect(r.state).toBe('unknown');
@@ -120,7 +120,7 @@ describe('dnsbl check', () => {
 
   it('marks a zone that lists nothing unhealthy: its NXDOMAINs are not "clean"', async () => {
     const { config, deps } = setup(['empty.example.test']);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.42'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.42'), deps);
     expect(one(res, '192.0.2.42', 'empty.example.test')).toMatchObject({ state: 'unknown', unhealthy: expect.stringMatching(/lists nothing/) });
   });
 
@@ -129,7 +129,7 @@ describe('dnsbl check', () => {
     server.testPoints('bl.example.test');
     const { config, deps } = setup([{ zone: 'dead.example.test', timeout_ms: SILENT_MS }, 'bl.example.test']);
     const ips = Array.from({ length: 20 }, (_, i) => `192.0.2.${100 + i}`);
-    const res = await dnsblCheck.run(targets(config, ...ips), deps);
+    const res = await dnsblPlugin.run(targets(config, ...ips), deps);
     for (const ip of ips) {
       expect(one(res, ip, 'dead.example.test')).toMatchObject({ state: 'error', unhealthy: expect.stringMatching(/timeout/) });
       expect(one(res, ip, 'bl.example.test').state).toBe('not_listed');
@@ -140,7 +140,7 @@ describe('dnsbl check', () => {
   it('honours self_test: false (no test-point queries) and exempts score zones', async () => {
     server.list('notest.example.test', '192.0.2.50', ['127.0.0.2']);
     const { config, deps } = setup([{ zone: 'notest.example.test', self_test: false }, { zone: 'scores.example.test', kind: 'score', codes: { '127.0.4.0/24': 'score' } }]);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.50'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.50'), deps);
     expect(one(res, '192.0.2.50', 'notest.example.test').state).toBe('listed');
     expect(one(res, '192.0.2.50', 'scores.example.test').state).toBe('not_listed');
     expect(server.count((q) => q.name.startsWith('2.0.0.127.') || q.name.startsWith('1.0.0.127.'))).toBe(0);
@@ -151,7 +151,7 @@ describe('dnsbl check', () => {
     server.testPoints('v4only.example.test');
     server.list('v6.example.test', '2001:db8::25', ['127.0.0.3']);
     const { config, deps } = setup([{ zone: 'v6.example.test', ipv6: true }, 'v4only.example.test']);
-    const res = await dnsblCheck.run(targets(config, '2001:db8::25', '192.0.2.60'), deps);
+    const res = await dnsblPlugin.run(targets(config, '2001:db8::25', '192.0.2.60'), deps);
     expect(one(res, '2001:db8::25', 'v6.example.test')).toMatchObject({ state: 'listed', codes: ['127.0.0.3'] });
     expect(res.get('2001:db8::25')!.value!.zones.map((r) => r.zone)).toEqual(['v6.example.test']);
     expect(one(res, '192.0.2.60', 'v4only.example.test').state).toBe('not_listed');
@@ -164,7 +164,7 @@ describe('dnsbl check', () => {
   it('marks only the IPv6 side unhealthy when the IPv6 test point is missing', async () => {
     server.testPoints('half6.example.test');
     const { config, deps } = setup([{ zone: 'half6.example.test', ipv6: true }]);
-    const res = await dnsblCheck.run(targets(config, '2001:db8::26', '192.0.2.61'), deps);
+    const res = await dnsblPlugin.run(targets(config, '2001:db8::26', '192.0.2.61'), deps);
     expect(one(res, '2001:db8::26', 'half6.example.test')).toMatchObject({ state: 'unknown', unhealthy: expect.stringMatching(/IPv6 self-test/) });
     expect(one(res, '192.0.2.61', 'half6.example.test').state).toBe('not_listed');
   });
@@ -177,7 +177,7 @@ describe('dnsbl check', () => {
     server.fail(`71.2.0.192.${qz}`, 'SERVFAIL');
     server.list(qz, '192.0.2.72', ['127.255.255.252']);
     const { config, deps, log } = setup([{ zone: 'zen.spamhaus.org', dqs_key: key, removal_link: 'https://check.spamhaus.org/?q={ip}' }]);
-    const res = await dnsblCheck.run(targets(config, '192.0.2.70', '192.0.2.71', '192.0.2.72'), deps);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.70', '192.0.2.71', '192.0.2.72'), deps);
     expect(one(res, '192.0.2.70', 'zen.spamhaus.org').state).toBe('listed');
     expect(one(res, '192.0.2.71', 'zen.spamhaus.org').state).toBe('error');
     expect(one(res, '192.0.2.72', 'zen.spamhaus.org')).toMatchObject({ state: 'error', reason: expect.stringMatching(/DQS key/) });
@@ -189,7 +189,7 @@ describe('dnsbl check', () => {
     server.reset();
     server.fail(qz, 'SERVFAIL');
     const again = setup([{ zone: 'zen.spamhaus.org', dqs_key: key }]);
-    const res2 = await dnsblCheck.run(targets(again.config, '192.0.2.70'), again.deps);
+    const res2 = await dnsblPlugin.run(targets(again.config, '192.0.2.70'), again.deps);
     expect(one(res2, '192.0.2.70', 'zen.spamhaus.org')).toMatchObject({ state: 'error', unhealthy: expect.stringMatching(/SERVFAIL/) });
     expect((JSON.stringify([...res2.entries()]) + again.log.text()).toLowerCase()).not.toContain(key.toLowerCase());
     expect(again.log.lines.length).toBeGreaterThan(0);
@@ -201,7 +201,7 @@ describe('dnsbl check', () => {
     const rate = 20;
     const { config, deps } = setup([{ zone: 'slowpoke.example.test', rate_limit: rate }, 'fast.example.test']);
     const ips = Array.from({ length: 30 }, (_, i) => `192.0.2.${150 + i}`);
-    const res = await dnsblCheck.run(targets(config, ...ips), deps);
+    const res = await dnsblPlugin.run(targets(config, ...ips), deps);
     expect([...res.values()].every((l) => l.value!.zones.every((r) => r.state === 'not_listed'))).toBe(true);
     const slow = server.queries.filter((q) => q.name.endsWith('slowpoke.example.test'));
     expect(slow).toHaveLength(32);
@@ -227,7 +227,7 @@ describe('dnsbl check', () => {
       const { config, deps } = setup(['bl.example.test', { zone: 'own.example.test', servers: [own.address], timeout_ms: 100 }], {
         dns: { servers: [server.address], timeout_ms: 5000, tries: 1, concurrency: 16 },
       });
-      const res = await dnsblCheck.run(targets(config, '192.0.2.80', '192.0.2.81'), deps);
+      const res = await dnsblPlugin.run(targets(config, '192.0.2.80', '192.0.2.81'), deps);
       expect(one(res, '192.0.2.80', 'own.example.test').state).toBe('listed');
       expect(one(res, '192.0.2.81', 'own.example.test')).toMatchObject({ state: 'error', reason: expect.stringMatching(/timeout after 100 ms/) }); // the zone's, not the global 5 s
       expect(server.count((q) => q.name.endsWith('own.example.test'))).toBe(0);
@@ -239,7 +239,7 @@ describe('dnsbl check', () => {
 
   it('skips domain-only zones and says why when no IP zone is left', () => {
     const { config } = setup(['dbl.spamhaus.org']);
-    expect(dnsblCheck.skipReason(config)).toMatch(/no DNSBL zones/);
-    expect(dnsblCheck.skipReason(setup(['bl.example.test']).config)).toBeNull();
+    expect(dnsblPlugin.skipReason(config)).toMatch(/no DNSBL zones/);
+    expect(dnsblPlugin.skipReason(setup(['bl.example.test']).config)).toBeNull();
   });
 });

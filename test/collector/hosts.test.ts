@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import { resolveHosts } from '../../collector/hosts.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';

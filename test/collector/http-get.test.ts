@@ -1,6 +1,6 @@
 /** The collector's bounded HTTP GET against a real loopback HTTP server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getText, HttpGetError } from '../../collector/http-get.js';
+import { getText, HttpGetError } from '../../lib/net/http-get.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
 
 let http: TestHttpServer;

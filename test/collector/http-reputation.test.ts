@@ -1,8 +1,8 @@
 /** The optional HTTP JSON reputation check against a real HTTP server on loopback. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpReputationCheck, readJsonPath, verdictOf } from '../../collector/checks/http-reputation.js';
-import type { CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient } from '../../collector/dns/client.js';
+import { httpReputationPlugin, readJsonPath, verdictOf } from '../../lib/checks/http-reputation.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient } from '../../lib/net/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-server.js';
@@ -58,7 +58,7 @@ function setup(path: string, extra: Record<string, unknown> = {}) {
 describe('http reputation check', () => {
   it('maps the value at the JSON path to a verdict for each IP (IPv6 too)', async () => {
     const { deps, targets } = setup('rep');
-    const res = await httpReputationCheck.run(targets(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.7', '2001:db8::1']), deps);
+    const res = await httpReputationPlugin.run(targets(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.7', '2001:db8::1']), deps);
     expect(Object.fromEntries([...res].map(([ip, r]) => [ip, r.status === 'ok' ? [r.value?.verdict, r.value?.raw] : r.reason]))).toEqual({
       '192.0.2.1': ['good', 'Good'],
       '192.0.2.2': ['neutral', 'suspicious'],
@@ -72,7 +72,7 @@ describe('http reputation check', () => {
 
   it('a missing path, an object, HTML, an HTTP error and a timeout are errors with reasons', async () => {
     const rep = setup('rep');
-    const res = await httpReputationCheck.run(rep.targets(['192.0.2.5', '192.0.2.6', '192.0.2.99']), rep.deps);
+    const res = await httpReputationPlugin.run(rep.targets(['192.0.2.5', '192.0.2.6', '192.0.2.99']), rep.deps);
     expect(res.get('192.0.2.5')).toMatchObject({ status: 'error', reason: 'RepCheck: JSON path data.rep: no "rep"' });
     expect(res.get('192.0.2.6')).toMatchObject({ status: 'error', reason: 'RepCheck: JSON path data.rep is an object, not a value' });
     expect(res.get('192.0.2.99')).toMatchObject({ status: 'error', reason: 'RepCheck: JSON path data.rep: no "data" (not an object)' });
@@ -82,7 +82,7 @@ describe('http reputation check', () => {
       ['hang', 'RepCheck: timeout after 0.3 s'],
     ] as const) {
       const s = setup(path, path === 'hang' ? { timeout_ms: SILENT_MS } : {});
-      const r = await httpReputationCheck.run(s.targets(['192.0.2.1']), s.deps);
+      const r = await httpReputationPlugin.run(s.targets(['192.0.2.1']), s.deps);
       expect(r.get('192.0.2.1')).toEqual({ status: 'error', at: at.toISOString(), reason });
     }
   });
@@ -102,7 +102,7 @@ describe('http reputation check', () => {
       }
     };
     const ips = Array.from({ length: 12 }, (_, i) => `192.0.2.${i + 1}`);
-    const res = await httpReputationCheck.run(s.targets(ips), { ...s.deps, config: cfg, fetch: countingFetch });
+    const res = await httpReputationPlugin.run(s.targets(ips), { ...s.deps, config: cfg, fetch: countingFetch });
     await counting.close();
     expect([...res.values()].every((r) => r.status === 'ok')).toBe(true);
     expect(counting.requests).toHaveLength(12);
@@ -110,8 +110,8 @@ describe('http reputation check', () => {
   });
 
   it('is skipped when not configured', () => {
-    expect(httpReputationCheck.skipReason(configFrom({}))).toBe('http_reputation is not configured');
-    expect(httpReputationCheck.skipReason(setup('rep').config)).toBeNull();
+    expect(httpReputationPlugin.skipReason(configFrom({}))).toBe('http_reputation is not configured');
+    expect(httpReputationPlugin.skipReason(setup('rep').config)).toBeNull();
   });
 });
 

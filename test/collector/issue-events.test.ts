@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCollect } from '../../collector/run.js';
-import { dnsblName } from '../../collector/dns/names.js';
+import { dnsblName } from '../../lib/net/dns/names.js';
 import type { StoredIssueEvent } from '../../lib/events.js';
 import { readEvents, readOpenIssues, lastEventId, applySourceIssues } from '../../lib/issue-store.js';
 import { blockIssueId, rblIssueId } from '../../lib/issues.js';

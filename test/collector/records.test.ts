@@ -1,6 +1,6 @@
 /** Pure record logic: stale values, history points, which acknowledgements survive. */
 import { describe, expect, it } from 'vitest';
-import { checks } from '../../collector/checks/index.js';
+import { checkPlugins as checks } from '../../lib/checks/index.js';
 import { acksToRemove, carryStale, hasFailure, historyPoint, withStale } from '../../collector/records.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import { ipRecord, zoneResult as zone } from '../helpers/ip-record.js';

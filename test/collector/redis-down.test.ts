@@ -1,7 +1,7 @@
 // Redis going away in the middle of a collector run: the run fails and says that Redis is the cause
 // (it said only "Connection is closed.").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import { runCollect } from '../../collector/run.js';
 import { connectRedis, describeError } from '../../lib/redis.js';
 import { captureLog } from '../helpers/capture-log.js';

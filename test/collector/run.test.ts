@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LockHeldError, runChecks, runCollect, type CollectDeps } from '../../collector/run.js';
-import type { Check, CheckDeps, Target } from '../../collector/checks/types.js';
+import type { AnyPlugin, CheckDeps, CheckPlugin, Target } from '../../lib/checks/types.js';
 import { dnsblPlugin } from '../../lib/checks/dnsbl.js';
 import { senderscorePlugin } from '../../lib/checks/senderscore.js';
-import type { DnsClient } from '../../collector/dns/client.js';
+import type { DnsClient } from '../../lib/net/dns/client.js';
 import { keys } from '../../lib/keys.js';
 import { silentLogger } from '../../lib/log.js';
 import type { BlocksRecord, CheckResult, DnsblValue, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
@@ -306,15 +306,13 @@ describe('runChecks', () => {
     const targets: Target[] = [mx1a, mx1b].map((ip) => ({ ip, family: 4, host: config.hosts[0]! }));
     // Breaks the contract: a result for the first IP only.
     const empty: CheckResult<DnsblValue> = { status: 'ok', at: '2024-05-01T10:00:00.000Z', value: { zones: [] } };
-    const forgetful: Check<DnsblValue> = {
-      name: 'dnsbl',
-      plugin: dnsblPlugin,
+    const forgetful: CheckPlugin<DnsblValue> = {
+      ...dnsblPlugin,
       skipReason: () => null,
       run: async () => new Map([[mx1a, empty]]),
     };
-    const thrower: Check = {
-      name: 'senderscore',
-      plugin: senderscorePlugin,
+    const thrower: AnyPlugin = {
+      ...senderscorePlugin,
       skipReason: () => null,
       run: () => Promise.reject(new Error(`resolving 10.0.1.127.${key}.zen.dq.spamhaus.net blew up`)),
     };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsblName } from '../../collector/dns/names.js';
+import { dnsblName } from '../../lib/net/dns/names.js';
 import { queueNames, startScheduler, type Scheduler } from '../../collector/scheduler.js';
 import { parseConfig } from '../../lib/config/load.js';
 import { keys } from '../../lib/keys.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { scoreFromAnswers, senderscoreCheck } from '../../collector/checks/senderscore.js';
-import type { CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient, type DnsClient } from '../../collector/dns/client.js';
+import { scoreFromAnswers, senderscorePlugin } from '../../lib/checks/senderscore.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
@@ -50,7 +50,7 @@ describe('senderscore check against a loopback DNS server', () => {
     server.fail('4.2.0.192.score.senderscore.com', 'SERVFAIL');
     server.fail('5.2.0.192.score.senderscore.com', 'drop');
     const ips = ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5', '192.0.2.6', '2001:db8::1'];
-    const res = await senderscoreCheck.run(ips.map((ip) => target(d, ip)), d);
+    const res = await senderscorePlugin.run(ips.map((ip) => target(d, ip)), d);
     expect(res.get('192.0.2.1')).toEqual({ status: 'ok', at, value: { score: 93 } });
     expect(res.get('192.0.2.2')).toMatchObject({ status: 'error', reason: expect.stringMatching(/not registered/) });
     expect(res.get('192.0.2.3')).toMatchObject({ status: 'error', reason: expect.stringMatching(/unexpected answer 10\.0\.0\.1/) });
@@ -64,8 +64,8 @@ describe('senderscore check against a loopback DNS server', () => {
   it('queries the configured zone and is skipped when it is false', async () => {
     const d = deps({ senderscore_zone: 'score.example.test' });
     server.list('score.example.test', '192.0.2.7', ['127.0.4.12']);
-    expect((await senderscoreCheck.run([target(d, '192.0.2.7')], d)).get('192.0.2.7')?.value).toEqual({ score: 12 });
-    expect(senderscoreCheck.skipReason(d.config)).toBeNull();
-    expect(senderscoreCheck.skipReason(deps({ senderscore_zone: false }).config)).toMatch(/false/);
+    expect((await senderscorePlugin.run([target(d, '192.0.2.7')], d)).get('192.0.2.7')?.value).toEqual({ score: 12 });
+    expect(senderscorePlugin.skipReason(d.config)).toBeNull();
+    expect(senderscorePlugin.skipReason(deps({ senderscore_zone: false }).config)).toMatch(/false/);
   });
 });

@@ -6,7 +6,7 @@ import {
   parseSndsTime,
   rangesFor,
   SndsFormatError,
-} from '../../collector/snds/parse.js';
+} from '../../lib/checks/snds-parse.js';
 
 // The example row of sources.md, as SNDS sends it (CRLF, no header).
 const example = '1.1.1.0,12/31/2019 8:00 AM,9/29/2020 9:00 PM,14129,14129,13025,GREEN,< 0.1%,9/29/2020 8:07 AM,9/29/2020 12:03 PM,41,,,';

@@ -1,8 +1,8 @@
 /** The SNDS check against a real HTTP server on loopback serving CSV and the broken answers SNDS gives. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sndsCheck } from '../../collector/checks/snds.js';
-import type { CheckDeps, Target } from '../../collector/checks/types.js';
-import { createDnsClient } from '../../collector/dns/client.js';
+import { sndsPlugin } from '../../lib/checks/snds.js';
+import type { CheckDeps, Target } from '../../lib/checks/types.js';
+import { createDnsClient } from '../../lib/net/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { configFrom } from '../helpers/collector-config.js';
@@ -53,7 +53,7 @@ describe('snds check', () => {
   it('fetches data.aspx once with the key and gives each IPv4 its row; IPv6 skipped', async () => {
     http.route('/snds/data.aspx', { body: [row('192.0.2.10', 'YELLOW', '12'), row('198.51.100.1', 'RED', '')].join('\r\n') + '\r\n' });
     const { targets, deps, config } = setup();
-    const res = await sndsCheck.run(targets, deps);
+    const res = await sndsPlugin.run(targets, deps);
     expect(http.requests.map((u) => u.pathname)).toEqual(['/snds/data.aspx']);
     expect(http.requests[0]!.searchParams.get('key')).toBe(key);
     expect(res.get('192.0.2.10')).toEqual({
@@ -88,7 +88,7 @@ describe('snds check', () => {
       body: [row('192.0.2.10', 'GREEN', '', '4/30/2024 11:59 PM'), row('192.0.2.10', 'RED', '', '4/29/2024 11:59 PM')].join('\r\n'),
     });
     const { targets, deps } = setup();
-    const res = await sndsCheck.run(targets, deps);
+    const res = await sndsPlugin.run(targets, deps);
     expect(res.get('192.0.2.10')?.value?.data?.color).toBe('green');
   });
 
@@ -96,7 +96,7 @@ describe('snds check', () => {
     http.route('/snds/data.aspx', { body: row('192.0.2.10', 'GREEN', '') });
     http.route('/snds/ipStatus.aspx', { body: '192.0.2.8,192.0.2.10,Yes,Blocked due to user complaints\r\n' });
     const { targets, deps } = setup({ snds_ip_status: true });
-    const res = await sndsCheck.run(targets, deps);
+    const res = await sndsPlugin.run(targets, deps);
     expect(http.requests.map((u) => u.pathname).sort()).toEqual(['/snds/data.aspx', '/snds/ipStatus.aspx']);
     expect(res.get('192.0.2.10')?.value?.blocked).toEqual({ blocked: true, reason: 'Blocked due to user complaints (range 192.0.2.8-192.0.2.10)' });
     expect(res.get('192.0.2.11')?.value?.blocked).toEqual({ blocked: false });
@@ -115,7 +115,7 @@ describe('snds check', () => {
       http.route('/snds/data.aspx', response);
       // Only the two silent peers get a short timeout: the test waits for it.
       const { targets, deps, config } = setup(response.hang || response.stallBody ? { snds_timeout_ms: SILENT_MS } : {});
-      const res = await sndsCheck.run(targets, deps);
+      const res = await sndsPlugin.run(targets, deps);
       for (const ip of ['192.0.2.10', '192.0.2.11']) {
         expect(res.get(ip)).toMatchObject({ status: 'error', reason: expect.stringMatching(reason) });
         expect(res.get(ip)?.value).toBeUndefined();
@@ -130,7 +130,7 @@ describe('snds check', () => {
       body: [row('192.0.2.10', 'GREEN', ''), '192.0.2.11,4/30/2024 12:00 AM,4/30/2024 11:59 PM,1,1,1,PURPLE,< 0.1%,,,,,,'].join('\r\n'),
     });
     const { targets, deps } = setup();
-    const res = await sndsCheck.run(targets, deps);
+    const res = await sndsPlugin.run(targets, deps);
     expect(res.get('192.0.2.10')?.status).toBe('ok');
     expect(res.get('192.0.2.11')).toMatchObject({ status: 'error', reason: expect.stringMatching(/line 2 for this IP is malformed: filter result "PURPLE"/) });
   });
@@ -139,7 +139,7 @@ describe('snds check', () => {
     http.route('/snds/data.aspx', { body: row('192.0.2.10', 'GREEN', '') });
     http.route('/snds/ipStatus.aspx', { status: 503, body: '' });
     const { targets, deps } = setup({ snds_ip_status: true });
-    const res = await sndsCheck.run(targets, deps);
+    const res = await sndsPlugin.run(targets, deps);
     expect(res.get('192.0.2.10')).toMatchObject({ status: 'error', reason: 'IP status: SNDS ipStatus.aspx answered HTTP 503 Service Unavailable' });
   });
 
@@ -148,13 +148,13 @@ describe('snds check', () => {
     const closed = await startHttpServer();
     const url = closed.url;
     await closed.close();
-    const res = await sndsCheck.run(targets, { ...deps, config: { ...config, snds: { ...config.snds, url: `${url}snds/` } } });
+    const res = await sndsPlugin.run(targets, { ...deps, config: { ...config, snds: { ...config.snds, url: `${url}snds/` } } });
     expect(res.get('192.0.2.10')).toMatchObject({ status: 'error', reason: 'SNDS data.aspx: ECONNREFUSED' });
   });
 
   it('is skipped without a key', () => {
     const { config } = setup();
-    expect(sndsCheck.skipReason(config)).toBeNull();
-    expect(sndsCheck.skipReason(configFrom({}))).toBe('no snds_key configured');
+    expect(sndsPlugin.skipReason(config)).toBeNull();
+    expect(sndsPlugin.skipReason(configFrom({}))).toBe('no snds_key configured');
   });
 });

@@ -11,7 +11,7 @@
  */
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
-import { dnsblName, rawReverseLabels } from '../../collector/dns/names.js';
+import { dnsblName, rawReverseLabels } from '../../lib/net/dns/names.js';
 
 export type TestRecordType = 'A' | 'AAAA' | 'TXT' | 'PTR';
 export type TestRecords = Partial<Record<TestRecordType, string[]>>;

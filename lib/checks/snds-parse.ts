@@ -8,8 +8,8 @@
  */
 import { isIP } from 'node:net';
 import { parse } from 'csv-parse/sync';
-import type { SndsColor, SndsData } from '../../lib/model.js';
-import { ipv4ToInt } from '../../lib/config/normalize.js';
+import type { SndsColor, SndsData } from '../model.js';
+import { ipv4ToInt } from '../config/normalize.js';
 
 export class SndsFormatError extends Error {
   constructor(message: string) {

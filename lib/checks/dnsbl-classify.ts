@@ -4,9 +4,9 @@
  * RFC 5782 self-test answers decide whether a zone can be trusted this run.
  */
 import { isIP } from 'node:net';
-import { ipv4ToInt, type CodeRule, type CodeState, type ZoneConfig } from '../../lib/config/normalize.js';
-import type { DnsblState } from '../../lib/model.js';
-import type { DnsErrorKind } from '../dns/client.js';
+import { ipv4ToInt, type CodeRule, type CodeState, type ZoneConfig } from '../config/normalize.js';
+import type { DnsblState } from '../model.js';
+import type { DnsErrorKind } from '../net/dns/client.js';
 
 export interface Verdict {
   state: DnsblState;

@@ -6,8 +6,8 @@
  * failure means "cannot tell" and callers must treat it so.
  */
 import { promises as dnsp } from 'node:dns';
-import type { Config } from '../../lib/config/normalize.js';
-import { createLimiter, type Limiter } from '../../lib/concurrency.js';
+import type { Config } from '../../config/normalize.js';
+import { createLimiter, type Limiter } from '../../concurrency.js';
 import { rawReverseLabels, normalizeIp } from './names.js';
 
 /** `d.c.b.a.in-addr.arpa` / 32 nibbles + `.ip6.arpa` for an IP (IPv4-mapped IPv6 as IPv4). */
