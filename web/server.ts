@@ -129,13 +129,10 @@ function errorHandler(log: Logger) {
 export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEnv>; log: Logger }): Hono<WebEnv> {
   const { machine, dashboard, log } = parts;
   const onError = errorHandler(log);
-  // The machine sub-app's "not found" means "not a machine route": marked, then passed on.
-  const passedOn = new WeakSet<Response>();
-  machine.notFound(() => {
-    const res = new Response(null, { status: 404 });
-    passedOn.add(res);
-    return res;
-  });
+  // The machine sub-app's "not found" means "not a machine route": marked, then passed on. The mark is
+  // a header, not the Response object: for HEAD, Hono answers with a copy of the GET response.
+  const passOn = 'x-mtarep-not-a-machine-route';
+  machine.notFound(() => new Response(null, { status: 404, headers: { [passOn]: '1' } }));
   machine.onError(onError);
   dashboard.onError(onError);
 
@@ -163,7 +160,7 @@ export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEn
   app.use('*', bodyLimit());
   app.all('*', async (c) => {
     const res = await machine.fetch(c.req.raw, c.env);
-    return passedOn.has(res) ? dashboard.fetch(c.req.raw, c.env) : res;
+    return res.status === 404 && res.headers.has(passOn) ? dashboard.fetch(c.req.raw, c.env) : res;
   });
   app.onError(onError);
   return app;

@@ -74,6 +74,14 @@ describe('web sub-apps', () => {
     const missing = await app.request('/no-such-page', { headers: basic('alice', 'pw-alice') });
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('There is no page at this address.');
+    // HEAD (uptime monitors, curl -I) is answered like GET, without a body: the dashboard's, not a 404.
+    for (const path of ['/', '/help']) {
+      const head = await app.request(path, { method: 'HEAD', headers: basic('alice', 'pw-alice') });
+      expect(head.status, `HEAD ${path}`).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await head.text()).toBe('');
+    }
+    expect((await app.request('/', { method: 'HEAD' })).status).toBe(401);
   });
 
   it('the machine sub-app createApp builds answers only routes that authenticate their caller', async () => {
