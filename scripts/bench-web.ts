@@ -2,20 +2,26 @@
  * npm run bench:web -- the dashboard at fleet size: 1,000 hosts x 2 IPs stored in a throwaway
  * redis-server on a free loopback port (never 6379). Prints Redis round trips per overview render
  * (counted as writes on the client's socket: a pipeline is one write), the render time without the
- * page cache, and wrk on loopback against the overview vs the same server returning a pre-rendered
- * copy of the same page (both behind the same auth and headers), with the ratio.
+ * page cache, the page's size per encoding, and wrk on loopback against the overview side by side with
+ * a plain `node:http` server writing the same bytes from a Buffer (no auth, no framework), once as is
+ * and once gzip-encoded, with the ratio.
  *
- * Options (env): BENCH_HOSTS (1000), BENCH_WRK_SECONDS (10), BENCH_WRK_CONNECTIONS (16).
+ * With BENCH_LOAD_SECONDS > 0 (`npm run bench:web -- --load` sets 60), a second phase: wrk with
+ * BENCH_LOAD_CONNECTIONS (200) clients for that long on the overview while a child process writes as
+ * the collector does (lib/store's writeResults + storeSummary of the whole fleet, each batch bumping
+ * the data version), printing errors, latency percentiles and how many pages went out marked stale.
+ *
+ * Options (env): BENCH_HOSTS (1000), BENCH_WRK_SECONDS (10), BENCH_WRK_CONNECTIONS (32),
+ * BENCH_LOAD_SECONDS (0; 60 with --load), BENCH_LOAD_CONNECTIONS (200), BENCH_LOAD_ENCODING (identity|gzip, default identity).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { Hono } from 'hono';
-import { secureHeaders } from 'hono/secure-headers';
 import { configSchema } from '../lib/config/schema.js';
 import { normalizeConfig } from '../lib/config/normalize.js';
 import { hashPassword } from '../lib/htpasswd.js';
@@ -24,10 +30,9 @@ import { silentLogger } from '../lib/log.js';
 import type { BlocksRecord, DnsblResult, HostRecord, IpRecord } from '../lib/model.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
 import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
-import { basicAuth, HtpasswdStore } from '../web/auth.js';
 import { loadSnapshot } from '../web/data.js';
-import type { WebEnv } from '../web/env.js';
-import { createApp, csp } from '../web/server.js';
+import { storeSummary, writeResults } from '../lib/store/index.js';
+import { createApp } from '../web/server.js';
 import { buildOverview } from '../web/viewmodel/overview.js';
 import { OverviewPage } from '../views/overview.js';
 import { page } from '../views/layout.js';
@@ -36,7 +41,10 @@ import { freePort } from '../test/helpers/net.js';
 
 const HOSTS = Number(process.env['BENCH_HOSTS'] ?? 1000);
 const WRK_SECONDS = Number(process.env['BENCH_WRK_SECONDS'] ?? 10);
-const WRK_CONN = Number(process.env['BENCH_WRK_CONNECTIONS'] ?? 16);
+const WRK_CONN = Number(process.env['BENCH_WRK_CONNECTIONS'] ?? 32);
+const LOAD_SECONDS = Number(process.env['BENCH_LOAD_SECONDS'] ?? (process.argv.includes('--load') ? 60 : 0));
+const LOAD_CONN = Number(process.env['BENCH_LOAD_CONNECTIONS'] ?? 200);
+const LOAD_ENCODING = process.env['BENCH_LOAD_ENCODING'] ?? 'identity';
 const run = promisify(execFile);
 
 function say(s: string) {
@@ -126,13 +134,99 @@ function stats(xs: number[]) {
   return { median: q(0.5), p95: q(0.95), min: s[0]! };
 }
 
-async function wrk(url: string, auth: string): Promise<number> {
-  const { stdout } = await run('wrk', ['-t2', `-c${WRK_CONN}`, `-d${WRK_SECONDS}s`, '-H', `Authorization: ${auth}`, url], { maxBuffer: 1 << 20 });
+interface WrkResult {
+  rps: number;
+  latency: Record<string, string>;
+  errors: { non2xx: number; connect: number; read: number; write: number; timeout: number };
+  requests: number;
+}
+
+async function wrk(url: string, headers: string[], o: { conn?: number; seconds?: number; latency?: boolean; timeout?: string } = {}): Promise<WrkResult> {
+  const args = ['-t2', `-c${o.conn ?? WRK_CONN}`, `-d${o.seconds ?? WRK_SECONDS}s`, ...(o.latency ? ['--latency'] : []), ...(o.timeout ? ['--timeout', o.timeout] : [])];
+  for (const h of headers) args.push('-H', h);
+  const { stdout } = await run('wrk', [...args, url], { maxBuffer: 1 << 20 });
   const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
-  if (non2xx) throw new Error(`wrk got ${non2xx[1]} error responses from ${url}`);
   if (!m) throw new Error(`cannot read wrk output:\n${stdout}`);
-  return Number(m[1]);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const latency: Record<string, string> = {};
+  for (const l of stdout.matchAll(/^\s+(50|75|90|99)%\s+(\S+)$/gm)) latency[l[1]!] = l[2]!;
+  return {
+    rps: Number(m[1]),
+    latency,
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0),
+    errors: {
+      non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0),
+      connect: Number(sock?.[1] ?? 0),
+      read: Number(sock?.[2] ?? 0),
+      write: Number(sock?.[3] ?? 0),
+      timeout: Number(sock?.[4] ?? 0),
+    },
+  };
+}
+
+/** Errors are reported, not hidden: a round with any is named in the output. */
+const errorNotes: string[] = [];
+function noErrors(r: WrkResult, what: string): WrkResult {
+  const e = r.errors;
+  if (e.non2xx + e.connect + e.read + e.write + e.timeout > 0) errorNotes.push(`${what}: ${JSON.stringify(e)}`);
+  return r;
+}
+
+/** The plainest server that can send the same bytes: node:http writing a Buffer. */
+function plainServer(bytes: Map<string, Buffer>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const enc = req.url === '/gzip' ? 'gzip' : 'identity';
+    const b = bytes.get(enc)!;
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': b.length, ...(enc === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) });
+    res.end(b);
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
+      }),
+    ),
+  );
+}
+
+/** GET a URL and return the raw body bytes (no decoding) and headers. */
+function getRaw(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * The writer child (`--writer <redis url> <hosts>`): what a collector run stores, over and over: the
+ * fleet's IP records in batches (each MULTI bumps the data version), host records, the run summary.
+ */
+async function writer(url: string): Promise<void> {
+  const redis = await connectRedis({ url });
+  const k = keys('mtarep:');
+  let rounds = 0;
+  const stop = Date.now() + (LOAD_SECONDS + 5) * 1000;
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${rounds}\n`);
+    process.exit(0);
+  });
+  while (Date.now() < stop) {
+    const now = new Date();
+    const data = fleet(now);
+    await writeResults(redis, k, { records: data.ips, hosts: data.hosts, removedHosts: [], removedIps: [], t: now.getTime(), historyDays: 1 });
+    const started = now.toISOString();
+    const finishedAt = new Date().toISOString();
+    await storeSummary(redis, k, { id: `w${rounds}`, startedAt: started, finishedAt, durationMs: Date.now() - now.getTime(), hosts: HOSTS, ips: HOSTS * 2, status: 'ok', checks: {}, unhealthyZones: [], errors: [] }, 10);
+    rounds++;
+  }
+  process.stdout.write(`${rounds}\n`);
+  process.exit(0);
 }
 
 async function main() {
@@ -170,7 +264,9 @@ async function main() {
 
     // --- round trips ---------------------------------------------------------------------------
     const writes = countWrites(redis);
-    const app = createApp({ config, redis, log: silentLogger });
+    let stale = 0;
+    const staleCount = () => stale;
+    const app = createApp({ config, redis, log: silentLogger, pageCache: { onStale: () => stale++ } });
     const headers = { Authorization: auth };
     await app.request('/', { headers }); // warm up auth (bcrypt) and JIT
     await redis.incr(k.dataVersion);
@@ -182,7 +278,9 @@ async function main() {
     await (await app.request('/', { headers })).text();
     const warmTrips = writes.get();
     say(`redis round trips per overview: ${coldTrips} when the data changed (version GET, one pipeline, one MGET), ${warmTrips} when cached (version GET)`);
-    say(`overview page: ${(Buffer.byteLength(body) / 1024).toFixed(0)} KiB, ${(body.match(/<tr class="sev-/g) ?? []).length} rows`);
+    const rows = (body.match(/<tr class="sev-/g) ?? []).length;
+    say(`overview page: ${(Buffer.byteLength(body) / 1024).toFixed(0)} KiB, ${rows} rows, ${(Buffer.byteLength(body) / rows).toFixed(0)} bytes per row on average`);
+    if (process.env['BENCH_DUMP']) fs.writeFileSync(process.env['BENCH_DUMP'], body);
 
     // --- render time (no cache) ----------------------------------------------------------------
     const csrf = new CsrfTokens();
@@ -190,7 +288,7 @@ async function main() {
     const modelT: number[] = [];
     const htmlT: number[] = [];
     const fullT: number[] = [];
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 30; i++) {
       const t0 = performance.now();
       const snap = await loadSnapshot(redis, k, config);
       const t1 = performance.now();
@@ -212,30 +310,72 @@ async function main() {
     say(`render without cache: load from Redis ${f(stats(loadT))}; view model ${f(stats(modelT))}; HTML ${f(stats(htmlT))}`);
     say(`render without cache, whole request through the app (auth remembered): ${f(stats(fullT))}`);
 
-    // --- wrk: overview (cached per data version) vs a pre-rendered copy ---------------------------
-    const pre = body;
-    const store = new HtpasswdStore(config.httpAuthFile, silentLogger);
-    const outer = new Hono<WebEnv>();
-    outer.use('/prerendered', secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' }), basicAuth(store));
-    outer.get('/prerendered', (c) => c.html(pre, 200, { 'Cache-Control': 'no-store' }));
-    outer.route('/', app);
-    const server = serve({ fetch: outer.fetch, hostname: '127.0.0.1', port });
+    // --- the served bytes, per encoding ----------------------------------------------------------
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port });
     await new Promise<void>((r) => server.once('listening', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await wrk(`${base}/`, auth).catch(() => 0); // warm-up
-    // Alternate the two targets so drifting machine load hits both alike; report the means.
-    const a: number[] = [];
-    const b: number[] = [];
-    for (let round = 0; round < 2; round++) {
-      a.push(await wrk(`${base}/`, auth));
-      b.push(await wrk(`${base}/prerendered`, auth));
-    }
+    const fetched = async (enc: string): Promise<Buffer> => {
+      // The compressed copies are made in the background after a render: ask until they are there.
+      for (let i = 0; i < 200; i++) {
+        const r = await getRaw(`${base}/`, { Authorization: auth, ...(enc === 'identity' ? {} : { 'Accept-Encoding': enc }) });
+        if (r.status !== 200) throw new Error(`GET / answered ${r.status}`);
+        if ((r.headers['content-encoding'] ?? 'identity') === enc) return r.body;
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      throw new Error(`no ${enc} copy of the overview after 5 s`);
+    };
+    const bytes = new Map<string, Buffer>();
+    for (const enc of ['identity', 'gzip', 'br']) bytes.set(enc, await fetched(enc));
+    const kib = (b: Buffer) => `${(b.length / 1024).toFixed(0)} KiB`;
+    say(`overview bytes sent: as is ${kib(bytes.get('identity')!)}, gzip ${kib(bytes.get('gzip')!)}, brotli ${kib(bytes.get('br')!)}`);
+    const etag = (await getRaw(`${base}/`, { Authorization: auth })).headers.etag ?? '';
+    const notModified = await getRaw(`${base}/`, { Authorization: auth, 'If-None-Match': etag });
+    say(`revalidation with If-None-Match: ${notModified.status}, ${notModified.body.length} bytes`);
+
+    // --- wrk: mtarep vs a plain node:http server writing the same bytes -----------------------------
+    const plain = await plainServer(bytes);
+    const A = `Authorization: ${auth}`;
+    await wrk(`${base}/`, [A], { seconds: 2 }).catch(() => null); // warm-up
+    // Alternate the targets so drifting machine load hits both alike; report the means.
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-    const rpsOverview = mean(a);
-    const rpsPre = mean(b);
-    say(`  rounds: overview ${a.map((x) => x.toFixed(0)).join(', ')}; pre-rendered ${b.map((x) => x.toFixed(0)).join(', ')}`);
-    say(`wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s on loopback: overview ${rpsOverview.toFixed(0)} req/s, pre-rendered copy ${rpsPre.toFixed(0)} req/s, ratio ${((rpsOverview / rpsPre) * 100).toFixed(0)}% (target >= 80%)`);
-    await new Promise<void>((r) => server.close(() => r()));
+    for (const enc of ['identity', 'gzip']) {
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      const accept = enc === 'gzip' ? ['Accept-Encoding: gzip'] : [];
+      for (let round = 0; round < 2; round++) {
+        ours.push(noErrors(await wrk(`${base}/`, [A, ...accept]), 'the overview').rps);
+        theirs.push(noErrors(await wrk(`${plain.url}/${enc === 'gzip' ? 'gzip' : ''}`, accept), 'the plain server').rps);
+      }
+      say(
+        `wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s, ${enc === 'gzip' ? 'gzip' : 'as is'} (${kib(bytes.get(enc)!)}): overview ${mean(ours).toFixed(0)} req/s, plain node:http ${mean(theirs).toFixed(0)} req/s, ratio ${(mean(ours) / mean(theirs)).toFixed(2)}x (target >= 0.8x); rounds ${ours.map((x) => x.toFixed(0)).join(', ')} vs ${theirs.map((x) => x.toFixed(0)).join(', ')}`,
+      );
+    }
+    await plain.close();
+    if (errorNotes.length) say(`  errors in these rounds: ${errorNotes.join('; ')}`);
+
+    // --- under load while a collector writes ----------------------------------------------------------
+    if (LOAD_SECONDS > 0) {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--writer', redisSrv.url], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, BENCH_LOAD_SECONDS: String(LOAD_SECONDS) },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const v0 = Number(await redis.get(k.dataVersion));
+      const accept = LOAD_ENCODING === 'gzip' ? ['Accept-Encoding: gzip'] : [];
+      const stale0 = staleCount();
+      const r = await wrk(`${base}/`, [A, ...accept], { conn: LOAD_CONN, seconds: LOAD_SECONDS, latency: true, timeout: '2s' });
+      const v1 = Number(await redis.get(k.dataVersion));
+      child.kill('SIGTERM');
+      await new Promise((res) => child.once('exit', res));
+      const e = r.errors;
+      say(
+        `under load (${LOAD_ENCODING === 'gzip' ? 'gzip' : 'as is'}): wrk -t2 -c${LOAD_CONN} -d${LOAD_SECONDS}s while a writer process stored the fleet ${out.trim() || '?'} times (${v1 - v0} data versions, ${((v1 - v0) / LOAD_SECONDS).toFixed(1)}/s): ` +
+          `${r.requests} requests, ${r.rps.toFixed(0)} req/s, latency p50 ${r.latency['50']} p90 ${r.latency['90']} p99 ${r.latency['99']} (target < 250ms); ` +
+          `errors: ${e.non2xx} non-2xx, ${e.connect + e.read + e.write} socket, ${e.timeout} timeouts (target 0); ${staleCount() - stale0} pages sent marked "may be a moment old"`,
+      );
+    }
+    await new Promise<void>((r) => (server.close(() => r()), (server as unknown as { closeAllConnections(): void }).closeAllConnections()));
     redis.disconnect();
   } finally {
     await redisSrv.stop();
@@ -243,7 +383,8 @@ async function main() {
   }
 }
 
-main().then(
+const w = process.argv.indexOf('--writer');
+(w >= 0 ? writer(process.argv[w + 1]!) : main()).then(
   () => process.exit(0),
   (e: unknown) => {
     process.stderr.write(`bench:web failed: ${(e as Error).stack ?? String(e)}\n`);

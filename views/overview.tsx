@@ -3,11 +3,20 @@
  * colours) and one <dialog> per current issue. Sorting works without JavaScript (header links carry
  * ?sort=&dir=); app.js sorts in place and keeps the URL in step.
  */
+import { raw } from 'hono/html';
 import type { OverviewModel, SortKey } from './overview-model.js';
 import { shortTime } from './format.js';
 import { IssueDialog } from './issue.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';
+
+/**
+ * Where the page says its data may be a moment old: the page cache (web/cache.ts) sends a copy with
+ * this marker replaced by `staleNote` when a fresh read is slow and it serves the last good page.
+ */
+export const staleMarker = '<!--mtarep:data-age-->';
+export const staleNote =
+  '<p class="notice stale" role="status">The data on this page may be a moment old: the newest data is still being read. Reload in a few seconds for it.</p>';
 
 export function OverviewPage(p: {
   m: OverviewModel;
@@ -67,6 +76,7 @@ export function OverviewPage(p: {
           )}
         </span>
       </section>
+      {raw(staleMarker)}
       {m.problems.length > 0 && (
         <p class="problems">
           {m.problems.length} stored record(s) could not be read: {m.problems.slice(0, 3).join('; ')}

@@ -38,6 +38,8 @@ export class HtpasswdStore {
   private readonly warned = new Set<string>();
   private readonly ok = new Map<string, { hash: string; at: number }>();
   private readonly bad = new Map<string, number>();
+  /** Password checks under way, by pair key. */
+  private readonly checking = new Map<string, Promise<boolean>>();
   private readonly limiter: LoginLimiter;
   private readonly limitedLogged = new Map<string, number>();
   private readonly hmacKey = crypto.randomBytes(32);
@@ -139,6 +141,21 @@ export class HtpasswdStore {
     if (this.remembered(key, entry)) return { ok: true };
     const failedAt = this.bad.get(key);
     if (failedAt !== undefined && this.now() - failedAt < failureTtlMs) return { ok: false };
+    // The same pair already being checked (a browser or load tool opening many connections at once):
+    // wait for that check instead of running bcrypt again; only a success is taken from it.
+    const running = this.checking.get(key);
+    if (running !== undefined && (await running)) return { ok: true };
+    const p = this.checkLimited(key, entry, password, address);
+    const ok = p.then((r) => r.ok, () => false);
+    this.checking.set(key, ok);
+    try {
+      return await p;
+    } finally {
+      if (this.checking.get(key) === ok) this.checking.delete(key);
+    }
+  }
+
+  private async checkLimited(key: string, entry: HtpasswdEntry | undefined, password: string, address: string | undefined): Promise<LoginResult> {
     if (address === undefined) return { ok: await this.checkPassword(key, entry, password) };
     const slot = this.limiter.begin(address);
     if ('retryAfterSec' in slot) {

@@ -19,6 +19,9 @@ export class BodyTooLargeError extends Error {
 
 export function bodyLimit(limit = maxBodyBytes): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
+    // GET and HEAD carry no body (fetch's Request refuses one); asking for `raw.body` would make
+    // @hono/node-server build a full Request per page view, the largest cost of a cached page.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const raw = c.req.raw;
     if (raw.body === null) return next();
     const declared = raw.headers.get('content-length');

@@ -1,33 +1,266 @@
 /**
- * Rendered pages kept until the data changes: an entry is valid for one `keys.dataVersion` value
- * (the collector INCRs it on every write, an acknowledgement too) and at most `maxAgeMs`, so
- * relative times ("5 min ago") and staleness marks do not drift.
+ * Rendered pages kept as bytes until the data changes, and served without waiting on a slow read.
+ *
+ * An entry is one page (a cache key: user, sort) for one `keys.dataVersion` value (the collector INCRs
+ * it on every write, an acknowledgement too), kept at most `maxAgeMs` so relative times ("5 min ago")
+ * do not drift. It holds the page as a Buffer (writing a 1.6 MB string costs its UTF-8 encoding on
+ * every request), a weak ETag, and gzip / brotli copies made once, off the event loop (zlib's thread
+ * pool), sent to clients that accept them.
+ *
+ * A request never waits long for Redis when a page exists: when the version read or a new render takes
+ * longer than `staleWaitMs` while other page requests are in flight (the event loop busy sending pages,
+ * a collector writing), or `loneWaitMs` for a request alone, the last good page is sent in its "stale" variant (the view's `staleMarker` replaced by a note that the data may be
+ * a moment old) while the read and render finish for later requests. One render per key at a time, and
+ * renders take at most about a third of the time (`renderShare`) so serving goes on while the
+ * collector bumps the version many times a second (a request alone is never held back). A read that fails (Redis down) still fails: only a
+ * slow one is covered.
  */
+import crypto from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+const gzipAsync = promisify(zlib.gzip);
+const brotliAsync = promisify(zlib.brotliCompress);
+
+export type Encoding = 'br' | 'gzip' | 'identity';
+
+/** One variant of a page (fresh or stale): its bytes in each encoding made so far. */
+export interface PageBytes {
+  etag: string;
+  identity: Buffer;
+  gzip?: Buffer;
+  br?: Buffer;
+}
+
+interface Entry {
+  version: string;
+  /** When the render started (the page's "now"). */
+  at: number;
+  fresh: PageBytes;
+  stale?: PageBytes;
+  /** Bytes held (for the size bound). */
+  size: number;
+}
+
+/** What to send: the bytes in the chosen encoding, and whether they may be behind the stored data. */
+export interface Served {
+  bytes: PageBytes;
+  stale: boolean;
+}
+
+export interface PageCacheOptions {
+  /** Re-render an entry older than this even when the version is the same. Default 30 s. */
+  maxAgeMs?: number;
+  /** Bound on the bytes of all entries (oldest used dropped first). Default 64 MiB. */
+  maxBytes?: number;
+  /** How long a request waits for a version read or a render before it gets the last good page, while other page requests are in flight. Default 60 ms. */
+  staleWaitMs?: number;
+  /** The same for a request alone (nothing else to serve meanwhile). Default 2000 ms. */
+  loneWaitMs?: number;
+  /** A new render of a key starts no sooner than (1 / share - 1) x the last one's duration after it. Default 1/3. */
+  renderShare?: number;
+  /** Also make a brotli copy (measured in bench:web). Default true. */
+  brotli?: boolean;
+  /** Called for each page sent marked stale (benchmarks count them). */
+  onStale?: () => void;
+  /** Background failures (a render after the request got the last page). */
+  onError?: (e: unknown, key: string) => void;
+  now?: () => number;
+}
+
+const timedOut = Symbol('timed out');
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof timedOut> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<typeof timedOut>((r) => (timer = setTimeout(() => r(timedOut), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function etagOf(b: Buffer): string {
+  return `W/"${crypto.createHash('sha1').update(b).digest('base64url').slice(0, 22)}"`;
+}
+
+/**
+ * The encoding to send from an Accept-Encoding header (q=0 refuses one). Brotli first, then gzip;
+ * identity when neither is accepted.
+ */
+export function pickEncoding(header: string | undefined, available: { br?: unknown; gzip?: unknown }): Encoding {
+  if (!header) return 'identity';
+  const q = new Map<string, number>();
+  for (const part of header.toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    if (!name) continue;
+    const qp = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    const v = qp === undefined ? 1 : Number(qp.slice(2));
+    q.set(name.trim(), Number.isFinite(v) ? v : 0);
+  }
+  const ok = (e: string) => (q.get(e) ?? q.get('*') ?? 0) > 0;
+  if (available.br !== undefined && ok('br')) return 'br';
+  if (available.gzip !== undefined && ok('gzip')) return 'gzip';
+  return 'identity';
+}
+
+/** True when an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
+}
+
 export class PageCache {
-  private readonly entries = new Map<string, { version: string; at: number; body: string }>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly rendering = new Map<string, Promise<Entry>>();
+  /** Per key: when the last render ended and how long it took (the render budget). */
+  private readonly lastRender = new Map<string, { end: number; took: number }>();
+  private bytes = 0;
+  private readonly maxAgeMs: number;
+  private readonly maxBytes: number;
+  private readonly staleWaitMs: number;
+  private readonly loneWaitMs: number;
+  private inflight = 0;
+  private readonly renderShare: number;
+  private readonly brotli: boolean;
+  private readonly onError: (e: unknown, key: string) => void;
+  private readonly onStale: () => void;
+  private readonly now: () => number;
 
   constructor(
-    private readonly maxAgeMs = 30_000,
-    private readonly maxEntries = 200,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get(key: string, version: string): string | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    if (e.version !== version || this.now() - e.at > this.maxAgeMs) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.body;
+    /** Where the stale note goes: the view's marker, replaced in the stale variant. */
+    private readonly stale: { marker: string; note: string } = { marker: '', note: '' },
+    opts: PageCacheOptions = {},
+  ) {
+    this.maxAgeMs = opts.maxAgeMs ?? 30_000;
+    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.staleWaitMs = opts.staleWaitMs ?? 60;
+    this.loneWaitMs = opts.loneWaitMs ?? 2000;
+    this.renderShare = opts.renderShare ?? 1 / 3;
+    this.brotli = opts.brotli ?? true;
+    this.onError = opts.onError ?? (() => {});
+    this.onStale = opts.onStale ?? (() => {});
+    this.now = opts.now ?? Date.now;
   }
 
-  set(key: string, version: string, body: string): void {
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { version, at: this.now(), body });
+  /**
+   * The page for `key`: the cached one when its version is current, else a new render; the last good
+   * page (marked stale) when the version read or the render is slow and there is one.
+   */
+  async page(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string>): Promise<Served> {
+    this.inflight++;
+    try {
+      return await this.serve(key, readVersion, render);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  private waitMs(): number {
+    return this.inflight > 1 ? this.staleWaitMs : this.loneWaitMs;
+  }
+
+  private async serve(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string>): Promise<Served> {
+    const e = this.entries.get(key);
+    if (e === undefined) {
+      const v = await readVersion();
+      return { bytes: (await this.renderOnce(key, v, render, true)).fresh, stale: false };
+    }
+    // Used: to the end of the LRU order.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    const vp = readVersion();
+    const v = await within(vp, this.waitMs());
+    if (v === timedOut) {
+      // Redis is slow to answer (or this loop is busy): the last page now, the fresh one later.
+      vp.then((ver) => this.refresh(key, ver, render)).catch((err: unknown) => this.onError(err, key));
+      return { bytes: this.staleOf(e), stale: true };
+    }
+    const sameData = v === e.version;
+    if (sameData && this.now() - e.at <= this.maxAgeMs) return { bytes: e.fresh, stale: false };
+    const p = this.renderOnce(key, v, render, false);
+    const r = await within(p, this.waitMs());
+    if (r !== timedOut) return { bytes: r.fresh, stale: false };
+    p.catch((err: unknown) => this.onError(err, key));
+    return sameData ? { bytes: e.fresh, stale: false } : { bytes: this.staleOf(e), stale: true };
+  }
+
+  private refresh(key: string, version: string, render: (version: string) => Promise<string>): void {
+    const e = this.entries.get(key);
+    if (e !== undefined && e.version === version && this.now() - e.at <= this.maxAgeMs) return;
+    this.renderOnce(key, version, render, false).catch((err: unknown) => this.onError(err, key));
+  }
+
+  /** One render per key at a time; a re-render waits its turn so renders take at most `renderShare` of the time. */
+  private renderOnce(key: string, version: string, render: (version: string) => Promise<string>, first: boolean): Promise<Entry> {
+    const running = this.rendering.get(key);
+    if (running) return running;
+    const last = this.lastRender.get(key);
+    // Throttled only while other requests wait to be served: a request alone gets its render at once.
+    const wait = first || last === undefined || this.inflight <= 1 ? 0 : Math.max(0, last.end + last.took * (1 / this.renderShare - 1) - this.now());
+    const p = (async () => {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const at = this.now();
+      const html = await render(version);
+      const identity = Buffer.from(html);
+      const entry: Entry = { version, at, fresh: { etag: etagOf(identity), identity }, size: identity.length };
+      this.lastRender.set(key, { end: this.now(), took: this.now() - at });
+      this.store(key, entry);
+      this.compress(entry, entry.fresh);
+      return entry;
+    })().finally(() => this.rendering.delete(key));
+    this.rendering.set(key, p);
+    return p;
+  }
+
+  private store(key: string, entry: Entry): void {
+    const old = this.entries.get(key);
+    if (old) {
+      this.bytes -= old.size;
+      this.entries.delete(key);
+    }
+    this.entries.set(key, entry);
+    this.bytes += entry.size;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes || k === key) break;
+      this.entries.delete(k);
+      this.lastRender.delete(k);
+      this.bytes -= e.size;
+    }
+  }
+
+  /** The stale variant of an entry, made on first use (the marker replaced by the note). */
+  private staleOf(e: Entry): PageBytes {
+    this.onStale();
+    if (e.stale) return e.stale;
+    const marker = Buffer.from(this.stale.marker);
+    const i = this.stale.marker === '' ? -1 : e.fresh.identity.indexOf(marker);
+    const identity = i < 0 ? e.fresh.identity : Buffer.concat([e.fresh.identity.subarray(0, i), Buffer.from(this.stale.note), e.fresh.identity.subarray(i + marker.length)]);
+    e.stale = { etag: etagOf(identity), identity };
+    e.size += identity.length;
+    this.bytes += identity.length;
+    this.compress(e, e.stale);
+    return e.stale;
+  }
+
+  /** gzip (and brotli) copies, made in zlib's thread pool; the identity bytes are sent until they exist. */
+  private compress(e: Entry, b: PageBytes): void {
+    const add = (k: 'gzip' | 'br', z: Buffer) => {
+      b[k] = z;
+      e.size += z.length;
+      // Counted only while the entry is still held.
+      if ([...this.entries.values()].includes(e)) this.bytes += z.length;
+    };
+    gzipAsync(b.identity, { level: 6 }).then((z) => add('gzip', z), () => {});
+    if (this.brotli) {
+      brotliAsync(b.identity, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.identity.length } }).then(
+        (z) => add('br', z),
+        () => {},
+      );
+    }
   }
 
   clear(): void {
     this.entries.clear();
+    this.lastRender.clear();
+    this.bytes = 0;
   }
 }

@@ -19,10 +19,11 @@ import { RedisUnavailableError, type Redis } from '../lib/redis.js';
 import { WrongTypeError } from '../lib/store/index.js';
 import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
+import { staleMarker, staleNote } from '../views/overview.js';
 import { HtpasswdStore } from './auth.js';
 import { bodyLimit, BodyTooLargeError } from './body-limit.js';
 import type { LoginLimitOptions } from './login-limiter.js';
-import { PageCache } from './cache.js';
+import { PageCache, type PageCacheOptions } from './cache.js';
 import type { WebContext } from './context.js';
 import { CounterReader } from './counters.js';
 import { CsrfTokens } from './csrf.js';
@@ -44,6 +45,8 @@ export interface WebDeps {
   loginLimits?: LoginLimitOptions;
   /** The per-IP check plugins shown (default: lib/checks/index.ts; tests add their own). */
   plugins?: readonly AnyPlugin[];
+  /** The overview's page cache: how long a request waits before it gets the last good page, etc. */
+  pageCache?: PageCacheOptions;
 }
 
 export interface RunningServer {
@@ -77,7 +80,10 @@ export function webContext(deps: WebDeps): WebContext {
     redis,
     log,
     k,
-    cache: new PageCache(),
+    cache: new PageCache(
+      { marker: staleMarker, note: staleNote },
+      { onError: (e, key) => log.warn('overview render after a slow read failed', { page: key.split('\0')[0], error: (e as Error).message }), ...deps.pageCache },
+    ),
     csrf: new CsrfTokens(),
     counters: new CounterReader(redis, k),
     version: new VersionReader(redis, k),

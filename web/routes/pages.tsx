@@ -1,5 +1,5 @@
 /**
- * Page routes: overview (cached per data version), issue page, host page, graphs, help, version.
+ * Page routes: overview (cached as bytes per data version, web/cache.ts), issue page, host page, graphs, help, version.
  * Each handler: read data (fixed round trips) -> pure view model -> escaped view.
  */
 import type { Hono } from 'hono';
@@ -18,6 +18,7 @@ import { VersionPage } from '../../views/version.js';
 import type { WebContext } from '../context.js';
 import { hostIps, loadHistory, loadSnapshot, guard } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { sendPage } from '../send-page.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
 import { buildHostPage } from '../viewmodel/host.js';
 import { buildIssueViews } from '../viewmodel/issues.js';
@@ -36,19 +37,17 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
   app.get('/', async (c) => {
     const user = c.get('user');
     const sort = parseSort(c.req.query('sort'), c.req.query('dir'), sortKeys);
-    const version = await w.version.read();
     const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
-    const hit = w.cache.get(key, version);
-    if (hit !== undefined) return c.html(hit, 200, htmlHeaders);
-    const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
-    const m = buildOverview(config, snap, w.now(), sort, w.plugins);
-    const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
-    const body = m.firstTime
-      ? page(<FirstTimePage config={config} user={user} />)
-      : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} delivery={delivery} />);
-    // Cached under the version read *before* loading: a write in between only costs a re-render.
-    w.cache.set(key, version, body);
-    return c.html(body, 200, htmlHeaders);
+    const served = await w.cache.page(key, () => w.version.read(), async (version) => {
+      const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
+      const m = buildOverview(config, snap, w.now(), sort, w.plugins);
+      const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
+      // Cached under the version read *before* loading: a write in between only costs a re-render.
+      return m.firstTime
+        ? page(<FirstTimePage config={config} user={user} />)
+        : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} delivery={delivery} />);
+    });
+    return sendPage(c, served);
   });
 
   app.get('/issue', async (c) => {

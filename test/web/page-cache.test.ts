@@ -1,0 +1,169 @@
+// The overview as cached bytes on a real socket: gzip / brotli negotiation with Vary, ETag and 304,
+// and the last good page (marked "may be a moment old") while a real redis-server is paused, so a
+// slow Redis is never reported as Redis down. The paused server is this file's own (never the shared
+// test server: a pause would slow every other test file).
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../lib/log.js';
+import { connectRedis, type Redis } from '../../lib/redis.js';
+import { etagMatches, pickEncoding } from '../../web/cache.js';
+import { startServer, type RunningServer } from '../../web/server.js';
+import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.js';
+import { basic, htpasswdLine, keys, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
+
+let rs: ThrowawayRedis;
+let redis: Redis;
+let admin: Redis;
+let server: RunningServer;
+const auth = basic('alice', 'pw-alice');
+const k = keys('mtarep:');
+const note = 'The data on this page may be a moment old';
+
+beforeAll(async () => {
+  rs = await startThrowawayRedis();
+  redis = await connectRedis({ url: rs.url }, { reconnect: false });
+  admin = await connectRedis({ url: rs.url }, { reconnect: false });
+  const config = makeConfig(tempDir());
+  writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'apr1')]);
+  await store(redis, k, sampleData());
+  server = await startServer({
+    config: { ...config, listen: { host: '127.0.0.1', port: 0 } },
+    redis,
+    log: silentLogger,
+    // A request alone waits 300 ms for a slow read before it gets the last good page.
+    pageCache: { loneWaitMs: 300 },
+  });
+});
+afterAll(async () => {
+  await server?.close();
+  redis?.disconnect();
+  admin?.disconnect();
+  await rs?.stop();
+});
+
+interface Raw {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function get(path: string, headers: Record<string, string>): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(new URL(path, server.url), { headers: { ...auth, ...headers } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The compressed copies are made off the event loop after a render: ask until one is sent (bounded). */
+async function until(path: string, headers: Record<string, string>, ok: (r: Raw) => boolean): Promise<Raw> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await get(path, headers);
+    if (ok(r)) return r;
+    if (Date.now() > deadline) throw new Error(`no such answer from ${path} within 10 s (last: ${r.status} ${JSON.stringify(r.headers)})`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+describe('overview bytes: encodings, ETag, 304', () => {
+  it('sends gzip or brotli to clients that accept it, the same page as is to others, with Vary', async () => {
+    const plain = await get('/', {});
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toMatch(/Accept-Encoding/);
+    expect(plain.headers['cache-control']).toBe('private, no-cache');
+    expect(plain.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(plain.body.toString()).toContain('<table id="overview"');
+
+    const gz = await until('/', { 'Accept-Encoding': 'gzip, deflate' }, (r) => r.headers['content-encoding'] === 'gzip');
+    expect(gz.headers.vary).toMatch(/Accept-Encoding/);
+    expect(zlib.gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    expect(gz.body.length).toBeLessThan(plain.body.length / 2);
+
+    const br = await until('/', { 'Accept-Encoding': 'gzip, br' }, (r) => r.headers['content-encoding'] === 'br');
+    expect(zlib.brotliDecompressSync(br.body).equals(plain.body)).toBe(true);
+    // Brotli refused by q=0: gzip.
+    expect((await get('/', { 'Accept-Encoding': 'br;q=0, gzip' })).headers['content-encoding']).toBe('gzip');
+    // Nothing acceptable: as is.
+    const none = await get('/', { 'Accept-Encoding': 'identity, gzip;q=0' });
+    expect(none.headers['content-encoding']).toBeUndefined();
+    expect(none.body.equals(plain.body)).toBe(true);
+  });
+
+  it('answers 304 to the ETag it sent (any encoding) until the data changes', async () => {
+    const first = await get('/?sort=ip&dir=asc', {});
+    const etag = first.headers.etag!;
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]+"$/);
+    const again = await get('/?sort=ip&dir=asc', { 'If-None-Match': etag, 'Accept-Encoding': 'gzip' });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+    expect(again.headers.etag).toBe(etag);
+    expect(again.headers.vary).toMatch(/Accept-Encoding/);
+    // Another sort is another page.
+    expect((await get('/?sort=ip&dir=desc', { 'If-None-Match': etag })).status).toBe(200);
+    // The collector stores something: the old ETag no longer matches, the new page is sent.
+    await redis.incr(k.dataVersion);
+    const changed = await get('/?sort=ip&dir=asc', { 'If-None-Match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
+  });
+});
+
+describe('a slow Redis', () => {
+  it('gets the last good page, saying it may be a moment old, never "Redis unavailable"; then the fresh one', async () => {
+    const before = await get('/', {});
+    expect(before.status).toBe(200);
+    expect(before.body.toString()).not.toContain(note);
+    // Every client of this redis-server waits 3 s for its next command (the dashboard's included).
+    await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    const t0 = Date.now();
+    const during = await get('/', {});
+    const waited = Date.now() - t0;
+    expect(during.status).toBe(200);
+    const html = during.body.toString();
+    expect(html).toContain(note);
+    expect(html).not.toContain('Redis unavailable');
+    expect(html).toContain('<table id="overview"');
+    expect(waited).toBeLessThan(2500); // answered while Redis was still paused
+    expect(during.headers.etag).not.toBe(before.headers.etag);
+    // The pause ends: the page is current again, without the note.
+    const after = await until('/', {}, (r) => r.status === 200 && !r.body.toString().includes(note));
+    expect(after.body.toString()).toContain('<table id="overview"');
+  });
+
+  it('a page never rendered waits for the slow read: there is no older page to show', async () => {
+    await admin.call('CLIENT', 'PAUSE', '100', 'ALL'); // a short pause: the read is slow, not failed
+    const r = await get('/?sort=host&dir=desc', {});
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).not.toContain(note); // nothing older to show: it waited for the read
+  });
+});
+
+describe('negotiation helpers', () => {
+  it('picks brotli, then gzip, honouring q=0 and *', () => {
+    const both = { br: 1, gzip: 1 };
+    expect(pickEncoding(undefined, both)).toBe('identity');
+    expect(pickEncoding('gzip, deflate, br', both)).toBe('br');
+    expect(pickEncoding('gzip', both)).toBe('gzip');
+    expect(pickEncoding('br;q=0, gzip;q=0.5', both)).toBe('gzip');
+    expect(pickEncoding('*', both)).toBe('br');
+    expect(pickEncoding('*;q=0', both)).toBe('identity');
+    expect(pickEncoding('gzip, br', { gzip: 1 })).toBe('gzip'); // brotli copy not made yet
+    expect(pickEncoding('gzip, br', {})).toBe('identity');
+  });
+
+  it('compares ETags weakly, in lists and with *', () => {
+    expect(etagMatches('W/"abc"', 'W/"abc"')).toBe(true);
+    expect(etagMatches('"abc"', 'W/"abc"')).toBe(true);
+    expect(etagMatches('"x", W/"abc"', 'W/"abc"')).toBe(true);
+    expect(etagMatches('*', 'W/"abc"')).toBe(true);
+    expect(etagMatches('"abcd"', 'W/"abc"')).toBe(false);
+    expect(etagMatches(undefined, 'W/"abc"')).toBe(false);
+  });
+});
