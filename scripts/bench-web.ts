@@ -36,7 +36,6 @@ import { createApp } from '../web/server.js';
 import { buildOverview } from '../web/viewmodel/overview.js';
 import { OverviewPage } from '../views/overview.js';
 import { page } from '../views/layout.js';
-import { CsrfTokens } from '../web/csrf.js';
 import { freePort } from '../test/helpers/net.js';
 
 const HOSTS = Number(process.env['BENCH_HOSTS'] ?? 1000);
@@ -283,7 +282,6 @@ async function main() {
     if (process.env['BENCH_DUMP']) fs.writeFileSync(process.env['BENCH_DUMP'], body);
 
     // --- render time (no cache) ----------------------------------------------------------------
-    const csrf = new CsrfTokens();
     const loadT: number[] = [];
     const modelT: number[] = [];
     const htmlT: number[] = [];
@@ -294,7 +292,7 @@ async function main() {
       const t1 = performance.now();
       const model = buildOverview(config, snap, new Date(), { sort: 'severity', dir: 'desc' });
       const t2 = performance.now();
-      const html = page(OverviewPage({ m: model, user: 'bench', csrf: csrf.tokenFor('bench'), back: '/', version: snap.version }));
+      const html = page(OverviewPage({ m: model, user: 'bench', version: snap.version }));
       const t3 = performance.now();
       if (html.length < 1000) throw new Error('empty render');
       if (i < 10) continue; // warm-up (JIT)

@@ -1,5 +1,5 @@
 /**
- * The issue details (modal body and the no-JavaScript issue page): rejection line, codes, TXT reason,
+ * The issue details (the overview's issue window, filled on demand, and the no-JavaScript issue page): rejection line, codes, TXT reason,
  * links, advice and the Acknowledge form (POST with a CSRF token). Everything is escaped by hono/jsx;
  * links were allow-listed (http/https) by the view model.
  */
@@ -116,15 +116,20 @@ export function IssueBody(p: { issue: IssueView; csrf: string; back: string }) {
   );
 }
 
-export function IssueDialog(p: { issue: IssueView; csrf: string; back: string }) {
+/**
+ * The one issue window of the overview, empty: app.js fills it with an issue's details fetched from
+ * /issue/part when a badge is clicked (rows carry no details; without JavaScript a badge opens the
+ * issue page).
+ */
+export function IssueDialogShell() {
   return (
-    <dialog id={p.issue.domId} class="issue">
+    <dialog id="issue-dialog" class="issue" aria-label="Issue details">
       <form method="dialog" class="close">
         <button type="submit" aria-label="Close">
           ×
         </button>
       </form>
-      <IssueBody {...p} />
+      <div class="issue-slot"></div>
     </dialog>
   );
 }

@@ -1,12 +1,12 @@
 /**
  * The overview page: summary line, filter box, the sortable table (one row per MTA IP, severity
- * colours) and one <dialog> per current issue. Sorting works without JavaScript (header links carry
+ * colours) and one empty issue window that app.js fills on demand (/issue/part). Sorting works without JavaScript (header links carry
  * ?sort=&dir=); app.js sorts in place and keeps the URL in step.
  */
 import { raw } from 'hono/html';
 import type { OverviewModel, SortKey } from './overview-model.js';
 import { shortTime } from './format.js';
-import { IssueDialog } from './issue.js';
+import { IssueDialogShell } from './issue.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';
 
@@ -21,8 +21,6 @@ export const staleNote =
 export function OverviewPage(p: {
   m: OverviewModel;
   user: string;
-  csrf: string;
-  back: string;
   version: string;
   /** Probe domains failing (round-trip probes configured), linking to the Delivery page. */
   delivery?: { failing: number; domains: number } | undefined;
@@ -123,9 +121,7 @@ export function OverviewPage(p: {
           {m.rows.map((r) => rowHtml(r, m.columns))}
         </tbody>
       </table>
-      {m.issues.map((i) => (
-        <IssueDialog issue={i} csrf={p.csrf} back={p.back} />
-      ))}
+      <IssueDialogShell />
     </Layout>
   );
 }

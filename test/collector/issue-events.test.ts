@@ -147,7 +147,8 @@ describe('issue events from collector runs', () => {
     writeHtpasswd(cfg, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const app = createApp({ config: cfg, redis: r.redis, log: silentLogger, now: () => new Date(clock) });
     const auth = basic('alice', 'pw-alice');
-    const html = await (await app.request('/', { headers: auth })).text();
+    // The form token is in the issue window (fetched on demand from the overview).
+    const html = await (await app.request(`/issue/part?id=${encodeURIComponent(block)}`, { headers: auth })).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
     const after = await lastEventId(r.redis, k);
     const res = await app.request('http://localhost/ack', {

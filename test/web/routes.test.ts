@@ -27,9 +27,20 @@ beforeEach(async () => {
 
 const app = () => createApp({ config, redis: t.redis, log: silentLogger, now: () => NOW });
 
-/** The per-user form token, as the page embeds it. */
+/** An issue's details as the overview's issue window fetches them. */
+async function issuePart(a: ReturnType<typeof app>, id: string, back?: string): Promise<{ status: number; html: string }> {
+  const res = await a.request(`/issue/part?id=${encodeURIComponent(id)}${back === undefined ? '' : `&back=${encodeURIComponent(back)}`}`, { headers: auth });
+  return { status: res.status, html: await res.text() };
+}
+
+/** The issue ids the overview's badges link to. */
+function badgeIds(html: string): string[] {
+  return [...html.matchAll(/<a class="badge [a-z]+" href="\/issue\?id=([^"]+)" data-dialog/g)].map((m) => decodeURIComponent(m[1]!));
+}
+
+/** The per-user form token, as the issue window embeds it. */
 async function csrfFromPage(a: ReturnType<typeof app>): Promise<string> {
-  const html = await (await a.request('/', { headers: auth })).text();
+  const { html } = await issuePart(a, rblIssueId('zen.spamhaus.org', '192.0.2.10'));
   return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
 }
 
@@ -121,19 +132,40 @@ describe('overview', () => {
 
   it('escapes HTML from log lines and TXT records; no inline script at all', async () => {
     await store(t.redis, k, sampleData());
-    const html = await (await app().request('/', { headers: auth })).text();
-    expect(html).not.toContain('<script>alert');
-    expect(html).not.toContain('<img src=x');
-    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
+    const a = app();
+    const html = await (await a.request('/', { headers: auth })).text();
+    const parts = [(await issuePart(a, rblIssueId('zen.spamhaus.org', '192.0.2.10'))).html, (await issuePart(a, blockIssueId('gmail', 'mta2'))).html];
+    for (const h of [html, ...parts]) {
+      expect(h).not.toContain('<script>alert');
+      expect(h).not.toContain('<img src=x');
+    }
+    for (const h of parts) expect(h).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
     // Every <script> is an external file.
     for (const tag of html.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/src="\/assets\/[a-z]+\.js"/);
     expect(html).not.toMatch(/<script[^>]*>[^<]/);
   });
 
-  it('issue modal: rejection line, codes, TXT, removal link with the IP, runbook, SpamCop advice', async () => {
+  it('issue window, fetched on demand: rejection line, codes, TXT, removal link with the IP, runbook, SpamCop advice', async () => {
     await store(t.redis, k, sampleData());
-    const html = await (await app().request('/', { headers: auth })).text();
-    expect(html).toContain('<dialog id="issue-0" class="issue">');
+    const a = app();
+    const page = await (await a.request('/', { headers: auth })).text();
+    // The rows carry none of it: one empty window, and badges that link to the issue (the page without JS).
+    expect(page).toContain('<dialog id="issue-dialog" class="issue"');
+    expect(page).not.toContain('class="issue-body"');
+    expect(page).not.toContain('logline');
+    expect(page).not.toContain('SpamCop listings expire');
+    const ids = badgeIds(page);
+    expect(ids.sort()).toEqual(
+      [rblIssueId('zen.spamhaus.org', '192.0.2.10'), rblIssueId('bl.spamcop.net', '192.0.2.10'), rblIssueId('b.barracudacentral.org', '192.0.2.20'), blockIssueId('gmail', 'mta2')].sort(),
+    );
+    let html = '';
+    for (const id of ids) {
+      const part = await issuePart(a, id);
+      expect(part.status).toBe(200);
+      expect(part.html).toMatch(/^<div class="issue-body">/);
+      expect(part.html).toContain(`name="id" value="${id}"`);
+      html += part.html;
+    }
     expect(html).toContain('href="https://check.spamhaus.example/?ip=192.0.2.10"');
     expect(html).toContain('href="https://wiki.example/runbooks/spamhaus"');
     expect(html).toContain('href="https://wiki.example/runbooks/gmail"');
@@ -141,13 +173,20 @@ describe('overview', () => {
     expect(html).toContain('SpamCop listings expire by themselves');
     expect(html).toContain('127.0.0.2');
     expect(html).toContain('<pre class="logline">May  1 11:50:00 mta2 postfix/smtp[1]: 550-5.7.1 &lt;script&gt;');
+    // Acknowledge returns where the window was opened; anything but a path on this site goes to /.
+    expect((await issuePart(a, ids[0]!, '/?sort=ip&dir=asc')).html).toContain('name="back" value="/?sort=ip&amp;dir=asc"');
+    for (const bad of ['//evil.example/', 'https://evil.example/', '/\\evil']) expect((await issuePart(a, ids[0]!, bad)).html).toContain('name="back" value="/"');
+    const gone = await issuePart(a, 'rbl:nowhere:192.0.2.99');
+    expect(gone.status).toBe(404);
+    expect(gone.html).toContain('does not exist');
   });
 
   it('links from stored data go through the scheme allow-list', async () => {
     const d = sampleData();
     d.ips[0]!.dnsbl.value!.zones[0]!.removalLink = 'javascript:alert(document.cookie)';
     await store(t.redis, k, d);
-    const html = await (await app().request('/', { headers: auth })).text();
+    const a = app();
+    const html = (await (await a.request('/', { headers: auth })).text()) + (await issuePart(a, rblIssueId('zen.spamhaus.org', '192.0.2.10'))).html;
     expect(html).not.toContain('javascript:');
     // falls back to nothing configured for zen -> the "no removal link" note
     expect(html).toContain('No removal link configured');
@@ -219,7 +258,7 @@ describe('overview', () => {
     const api = await a.request('/api/hosts', { headers: auth });
     expect(api.status).toBe(200);
     expect((await a.request('/api/version', { headers: auth })).status).toBe(200);
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const csrf = await csrfFromPage(a);
     const ack = await post(a, { id: rblIssueId('zen.spamhaus.org', '192.0.2.10'), csrf, back: '/' });
     expect(ack.status).toBe(500);
     expect(await ack.text()).toContain('The Redis key mtarep:acks holds another Redis type');
@@ -254,7 +293,7 @@ describe('acknowledge', () => {
     expect(await t.redis.hget(k.acks, spamhaus)).toBe('alice 2024-05-01 12:00:00');
     expect(Number(await t.redis.get(k.dataVersion))).toBe(Number(before) + 1);
     const html = await (await a.request('/', { headers: auth })).text();
-    expect(html).toContain('Acknowledged by <strong>alice</strong> at 2024-05-01 12:00:00 UTC');
+    expect((await issuePart(a, spamhaus)).html).toContain('Acknowledged by <strong>alice</strong> at 2024-05-01 12:00:00 UTC');
     expect(html).toMatch(/<b>1\/4<\/b> acknowledged/);
     expect(html).toContain('class="badge ack"');
   });

@@ -1,23 +1,47 @@
-// mtarep overview and Delivery page: issue dialogs, in-place sorting that keeps ?sort=&dir= in the URL, row filter.
+// mtarep overview and Delivery page: issue details fetched into a dialog on demand (overview), in-place sorting that keeps ?sort=&dir= in the URL, row filter.
 // Loaded as a file (the CSP allows no inline script); reads data only from DOM attributes.
 'use strict';
 (function () {
   var table = document.getElementById('overview') || document.querySelector('table.sortable');
 
+  // Issue windows: the rows carry no details; a badge's details are fetched when it is clicked and
+  // shown in the page's one <dialog>. Without JavaScript (or when the fetch fails) the badge's link
+  // opens the issue page instead.
+  var dialog = document.getElementById('issue-dialog');
+  var opening = false;
+
+  function backHere() {
+    return table ? '/?sort=' + encodeURIComponent(table.dataset.sort) + '&dir=' + encodeURIComponent(table.dataset.dir) : location.pathname;
+  }
+
   document.addEventListener('click', function (ev) {
     var a = ev.target.closest ? ev.target.closest('a[data-dialog]') : null;
-    if (!a) return;
-    var dlg = document.getElementById(a.getAttribute('data-dialog'));
-    if (!dlg || typeof dlg.showModal !== 'function') return; // fall back to the issue page
+    if (!a || !dialog || typeof dialog.showModal !== 'function') return; // the issue page
     ev.preventDefault();
-    dlg.showModal();
+    var id = new URL(a.href, location.href).searchParams.get('id') || '';
+    opening = true;
+    fetch('/issue/part?id=' + encodeURIComponent(id) + '&back=' + encodeURIComponent(backHere()), { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) {
+        if (r.status !== 200 && r.status !== 404) throw new Error('status ' + r.status);
+        return r.text();
+      })
+      .then(function (html) {
+        dialog.querySelector('.issue-slot').innerHTML = html;
+        if (!dialog.open) dialog.showModal();
+      })
+      .catch(function () {
+        location.href = a.href;
+      })
+      .then(function () {
+        opening = false;
+      });
   });
   // A click on the backdrop closes the dialog.
-  document.querySelectorAll('dialog').forEach(function (d) {
-    d.addEventListener('click', function (ev) {
-      if (ev.target === d) d.close();
+  if (dialog) {
+    dialog.addEventListener('click', function (ev) {
+      if (ev.target === dialog) dialog.close();
     });
-  });
+  }
 
   if (!table) return;
   var tbody = table.tBodies[0];
@@ -32,7 +56,7 @@
     if (filter && filter.value) u.searchParams.set('q', filter.value);
     else u.searchParams.delete('q');
     history.replaceState(null, '', u.pathname + u.search + u.hash);
-    var back = '/?sort=' + encodeURIComponent(table.dataset.sort) + '&dir=' + encodeURIComponent(table.dataset.dir);
+    var back = backHere();
     document.querySelectorAll('form.ack input[name=back]').forEach(function (i) {
       if (i.value.charAt(0) === '/' && i.value.indexOf('/?') === 0) i.value = back;
     });
@@ -105,7 +129,7 @@
   // a dialog open or typing in the filter. Sort and filter are in the URL, so they survive the reload.
   var version = table.dataset.version;
   function poll() {
-    if (document.hidden || document.querySelector('dialog[open]') || document.activeElement === filter) return;
+    if (document.hidden || opening || document.querySelector('dialog[open]') || document.activeElement === filter) return;
     fetch('/api/version', { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (j) {

@@ -1,5 +1,6 @@
 /**
- * Page routes: overview (cached as bytes per data version, web/cache.ts), issue page, host page, graphs, help, version.
+ * Page routes: overview (cached as bytes per data version, web/cache.ts), issue details (the overview's
+ * window, on demand) and issue page, host page, graphs, help, version.
  * Each handler: read data (fixed round trips) -> pure view model -> escaped view.
  */
 import type { Hono } from 'hono';
@@ -15,13 +16,13 @@ import { IssueBody } from '../../views/issue.js';
 import { Layout, page } from '../../views/layout.js';
 import { OverviewPage } from '../../views/overview.js';
 import { VersionPage } from '../../views/version.js';
-import type { WebContext } from '../context.js';
+import { backPath, type WebContext } from '../context.js';
 import { hostIps, loadHistory, loadSnapshot, guard } from '../data.js';
 import type { WebEnv } from '../env.js';
 import { sendPage } from '../send-page.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
 import { buildHostPage } from '../viewmodel/host.js';
-import { buildIssueViews } from '../viewmodel/issues.js';
+import { buildIssueViews, type IssueView } from '../viewmodel/issues.js';
 import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../../views/format.js';
@@ -41,13 +42,38 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const served = await w.cache.page(key, () => w.version.read(), async (version) => {
       const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
       const m = buildOverview(config, snap, w.now(), sort, w.plugins);
-      const back = `/?sort=${sort.sort}&dir=${sort.dir}`;
       // Cached under the version read *before* loading: a write in between only costs a re-render.
       return m.firstTime
         ? page(<FirstTimePage config={config} user={user} />)
-        : page(<OverviewPage m={m} user={user} csrf={w.csrf.tokenFor(user)} back={back} version={version} delivery={delivery} />);
+        : page(<OverviewPage m={m} user={user} version={version} delivery={delivery} />);
     });
     return sendPage(c, served);
+  });
+
+  // The current issues by id, kept for one data version: the overview's issue window asks for them
+  // one click at a time.
+  let issuesMemo: { version: string; byId: Map<string, IssueView> } | null = null;
+  async function currentIssues(): Promise<Map<string, IssueView>> {
+    const version = await w.version.read();
+    if (issuesMemo?.version === version) return issuesMemo.byId;
+    const snap = await loadSnapshot(redis, k, config);
+    const byId = new Map(buildIssueViews(config, [...snap.ips.values()], [...snap.blocks.values()], snap.acks).map((i) => [i.id, i]));
+    // Kept under the version read *before* loading: a write in between only costs a reload.
+    issuesMemo = { version, byId };
+    return byId;
+  }
+
+  // The overview's issue window: one issue's details as an HTML fragment, fetched by app.js when a
+  // badge is clicked (the overview's rows carry none of it). `back` is where Acknowledge returns to.
+  app.get('/issue/part', async (c) => {
+    const user = c.get('user');
+    const issue = (await currentIssues()).get(c.req.query('id') ?? '');
+    if (!issue) {
+      const gone = <p class="notice">This issue does not exist (any more): it may have been resolved since the page was loaded.</p>;
+      return c.html(String(gone), 404, htmlHeaders);
+    }
+    const back = backPath(c.req.query('back')) ?? '/';
+    return c.html(String(<IssueBody issue={issue} csrf={w.csrf.tokenFor(user)} back={back} />), 200, htmlHeaders);
   });
 
   app.get('/issue', async (c) => {
