@@ -11,6 +11,7 @@ import { openRedis } from '../runtime.js';
 import { withSession } from '../session.js';
 import { checkEntry, parseDomainsCsv } from '../../lib/probes/csv.js';
 import { domainStore, DomainError, type DomainStore } from '../../lib/probes/domains.js';
+import { fileErrorText } from '../../lib/files.js';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s: string) => process.stderr.write(`mtarep: ${s}\n`);
@@ -38,8 +39,7 @@ export async function run(ctx: ConfiguredContext): Promise<number> {
     try {
       csvText = fs.readFileSync(args[0]!, 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      err(`cannot read ${args[0]}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}`);
+      err(`cannot read ${args[0]}: ${fileErrorText(e)}`);
       return exitCodes.usage;
     }
   }

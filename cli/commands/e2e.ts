@@ -11,6 +11,7 @@ import { runE2e, type E2eOptions } from '../../lib/e2e/run.js';
 import type { E2eTarget } from '../../lib/e2e/result.js';
 import { scrub } from '../../lib/log.js';
 import type { TlsMode } from '../../lib/mail/tls.js';
+import { fileErrorText, readSecretFile } from '../../lib/files.js';
 
 export const e2eEnv = { smtpPassword: 'MTAREP_SMTP_PASSWORD', imapPassword: 'MTAREP_IMAP_PASSWORD' } as const;
 
@@ -55,10 +56,9 @@ export function password(v: Values, which: 'smtp' | 'imap', env: NodeJS.ProcessE
   if (inline !== undefined) return inline;
   if (file !== undefined) {
     try {
-      return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      return readSecretFile(file);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new E2eUsageError(`--${which}-password-file: cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}`);
+      throw new E2eUsageError(`--${which}-password-file: cannot read ${file}: ${fileErrorText(e)}`);
     }
   }
   const fromEnv = env[which === 'smtp' ? e2eEnv.smtpPassword : e2eEnv.imapPassword];

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { configSchema } from './schema.js';
 import { bearerTokenProblems, normalizeConfig, type Config, type Problem } from './normalize.js';
 import { resolveProbeSecrets } from './probes.js';
+import { fileErrorText, readSecretFile } from '../files.js';
 
 export type { Config, Problem } from './normalize.js';
 
@@ -198,15 +199,14 @@ export function loadConfig(file: string, opts: { checkFiles?: boolean } = {}): C
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e);
+    const why = fileErrorText(e);
     throw new ConfigError(abs, [{ path: '', message: `cannot read ${abs}: ${why}` }]);
   }
   const config = parseConfig(text, abs);
   const secretProblems = readSecrets(config, process.env, { files: opts.checkFiles !== false });
   if (secretProblems.length > 0) throw new ConfigError(abs, secretProblems);
   if (config.probes) {
-    const problems = resolveProbeSecrets(config.probes, (f) => fs.readFileSync(f, 'utf8'), process.env);
+    const problems = resolveProbeSecrets(config.probes, readSecretFile, process.env);
     if (problems.length > 0) throw new ConfigError(abs, problems);
   }
   if (opts.checkFiles !== false) {
@@ -232,12 +232,11 @@ export function readSecrets(config: Config, env: NodeJS.ProcessEnv, opts: { file
   } else if (config.metrics.bearerTokenFile !== undefined && opts.files) {
     const file = config.metrics.bearerTokenFile;
     try {
-      const token = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      const token = readSecretFile(file);
       problems.push(...bearerTokenProblems(token, `metrics.bearer_token_file (${file})`));
       config.metrics.bearerToken = token;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      problems.push({ path: 'metrics.bearer_token_file', message: `cannot read ${file}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}` });
+      problems.push({ path: 'metrics.bearer_token_file', message: `cannot read ${file}: ${fileErrorText(e)}` });
     }
   }
   return problems;

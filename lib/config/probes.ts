@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { TlsMode } from '../mail/tls.js';
+import { fileErrorText } from '../files.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
@@ -147,7 +148,7 @@ export function normalizeProbes(raw: RawProbes, resolve: (p: string) => string, 
 export const probePasswordEnv = { smtp: 'MTAREP_PROBES_SMTP_PASSWORD', imap: 'MTAREP_PROBES_IMAP_PASSWORD' } as const;
 
 /**
- * Fill `password` from password_file or the environment. Returns problems (unreadable file).
+ * Fill `password` from password_file (read by `read`, which drops the trailing line break) or the environment. Returns problems (unreadable file).
  * Called by loadConfig (parseConfig stays free of file reads).
  */
 export function resolveProbeSecrets(p: ProbesConfig, read: (file: string) => string, env: NodeJS.ProcessEnv): Problem[] {
@@ -162,10 +163,9 @@ export function resolveProbeSecrets(p: ProbesConfig, read: (file: string) => str
     if (s.password !== undefined) return;
     if (s.passwordFile !== undefined) {
       try {
-        s.password = read(s.passwordFile).replace(/\r?\n$/, '');
+        s.password = read(s.passwordFile);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        problems.push({ path: `probes.${key}.password_file`, message: `cannot read ${s.passwordFile}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}` });
+        problems.push({ path: `probes.${key}.password_file`, message: `cannot read ${s.passwordFile}: ${fileErrorText(e)}` });
       }
       return;
     }

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { fileErrorText } from '../files.js';
 
 export class MboxError extends Error {
   override readonly name = 'MboxError';
@@ -88,8 +89,7 @@ export async function withMboxLock<T>(path: string, fn: () => Promise<T>, opts: 
   try {
     fs.accessSync(path, fs.constants.R_OK | fs.constants.W_OK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MboxError(`cannot read and write ${path}: ${code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : String(code ?? e)}`);
+    throw new MboxError(`cannot read and write ${path}: ${fileErrorText(e)}`);
   }
   const undot = await dotlock(path, timeoutMs);
   try {
