@@ -67,8 +67,8 @@ export interface Keys {
   espSends: string;
   /** STRING JSON {sendId, to, at, headers} per message id a provider returned, with expiry: webhook events find their send (and probe). */
   espMessage(provider: string, messageId: string): string;
-  /** STRING "1" per webhook event id / Mailgun token already counted, with expiry: exactly-once counting and replay refusal. */
-  espSeen(provider: string, eventId: string): string;
+  /** SET per provider and arrival day (UTC YYYYMMDD) of the webhook event ids / Mailgun tokens counted, with expiry: exactly-once counting and replay refusal. */
+  espSeen(provider: string, yyyymmdd: string): string;
   /** LIST of JSON `EspEvent`, newest first, trimmed: the ESP page's latest events. */
   espEvents: string;
   /** HASH per day: field `<provider>:<event type>` -> count of webhook events (EXPIRE with the counters). */
@@ -126,7 +126,7 @@ export function keys(prefix: string): Keys {
     espProvider: (name) => `${prefix}esp:provider:${name}`,
     espSends: `${prefix}esp:sends`,
     espMessage: (provider, id) => `${prefix}esp:msg:${provider}:${id}`,
-    espSeen: (provider, id) => `${prefix}esp:seen:${provider}:${id}`,
+    espSeen: (provider, day) => `${prefix}esp:seen:${provider}:${day}`,
     espEvents: `${prefix}esp:events`,
     espEventCounts: (day) => `${prefix}esp:event-counts:${day}`,
     probeDomains: `${prefix}probes:domains`,

@@ -142,15 +142,16 @@ function writeBatches(file: string, prefix: string, privateKey: crypto.KeyObject
   fs.writeFileSync(file, out.join('\n') + '\n');
 }
 
-async function scanCount(redis: Redis, pattern: string): Promise<number> {
-  let n = 0;
+/** Members of every set matching the pattern (the seen-id sets: distinct event ids remembered). */
+async function sumSets(redis: Redis, pattern: string): Promise<number> {
+  let total = 0;
   let cursor = '0';
   do {
     const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10000);
     cursor = next;
-    n += batch.length;
+    for (const key of batch) total += await redis.scard(key);
   } while (cursor !== '0');
-  return n;
+  return total;
 }
 
 async function sumHashes(redis: Redis, pattern: string): Promise<number> {
@@ -235,7 +236,7 @@ async function main() {
       const count = async () => ({
         stored: await sumHashes(redis, `${k.espEventCounts('*')}`),
         graph: await sumHashes(redis, 'espbench:*'),
-        seen: await scanCount(redis, k.espSeen('sendgrid', '*')),
+        seen: await sumSets(redis, k.espSeen('sendgrid', '*')),
       });
       const c1 = await count();
       const ackedRun = acked;

@@ -113,6 +113,21 @@ describe('SendGrid webhook', () => {
     expect(await t.redis.hget(k.espEventCounts(day), 'sendgrid:delivered')).toBe('4');
   });
 
+  it('ids are remembered across days (the last 5 days of arrival); odd ids (a tab, a newline) are deduplicated too', async () => {
+    const at = (days: number) => new Date(NOW.getTime() + days * 86_400_000);
+    const appAt = (d: Date) => createApp({ config: config(), redis: t.redis, log: silentLogger, now: () => d });
+    const events = [batch[0], sgEvent(20, 'delivered', 'y@gmail.com', { sg_event_id: 'with\ttab' }), sgEvent(21, 'delivered', 'y@gmail.com', { sg_event_id: 'with\nnewline' })];
+    const post = async (d: Date) => (await postSendgrid(appAt(d), events, d.getTime() / 1000)).json();
+    expect(await post(at(0))).toMatchObject({ counted: 3, duplicates: 0 });
+    expect(await post(at(0))).toMatchObject({ counted: 0, duplicates: 3 });
+    expect(await post(at(2))).toMatchObject({ counted: 0, duplicates: 3 });
+    expect(await post(at(4))).toMatchObject({ counted: 0, duplicates: 3 });
+    expect(await t.redis.smembers(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toHaveLength(3);
+    expect(await t.redis.ttl(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toBeGreaterThan(5 * 86400);
+    // Past the window (ESPs retry for up to 3 days): the same ids count again.
+    expect(await post(at(6))).toMatchObject({ counted: 3, duplicates: 0 });
+  });
+
   it('a tampered body, a wrong key, a missing header or a stale timestamp is refused and writes nothing', async () => {
     const a = app();
     const tampered = await postSendgrid(a, batch, nowSec, (b) => b.replace('a@gmail.com', 'x@gmail.com'));

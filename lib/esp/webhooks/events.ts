@@ -124,6 +124,16 @@ const sendgridTypes: Record<string, EspEventType> = {
 /** A SendGrid Event Webhook body: a JSON array of events. */
 export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
   if (!Array.isArray(body)) throw new BadPayloadError('the body must be a JSON array of events');
+  // The events of a batch share a handful of timestamps: each is formatted once.
+  const times = new Map<unknown, string>();
+  const timeOf = (ts: unknown) => {
+    let iso = times.get(ts);
+    if (iso === undefined) {
+      iso = isoOf(ts, received);
+      times.set(ts, iso);
+    }
+    return iso;
+  };
   return body.map((raw: unknown) => {
     if (raw === null || typeof raw !== 'object') throw new BadPayloadError('an event is not an object');
     const e = raw as Record<string, unknown>;
@@ -138,7 +148,7 @@ export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
       str(e.sg_event_id) ?? contentId(e),
       type,
       name === 'bounce' && str(e.type) === 'blocked' ? 'bounce/blocked' : name,
-      isoOf(e.timestamp, received),
+      timeOf(e.timestamp),
       str(e.email),
       sgMessageId ? sgMessageId.split('.')[0] : undefined,
       status,

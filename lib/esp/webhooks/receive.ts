@@ -136,7 +136,7 @@ export class WebhookReceiver {
     const esp = this.deps.esp!;
     let stored: IngestResult;
     try {
-      stored = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec });
+      stored = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec, now: this.now() });
     } catch (e) {
       this.log.error(`webhook ${vendor}: events not stored`, { error: (e as Error).message, events: events.length });
       return reply(e instanceof BadKeyError ? 500 : 503, { error: 'storage failed; nothing was counted, retry later' });

@@ -18,7 +18,8 @@ export function verifySendgrid(key: crypto.KeyObject, signatureB64: string, time
     const sig = Buffer.from(signatureB64, 'base64');
     if (sig.length === 0) return false;
     // ECDSA verification is not a secret comparison: crypto.verify is the check.
-    return crypto.verify('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), { key, dsaEncoding: 'der' }, sig);
+    // Streamed into the verifier: no copy of the (large) body to prepend the timestamp.
+    return crypto.createVerify('sha256').update(timestamp, 'utf8').update(rawBody).verify({ key, dsaEncoding: 'der' }, sig);
   } catch {
     return false;
   }
