@@ -6,6 +6,7 @@
  * issue: a check that failed this run marks its ids undetermined, so the stored verdict stays (a
  * timeout never resolves anything). Ids of listings and blocks are lib/issues.ts's (acks attach to them).
  */
+import { httpReputationSettings } from '../lib/checks/http-reputation.js';
 import { checkPlugins, resultOf, type AnyPlugin } from '../lib/checks/index.js';
 import type { Config } from '../lib/config/normalize.js';
 import type { OpenIssue, SourceIssues } from '../lib/events.js';
@@ -35,7 +36,7 @@ export function reputationIssues(records: readonly IpRecord[], config: Config, r
   const open = new Map<string, Seen>();
   const undetermined: string[] = [];
   const rules = severityRules(config);
-  const httpName = config.httpReputation?.name;
+  const httpName = httpReputationSettings(config).lookup?.name;
   for (const rec of records) {
     const ctx = { rules, host: rec.host, ip: rec.ip, ...(httpName !== undefined ? { httpName } : {}) };
     for (const p of plugins) {

@@ -21,7 +21,7 @@ export interface Logger {
 /** The secret values in a config: never to be written anywhere. */
 export function secretsOf(config: Config): string[] {
   const out: string[] = [];
-  if (config.snds.key) out.push(config.snds.key);
+  out.push(...config.checkSecrets);
   for (const z of config.zones) {
     if (z.hasDqsKey) out.push(z.queryZone.split('.')[0]!);
   }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config/load.js';
+import { senderscoreSettings } from '../lib/checks/senderscore.js';
 
 const rubyFixture = fs.readFileSync(path.join(__dirname, '../../shared/fixtures/ruby-mtarep.yml.example'), 'utf8');
 const example = fs.readFileSync(path.join(__dirname, '../mtarep.example.yml'), 'utf8');
@@ -124,7 +125,7 @@ redis_server: ignored.example.com`,
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(c.hosts).toEqual([]);
     expect(c.redis.url).toBeUndefined();
-    expect(c.senderscoreZone).toBe('score.senderscore.com');
+    expect(senderscoreSettings(c).zone).toBe('score.senderscore.com');
     expect(c.providerBlockWindowSec).toBe(7200);
   });
 });

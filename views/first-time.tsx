@@ -5,6 +5,8 @@
 import type { Config } from '../lib/config/normalize.js';
 import { durationText } from './format.js';
 import { Layout } from './layout.js';
+import { senderscoreSettings } from '../lib/checks/senderscore.js';
+import { sndsSettings } from '../lib/checks/snds.js';
 
 export function FirstTimePage(p: { config: Config; user: string }) {
   const c = p.config;
@@ -35,8 +37,8 @@ export function FirstTimePage(p: { config: Config; user: string }) {
         <ul class="checklist">
           {item(c.hosts.length > 0, `${c.hosts.length} host(s) in mta_map`, 'list your MTAs by public FQDN')}
           {item(c.zones.length > 0, `${c.zones.length} DNSBL zone(s) in rbls`, 'e.g. zen.spamhaus.org, bl.spamcop.net')}
-          {item(c.senderscoreZone !== null, 'SenderScore lookups', 'senderscore_zone is false')}
-          {item(c.snds.key !== undefined, 'Microsoft SNDS key (snds_key)', 'request automated access at SNDS and set snds_key')}
+          {item(senderscoreSettings(c).zone !== null, 'SenderScore lookups', 'senderscore_zone is false')}
+          {item(sndsSettings(c).key !== undefined, 'Microsoft SNDS key (snds_key)', 'request automated access at SNDS and set snds_key')}
           {item(c.ssh.keyFile !== undefined, 'SSH key for reading maillogs (ssh_key)', 'set ssh_key and ssh_user to find provider blocks')}
           {item(c.providerBlocks.length > 0, `${c.providerBlocks.length} provider block pattern(s)`, 'provider_block_strings')}
           {item(c.graphDomains.length > 0, `${c.graphDomains.length} graph domain(s)`, 'graph_domains, e.g. gmail.com')}

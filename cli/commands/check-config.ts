@@ -5,6 +5,7 @@ import { describeTarget } from '../../lib/redis-target.js';
 import { parseHtpasswd } from '../../lib/htpasswd.js';
 import { exitCodes } from '../exit-codes.js';
 import type { ConfiguredContext } from '../commands.js';
+import { checkPlugins } from '../../lib/checks/index.js';
 
 export function describeConfig(config: Config): string {
   const out: string[] = [];
@@ -31,6 +32,8 @@ export function describeConfig(config: Config): string {
     line(`      ${ssh}; counters ${h.countersId}:<YYYYMMDD>:<type>${h.timezone ? `; time zone ${h.timezone}` : ''}`);
   }
   line();
+  for (const p of checkPlugins) line(p.describe(config));
+  line();
   line(`DNSBL zones (${config.zones.length}), resolvers: ${config.dns.servers.join(', ') || 'system default'}, timeout ${config.dns.timeoutMs} ms x ${config.dns.tries}, ${config.dns.concurrency} in flight:`);
   for (const z of config.zones) {
     const tags = [
@@ -46,10 +49,6 @@ export function describeConfig(config: Config): string {
     line(`  ${z.zone}  ${tags.join(', ')}  (${z.codes.length} return codes)`);
   }
   line();
-  line(`SenderScore: ${config.senderscoreZone ?? 'off'}`);
-  line(`SNDS: ${config.snds.key ? `on (key set), ${config.snds.url}${config.snds.ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`);
-  line(`DNS match: PTR, forward DNS, SMTP greeting on port ${config.smtpBanner.port}`);
-  line(`HTTP reputation: ${config.httpReputation ? `${config.httpReputation.name} via ${new URL(config.httpReputation.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`);
   line(`provider blocks: ${config.providerBlocks.length} pattern(s)${config.providerBlocks.length ? ` (${config.providerBlocks.map((p) => p.provider).join(', ')})` : ''}, window ${config.providerBlockWindowSec} s`);
   line(`graph domains: ${config.graphDomains.join(', ') || 'none'}`);
   if (config.warnings.length > 0) {

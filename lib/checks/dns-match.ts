@@ -8,7 +8,9 @@ import { normalizeIp } from '../net/dns/names.js';
 import { readSmtpBanner, SmtpBannerError } from '../net/smtp-banner.js';
 import type { SeverityReason } from '../severity.js';
 import { bit, checkCell, detailRow, failedReason, int, valueOf } from './common.js';
-import type { CheckPlugin, SeenIssue, Target } from './types.js';
+import { settingsOf, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
+import type { Config } from '../config/normalize.js';
+import { durationMs, port } from '../config/fields.js';
 
 const part = z.looseObject({ state: z.enum(['match', 'mismatch', 'error']), found: z.array(z.string()), reason: z.string().optional() });
 const labels = [
@@ -17,9 +19,31 @@ const labels = [
   ['helo', 'HELO'],
 ] as const;
 
+export interface DnsMatchSettings {
+  /** Off with `dns_match: false`. */
+  enabled: boolean;
+  /** Where and how long the SMTP greeting (HELO part) is read. */
+  smtpBanner: { port: number; timeoutMs: number };
+}
+
+const configSlice: ConfigSlice<DnsMatchSettings> = {
+  keys: {
+    dns_match: z.boolean().default(true),
+    smtp_banner_port: port.default(25),
+    smtp_banner_timeout_ms: durationMs(120_000).default(5000),
+  },
+  normalize: (raw) => ({
+    enabled: raw['dns_match'] as boolean,
+    smtpBanner: { port: raw['smtp_banner_port'] as number, timeoutMs: raw['smtp_banner_timeout_ms'] as number },
+  }),
+};
+
+export const dnsMatchSettings = (config: Config): DnsMatchSettings => settingsOf<DnsMatchSettings>(config, 'dnsMatch');
+
 export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
   name: 'dnsMatch',
   label: 'DNS match',
+  config: configSlice,
   value: z.looseObject({ rdns: part, fdns: part, helo: part }),
   judge(r) {
     const out: SeverityReason[] = [];
@@ -88,7 +112,7 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
       mtarep_dns_match_error: ['1 when the DNS part could not be checked (or has not been yet)', ['host', 'ip', 'part']],
     },
     samples(r, { config }) {
-      if (!config.dnsMatch || r?.status === 'skipped') return [];
+      if (!dnsMatchSettings(config).enabled || r?.status === 'skipped') return [];
       return labels.flatMap(([part]) => {
         const p = r?.status === 'ok' ? r.value?.[part] : undefined;
         const broken = p === undefined || p.state === 'error';
@@ -99,7 +123,7 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
       });
     },
     influx(r, { config }) {
-      if (!config.dnsMatch || r?.status === 'skipped') return { fields: {} };
+      if (!dnsMatchSettings(config).enabled || r?.status === 'skipped') return { fields: {} };
       const fields: Record<string, { int: number }> = {};
       for (const [part] of labels) {
         const p = r?.status === 'ok' ? r.value?.[part] : undefined;
@@ -110,17 +134,17 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
     },
   },
   skipReason(config) {
-    return config.dnsMatch ? null : 'dns_match is false';
+    return dnsMatchSettings(config).enabled ? null : 'dns_match is false';
   },
   async run(targets, deps) {
     const at = deps.now().toISOString();
     const out = new Map<string, CheckResult<DnsMatchValue>>();
-    if (!deps.config.dnsMatch) {
+    if (!dnsMatchSettings(deps.config).enabled) {
       for (const t of targets) out.set(t.ip, { status: 'skipped', at, reason: 'dns_match is false' });
       return out;
     }
     const smtp = createLimiter(smtpConcurrency);
-    const { port, timeoutMs } = deps.config.smtpBanner;
+    const { port, timeoutMs } = dnsMatchSettings(deps.config).smtpBanner;
     await mapLimit(targets, deps.config.dns.concurrency, async (t) => {
       const [r, f, h] = await Promise.all([rdns(t, deps.dns), fdns(t, deps.dns), smtp.run(() => helo(t, port, timeoutMs))]);
       const parts = [r, f, h];
@@ -132,7 +156,7 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
     });
     return out;
   },
-  describe: (config) => `DNS match: ${config.dnsMatch ? `PTR, forward DNS, SMTP greeting on port ${config.smtpBanner.port}` : 'off'}`,
+  describe: (config) => `DNS match: ${dnsMatchSettings(config).enabled ? `PTR, forward DNS, SMTP greeting on port ${dnsMatchSettings(config).smtpBanner.port}` : 'off'}`,
 };
 
 /* Run half (the network part).

@@ -4,7 +4,8 @@
  * RFC 5782 self-test answers decide whether a zone can be trusted this run.
  */
 import { isIP } from 'node:net';
-import { ipv4ToInt, type CodeRule, type CodeState, type ZoneConfig } from '../config/normalize.js';
+import type { CodeRule, CodeState, ZoneConfig } from '../config/normalize.js';
+import { ipv4ToInt } from '../net/ip.js';
 import type { DnsblState } from '../model.js';
 import type { DnsErrorKind } from '../net/dns/client.js';
 

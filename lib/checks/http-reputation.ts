@@ -1,18 +1,61 @@
 /** HTTP JSON reputation: 'bad' is a problem, 'unknown' cannot tell. Off unless configured. */
 import { z } from 'zod';
 import { mapLimit } from '../concurrency.js';
-import type { HttpReputationConfig } from '../config/normalize.js';
+import type { Config } from '../config/normalize.js';
+import { durationMs, nonEmpty, positiveInt } from '../config/fields.js';
 import type { CheckResult, HttpReputationValue } from '../model.js';
 import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
 import { apiString, bit, checkCell, detailRow, failedReason, int, seriesError, valueOf } from './common.js';
-import type { CheckDeps, CheckPlugin, Target } from './types.js';
+import { settingsOf, type CheckDeps, type CheckPlugin, type ConfigSlice, type Target } from './types.js';
 
 const verdicts = ['good', 'neutral', 'bad', 'unknown'] as const;
+
+/** A JSON reputation lookup over HTTP (`http_reputation:`). */
+export interface HttpReputationConfig {
+  name: string;
+  url: string;
+  jsonPath: string;
+  verdicts: { good: string[]; neutral: string[]; bad: string[] };
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface HttpReputationSettings {
+  /** Absent: no `http_reputation:` section, the check is off. */
+  lookup?: HttpReputationConfig;
+}
+
+const lookupSchema = z.strictObject({
+  name: nonEmpty.default('Brightmail'),
+  url: nonEmpty.refine((s) => s.includes('{ip}'), { message: 'must contain {ip}' }).pipe(
+    z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http:// or https:// URL' }),
+  ),
+  json_path: nonEmpty,
+  verdicts: z.strictObject({
+    good: z.array(z.string()).default([]),
+    neutral: z.array(z.string()).default([]),
+    bad: z.array(z.string()).default([]),
+  }),
+  timeout_ms: durationMs(120_000).default(5000),
+  concurrency: positiveInt.default(8),
+});
+
+const configSlice: ConfigSlice<HttpReputationSettings> = {
+  keys: { http_reputation: lookupSchema.optional() },
+  normalize(raw) {
+    const h = raw['http_reputation'] as z.infer<typeof lookupSchema> | undefined;
+    if (h === undefined) return {};
+    return { lookup: { name: h.name, url: h.url, jsonPath: h.json_path, verdicts: h.verdicts, timeoutMs: h.timeout_ms, concurrency: h.concurrency } };
+  },
+};
+
+export const httpReputationSettings = (config: Config): HttpReputationSettings => settingsOf<HttpReputationSettings>(config, 'httpReputation');
 
 export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
   name: 'httpReputation',
   label: 'HTTP reputation',
+  config: configSlice,
   value: z.looseObject({ verdict: z.enum(['good', 'neutral', 'bad', 'unknown']), raw: z.string() }),
   judge(r) {
     const out: SeverityReason[] = [];
@@ -30,11 +73,11 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
     return { open: [], undetermined: [] };
   },
   columns: (config) =>
-    config.httpReputation
+    httpReputationSettings(config).lookup
       ? [
           {
             key: 'http',
-            header: config.httpReputation.name,
+            header: httpReputationSettings(config).lookup!.name,
             order: 50,
             cell: (r) =>
               checkCell(r, (v) => ({
@@ -55,7 +98,7 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
       mtarep_http_reputation_error: ['1 when the HTTP reputation lookup failed (or has not run yet)', ['host', 'ip']],
     },
     samples(r, { config }) {
-      if (!config.httpReputation || r?.status === 'skipped') return [];
+      if (!httpReputationSettings(config).lookup || r?.status === 'skipped') return [];
       const verdict = r?.status === 'ok' ? r.value?.verdict : undefined;
       return [
         ...verdicts.map((v) => ({ name: 'mtarep_http_reputation', labels: { verdict: v }, value: bit(verdict === v) })),
@@ -63,16 +106,16 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
       ];
     },
     influx(r, { config }) {
-      if (!config.httpReputation || r?.status === 'skipped') return { fields: {} };
+      if (!httpReputationSettings(config).lookup || r?.status === 'skipped') return { fields: {} };
       return { fields: { http_reputation: r?.status === 'ok' ? r.value?.verdict : undefined, http_reputation_error: int(seriesError(r)) } };
     },
   },
   skipReason(config) {
-    return config.httpReputation === undefined ? 'http_reputation is not configured' : null;
+    return httpReputationSettings(config).lookup === undefined ? 'http_reputation is not configured' : null;
   },
   async run(targets: readonly Target[], deps: CheckDeps) {
     const out = new Map<string, CheckResult<HttpReputationValue>>();
-    const cfg = deps.config.httpReputation;
+    const cfg = httpReputationSettings(deps.config).lookup;
     if (cfg === undefined) {
       const at = deps.now().toISOString();
       for (const t of targets) out.set(t.ip, { status: 'skipped', at, reason: 'http_reputation is not configured' });
@@ -82,8 +125,10 @@ export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
     await mapLimit(targets, cfg.concurrency, async (t) => void out.set(t.ip, await lookup(t.ip, cfg, deps)));
     return out;
   },
-  describe: (config) =>
-    `HTTP reputation: ${config.httpReputation ? `${config.httpReputation.name} via ${new URL(config.httpReputation.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`,
+  describe: (config) => {
+    const h = httpReputationSettings(config).lookup;
+    return `HTTP reputation: ${h ? `${h.name} via ${new URL(h.url.replace('{ip}', '0.0.0.0')).host}` : 'off'}`;
+  },
 };
 
 /* Run half (the network part).

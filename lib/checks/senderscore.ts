@@ -5,11 +5,29 @@ import type { CheckResult, SenderScoreValue } from '../model.js';
 import { DnsLookupError } from '../net/dns/client.js';
 import { dnsblName } from '../net/dns/names.js';
 import { apiString, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
-import type { CheckPlugin } from './types.js';
+import { settingsOf, type CheckPlugin, type ConfigSlice } from './types.js';
+import type { Config } from '../config/normalize.js';
+import { nonEmpty } from '../config/fields.js';
+
+export interface SenderscoreSettings {
+  /** The DNS zone scores are read from; null when `senderscore_zone: false`. */
+  zone: string | null;
+}
+
+const configSlice: ConfigSlice<SenderscoreSettings> = {
+  keys: { senderscore_zone: z.union([nonEmpty, z.literal(false)]).default('score.senderscore.com') },
+  normalize: (raw) => {
+    const zone = raw['senderscore_zone'] as string | false;
+    return { zone: zone === false ? null : zone.toLowerCase() };
+  },
+};
+
+export const senderscoreSettings = (config: Config): SenderscoreSettings => settingsOf<SenderscoreSettings>(config, 'senderscore');
 
 export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
   name: 'senderscore',
   label: 'SenderScore',
+  config: configSlice,
   value: z.looseObject({ score: z.number().nullable() }),
   judge(r, { rules }) {
     const score = valueOf(r)?.score;
@@ -45,7 +63,7 @@ export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
       mtarep_senderscore_error: ['1 when the SenderScore lookup failed (or has not run yet)', ['host', 'ip']],
     },
     samples(r, { config }) {
-      if (config.senderscoreZone === null || r?.status === 'skipped') return [];
+      if (senderscoreSettings(config).zone === null || r?.status === 'skipped') return [];
       const score = r?.status === 'ok' ? r.value?.score : undefined;
       return [
         { name: 'mtarep_senderscore', value: typeof score === 'number' ? score : NaN },
@@ -53,16 +71,16 @@ export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
       ];
     },
     influx(r, { config }) {
-      if (config.senderscoreZone === null || r?.status === 'skipped') return { fields: {} };
+      if (senderscoreSettings(config).zone === null || r?.status === 'skipped') return { fields: {} };
       const score = r?.status === 'ok' ? r.value?.score : undefined;
       return { fields: { senderscore: typeof score === 'number' ? score : undefined, senderscore_error: int(seriesError(r)) } };
     },
   },
   skipReason(config) {
-    return config.senderscoreZone === null ? 'senderscore_zone is false' : null;
+    return senderscoreSettings(config).zone === null ? 'senderscore_zone is false' : null;
   },
   async run(targets, deps) {
-    const zone = deps.config.senderscoreZone;
+    const zone = senderscoreSettings(deps.config).zone;
     const at = deps.now().toISOString();
     const out = new Map<string, CheckResult<SenderScoreValue>>();
     if (zone === null) {
@@ -85,7 +103,7 @@ export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
     });
     return out;
   },
-  describe: (config) => `SenderScore: ${config.senderscoreZone ?? 'off'}`,
+  describe: (config) => `SenderScore: ${senderscoreSettings(config).zone ?? 'off'}`,
 };
 
 /* Run half (the network part).

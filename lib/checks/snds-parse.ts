@@ -9,7 +9,7 @@
 import { isIP } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import type { SndsColor, SndsData } from '../model.js';
-import { ipv4ToInt } from '../config/normalize.js';
+import { ipv4ToInt } from '../net/ip.js';
 
 export class SndsFormatError extends Error {
   constructor(message: string) {

@@ -9,7 +9,9 @@ import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
 import { apiString, bit, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
 import { type BlockedRange, newestRowPerIp, parseSndsData, parseSndsIpStatus, rangesFor, type SndsDataExport, type SndsRow } from './snds-parse.js';
-import type { CheckDeps, CheckPlugin, SeenIssue, Target } from './types.js';
+import { settingsOf, type CheckDeps, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
+import type { Config } from '../config/normalize.js';
+import { durationMs, httpUrl, nonEmpty } from '../config/fields.js';
 
 const data = z.looseObject({
   color: z.enum(['green', 'yellow', 'red']),
@@ -24,9 +26,45 @@ const data = z.looseObject({
 
 const sndsColors = ['green', 'yellow', 'red'] as const;
 
+export interface SndsSettings {
+  /** The SNDS automated-access key (a secret); absent: SNDS is not read. */
+  key?: string;
+  /** Base URL of the exports, ending in '/'. */
+  url: string;
+  /** Also read the IP status export (blocked ranges). */
+  ipStatus: boolean;
+  timeoutMs: number;
+}
+
+const configSlice: ConfigSlice<SndsSettings> = {
+  keys: {
+    snds_key: nonEmpty.optional(),
+    snds_url: httpUrl.default('https://sendersupport.olc.protection.outlook.com/snds/'),
+    snds_ip_status: z.boolean().default(false),
+    snds_timeout_ms: durationMs(300_000).default(20000),
+  },
+  normalize(raw, { warnings }) {
+    const key = raw['snds_key'] as string | undefined;
+    const url = raw['snds_url'] as string;
+    if (key !== undefined && /^<.*>$/.test(key.trim())) {
+      warnings.push('snds_key is still the example placeholder: SNDS will report an error until it is set');
+    }
+    return {
+      url: url.endsWith('/') ? url : url + '/',
+      ipStatus: raw['snds_ip_status'] as boolean,
+      timeoutMs: raw['snds_timeout_ms'] as number,
+      ...(key !== undefined ? { key } : {}),
+    };
+  },
+  secrets: (s) => (s.key ? [s.key] : []),
+};
+
+export const sndsSettings = (config: Config): SndsSettings => settingsOf<SndsSettings>(config, 'snds');
+
 export const sndsPlugin: CheckPlugin<SndsValue> = {
   name: 'snds',
   label: 'SNDS',
+  config: configSlice,
   value: z.looseObject({
     data: data.nullable(),
     blocked: z.looseObject({ blocked: z.boolean(), reason: z.string().optional() }).nullable(),
@@ -105,17 +143,17 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
       mtarep_snds_error: ['1 when the SNDS fetch failed (or has not run yet)', ['host', 'ip']],
     },
     samples(r, { config }) {
-      if (config.snds.key === undefined || r?.status === 'skipped') return [];
+      if (sndsSettings(config).key === undefined || r?.status === 'skipped') return [];
       const row = r?.status === 'ok' ? r.value?.data : undefined;
       return [
         ...sndsColors.map((color) => ({ name: 'mtarep_snds_filter', labels: { color }, value: bit(row?.color === color) })),
         { name: 'mtarep_snds_trap_hits', value: row ? row.traps : NaN },
-        ...(config.snds.ipStatus ? [{ name: 'mtarep_snds_blocked', value: bit(r?.status === 'ok' && r.value?.blocked?.blocked === true) }] : []),
+        ...(sndsSettings(config).ipStatus ? [{ name: 'mtarep_snds_blocked', value: bit(r?.status === 'ok' && r.value?.blocked?.blocked === true) }] : []),
         { name: 'mtarep_snds_error', value: seriesError(r) },
       ];
     },
     influx(r, { config }) {
-      if (config.snds.key === undefined || r?.status === 'skipped') return { fields: {} };
+      if (sndsSettings(config).key === undefined || r?.status === 'skipped') return { fields: {} };
       const row = r?.status === 'ok' ? r.value?.data : undefined;
       const blocked = r?.status === 'ok' ? r.value?.blocked : undefined;
       return {
@@ -129,7 +167,7 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
     },
   },
   skipReason(config) {
-    return config.snds.key === undefined ? 'no snds_key configured' : null;
+    return sndsSettings(config).key === undefined ? 'no snds_key configured' : null;
   },
   async run(targets: readonly Target[], deps: CheckDeps) {
     const at = deps.now().toISOString();
@@ -139,7 +177,7 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
       if (t.family === 6) out.set(t.ip, { status: 'skipped', at, reason: 'SNDS has no IPv6 data' });
     }
     if (v4.length === 0) return out;
-    if (deps.config.snds.key === undefined) {
+    if (sndsSettings(deps.config).key === undefined) {
       for (const t of v4) out.set(t.ip, { status: 'skipped', at, reason: 'no snds_key configured' });
       return out;
     }
@@ -147,7 +185,7 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
     // Both exports are fetched at once: one slow endpoint does not add to the other's wait.
     const [data, status] = await Promise.all([
       fetchExport<SndsDataExport>(deps, 'data.aspx', parseSndsData),
-      deps.config.snds.ipStatus ? fetchExport(deps, 'ipStatus.aspx', parseSndsIpStatus) : Promise.resolve(null),
+      sndsSettings(deps.config).ipStatus ? fetchExport(deps, 'ipStatus.aspx', parseSndsIpStatus) : Promise.resolve(null),
     ]);
 
     const fail = (reason: string) => {
@@ -185,7 +223,7 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
     }
     return out;
   },
-  describe: (config) => `SNDS: ${config.snds.key ? `on (key set), ${config.snds.url}${config.snds.ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`,
+  describe: (config) => `SNDS: ${sndsSettings(config).key ? `on (key set), ${sndsSettings(config).url}${sndsSettings(config).ipStatus ? ', IP status export on' : ''}` : 'off (no snds_key)'}`,
 };
 
 /* Run half (the network part).
@@ -202,7 +240,7 @@ async function fetchExport<T>(
   endpoint: 'data.aspx' | 'ipStatus.aspx',
   parse: (body: string) => T,
 ): Promise<Outcome<T & { empty: boolean }>> {
-  const { url: base, key, timeoutMs } = deps.config.snds;
+  const { url: base, key, timeoutMs } = sndsSettings(deps.config);
   const url = `${base}${endpoint}?key=${encodeURIComponent(key!)}`;
   const describe = `SNDS ${endpoint}`;
   try {

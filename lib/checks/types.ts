@@ -7,7 +7,7 @@
  * `CheckResult<V>` stored under the check's name in the IpRecord. The list is lib/checks/index.ts.
  */
 import type { z } from 'zod';
-import type { Config, HostConfig } from '../config/normalize.js';
+import type { Config, HostConfig, Problem } from '../config/normalize.js';
 import type { FieldValue, Point } from '../influx.js';
 import type { OpenIssue } from '../events.js';
 import type { Logger } from '../log.js';
@@ -118,6 +118,26 @@ export interface CheckSeries<V> {
   influx(r: CheckResult<V> | undefined, ctx: SeriesContext): { fields: Record<string, FieldValue | undefined>; points?: Omit<Point, 'timestamp'>[] };
 }
 
+/**
+ * The config keys a check owns: top-level and flat like the Ruby mtarep's (`snds_key`,
+ * `senderscore_zone`), part of the one schema (lib/config/schema.ts merges them) so that a typo
+ * anywhere in the file is still an error naming the key, and documented in mtarep.example.yml.
+ */
+export interface ConfigSlice<S> {
+  keys: z.ZodRawShape;
+  /** Its settings from the parsed values of its keys (defaults applied); problems and warnings name the key. */
+  normalize(raw: Record<string, unknown>, out: { problems: Problem[]; warnings: string[] }): S;
+  /** Secret values in its settings (scrubbed from every log line, page and error). */
+  secrets?(settings: S): string[];
+}
+
+/** A check's settings, as its ConfigSlice made them (config.checks[name]). */
+export function settingsOf<S>(config: Config, name: string): S {
+  const s = config.checks[name];
+  if (s === undefined) throw new Error(`no settings for check ${name}: its plugin has no config slice or the config was not normalised with it`);
+  return s as S;
+}
+
 export interface CheckPlugin<V = unknown> {
   /** The IpRecord field and the run summary's check name ('dnsbl', 'senderscore', ...). */
   name: string;
@@ -153,6 +173,9 @@ export interface CheckPlugin<V = unknown> {
   api(r: CheckResult<V> | undefined): Record<string, string>;
   /** Its Prometheus and Influx figures (none: the check is not exported). */
   series?: CheckSeries<V>;
+  /** The config keys it owns, and its settings from them (none: it has no keys of its own). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  config?: ConfigSlice<any>;
   /** One line for `mtarep check-config`: how the check runs with this config. */
   describe(config: Config): string;
 }

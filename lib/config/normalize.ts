@@ -11,6 +11,10 @@ import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeM
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
+import { ipv4ToInt } from '../net/ip.js';
+import { checkPlugins } from '../checks/index.js';
+
+export { ipv4ToInt };
 
 export type { EspConfig, EspProviderConfig, EspProviderName, EspWebhooksConfig } from './esp.js';
 
@@ -70,15 +74,6 @@ export interface ProviderBlockRule {
   pattern: RegExp;
 }
 
-export interface HttpReputationConfig {
-  name: string;
-  url: string;
-  jsonPath: string;
-  verdicts: { good: string[]; neutral: string[]; bad: string[] };
-  timeoutMs: number;
-  concurrency: number;
-}
-
 export interface AlertEmailConfig {
   to: string[];
   from: string;
@@ -134,12 +129,10 @@ export interface Config {
   sources: Record<string, { interval?: number; shardSize?: number }>;
   dns: { servers: string[]; timeoutMs: number; tries: number; concurrency: number };
   zones: ZoneConfig[];
-  senderscoreZone: string | null;
-  snds: { key?: string; url: string; ipStatus: boolean; timeoutMs: number };
-  /** DNS match check (PTR, forward DNS, SMTP greeting); off with `dns_match: false`. */
-  dnsMatch: boolean;
-  smtpBanner: { port: number; timeoutMs: number };
-  httpReputation?: HttpReputationConfig;
+  /** Each check plugin's settings from its own keys, by check name (lib/checks: `settingsOf`). */
+  checks: Readonly<Record<string, unknown>>;
+  /** Secret values of the checks' settings (lib/log.ts scrubs them). */
+  checkSecrets: string[];
   ssh: {
     keyFile?: string;
     user?: string;
@@ -184,11 +177,6 @@ export interface Problem {
 export function resolvePath(dir: string, p: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
   return path.resolve(dir, p);
-}
-
-export function ipv4ToInt(ip: string): number {
-  const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 function codeRule(code: string, meaning: CodeMeaning): CodeRule {
@@ -381,9 +369,13 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
   const listen = parseHostPort(raw.listen, 8080)!;
   const dataDir = resolvePath(dir, raw.data_dir);
 
-  if (raw.snds_key !== undefined && /^<.*>$/.test(raw.snds_key.trim())) {
-    warnings.push('snds_key is still the example placeholder: SNDS will report an error until it is set');
-  }
+
+  // Each check plugin's own keys make its settings (lib/checks, `config`).
+  const checkSettings = checkPlugins.flatMap((p) => {
+    if (!p.config) return [];
+    const settings: unknown = p.config.normalize(raw as Record<string, unknown>, { problems, warnings });
+    return [{ name: p.name, settings, secrets: p.config.secrets?.(settings) ?? [] }];
+  });
 
   const config: Config = {
     file,
@@ -405,15 +397,8 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
       concurrency: raw.dns.concurrency,
     },
     zones: normalizeZones(raw, problems),
-    senderscoreZone: raw.senderscore_zone === false ? null : raw.senderscore_zone.toLowerCase(),
-    snds: {
-      url: raw.snds_url.endsWith('/') ? raw.snds_url : raw.snds_url + '/',
-      ipStatus: raw.snds_ip_status,
-      timeoutMs: raw.snds_timeout_ms,
-      ...(raw.snds_key !== undefined ? { key: raw.snds_key } : {}),
-    },
-    dnsMatch: raw.dns_match,
-    smtpBanner: { port: raw.smtp_banner_port, timeoutMs: raw.smtp_banner_timeout_ms },
+    checks: Object.fromEntries(checkSettings.map((c) => [c.name, c.settings])),
+    checkSecrets: checkSettings.flatMap((c) => c.secrets),
     ssh: {
       port: raw.ssh_port,
       knownHosts: resolvePath(dir, raw.ssh_known_hosts ?? '~/.ssh/known_hosts'),
@@ -460,17 +445,7 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     problems.push({ path: 'probes.via', message: 'is esp, but no esp.providers are configured: add esp.from and esp.providers, or send probes through probes.smtp (via: smtp)' });
   }
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
-  if (raw.http_reputation !== undefined) {
-    const h = raw.http_reputation;
-    config.httpReputation = {
-      name: h.name,
-      url: h.url,
-      jsonPath: h.json_path,
-      verdicts: h.verdicts,
-      timeoutMs: h.timeout_ms,
-      concurrency: h.concurrency,
-    };
-  }
+
   for (const z of config.zones) {
     if (z.domainOnly) {
       warnings.push(`rbls: ${z.zone} lists domains, not IPs: it is not queried for MTA addresses`);

@@ -6,34 +6,11 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { regexHazard } from '../regex-safety.js';
+import { checkPlugins } from '../checks/index.js';
+import { durationDays, durationMs, durationSec, httpUrl, nonEmpty, port, positiveInt } from './fields.js';
 import { probesSchema } from './probes.js';
 
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
-const port = z.number().int().min(1).max(65535);
-const positiveInt = z.number().int().positive();
-
-/** "1 minute", "7 days": a bound in words for error messages. */
-function inWords(ms: number): string {
-  const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
-  for (const [size, name] of units) {
-    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms / size === 1 ? '' : 's'}`;
-  }
-  return `${ms} ms`;
-}
-
-/**
- * A duration with a sane upper bound for its key. Node turns a timer above 2^31-1 ms (24.8 days) into
- * 1 ms, so no timer may come near it, and each key has a maximum that makes sense for what it times.
- */
-export function durationMs(max: number) {
-  return positiveInt.max(max, `must be at most ${max} ms (${inWords(max)})`);
-}
-export function durationSec(max: number) {
-  return positiveInt.max(max, `must be at most ${max} s (${inWords(max * 1000)})`);
-}
-export function durationDays(max: number) {
-  return positiveInt.max(max, `must be at most ${max} days`);
-}
+export { durationDays, durationMs, durationSec };
 
 /** Glob characters Redis SCAN MATCH would read as patterns, and white space. */
 const prefixChars = /^[^*?[\]\\\s]*$/;
@@ -68,18 +45,6 @@ export function mappedIpv4(ip: string): string | null {
   const lo = parseInt(m[2]!, 16);
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
-
-const httpUrl = nonEmpty.refine(
-  (s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an http:// or https:// URL' },
-);
 
 /** A pattern run on text remote servers wrote: it must compile and be safe from runaway backtracking. */
 const regexString = z.string().superRefine((s, ctx) => {
@@ -144,21 +109,6 @@ const mtaMap = z.union([
   z.array(nonEmpty),
   z.record(nonEmpty, z.union([nonEmpty, hostObject])),
 ]);
-
-const httpReputation = z.strictObject({
-  name: nonEmpty.default('Brightmail'),
-  url: nonEmpty.refine((s) => s.includes('{ip}'), { message: 'must contain {ip}' }).pipe(
-    z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http:// or https:// URL' }),
-  ),
-  json_path: nonEmpty,
-  verdicts: z.strictObject({
-    good: z.array(z.string()).default([]),
-    neutral: z.array(z.string()).default([]),
-    bad: z.array(z.string()).default([]),
-  }),
-  timeout_ms: durationMs(120_000).default(5000),
-  concurrency: positiveInt.default(8),
-});
 
 /** An e-mail address as alert mail needs it: something@domain, no display name, no spaces. */
 const emailAddress = nonEmpty.refine((s) => /^[^\s@<>]+@[^\s@<>]+$/.test(s), { message: 'must be an e-mail address such as ops@example.com' });
@@ -245,7 +195,6 @@ export const configSchema = z.strictObject({
   // --- keys of the Ruby mtarep -------------------------------------------------------------
   error_log: nonEmpty.optional(),
   redis_server: nonEmpty.optional(),
-  snds_key: nonEmpty.optional(),
   maillog_path: maillogPath.default('/var/log/maillog'),
   ssh_key: nonEmpty.optional(),
   ssh_user: nonEmpty.optional(),
@@ -288,14 +237,6 @@ export const configSchema = z.strictObject({
       concurrency: positiveInt.default(128),
     })
     .prefault({}),
-  senderscore_zone: z.union([nonEmpty, z.literal(false)]).default('score.senderscore.com'),
-  snds_url: httpUrl.default('https://sendersupport.olc.protection.outlook.com/snds/'),
-  snds_ip_status: z.boolean().default(false),
-  snds_timeout_ms: durationMs(300_000).default(20000),
-  dns_match: z.boolean().default(true),
-  smtp_banner_port: port.default(25),
-  smtp_banner_timeout_ms: durationMs(120_000).default(5000),
-  http_reputation: httpReputation.optional(),
   ssh_port: port.default(22),
   ssh_known_hosts: nonEmpty.optional(),
   ssh_timeout_ms: durationMs(600_000).default(15000),
@@ -329,7 +270,22 @@ export const configSchema = z.strictObject({
     .prefault({}),
   esp: esp.optional(),
   probes: probesSchema.optional(),
+
+  // --- the keys each per-IP check owns (its plugin's `config.keys`, lib/checks/) ---------------
+  ...checkConfigKeys(),
 });
+
+/** Every check plugin's own config keys (top-level, flat like the Ruby mtarep's `snds_key`). */
+function checkConfigKeys(): z.ZodRawShape {
+  const out: Record<string, z.ZodRawShape[string]> = {};
+  for (const p of checkPlugins) {
+    for (const [key, schema] of Object.entries(p.config?.keys ?? {})) {
+      if (key in out) throw new Error(`config key ${key} is claimed by two check plugins`);
+      out[key] = schema;
+    }
+  }
+  return out;
+}
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawZone = z.infer<typeof zoneObject>;

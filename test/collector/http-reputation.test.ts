@@ -1,6 +1,6 @@
 /** The optional HTTP JSON reputation check against a real HTTP server on loopback. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpReputationPlugin, readJsonPath, verdictOf } from '../../lib/checks/http-reputation.js';
+import { httpReputationSettings, httpReputationPlugin, readJsonPath, verdictOf } from '../../lib/checks/http-reputation.js';
 import type { CheckDeps, Target } from '../../lib/checks/types.js';
 import { createDnsClient } from '../../lib/net/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
@@ -91,7 +91,8 @@ describe('http reputation check', () => {
     const counting = await startHttpServer();
     counting.route('/c', { body: JSON.stringify({ data: { rep: 'good' } }), delayMs: 20 });
     const s = setup('rep', { concurrency: 3 });
-    const cfg = { ...s.deps.config, httpReputation: { ...s.deps.config.httpReputation!, url: `${counting.url}c?ip={ip}` } };
+    const lookup = httpReputationSettings(s.deps.config).lookup!;
+    const cfg = { ...s.deps.config, checks: { ...s.deps.config.checks, httpReputation: { lookup: { ...lookup, url: `${counting.url}c?ip={ip}` } } } };
     const countingFetch: typeof fetch = async (input, init) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);

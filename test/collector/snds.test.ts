@@ -1,6 +1,6 @@
 /** The SNDS check against a real HTTP server on loopback serving CSV and the broken answers SNDS gives. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sndsPlugin } from '../../lib/checks/snds.js';
+import { sndsSettings, sndsPlugin } from '../../lib/checks/snds.js';
 import type { CheckDeps, Target } from '../../lib/checks/types.js';
 import { createDnsClient } from '../../lib/net/dns/client.js';
 import { silentLogger } from '../../lib/log.js';
@@ -46,7 +46,7 @@ const row = (ip: string, color: string, traps: string, end = '4/30/2024 11:59 PM
   `${ip},4/30/2024 12:00 AM,${end},120,118,130,${color},< 0.1%,${traps ? '4/30/2024 1:00 AM' : ''},${traps ? '4/30/2024 2:00 PM' : ''},${traps},mx1.example.com,bounce@example.com,`;
 
 function noKeyAnywhere(config: Config, results: Map<string, unknown>) {
-  expect(JSON.stringify([...results])).not.toContain(config.snds.key!);
+  expect(JSON.stringify([...results])).not.toContain(sndsSettings(config).key!);
 }
 
 describe('snds check', () => {
@@ -148,7 +148,7 @@ describe('snds check', () => {
     const closed = await startHttpServer();
     const url = closed.url;
     await closed.close();
-    const res = await sndsPlugin.run(targets, { ...deps, config: { ...config, snds: { ...config.snds, url: `${url}snds/` } } });
+    const res = await sndsPlugin.run(targets, { ...deps, config: { ...config, checks: { ...config.checks, snds: { ...sndsSettings(config), url: `${url}snds/` } } } });
     expect(res.get('192.0.2.10')).toMatchObject({ status: 'error', reason: 'SNDS data.aspx: ECONNREFUSED' });
   });
 
