@@ -148,7 +148,7 @@ async function wrk(url: string, headers: string[], o: { conn?: number; seconds?:
   if (!m) throw new Error(`cannot read wrk output:\n${stdout}`);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const latency: Record<string, string> = {};
-  for (const l of stdout.matchAll(/^\s+(50|75|90|99)%\s+(\S+)$/gm)) latency[l[1]!] = l[2]!;
+  for (const l of stdout.matchAll(/^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+[a-z]+)/gm)) latency[l[1]!] = l[2]!;
   return {
     rps: Number(m[1]),
     latency,
@@ -265,7 +265,8 @@ async function main() {
     const writes = countWrites(redis);
     let stale = 0;
     const staleCount = () => stale;
-    const app = createApp({ config, redis, log: silentLogger, pageCache: { onStale: () => stale++ } });
+    // Brotli on here to measure what it would save (the dashboard's default is gzip only).
+    const app = createApp({ config, redis, log: silentLogger, pageCache: { onStale: () => stale++, brotli: true } });
     const headers = { Authorization: auth };
     await app.request('/', { headers }); // warm up auth (bcrypt) and JIT
     await redis.incr(k.dataVersion);
@@ -348,7 +349,6 @@ async function main() {
         `wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s, ${enc === 'gzip' ? 'gzip' : 'as is'} (${kib(bytes.get(enc)!)}): overview ${mean(ours).toFixed(0)} req/s, plain node:http ${mean(theirs).toFixed(0)} req/s, ratio ${(mean(ours) / mean(theirs)).toFixed(2)}x (target >= 0.8x); rounds ${ours.map((x) => x.toFixed(0)).join(', ')} vs ${theirs.map((x) => x.toFixed(0)).join(', ')}`,
       );
     }
-    await plain.close();
     if (errorNotes.length) say(`  errors in these rounds: ${errorNotes.join('; ')}`);
 
     // --- under load while a collector writes ----------------------------------------------------------
@@ -372,7 +372,14 @@ async function main() {
           `${r.requests} requests, ${r.rps.toFixed(0)} req/s, latency p50 ${r.latency['50']} p90 ${r.latency['90']} p99 ${r.latency['99']} (target < 250ms); ` +
           `errors: ${e.non2xx} non-2xx, ${e.connect + e.read + e.write} socket, ${e.timeout} timeouts (target 0); ${staleCount() - stale0} pages sent marked "may be a moment old"`,
       );
+      // The anchor: the plain server sending the same bytes to as many clients (no writer), same run.
+      const anchorSeconds = Math.min(LOAD_SECONDS, 15);
+      const p = await wrk(`${plain.url}/${LOAD_ENCODING === 'gzip' ? 'gzip' : ''}`, accept, { conn: LOAD_CONN, seconds: anchorSeconds, latency: true, timeout: '2s' });
+      say(
+        `  anchor: plain node:http, same bytes, wrk -t2 -c${LOAD_CONN} -d${anchorSeconds}s: ${p.rps.toFixed(0)} req/s, latency p50 ${p.latency['50']} p90 ${p.latency['90']} p99 ${p.latency['99']}; ${p.errors.timeout} timeouts`,
+      );
     }
+    await plain.close();
     await new Promise<void>((r) => (server.close(() => r()), (server as unknown as { closeAllConnections(): void }).closeAllConnections()));
     redis.disconnect();
   } finally {

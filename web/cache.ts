@@ -4,15 +4,17 @@
  * An entry is one page (a cache key: user, sort) for one `keys.dataVersion` value (the collector INCRs
  * it on every write, an acknowledgement too), kept at most `maxAgeMs` so relative times ("5 min ago")
  * do not drift. It holds the page as a Buffer (writing a 1.6 MB string costs its UTF-8 encoding on
- * every request), a weak ETag, and gzip / brotli copies made once, off the event loop (zlib's thread
- * pool), sent to clients that accept them.
+ * every request), a weak ETag, and a gzip copy (brotli too when asked) made once, off the event loop
+ * (zlib's thread pool), sent to clients that accept it.
  *
  * A request never waits long for Redis when a page exists: when the version read or a new render takes
  * longer than `staleWaitMs` while other page requests are in flight (the event loop busy sending pages,
  * a collector writing), or `loneWaitMs` for a request alone, the last good page is sent in its "stale" variant (the view's `staleMarker` replaced by a note that the data may be
  * a moment old) while the read and render finish for later requests. One render per key at a time, and
- * renders take at most about a third of the time (`renderShare`) so serving goes on while the
- * collector bumps the version many times a second (a request alone is never held back). A read that fails (Redis down) still fails: only a
+ * while other requests wait, renders take at most about a third of the time (`renderShare`) and come
+ * at most once in 5 s per key, so serving goes on while a collector bumps the version many times a
+ * second (a request alone is never held back); a request that finds the page being refreshed gets the
+ * last one at once. A read that fails (Redis down) still fails: only a
  * slow one is covered.
  */
 import crypto from 'node:crypto';
@@ -57,9 +59,15 @@ export interface PageCacheOptions {
   staleWaitMs?: number;
   /** The same for a request alone (nothing else to serve meanwhile). Default 2000 ms. */
   loneWaitMs?: number;
-  /** A new render of a key starts no sooner than (1 / share - 1) x the last one's duration after it. Default 1/3. */
+  /** While busy, a new render of a key starts no sooner than (1 / share - 1) x the last one's duration after it. Default 1/3. */
   renderShare?: number;
-  /** Also make a brotli copy (measured in bench:web). Default true. */
+  /** ... and no sooner than this after it. Default 5000 ms: a collector run writes in bursts, and while one lasts the last page (saying so) beats a busy loop. */
+  busyIntervalMs?: number;
+  /**
+   * Also make a brotli copy. Default false: measured in bench:web on the 1,000-host page, brotli
+   * (quality 5) is 27 KiB where gzip is 39 KiB, a difference no dashboard user notices, for more
+   * compression work per data version, which competes with serving while a collector writes.
+   */
   brotli?: boolean;
   /** Called for each page sent marked stale (benchmarks count them). */
   onStale?: () => void;
@@ -120,6 +128,7 @@ export class PageCache {
   private readonly loneWaitMs: number;
   private inflight = 0;
   private readonly renderShare: number;
+  private readonly busyIntervalMs: number;
   private readonly brotli: boolean;
   private readonly onError: (e: unknown, key: string) => void;
   private readonly onStale: () => void;
@@ -135,7 +144,8 @@ export class PageCache {
     this.staleWaitMs = opts.staleWaitMs ?? 60;
     this.loneWaitMs = opts.loneWaitMs ?? 2000;
     this.renderShare = opts.renderShare ?? 1 / 3;
-    this.brotli = opts.brotli ?? true;
+    this.busyIntervalMs = opts.busyIntervalMs ?? 5000;
+    this.brotli = opts.brotli ?? false;
     this.onError = opts.onError ?? (() => {});
     this.onStale = opts.onStale ?? (() => {});
     this.now = opts.now ?? Date.now;
@@ -176,6 +186,8 @@ export class PageCache {
     }
     const sameData = v === e.version;
     if (sameData && this.now() - e.at <= this.maxAgeMs) return { bytes: e.fresh, stale: false };
+    // Another request is already refreshing this page (or waits its turn to): no need to wait for it too.
+    if (this.rendering.has(key)) return sameData ? { bytes: e.fresh, stale: false } : { bytes: this.staleOf(e), stale: true };
     const p = this.renderOnce(key, v, render, false);
     const r = await within(p, this.waitMs());
     if (r !== timedOut) return { bytes: r.fresh, stale: false };
@@ -195,7 +207,7 @@ export class PageCache {
     if (running) return running;
     const last = this.lastRender.get(key);
     // Throttled only while other requests wait to be served: a request alone gets its render at once.
-    const wait = first || last === undefined || this.inflight <= 1 ? 0 : Math.max(0, last.end + last.took * (1 / this.renderShare - 1) - this.now());
+    const wait = first || last === undefined || this.inflight <= 1 ? 0 : Math.max(0, last.end + Math.max(this.busyIntervalMs, last.took * (1 / this.renderShare - 1)) - this.now());
     const p = (async () => {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const at = this.now();
@@ -237,12 +249,12 @@ export class PageCache {
     e.stale = { etag: etagOf(identity), identity };
     e.size += identity.length;
     this.bytes += identity.length;
-    this.compress(e, e.stale);
+    this.compress(e, e.stale, false);
     return e.stale;
   }
 
   /** gzip (and brotli) copies, made in zlib's thread pool; the identity bytes are sent until they exist. */
-  private compress(e: Entry, b: PageBytes): void {
+  private compress(e: Entry, b: PageBytes, brotli = this.brotli): void {
     const add = (k: 'gzip' | 'br', z: Buffer) => {
       b[k] = z;
       e.size += z.length;
@@ -250,7 +262,7 @@ export class PageCache {
       if ([...this.entries.values()].includes(e)) this.bytes += z.length;
     };
     gzipAsync(b.identity, { level: 6 }).then((z) => add('gzip', z), () => {});
-    if (this.brotli) {
+    if (brotli) {
       brotliAsync(b.identity, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.identity.length } }).then(
         (z) => add('br', z),
         () => {},

@@ -32,7 +32,7 @@ beforeAll(async () => {
     redis,
     log: silentLogger,
     // A request alone waits 300 ms for a slow read before it gets the last good page.
-    pageCache: { loneWaitMs: 300 },
+    pageCache: { loneWaitMs: 300, brotli: true },
   });
 });
 afterAll(async () => {

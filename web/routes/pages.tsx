@@ -42,6 +42,8 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const served = await w.cache.page(key, () => w.version.read(), async (version) => {
       const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
       const m = buildOverview(config, snap, w.now(), sort, w.plugins);
+      // Requests that arrived meanwhile are answered (from the cache) before the HTML is built.
+      await new Promise((r) => setImmediate(r));
       // Cached under the version read *before* loading: a write in between only costs a re-render.
       return m.firstTime
         ? page(<FirstTimePage config={config} user={user} />)
