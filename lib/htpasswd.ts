@@ -7,8 +7,17 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import bcrypt from 'bcryptjs';
-import md5crypt from 'apache-md5';
+import { createRequire } from 'node:module';
+
+// The hash libraries load on first use: parsing a file (`mtarep check-config`) needs neither.
+const requireLazy = createRequire(import.meta.url);
+let bcryptLib: typeof import('bcryptjs') | undefined;
+let md5Lib: ((password: string, salt?: string) => string) | undefined;
+const bcrypt = {
+  hashSync: (password: string, rounds: number) => (bcryptLib ??= requireLazy('bcryptjs') as typeof import('bcryptjs')).hashSync(password, rounds),
+  compare: (password: string, hash: string) => (bcryptLib ??= requireLazy('bcryptjs') as typeof import('bcryptjs')).compare(password, hash),
+};
+const md5crypt = (password: string, salt: string) => (md5Lib ??= requireLazy('apache-md5') as (p: string, s?: string) => string)(password, salt);
 
 export type HashScheme = 'bcrypt' | 'apr1' | 'sha1' | 'plain' | 'unsupported';
 

@@ -7,9 +7,17 @@
  * never guessed at and never silently dropped.
  */
 import { isIP } from 'node:net';
-import { parse } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
 import type { SndsColor, SndsData } from '../model.js';
 import { ipv4ToInt } from '../net/ip.js';
+
+/**
+ * csv-parse, loaded on the first export parsed: this module is part of every config load (the check
+ * plugins own their config keys), and `mtarep check-config` should not pay for a CSV parser.
+ */
+const requireLazy = createRequire(import.meta.url);
+let csvLib: typeof import('csv-parse/sync') | undefined;
+const csv = () => (csvLib ??= requireLazy('csv-parse/sync') as typeof import('csv-parse/sync'));
 
 export class SndsFormatError extends Error {
   constructor(message: string) {
@@ -79,7 +87,7 @@ function csvRecords(body: string): { records: CsvRecord[]; problem?: RowProblem 
   // spans one line plus the line breaks inside its fields.
   let line = 1;
   try {
-    parse(body, {
+    csv().parse(body, {
       bom: true,
       record_delimiter: ['\r\n', '\n'],
       relax_column_count: true,
