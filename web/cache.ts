@@ -5,7 +5,7 @@
  * it on every write, an acknowledgement too), kept at most `maxAgeMs` so relative times ("5 min ago")
  * do not drift. It holds the page as a Buffer (writing a 1.6 MB string costs its UTF-8 encoding on
  * every request), a weak ETag, and a gzip copy (brotli too when asked) made once, off the event loop
- * (zlib's thread pool), sent to clients that accept it.
+ * (zlib's thread pool), sent to clients that accept it; the stale variant (below) is made with it.
  *
  * A request never waits long for Redis when a page exists: when the version read or a new render takes
  * longer than `staleWaitMs` while other page requests are in flight (the event loop busy sending pages,
@@ -39,7 +39,8 @@ interface Entry {
   /** When the render started (the page's "now"). */
   at: number;
   fresh: PageBytes;
-  stale?: PageBytes;
+  /** The same page saying its data may be a moment old. */
+  stale: PageBytes;
   /** Bytes held (for the size bound). */
   size: number;
 }
@@ -82,6 +83,12 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof timedOut> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<typeof timedOut>((r) => (timer = setTimeout(() => r(timedOut), ms)));
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** A variant's bytes: as is, a weak ETag, and its gzip copy made in zlib's thread pool. */
+async function bytesOf(identity: Buffer): Promise<PageBytes> {
+  const gzip = await gzipAsync(identity, { level: 6 }).catch(() => undefined);
+  return { etag: etagOf(identity), identity, ...(gzip ? { gzip } : {}) };
 }
 
 function etagOf(b: Buffer): string {
@@ -213,10 +220,15 @@ export class PageCache {
       const at = this.now();
       const html = await render(version);
       const identity = Buffer.from(html);
-      const entry: Entry = { version, at, fresh: { etag: etagOf(identity), identity }, size: identity.length };
-      this.lastRender.set(key, { end: this.now(), took: this.now() - at });
+      const took = this.now() - at;
+      // Both variants and their gzip copies exist before the entry is used: a client that accepts gzip
+      // is never sent the whole page as is while a copy is being made (under load that was most bytes).
+      const [fresh, stale] = await Promise.all([bytesOf(identity), bytesOf(this.withNote(identity))]);
+      const size = [fresh, stale].reduce((n, b) => n + b.identity.length + (b.gzip?.length ?? 0), 0);
+      const entry: Entry = { version, at, fresh, stale, size };
+      this.lastRender.set(key, { end: this.now(), took });
       this.store(key, entry);
-      this.compress(entry, entry.fresh);
+      if (this.brotli) this.addBrotli(entry, entry.fresh);
       return entry;
     })().finally(() => this.rendering.delete(key));
     this.rendering.set(key, p);
@@ -239,35 +251,30 @@ export class PageCache {
     }
   }
 
-  /** The stale variant of an entry, made on first use (the marker replaced by the note). */
+  /** The stale variant of an entry (counted: benchmarks report how many were sent). */
   private staleOf(e: Entry): PageBytes {
     this.onStale();
-    if (e.stale) return e.stale;
-    const marker = Buffer.from(this.stale.marker);
-    const i = this.stale.marker === '' ? -1 : e.fresh.identity.indexOf(marker);
-    const identity = i < 0 ? e.fresh.identity : Buffer.concat([e.fresh.identity.subarray(0, i), Buffer.from(this.stale.note), e.fresh.identity.subarray(i + marker.length)]);
-    e.stale = { etag: etagOf(identity), identity };
-    e.size += identity.length;
-    this.bytes += identity.length;
-    this.compress(e, e.stale, false);
     return e.stale;
   }
 
-  /** gzip (and brotli) copies, made in zlib's thread pool; the identity bytes are sent until they exist. */
-  private compress(e: Entry, b: PageBytes, brotli = this.brotli): void {
-    const add = (k: 'gzip' | 'br', z: Buffer) => {
-      b[k] = z;
-      e.size += z.length;
-      // Counted only while the entry is still held.
-      if ([...this.entries.values()].includes(e)) this.bytes += z.length;
-    };
-    gzipAsync(b.identity, { level: 6 }).then((z) => add('gzip', z), () => {});
-    if (brotli) {
-      brotliAsync(b.identity, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.identity.length } }).then(
-        (z) => add('br', z),
-        () => {},
-      );
-    }
+  /** The page with the view's marker replaced by the note that the data may be a moment old. */
+  private withNote(identity: Buffer): Buffer {
+    const i = this.stale.marker === '' ? -1 : identity.indexOf(this.stale.marker);
+    return i < 0 ? identity : Buffer.concat([identity.subarray(0, i), Buffer.from(this.stale.note), identity.subarray(i + Buffer.byteLength(this.stale.marker))]);
+  }
+
+  /** A brotli copy, made in zlib's thread pool after the entry is in use (gzip is sent until then). */
+  private addBrotli(e: Entry, b: PageBytes): void {
+    const params = { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.identity.length };
+    brotliAsync(b.identity, { params }).then(
+      (z) => {
+        b.br = z;
+        e.size += z.length;
+        // Counted only while the entry is still held.
+        if ([...this.entries.values()].includes(e)) this.bytes += z.length;
+      },
+      () => {},
+    );
   }
 
   clear(): void {
