@@ -18,7 +18,7 @@ import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
 import { selectSources, sources as allSources } from './sources/index.js';
 import type { AnyPlugin } from '../lib/checks/types.js';
 import type { CheckRunner, Source, SourceOutcome, SourcePart } from './sources/types.js';
-import { readSourceLastRuns, storeSummary } from '../lib/store/index.js';
+import { readSourceLastRuns, removeAcks, storeSummary } from '../lib/store/index.js';
 import { mergeParts, mergeSummaries } from './summary.js';
 
 export { LockHeldError } from './lock.js';
@@ -78,6 +78,10 @@ async function lockAll(deps: CollectDeps, k: Keys, list: readonly Source[], now:
 async function recordIssues(deps: CollectDeps, k: Keys, source: string, runId: string, o: SourceOutcome, status: SourcePart['status']): Promise<void> {
   if (o.issues === null) return;
   const r = await applySourceIssues(deps.redis, k, { source, runId, ...o.issues }, { status, maxLen: deps.config.retention.events, warn: (m) => deps.log.warn(m) });
+  // An acknowledgement lasts while its issue is open: a resolved issue's ack goes (a new opening of it
+  // is new news). Listing and block acks are also dropped by their sources, from the records.
+  const resolved = r.events.flatMap((e) => (e.type === 'resolved' && e.issue ? [e.issue.id] : []));
+  if (resolved.length > 0) await removeAcks(deps.redis, k, resolved);
   const n = (type: string) => r.events.filter((e) => e.type === type).length;
   if (r.applied) deps.log.debug('issue events', { source, opened: n('opened'), changed: n('changed'), resolved: n('resolved'), open: r.open.length });
 }

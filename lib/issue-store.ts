@@ -156,8 +156,11 @@ export interface EventQuery {
   after?: string;
   /** Only entries appended at or after this time (by the stream id, i.e. the Redis server's clock). */
   since?: Date;
-  /** Only events about this host / of these issue kinds / of these event types / of this source. */
+  /** Only entries before this stream id (exclusive): the "older" page of a timeline. */
+  before?: string;
+  /** Only events about this host / recipient or probe domain / of these issue kinds / of these event types / of this source. */
   host?: string;
+  domain?: string;
   kind?: string | readonly string[];
   type?: IssueEvent['type'] | readonly IssueEvent['type'][];
   source?: string;
@@ -188,17 +191,19 @@ export async function readEvents(redis: Redis, k: Keys, q: EventQuery = {}): Pro
   const types = asList(q.type);
   const matches = (e: StoredIssueEvent) =>
     (q.host === undefined || e.issue?.host === q.host) &&
+    (q.domain === undefined || e.issue?.domain === q.domain) &&
     (kinds === undefined || (e.issue !== undefined && kinds.includes(e.issue.kind))) &&
     (types === undefined || types.includes(e.type)) &&
     (q.source === undefined || e.source === q.source);
   const low = q.after !== undefined ? `(${q.after}` : q.since !== undefined ? `${q.since.getTime()}-0` : '-';
+  const high = q.before !== undefined ? `(${q.before}` : '+';
   const out: StoredIssueEvent[] = [];
   const page = Math.max(100, Math.min(limit, 1000));
-  let cursor = q.newestFirst ? '+' : low;
+  let cursor = q.newestFirst ? high : low;
   for (;;) {
     const entries = q.newestFirst
       ? await redis.xrevrange(k.events, cursor, low, 'COUNT', page)
-      : await redis.xrange(k.events, cursor, '+', 'COUNT', page);
+      : await redis.xrange(k.events, cursor, high, 'COUNT', page);
     for (const [id, fields] of entries) {
       const e = parseEntry(id, fields);
       if (e && matches(e)) {

@@ -8,7 +8,7 @@ import type { Child } from 'hono/jsx';
 export interface LayoutProps {
   title: string;
   user: string;
-  active: 'overview' | 'delivery' | 'graphs' | 'esp' | 'help' | 'version' | 'host' | 'issue' | 'error';
+  active: 'overview' | 'delivery' | 'graphs' | 'esp' | 'events' | 'help' | 'version' | 'host' | 'issue' | 'error';
   scripts?: string[];
   children?: Child;
 }
@@ -18,6 +18,7 @@ const nav: [LayoutProps['active'], string, string][] = [
   ['delivery', '/delivery', 'Delivery'],
   ['graphs', '/graphs', 'Graphs'],
   ['esp', '/esp', 'ESP'],
+  ['events', '/events', 'Events'],
   ['help', '/help', 'Help'],
   ['version', '/version', 'Version'],
 ];

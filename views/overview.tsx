@@ -7,6 +7,7 @@ import { raw } from 'hono/html';
 import type { OverviewModel, SortKey } from './overview-model.js';
 import { shortTime } from './format.js';
 import { IssueDialogShell } from './issue.js';
+import { AlertNoticeLine, type AlertNotice } from './alert-notice.js';
 import { Layout } from './layout.js';
 import { rowHtml } from './overview-rows.js';
 
@@ -24,6 +25,8 @@ export function OverviewPage(p: {
   version: string;
   /** Probe domains failing (round-trip probes configured), linking to the Delivery page. */
   delivery?: { failing: number; domains: number } | undefined;
+  /** Alert notifications not getting through, linking to the Events page. */
+  alerts?: AlertNotice | null;
 }) {
   const { m } = p;
   const s = m.summary;
@@ -75,6 +78,7 @@ export function OverviewPage(p: {
         </span>
       </section>
       {raw(staleMarker)}
+      <AlertNoticeLine notice={p.alerts} />
       {m.problems.length > 0 && (
         <p class="problems">
           {m.problems.length} stored record(s) could not be read: {m.problems.slice(0, 3).join('; ')}

@@ -16,6 +16,7 @@ import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
 import { deliveryRoutes } from './routes/delivery.js';
 import { espRoutes } from './routes/esp.js';
+import { eventsRoutes } from './routes/events.js';
 import { probesApiRoutes } from './routes/probes-api.js';
 import { pageRoutes } from './routes/pages.js';
 
@@ -37,6 +38,7 @@ export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> 
   deliveryRoutes(app, w);
   ackRoutes(app, w);
   espRoutes(app, w); // before apiRoutes: /api/esp is not a host
+  eventsRoutes(app, w); // before apiRoutes: /api/events is not a host
   probesApiRoutes(app, w); // before apiRoutes: /api/probes is not a host name
   apiRoutes(app, w);
   app.notFound((c) => {

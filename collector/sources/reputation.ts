@@ -79,8 +79,9 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   if (!(await ctx.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
   await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays, plugins });
 
-  // Acknowledgements of provider blocks are the maillog source's to drop.
-  const gone = acksToRemove((await readAckIds(redis, k, problems)).filter((id) => !id.startsWith('block:')), records, []);
+  // Only listing acks are judged here: provider blocks are the maillog source's to drop, and the acks
+  // of every other issue kind (SNDS, probes, ...) go when their issue resolves (collector/run.ts).
+  const gone = acksToRemove((await readAckIds(redis, k, problems)).filter((id) => id.startsWith('rbl:')), records, []);
   for (const p of problems) log.warn(`stored record not read: ${p}`);
   await removeAcks(redis, k, gone);
   if (gone.length) log.info(`removed ${gone.length} acknowledgement(s) whose issue has gone`, { acks: gone.slice(0, 20) });

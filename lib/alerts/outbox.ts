@@ -59,6 +59,9 @@ export interface DeliveryRecord {
   attempts: number;
   /** The server's answer (sent) or the error (others). Never holds a secret. */
   result: string;
+  /** A test message sent from the dashboard (`by`: who pressed the button), not an alert. */
+  test?: true;
+  by?: string;
 }
 
 const changeRef = z.object({
@@ -99,7 +102,35 @@ const recordSchema = z.object({
   changes: z.array(changeRef),
   attempts: z.number(),
   result: z.string(),
+  test: z.literal(true).optional(),
+  by: z.string().optional(),
 });
+
+/** An outbox item as stored, or null when it is not one. */
+export function parseOutboxItem(text: string): OutboxItem | null {
+  try {
+    return itemSchema.parse(JSON.parse(text)) as OutboxItem;
+  } catch {
+    return null;
+  }
+}
+
+/** A delivery record as stored in the log (field `e`), or null when it is not one. */
+export function parseDeliveryRecord(text: string | undefined): DeliveryRecord | null {
+  try {
+    return recordSchema.parse(JSON.parse(text ?? '')) as DeliveryRecord;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Append a delivery record to the log as part of `multi`, and bump the data version: the overview's
+ * "notifications failing" line and the Events page change with every outcome.
+ */
+export function appendRecord(multi: ReturnType<Redis['multi']>, k: Keys, r: DeliveryRecord): ReturnType<Redis['multi']> {
+  return multi.xadd(k.alertsLog, 'MAXLEN', '~', String(deliveryLogLength), '*', 'e', JSON.stringify(r)).incr(k.dataVersion);
+}
 
 export function changeRefs(d: Digest): ChangeRef[] {
   return d.entries.map((e) => {
@@ -180,7 +211,7 @@ export class Outbox {
   }
 
   private async record(multi: ReturnType<Redis['multi']>, r: DeliveryRecord): Promise<void> {
-    multi.xadd(this.k.alertsLog, 'MAXLEN', '~', String(deliveryLogLength), '*', 'e', JSON.stringify(r));
+    appendRecord(multi, this.k, r);
     await execChecked(multi, `alert outbox ${r.status}`);
   }
 
@@ -248,12 +279,9 @@ export async function readDeliveries(redis: Redis, k: Keys, count: number, since
   let corrupt = 0;
   for (const [, fields] of rows) {
     const i = fields.indexOf('e');
-    try {
-      const r = recordSchema.parse(JSON.parse(fields[i + 1] ?? '')) as DeliveryRecord;
-      if (since === undefined || Date.parse(r.at) >= since.getTime()) records.push(r);
-    } catch {
-      corrupt += 1;
-    }
+    const r = i === -1 ? null : parseDeliveryRecord(fields[i + 1]);
+    if (r === null) corrupt += 1;
+    else if (since === undefined || Date.parse(r.at) >= since.getTime()) records.push(r);
   }
   return { records, corrupt };
 }

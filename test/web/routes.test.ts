@@ -238,7 +238,8 @@ describe('overview', () => {
     };
     const small = await count(3);
     const big = await count(300);
-    expect(small).toEqual({ cold: 3, warm: 1, changed: 3 });
+    // version, snapshot (lib/store), alert outbox health (lib/alerts/delivery-log.ts)
+    expect(small).toEqual({ cold: 4, warm: 1, changed: 4 });
     expect(big).toEqual(small);
   });
 

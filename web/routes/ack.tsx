@@ -1,11 +1,12 @@
 /**
  * POST /ack: acknowledge an issue. CSRF-protected twice (hono's origin check in server.ts and the
  * per-user form token here); accepted only for an id that `currentIssues()` derives from the data
- * stored right now, so no Redis key or field is ever built from unchecked request text. The ack
+ * stored right now or that a source holds open (any issue kind: SNDS, probes...), so no Redis key or
+ * field is ever built from unchecked request text. The ack
  * appends an `acknowledged` issue event (who, which issue) in the same transaction.
  */
 import type { Hono } from 'hono';
-import { acknowledgeIssue } from '../../lib/issue-store.js';
+import { acknowledgeIssue, readOpenIssues } from '../../lib/issue-store.js';
 import { currentIssues, formatAck } from '../../lib/issues.js';
 import { ErrorPage } from '../../views/error.js';
 import { page } from '../../views/layout.js';
@@ -32,8 +33,11 @@ export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
     if (back === null) {
       return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="The address to return to is not a page of this site. Nothing was stored." />), 400);
     }
+    // A listing or block of the stored records, or any source's open issue (SNDS, probes, DNS, ...).
     const snap = await loadSnapshot(w.redis, w.k, w.config);
-    const exists = currentIssues([...snap.ips.values()], [...snap.blocks.values()]).some((i) => i.id === id);
+    const exists =
+      currentIssues([...snap.ips.values()], [...snap.blocks.values()]).some((i) => i.id === id) ||
+      [...(await guard('open issues', () => readOpenIssues(w.redis, w.k))).bySource.values()].some((s) => s.issues.some((i) => i.id === id));
     if (!exists) {
       return c.html(
         page(<ErrorPage user={user} status={409} title="No such issue" message="This issue does not exist any more (it may have been resolved by the last collector run). Nothing was stored." />),

@@ -4,6 +4,7 @@
  * Each handler: read data (fixed round trips) -> pure view model -> escaped view.
  */
 import type { Hono } from 'hono';
+import { readAlertHealth } from '../../lib/alerts/delivery-log.js';
 import { dayKey } from '../../lib/keys.js';
 import { mtarepVersion } from '../../lib/version.js';
 import { severityRules } from '../../lib/severity.js';
@@ -27,6 +28,7 @@ import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../../views/format.js';
 import { loadFailingCount } from '../viewmodel/delivery.js';
+import { alertNoticeOf } from '../viewmodel/events.js';
 
 
 const htmlHeaders = { 'Cache-Control': 'no-store' };
@@ -40,14 +42,20 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const sort = parseSort(c.req.query('sort'), c.req.query('dir'), sortKeys);
     const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
     const served = await w.cache.page(key, () => w.version.read(), async (version) => {
-      const [snap, delivery] = await Promise.all([loadSnapshot(redis, k, config), guard('probes', () => loadFailingCount(redis, config))]);
+      // Outbox changes bump the data version too (lib/alerts/outbox.ts): the cached page's alert line stays right.
+      const [snap, delivery, health] = await Promise.all([
+        loadSnapshot(redis, k, config),
+        guard('probes', () => loadFailingCount(redis, config)),
+        guard('alerts', () => readAlertHealth(redis, k, w.now())),
+      ]);
       const m = buildOverview(config, snap, w.now(), sort, w.plugins);
+      const alerts = alertNoticeOf(health, w.now());
       // Requests that arrived meanwhile are answered (from the cache) before the HTML is built.
       await new Promise((r) => setImmediate(r));
       // Cached under the version read *before* loading: a write in between only costs a re-render.
       return m.firstTime
         ? page(<FirstTimePage config={config} user={user} />)
-        : page(<OverviewPage m={m} user={user} version={version} delivery={delivery} />);
+        : page(<OverviewPage m={m} user={user} version={version} delivery={delivery} alerts={alerts} />);
     });
     return sendPage(c, served);
   });
