@@ -190,11 +190,19 @@ describe('runCollect', () => {
       [`rbl:bl.test:${mx1b}`]: 'bob 2024-05-01 09:00:00',
       'block:gmail:mx2': 'carol 2024-05-01 09:00:00',
       'block:yahoo:mx2': 'dave 2024-05-01 09:00:00',
+      // Acks of other issue kinds: one whose issue this run resolves, two of issues it knows nothing of.
+      'score:198.51.100.1': 'erin 2024-05-01 09:00:00',
+      'snds:198.51.100.2:filter': 'frank 2024-05-01 09:00:00',
+      'probe:example.org': 'grace 2024-05-01 09:00:00',
     });
+    const open = { id: 'score:198.51.100.1', kind: 'score', severity: 'warning', source: 'reputation', host: 'mx2', ip: '198.51.100.1', state: 'score 42', firstSeen: '2024-05-01T09:00:00Z', lastSeen: '2024-05-01T09:00:00Z' };
+    await r.redis.hset(k.issues, 'reputation', JSON.stringify({ runId: 'before', at: '2024-05-01T09:00:00Z', issues: [open] }));
     await runCollect(deps({ config }));
     expect(await r.redis.hgetall(k.acks)).toEqual({
       [`rbl:bl.test:${mx1a}`]: 'alice 2024-05-01 09:00:00',
       'block:gmail:mx2': 'carol 2024-05-01 09:00:00',
+      'snds:198.51.100.2:filter': 'frank 2024-05-01 09:00:00',
+      'probe:example.org': 'grace 2024-05-01 09:00:00',
     });
 
     // The listed zone times out next run: the listing is stale, not gone, and its ack stays.
