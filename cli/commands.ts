@@ -93,7 +93,7 @@ maillog: the maillogs over SSH), the results written to Redis, one summary cover
 terminal it shows a progress bar; under cron it prints one summary line and logs only warnings and
 errors.
 
-      --only NAME     run only this source (reputation, maillog); repeat or comma-separate for more
+      --only NAME     run only this source (reputation, maillog, probes, esp); repeat or comma-separate for more
       --output-format F  text (one summary line, default), json (the run summary) or influx
                       (the run's figures as InfluxDB line protocol, for Telegraf's inputs.exec)
       --json          the same as --output-format json

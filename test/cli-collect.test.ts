@@ -91,7 +91,7 @@ describe('mtarep collect', () => {
     expect(s).toMatchObject({ status: 'ok', hosts: 1, ips: 1, errors: [] });
     expect(s.checks.dnsbl).toEqual({ ok: 1, error: 0, skipped: 0 });
     // One summary covers both sources (this host has no SSH: its maillog is skipped).
-    expect(s.sources).toEqual(['reputation', 'maillog', 'probes']);
+    expect(s.sources).toEqual(['reputation', 'maillog', 'probes', 'esp']);
     expect(s.checks.maillog).toEqual({ ok: 0, error: 0, skipped: 1 });
     expect(JSON.parse((await r.redis.get(k.lastRun))!)).toEqual(s);
   });
@@ -106,7 +106,7 @@ describe('mtarep collect', () => {
 
     const bad = await runCli(['collect', '--only', 'reputation,webhooks', '--config', writeConfig()]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--only: unknown source 'webhooks': the sources are reputation, maillog, probes/);
+    expect(bad.stderr).toMatch(/--only: unknown source 'webhooks': the sources are reputation, maillog, probes, esp/);
     const badCfg = await runCli(['collect', '--config', writeConfig({ sources: { reputaton: { interval: 60 } } })]);
     expect(badCfg.code).toBe(2);
     expect(badCfg.stderr).toMatch(/sources\.reputaton: no such source/);

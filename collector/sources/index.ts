@@ -3,13 +3,14 @@
  * module exporting a `Source` (sources/types.ts) plus one entry here; its interval is
  * `sources.<name>.interval` (default `collect_interval`), its lock and summary come with it.
  */
+import { espSource } from './esp.js';
 import { maillogSource } from './maillog.js';
 import { probesSource } from './probes.js';
 import { reputationSource } from './reputation.js';
 import type { Config } from '../../lib/config/normalize.js';
 import type { Source } from './types.js';
 
-export const sources: readonly Source[] = [reputationSource, maillogSource, probesSource];
+export const sources: readonly Source[] = [reputationSource, maillogSource, probesSource, espSource];
 
 export const sourceNames = (): string[] => sources.map((s) => s.name);
 

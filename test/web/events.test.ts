@@ -280,7 +280,7 @@ describe('send a test alert', () => {
     expect(hook.requests.at(-1)!.verified).toBe(true);
     const html = await (await a.request(res.headers.get('location')!, { headers: auth })).text();
     expect(html).toContain('Test alert not delivered');
-    expect(html).toMatch(/error<\/span> · webhook http:\/\/127\.0\.0\.1:\d+\/…: <span class="mono">webhook http:\/\/127\.0\.0\.1:\d+\/…: HTTP 500/);
+    expect(html).toMatch(/error<\/span> · webhook http:\/\/127\.0\.0\.1:\d+\/…: <span class="mono">HTTP 500 \(after 1 attempt\)<\/span>/);
     expect(html).not.toContain(secret);
     expect(html).not.toContain('/hooks/mtarep');
     const log = await readDeliveries(t.redis, k, 10);

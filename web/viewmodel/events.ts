@@ -147,6 +147,11 @@ function placeOf(i: OpenIssue | undefined, source: string, hosts: ReadonlySet<st
   return { text: i?.zone ?? i?.provider ?? source, href: null };
 }
 
+/** A delivery error without the channel's label in front (the channel is shown beside it). */
+export function withoutLabel(text: string, label: string): string {
+  return text.startsWith(`${label}: `) ? text.slice(label.length + 2) : text;
+}
+
 function clip(s: string, n = 300): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
@@ -202,7 +207,7 @@ function noticeRow(r: DeliveryRecord, id: string, now: Date, hosts: ReadonlySet<
     place,
     kind: kinds.join(', '),
     what: `${r.test ? `test alert${r.by ? ` (sent by ${r.by})` : ''}` : `“${r.subject}”`} to ${r.channelLabel}`,
-    detail: clip(`${outcome}: ${r.result}`),
+    detail: clip(`${outcome}: ${withoutLabel(r.result, r.channelLabel)}`),
   };
 }
 
@@ -240,7 +245,7 @@ function testRows(records: DeliveryRecord[]): TestResultRow[] {
   for (const r of records) {
     if (seen.has(r.channel)) continue;
     seen.add(r.channel);
-    out.push({ channel: r.channelLabel, ok: r.status === 'sent', message: r.result, by: r.by ?? '' });
+    out.push({ channel: r.channelLabel, ok: r.status === 'sent', message: withoutLabel(r.result, r.channelLabel), by: r.by ?? '' });
   }
   return out;
 }
@@ -281,7 +286,7 @@ export function buildEventsPage(x: EventsPageInput): EventsPageModel {
       subject: it.subject,
       channel: it.channelLabel,
       attempts: it.attempts,
-      lastError: it.lastError ?? (it.attempts === 0 ? 'not tried yet' : ''),
+      lastError: it.lastError !== undefined ? withoutLabel(it.lastError, it.channelLabel) : it.attempts === 0 ? 'not tried yet' : '',
       nextAttempt: ageOrIn(now, it.nextAttemptAt),
       expires: shortTime(it.expiresAt),
       level: it.attempts > 0 ? 'warning' : 'unknown',
@@ -293,7 +298,7 @@ export function buildEventsPage(x: EventsPageInput): EventsPageModel {
       channel: r.channelLabel,
       status: r.status,
       attempts: r.attempts,
-      result: r.result,
+      result: withoutLabel(r.result, r.channelLabel),
     })),
     corruptOutbox: x.health.corrupt,
     channels: x.channels.map((c) => ({ id: c.id, label: c.label })),
