@@ -6,6 +6,8 @@
  */
 import { simpleParser } from 'mailparser';
 import { addressOf, header, receivedDate, type HeaderMap } from '../../lib/mail/headers.js';
+import type { ScanFilter } from '../../lib/mail/imap.js';
+import { tokenFilter } from '../../lib/mail/match.js';
 import { findTokens } from '../../lib/mail/token.js';
 import type { ProbeRecord } from '../../lib/probes/model.js';
 
@@ -27,6 +29,16 @@ export type Outcome =
   | undefined;
 
 const daemon = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
+
+/**
+ * What the IMAP server searches for before anything is fetched: a token where tokensInHeaders looks,
+ * or what looksLikeDsn looks at (a superset: each hit is still checked here).
+ */
+export const probeScanFilter: ScanFilter = {
+  subject: [...tokenFilter.subject],
+  header: [...tokenFilter.header, ['Content-Type', 'multipart/report'], ['Return-Path', '<>']],
+  from: ['mailer-daemon', 'postmaster', 'mail-daemon', 'mailerdaemon'],
+};
 
 export function looksLikeDsn(h: HeaderMap): boolean {
   const ct = (header(h, 'content-type') ?? '').toLowerCase();

@@ -9,7 +9,7 @@ import { scanFolders } from '../../lib/mail/match.js';
 import type { Logger } from '../../lib/log.js';
 import type { ProbeRecord } from '../../lib/probes/model.js';
 import type { ProbeStore } from '../../lib/probes/store.js';
-import { classify, looksLikeDsn, type MailView, type Outcome } from './classify.js';
+import { classify, looksLikeDsn, probeScanFilter, type MailView, type Outcome } from './classify.js';
 
 export interface ReceiveResult {
   scanned: number;
@@ -58,6 +58,7 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
     }
     const positions = await store.positions();
     const views: { view: MailView; uid: number }[] = [];
+    // The server picks the candidates (one UID SEARCH per folder): other mail is never fetched.
     const scan = await scanFolders(reader, folders, positions, (m) => {
       // Only messages with a token or looking like a DSN are kept: memory follows the probes, not the mailbox.
       if (m.tokens.length === 0 && !looksLikeDsn(m.parsed)) return;
@@ -72,7 +73,7 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
           source: () => reader.fetchSource(m.folder, m.uid),
         },
       });
-    });
+    }, { filter: probeScanFilter });
     // Headers carry most tokens: one HMGET for all of them; DSN body tokens are looked up as found.
     const known = new Map<string, ProbeRecord | undefined>();
     const headerTokens = [...new Set(views.flatMap((v) => v.view.tokens))];

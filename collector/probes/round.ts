@@ -243,7 +243,8 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
 
 export { LockHeldError };
 
-async function sendProbes(
+/** Send one probe to each of `active` through the pool, 200 at a time, each record written before and after submission (exported for npm run bench:probes). */
+export async function sendProbes(
   store: ReturnType<typeof probeStore>,
   smtp: SmtpSender,
   cfg: ProbesConfig,

@@ -38,6 +38,20 @@ export interface ScannedMessage {
   size: number | undefined;
 }
 
+/**
+ * Any-of criteria the server evaluates (one UID SEARCH) before anything is fetched: only matching
+ * messages cross the wire and get parsed, so a large mailbox of other mail costs the server a search,
+ * not the client a FETCH response per message. A superset filter: the caller still checks each hit.
+ */
+export interface ScanFilter {
+  /** Substrings of the (decoded) Subject. */
+  subject?: string[];
+  /** [header name, substring] pairs; '' matches any message that has the header. */
+  header?: [string, string][];
+  /** Substrings of From. */
+  from?: string[];
+}
+
 export interface ScanOptions {
   /** Only messages with a UID above this (0 or absent: all). */
   sinceUid?: number;
@@ -45,6 +59,8 @@ export interface ScanOptions {
   uidValidity?: string | undefined;
   /** UIDs fetched per FETCH command (default 500): bounds memory. */
   batch?: number;
+  /** Fetch only the new messages matching this (searched by the server); every new message otherwise. */
+  filter?: ScanFilter;
 }
 
 export interface ScanState {
@@ -52,7 +68,10 @@ export interface ScanState {
   uidValidity: string;
   /** The highest UID seen (or sinceUid when nothing new): the next scan's `sinceUid`. */
   lastUid: number;
+  /** New messages in the folder (all of them were looked at, by the server when filtered). */
   scanned: number;
+  /** Messages fetched and handed to onMessage (= scanned without a filter). */
+  fetched: number;
   /** True when UIDVALIDITY changed (or was unknown) and the whole folder was read. */
   reset: boolean;
 }
@@ -101,6 +120,15 @@ function searchError(e: unknown, folder: string, secrets: readonly string[]): Ma
     code: err.serverResponseCode ?? err.code,
     secrets,
   });
+}
+
+/** A ScanFilter as imapflow's `or` list (one criterion per entry). */
+function filterQuery(f: ScanFilter): Record<string, unknown>[] {
+  return [
+    ...(f.subject ?? []).map((v) => ({ subject: v })),
+    ...(f.header ?? []).map(([name, v]) => ({ header: { [name]: v } })),
+    ...(f.from ?? []).map((v) => ({ from: v })),
+  ];
 }
 
 const headerOf = (m: FetchMessageObject, folder: string): ScannedMessage => ({
@@ -175,23 +203,43 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         const top = box.uidNext - 1;
         let lastUid = reset ? 0 : (opts.sinceUid ?? 0);
         let scanned = 0;
+        let fetched = 0;
+        const fields = { uid: true, headers: true, internalDate: true, size: true } as const;
+        if (opts.filter && box.exists > 0 && from <= top) {
+          const range = `${from}:${top}`;
+          // Reading from the start (a first read, a new UIDVALIDITY): every message is new, no count needed.
+          const all = from === 1 ? box.exists : ((await client.search({ uid: range }, { uid: true })) || []).length;
+          const hits = await client.search({ uid: range, or: filterQuery(opts.filter) }, { uid: true });
+          scanned = all;
+          const list = (hits || []).sort((x, y) => x - y);
+          for (let i = 0; i < list.length; i += batch) {
+            const got: FetchMessageObject[] = [];
+            for await (const m of client.fetch(list.slice(i, i + batch).join(','), fields, { uid: true })) got.push(m);
+            for (const m of got) {
+              fetched++;
+              await onMessage(headerOf(m, folder));
+            }
+          }
+          from = top + 1;
+        }
         // Fixed UID windows: each FETCH returns at most `batch` messages, so memory stays flat however
         // large the folder is, and an empty window costs one short round trip.
         while (box.exists > 0 && from <= top) {
           const to = Math.min(top, from + batch - 1);
           const got: FetchMessageObject[] = [];
-          for await (const m of client.fetch(`${from}:${to}`, { uid: true, headers: true, internalDate: true, size: true }, { uid: true })) {
+          for await (const m of client.fetch(`${from}:${to}`, fields, { uid: true })) {
             got.push(m);
           }
           for (const m of got) {
             scanned++;
+            fetched++;
             if (m.uid > lastUid) lastUid = m.uid;
             await onMessage(headerOf(m, folder));
           }
           from = to + 1;
         }
         if (top > lastUid) lastUid = top;
-        return { folder, uidValidity, lastUid, scanned, reset };
+        return { folder, uidValidity, lastUid, scanned, fetched, reset };
       }),
     search: (folder, q) =>
       guard(folder, async () => {

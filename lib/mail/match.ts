@@ -4,7 +4,7 @@
  * token). Positions come back for the caller to store once it has processed the hits.
  */
 import { decodeWords, header, parseHeaders, type HeaderMap } from './headers.js';
-import type { ImapReader, ScannedMessage } from './imap.js';
+import type { ImapReader, ScanFilter, ScannedMessage } from './imap.js';
 import { findTokens } from './token.js';
 
 export interface FolderPosition {
@@ -17,6 +17,16 @@ export interface ScannedMail extends ScannedMessage {
   /** Tokens found in Subject (decoded), X-Mtarep-Probe, In-Reply-To and References. */
   tokens: string[];
 }
+
+/** The server-side prefilter of messages that may carry a token (where tokensInHeaders looks): substring "mtp-". */
+export const tokenFilter: Required<Pick<ScanFilter, 'subject' | 'header'>> = {
+  subject: ['mtp-'],
+  header: [
+    ['X-Mtarep-Probe', ''],
+    ['In-Reply-To', 'mtp-'],
+    ['References', 'mtp-'],
+  ],
+};
 
 /** Tokens a message's headers carry. */
 export function tokensInHeaders(h: HeaderMap): string[] {
@@ -38,7 +48,7 @@ export async function scanFolders(
   folders: readonly string[],
   positions: Readonly<Record<string, FolderPosition>>,
   onMessage: (m: ScannedMail) => void | Promise<void>,
-  opts: { batch?: number } = {},
+  opts: { batch?: number; filter?: ScanFilter } = {},
 ): Promise<{ positions: Record<string, FolderPosition>; scanned: number }> {
   const out: Record<string, FolderPosition> = {};
   let scanned = 0;
@@ -46,7 +56,7 @@ export async function scanFolders(
     const pos = positions[folder];
     const st = await reader.scan(
       folder,
-      { sinceUid: pos?.lastUid ?? 0, uidValidity: pos?.uidValidity, ...(opts.batch ? { batch: opts.batch } : {}) },
+      { sinceUid: pos?.lastUid ?? 0, uidValidity: pos?.uidValidity, ...(opts.batch ? { batch: opts.batch } : {}), ...(opts.filter ? { filter: opts.filter } : {}) },
       async (m) => {
         const parsed = parseHeaders(m.headers);
         await onMessage({ ...m, parsed, tokens: tokensInHeaders(parsed) });

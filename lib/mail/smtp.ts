@@ -10,6 +10,7 @@
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { MailError, secretsOfSettings, type MailStage } from './errors.js';
+import { plainMessage } from './plain.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
 
 export interface SmtpSettings extends TlsSettings {
@@ -119,7 +120,8 @@ export function createSmtpSender(s: SmtpSettings): SmtpSender {
   const send = async (m: OutgoingMessage): Promise<SendResult> => {
     const t0 = Date.now();
     try {
-      const info = await transport.sendMail({
+      const plain = plainMessage(m);
+      const info = await transport.sendMail(plain ? { raw: plain.raw, envelope: plain.envelope, messageId: plain.messageId } : {
         from: m.from,
         to: m.to,
         subject: m.subject,
@@ -141,7 +143,7 @@ export function createSmtpSender(s: SmtpSettings): SmtpSender {
           error: new MailError('send', `every recipient was refused: ${info.response ?? ''}`, { response: info.response, secrets }),
         };
       }
-      return { ok: true, response: info.response, accepted, rejected, messageId: info.messageId, submittedAt: t0, submitMs };
+      return { ok: true, response: info.response, accepted, rejected, messageId: plain?.messageId ?? info.messageId, submittedAt: t0, submitMs };
     } catch (e) {
       return { ok: false, error: toMailError(e, secrets), submitMs: Date.now() - t0 };
     }

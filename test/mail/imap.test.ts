@@ -6,18 +6,20 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImap, type ImapSettings } from '../../lib/mail/imap.js';
-import { scanFolders, type ScannedMail } from '../../lib/mail/match.js';
+import { scanFolders, tokenFilter, type ScannedMail } from '../../lib/mail/match.js';
+import { probeScanFilter } from '../../collector/probes/classify.js';
 import { newToken } from '../../lib/mail/token.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/net.js';
 
 const user = 'probes@mon.test';
+const third = 'third@mon.test';
 const password = 'imap-s3cret';
 let dc: Dovecot;
 let ca: string[];
 
 beforeAll(async () => {
-  dc = await startDovecot({ users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }], tls: true });
+  dc = await startDovecot({ users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }, { user: third, password: 'x-third' }], tls: true });
   ca = [fs.readFileSync(dc.caFile!, 'utf8')];
 });
 afterAll(async () => {
@@ -101,6 +103,46 @@ describe('IMAP reader', () => {
       await r.delete('INBOX', [seen[0]!.uid]);
       expect(await r.search('INBOX', { subject: t1 })).toEqual([]);
       expect(dc.count(u, 'INBOX')).toBe(3);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('with a filter the server picks the messages: only those are fetched, every new one counts as scanned, the position moves past all', async () => {
+    const t1 = newToken();
+    const t2 = newToken();
+    const t3 = newToken();
+    const t4 = newToken();
+    dc.deliver(third, 'INBOX', mail('weekly news'));
+    dc.deliver(third, 'INBOX', mail(`Re: [mtarep probe] ${t1}`));
+    dc.deliver(third, 'INBOX', mail('Automatic reply', `In-Reply-To: <${t2}@mon.test>\r\n`));
+    dc.deliver(third, 'INBOX', mail(`=?UTF-8?B?${Buffer.from(`AW: [mtarep probe] ${t3}`).toString('base64')}?=`));
+    dc.deliver(third, 'INBOX', mail('hello', `X-Mtarep-Probe: ${t4}\r\n`));
+    dc.deliver(third, 'INBOX', 'From: MAILER-DAEMON@mx.dom.test\r\nTo: x@mon.test\r\nSubject: Undelivered Mail\r\n\r\nbody with the token only in the body\r\n');
+    dc.deliver(third, 'INBOX', 'From: a@dom.test\r\nTo: x@mon.test\r\nSubject: report\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x\r\n\r\n--x--\r\n');
+    dc.deliver(third, 'INBOX', mail('another newsletter mentioning nothing'));
+    const r = await openImap(settings({ user: third, password: 'x-third' }));
+    try {
+      const tokens: ScannedMail[] = [];
+      const st = await scanFolders(r, ['INBOX'], {}, (m) => void tokens.push(m), { filter: tokenFilter, batch: 2 });
+      expect(st.scanned).toBe(8);
+      expect(tokens.map((m) => m.tokens)).toEqual([[t1], [t2], [t3], [t4]]);
+      const probes: ScannedMail[] = [];
+      const all = await scanFolders(r, ['INBOX'], {}, (m) => void probes.push(m), { filter: probeScanFilter });
+      expect(probes.map((m) => m.parsed.get('subject')?.[0])).toEqual([
+        `Re: [mtarep probe] ${t1}`,
+        'Automatic reply',
+        expect.stringContaining('=?UTF-8?B?'),
+        'hello',
+        'Undelivered Mail',
+        'report',
+      ]);
+      // Nothing new after the position, filtered or not.
+      const again = await scanFolders(r, ['INBOX'], all.positions, () => {
+        throw new Error('no message expected');
+      }, { filter: probeScanFilter });
+      expect(again.scanned).toBe(0);
+      expect(all.positions['INBOX']!.lastUid).toBe(8);
     } finally {
       await r.close();
     }

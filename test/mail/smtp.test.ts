@@ -115,6 +115,35 @@ describe('SMTP sender', () => {
     }
   });
 
+  it('a plain ASCII message is written directly (dot-stuffed on the wire); anything else is composed by nodemailer', async () => {
+    const { simpleParser } = await import('mailparser');
+    const srv = await startServer({});
+    const smtp = createSmtpSender({ host: '127.0.0.1', port: srv.port, tls: 'none' });
+    try {
+      const text = 'mtarep round-trip probe mtp-x\n.\n..two dots\nend\n';
+      const r = await smtp.send({ from: 'probes@mon.test', to: 'a@dom.test', subject: '[mtarep probe] mtp-x', text, headers: { 'X-Mtarep-Probe': 'mtp-x' }, messageId: 'mtp-x@mon.test' });
+      expect(r.ok && r.messageId).toBe('<mtp-x@mon.test>');
+      const plain = await simpleParser(srv.received[0]!.raw);
+      expect(srv.received[0]!.raw).toMatch(/^Content-Transfer-Encoding: 7bit\r$/m);
+      expect(plain.subject).toBe('[mtarep probe] mtp-x');
+      expect(plain.messageId).toBe('<mtp-x@mon.test>');
+      expect(plain.headers.get('x-mtarep-probe')).toBe('mtp-x');
+      expect(plain.date).toBeInstanceOf(Date);
+      expect(plain.text).toBe(text);
+      expect(srv.received[0]!.from).toBe('probes@mon.test');
+      // Non-ASCII subject: nodemailer encodes it.
+      const r2 = await smtp.send({ from: 'probes@mon.test', to: 'a@dom.test', subject: '[Prüfung] mtp-y', text: 'grüße\n' });
+      expect(r2.ok).toBe(true);
+      const composed = await simpleParser(srv.received[1]!.raw);
+      expect(srv.received[1]!.raw).toContain('=?UTF-8?');
+      expect(composed.subject).toBe('[Prüfung] mtp-y');
+      expect(composed.text).toBe('grüße\n');
+    } finally {
+      smtp.close();
+      await srv.close();
+    }
+  });
+
   it('a refused recipient is a send-stage error carrying the SMTP answer; the next message still goes', async () => {
     const srv = await startServer({});
     const smtp = createSmtpSender({ host: '127.0.0.1', port: srv.port, tls: 'none' });

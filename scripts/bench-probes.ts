@@ -1,0 +1,302 @@
+/**
+ * `npm run bench:probes`: the round-trip probes at the scale of a large host, on loopback only.
+ *
+ *   send   1,000 domains: the probe round's real send code (collector/probes/round.ts `sendProbes`:
+ *          records written to Redis before and after, nodemailer pool of `probes.smtp.pool` = 4) against
+ *          a local smtp-server (in a process of its own), and Postfix's `smtp-source` against the same
+ *          server in the same run (4 sessions, connections reused as the pool does). Each runs twice,
+ *          alternating; the better run of each counts. Prints both rates and their ratio (target >= 0.5).
+ *   match  the 1,000 probes come back into a Dovecot mailbox (Debian dovecot-imapd, own config, free
+ *          port) among other mail: 10,000 messages in all, written as Maildir files. The real receive
+ *          (collector/probes/receive.ts `receiveImap`: one pass over new UIDs in batches of headers,
+ *          tokens matched locally, one HMGET, one commit, matched messages deleted) runs in a child
+ *          process; prints the time (target < 2 s), peak RSS and heap. The same with a mailbox twice as
+ *          large shows whether memory grows with the mailbox.
+ *
+ * Options (env): BENCH_DOMAINS (1000), BENCH_MAILBOX (10000), BENCH_POOL (4).
+ */
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SMTPServer } from 'smtp-server';
+import { parseConfig } from '../lib/config/load.js';
+import type { Config } from '../lib/config/normalize.js';
+import { keys } from '../lib/keys.js';
+import { silentLogger } from '../lib/log.js';
+import { createSmtpSender } from '../lib/mail/smtp.js';
+import { domainStore } from '../lib/probes/domains.js';
+import type { ProbeRecord } from '../lib/probes/model.js';
+import { probeStore } from '../lib/probes/store.js';
+import { connectRedis } from '../lib/redis.js';
+import { imapSettings, sendProbes, smtpSettings } from '../collector/probes/round.js';
+import { receiveImap } from '../collector/probes/receive.js';
+import { startDovecot, type Dovecot } from '../test/helpers/dovecot.js';
+import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwaway-redis.js';
+
+const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 1000);
+const MAILBOX = Number(process.env['BENCH_MAILBOX'] ?? 10_000);
+const POOL = Number(process.env['BENCH_POOL'] ?? 4);
+const MAILBOX_USER = 'probes@mon.test';
+const self = fileURLToPath(import.meta.url);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+function benchConfig(redisUrl: string, smtpPort: number, imapPort: number, user = MAILBOX_USER): Config {
+  const raw = {
+    redis_url: redisUrl,
+    redis_prefix: 'bench:',
+    probes: {
+      from: MAILBOX_USER,
+      smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', pool: POOL },
+      imap: { host: '127.0.0.1', port: imapPort, tls: 'none', user, password: 'bench-pw', folders: ['INBOX'], delete_matched: true },
+    },
+  };
+  return parseConfig(JSON.stringify(raw), path.join(os.tmpdir(), 'mtarep-bench', 'mtarep.yml'));
+}
+
+// --- children -------------------------------------------------------------------------------------
+
+/** A plain SMTP server that accepts everything and counts messages (smtp-server, its own process). */
+function smtpChild(): void {
+  let messages = 0;
+  const server = new SMTPServer({
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onData(stream, _s, cb) {
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        messages++;
+        cb(null, 'Ok: queued');
+      });
+    },
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const port = ((server as unknown as { server: import('node:net').Server }).server.address() as import('node:net').AddressInfo).port;
+    process.send!({ port });
+  });
+  process.on('message', (m: { count?: boolean }) => {
+    if (m.count) process.send!({ messages });
+  });
+}
+
+/** The probe round's send step for every domain. */
+async function sendChild(redisUrl: string, smtpPort: number): Promise<void> {
+  const config = benchConfig(redisUrl, smtpPort, 1);
+  const redis = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 30_000 });
+  const domains = await domainStore(redis, 'bench:').all();
+  const store = probeStore(redis, 'bench:');
+  const smtp = createSmtpSender(smtpSettings(config.probes!));
+  const t0 = performance.now();
+  const r = await sendProbes(store, smtp, config.probes!, domains, () => Date.now());
+  const ms = performance.now() - t0;
+  smtp.close();
+  await redis.quit();
+  console.log(JSON.stringify({ ms, sent: r.sent, failed: r.failed, firstError: r.firstError ?? null, rssMb: rssMb() }));
+}
+
+/** One receive over the whole mailbox with the real code; peak heap sampled while it runs. */
+async function matchChild(redisUrl: string, imapPort: number, user: string): Promise<void> {
+  const config = benchConfig(redisUrl, 1, imapPort, user);
+  const redis = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 30_000 });
+  const store = probeStore(redis, 'bench:');
+  let heapPeak = 0;
+  const sample = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 5);
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t0 = performance.now();
+  const r = await receiveImap(store, {
+    settings: imapSettings(config.probes!)!,
+    folders: ['INBOX'],
+    deleteMatched: true,
+    probeFrom: MAILBOX_USER,
+    now: () => Date.now(),
+    log: silentLogger,
+  });
+  const ms = performance.now() - t0;
+  clearInterval(sample);
+  await redis.quit();
+  console.log(
+    JSON.stringify({
+      ms,
+      scanned: r.scanned,
+      matched: r.matched,
+      deleted: r.deleted,
+      rssMb: rssMb(),
+      heapPeakMb: Math.round(Math.max(heapPeak, process.memoryUsage().heapUsed) / 1048576),
+      heapBeforeMb: Math.round(heapBefore / 1048576),
+    }),
+  );
+}
+
+// --- orchestration --------------------------------------------------------------------------------
+
+function runChild(args: string[]): Record<string, number | string | null> {
+  const prof = process.env['BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROF']}`] : [];
+  const r = spawnSync(process.execPath, [...prof, ...process.execArgv, self, '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Record<string, number | string | null>;
+  } catch {
+    throw new Error(`bench child ${args[0]} failed (exit ${r.status}): ${r.stdout.slice(-500)}`);
+  }
+}
+
+function smtpSource(port: number): { ms: number; error?: string } {
+  const bin = '/usr/sbin/smtp-source';
+  if (!fs.existsSync(bin)) return { ms: NaN, error: 'smtp-source not installed (apt-get install postfix)' };
+  const t0 = performance.now();
+  // -s sessions in parallel, -m messages in all, -d reuse the connection (as the pool does), -l body size.
+  const r = spawnSync(bin, ['-d', '-s', String(POOL), '-m', String(DOMAINS), '-l', '400', '-f', MAILBOX_USER, '-t', 'mxtest@d0.bench.test', `127.0.0.1:${port}`], {
+    encoding: 'utf8',
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) return { ms, error: `exit ${r.status}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
+  return { ms };
+}
+
+function count(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { messages: number }) => resolve(m.messages));
+    child.send({ count: true });
+  });
+}
+
+const rfc = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000');
+
+/** Fill a user's INBOX: every probe's return plus other mail up to `total` messages, as Maildir files. */
+function fill(dc: Dovecot, user: string, probes: readonly ProbeRecord[], total: number): number {
+  const t0 = performance.now();
+  const step = Math.max(1, Math.floor(total / probes.length));
+  let p = 0;
+  const body = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(12) + '\r\n';
+  for (let i = 0; i < total; i++) {
+    const probe = i % step === 0 && p < probes.length ? probes[p++] : undefined;
+    if (probe) {
+      const back = probe.sentAt + 7_000 + (p % 50) * 1000;
+      dc.deliver(
+        user,
+        'INBOX',
+        `Received: from mx.${probe.domain} (mx.${probe.domain} [127.0.0.1])\r\n\tby imap.mon.test (Dovecot) with LMTP id b${i}; ${rfc(back)}\r\nFrom: ${probe.address}\r\nTo: ${MAILBOX_USER}\r\nSubject: Re: [mtarep probe] ${probe.token}\r\nIn-Reply-To: <${probe.token}@mon.test>\r\nAuto-Submitted: auto-replied\r\nDate: ${rfc(back)}\r\nMessage-ID: <r${i}@${probe.domain}>\r\n\r\nYour message was returned.\r\n`,
+      );
+    } else {
+      dc.deliver(
+        user,
+        'INBOX',
+        `Received: from mail.news.test (mail.news.test [127.0.0.9])\r\n\tby imap.mon.test (Dovecot) with LMTP id n${i}; ${rfc(Date.now() - i * 1000)}\r\nFrom: Newsletter <news${i % 97}@news.test>\r\nTo: ${MAILBOX_USER}\r\nSubject: ${i % 3 === 0 ? 'Re: ' : ''}Weekly news number ${i}\r\nDate: ${rfc(Date.now() - i * 1000)}\r\nMessage-ID: <n${i}@news.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}`,
+      );
+    }
+  }
+  return performance.now() - t0;
+}
+
+/** Open the folder once, as a mail client would have since the mail arrived: Dovecot assigns UIDs to the new files. */
+async function firstSelect(port: number, user: string): Promise<number> {
+  const { ImapFlow } = await import('imapflow');
+  const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: 'bench-pw' }, logger: false });
+  const t0 = performance.now();
+  await c.connect();
+  await c.mailboxOpen('INBOX');
+  const ms = performance.now() - t0;
+  await c.logout();
+  return ms;
+}
+
+async function main(): Promise<void> {
+  let redis: ThrowawayRedis | undefined;
+  let dc: Dovecot | undefined;
+  let smtpProc: ChildProcess | undefined;
+  try {
+    redis = await startThrowawayRedis();
+    const users = [MAILBOX_USER, 'probes2@mon.test'];
+    dc = await startDovecot({ users: users.map((user) => ({ user, password: 'bench-pw' })) });
+    smtpProc = fork(self, ['--child', 'smtp'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const smtpPort = await new Promise<number>((resolve) => smtpProc!.once('message', (m: { port: number }) => resolve(m.port)));
+    console.log(`mtarep bench:probes  ${fmt(DOMAINS)} domains, smtp-server (own process) on 127.0.0.1:${smtpPort}, Dovecot on 127.0.0.1:${dc.port}`);
+    console.log(`machine  ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+    const r = await connectRedis({ url: redis.url }, { reconnect: false, commandTimeoutMs: 30_000 });
+    const ds = domainStore(r, 'bench:');
+    await ds.import(Array.from({ length: DOMAINS }, (_, i) => ({ line: i + 1, customer: `c${i % 40}`, customerName: `Customer ${i % 40}`, address: `mxtest@d${i}.bench.test`, domain: `d${i}.bench.test` })));
+
+    // --- send ---
+    let bestSource = Infinity;
+    let bestSend = Infinity;
+    let sendRun: Record<string, number | string | null> = {};
+    for (let round = 0; round < 2; round++) {
+      const before = await count(smtpProc);
+      const src = smtpSource(smtpPort);
+      const got = (await count(smtpProc)) - before;
+      if (src.error) console.log(`smtp-source failed: ${src.error}`);
+      else {
+        console.log(`smtp-source  ${fmt(DOMAINS)} messages  ${(src.ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / src.ms) * 1000)} msg/s  (server counted ${got})`);
+        bestSource = Math.min(bestSource, src.ms);
+      }
+      await r.del(keys('bench:').probeRecords, keys('bench:').probeSent, keys('bench:').probeOpen);
+      const b2 = await count(smtpProc);
+      const s = runChild(['send', redis.url, String(smtpPort)]);
+      const got2 = (await count(smtpProc)) - b2;
+      const ms = Number(s['ms']);
+      console.log(
+        `mtarep send  ${fmt(Number(s['sent']))} probes    ${(ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / ms) * 1000)} msg/s  (pool ${POOL}, records in Redis; ${s['failed']} failed${s['firstError'] ? `: ${s['firstError']}` : ''}; server counted ${got2}; peak RSS ${s['rssMb']} MB)`,
+      );
+      if (Number(s['sent']) === DOMAINS && got2 === DOMAINS && ms < bestSend) {
+        bestSend = ms;
+        sendRun = s;
+      }
+    }
+    const ratio = bestSource / bestSend;
+    console.log(
+      `ratio        mtarep ${fmt((DOMAINS / bestSend) * 1000)} msg/s vs smtp-source ${fmt((DOMAINS / bestSource) * 1000)} msg/s = ${ratio.toFixed(2)}x (target >= 0.5x): ${ratio >= 0.5 ? 'met' : 'NOT met'}`,
+    );
+    void sendRun;
+
+    // --- match ---
+    const tokens = await r.zrange(keys('bench:').probeSent, 0, -1);
+    const store = probeStore(r, 'bench:');
+    const probes = (await store.get(tokens)).filter((p): p is ProbeRecord => p !== undefined && p.sendError === undefined);
+    const results: Record<string, number | string | null>[] = [];
+    for (const [i, size] of [MAILBOX, MAILBOX * 2].entries()) {
+      const user = users[i]!;
+      // The same sent probes each time (not yet returned), no read position: the receive reads the whole folder.
+      await store.save(probes);
+      await r.del(keys('bench:').probeImapPositions, keys('bench:').probeDeletePending);
+      const fillMs = fill(dc, user, probes, size);
+      const selMs = await firstSelect(dc.port, user);
+      const m = runChild(['match', redis.url, String(dc.port), user]);
+      const left = dc.count(user, 'INBOX');
+      console.log(
+        `match        ${fmt(Number(m['scanned']))} messages scanned, ${fmt(Number(m['matched']))} probes matched, ${fmt(Number(m['deleted']))} deleted (${fmt(left)} left)  ${(Number(m['ms']) / 1000).toFixed(2)} s  peak RSS ${m['rssMb']} MB, heap peak ${m['heapPeakMb']} MB (${m['heapBeforeMb']} MB before)  [fill ${(fillMs / 1000).toFixed(1)} s, first SELECT ${fmt(selMs)} ms]`,
+      );
+      results.push(m);
+    }
+    const [a, b] = results.map((x) => ({ ms: Number(x['ms']), matched: Number(x['matched']), scanned: Number(x['scanned']), rssMb: Number(x['rssMb']), heapPeakMb: Number(x['heapPeakMb']) })) as [
+      { ms: number; matched: number; scanned: number; rssMb: number; heapPeakMb: number },
+      { ms: number; matched: number; scanned: number; rssMb: number; heapPeakMb: number },
+    ];
+    const okMatch = a.matched === probes.length && a.scanned === MAILBOX && a.ms < 2000;
+    console.log(
+      `target       match ${fmt(probes.length)} of ${fmt(MAILBOX)} < 2 s: ${okMatch ? 'met' : 'NOT met'} (${(a.ms / 1000).toFixed(2)} s); memory with a mailbox twice as large: peak RSS ${a.rssMb} -> ${b.rssMb} MB, heap peak ${a.heapPeakMb} -> ${b.heapPeakMb} MB`,
+    );
+    await r.quit();
+  } finally {
+    smtpProc?.kill('SIGTERM');
+    await dc?.stop();
+    await redis?.stop();
+  }
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , phase, ...rest] = process.argv;
+  if (phase === 'smtp') smtpChild();
+  else if (phase === 'send') {
+    await sendChild(rest[0]!, Number(rest[1]));
+    process.exit(0);
+  } else if (phase === 'match') {
+    await matchChild(rest[0]!, Number(rest[1]), rest[2]!);
+    process.exit(0);
+  }
+} else {
+  await main();
+}
