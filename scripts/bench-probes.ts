@@ -88,7 +88,7 @@ async function sendChild(redisUrl: string, smtpPort: number): Promise<void> {
   const redis = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 30_000 });
   const domains = await domainStore(redis, 'bench:').all();
   const store = probeStore(redis, 'bench:');
-  const smtp = createSmtpSender(smtpSettings(config.probes!));
+  const smtp = createSmtpSender(smtpSettings(config.probes!)!);
   const t0 = performance.now();
   const r = await sendProbes(store, smtp, config.probes!, domains, () => Date.now());
   const ms = performance.now() - t0;

@@ -29,7 +29,7 @@ const plain = makeConfig(dir);
 const auth = basic('admin', 'pw-for-delivery-1');
 const l = limitsOfConfig(config)!;
 
-const rec = (token: string, domain: string, sentAgoH: number, extra: Partial<ProbeRecord & { provider: string }> = {}): ProbeRecord => ({
+const rec = (token: string, domain: string, sentAgoH: number, extra: Partial<ProbeRecord> = {}): ProbeRecord => ({
   token,
   domain,
   address: `probe@${domain}`,

@@ -148,7 +148,7 @@ export function buildDeliveryPage(
   };
 }
 
-export function probeRow(p: ProbeRecord & { provider?: string }, now: number, lastGoodRead: number | undefined, l: Limits): ProbeRow {
+export function probeRow(p: ProbeRecord, now: number, lastGoodRead: number | undefined, l: Limits): ProbeRow {
   const state = probeState(p, now, lastGoodRead, l);
   return {
     token: p.token,
@@ -159,7 +159,7 @@ export function probeRow(p: ProbeRecord & { provider?: string }, now: number, la
     rtt: secText(rttS(p)),
     folder: p.folder ?? '',
     reason: stateReason(p, state) ?? '',
-    provider: typeof p.provider === 'string' ? p.provider : '',
+    provider: p.provider ?? '',
     smtp: p.smtp ?? p.sendError?.response ?? '',
   };
 }
