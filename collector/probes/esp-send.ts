@@ -8,11 +8,11 @@
  */
 import type { ProbesConfig } from '../../lib/config/probes.js';
 import type { EspGateway, SendResult as EspSendResult } from '../../lib/esp/gateway.js';
-import { newToken } from '../../lib/mail/token.js';
 import type { ProbeDomain } from '../../lib/probes/domains.js';
 import { probeHeader, type ProbeRecord } from '../../lib/probes/model.js';
 import type { ProbeStore } from '../../lib/probes/store.js';
 import { probeMessage } from './message.js';
+import { sendInBatches, type SendOutcome } from './send.js';
 
 /** Probes in flight through the gateway at once (each send may try several providers in turn). */
 export const espConcurrency = 4;
@@ -51,18 +51,9 @@ export async function sendProbesViaEsp(
   active: readonly ProbeDomain[],
   now: () => number,
   onBatch?: (n: number) => void | Promise<void>,
-): Promise<{ sent: number; failed: number; firstError?: string }> {
-  let sent = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  const batch = 200;
-  for (let i = 0; i < active.length; i += batch) {
-    const chunk = active.slice(i, i + batch);
-    const t = now();
-    // Written before submission: a crash mid-send leaves a record, never an unknown returned probe.
-    const recs: ProbeRecord[] = chunk.map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
-    await store.save(recs, false);
-    const done: ProbeRecord[] = new Array<ProbeRecord>(recs.length);
+): Promise<SendOutcome> {
+  const submit = async (recs: readonly ProbeRecord[]): Promise<ProbeRecord[]> => {
+    const done = new Array<ProbeRecord>(recs.length);
     let next = 0;
     const worker = async () => {
       while (next < recs.length) {
@@ -70,23 +61,16 @@ export async function sendProbesViaEsp(
         const r = recs[j]!;
         const m = probeMessage(cfg, r);
         const t0 = performance.now();
-        let rec: ProbeRecord;
         try {
           const res = await gateway.send({ from: cfg.from, to: r.address, subject: m.subject, text: m.text, headers: { [probeHeader]: r.token } });
-          rec = espOutcome(r, res, Math.round(performance.now() - t0));
+          done[j] = espOutcome(r, res, Math.round(performance.now() - t0));
         } catch (e) {
-          rec = { ...r, submitMs: Math.round(performance.now() - t0), sendError: { stage: 'esp', message: `the ESP gateway failed: ${(e as Error).message}` } };
+          done[j] = { ...r, submitMs: Math.round(performance.now() - t0), sendError: { stage: 'esp', message: `the ESP gateway failed: ${(e as Error).message}` } };
         }
-        if (rec.sendError) {
-          failed++;
-          firstError ??= rec.sendError.message;
-        } else sent++;
-        done[j] = rec;
       }
     };
     await Promise.all(Array.from({ length: Math.min(espConcurrency, recs.length) }, worker));
-    await store.saveSent(done);
-    await onBatch?.(sent + failed);
-  }
-  return { sent, failed, ...(firstError ? { firstError } : {}) };
+    return done;
+  };
+  return sendInBatches(store, active, now, submit, (done) => store.saveSent(done), onBatch);
 }

@@ -14,19 +14,18 @@ import type { Logger } from '../../lib/log.js';
 import { MailError } from '../../lib/mail/errors.js';
 import type { ImapReader, ImapSettings } from '../../lib/mail/imap.js';
 import { createSmtpSender, type SmtpSender, type SmtpSettings } from '../../lib/mail/smtp.js';
-import { newToken } from '../../lib/mail/token.js';
 import { EspGateway } from '../../lib/esp/gateway.js';
 import type { FetchFn } from '../../lib/esp/http.js';
 import { domainStore, type ProbeDomain } from '../../lib/probes/domains.js';
 import { dayStats, judgeDomain, limitsOf, utcDate, type Limits } from '../../lib/probes/judge.js';
-import { probeHeader, type DomainSummary, type ProbeRecord, type ProbeRoundSummary } from '../../lib/probes/model.js';
+import type { DomainSummary, ProbeRoundSummary } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import type { OpenIssue } from '../../lib/events.js';
 import type { Redis } from '../../lib/redis.js';
 import { acquireLock, LockHeldError } from '../lock.js';
 import { receiveImap, type ReceiveResult } from './receive.js';
 import { sendProbesViaEsp } from './esp-send.js';
-import { probeMessage } from './message.js';
+import { sendProbes } from './send.js';
 import { sendReport, sendReportViaEsp } from './report.js';
 
 export interface ProbeRoundDeps {
@@ -242,52 +241,3 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
 }
 
 export { LockHeldError };
-
-/** Send one probe to each of `active` through the pool, 200 at a time, each record written before and after submission (exported for npm run bench:probes). */
-export async function sendProbes(
-  store: ReturnType<typeof probeStore>,
-  smtp: SmtpSender,
-  cfg: ProbesConfig,
-  active: readonly ProbeDomain[],
-  now: () => number,
-  onBatch?: (n: number) => void | Promise<void>,
-): Promise<{ sent: number; failed: number; firstError?: string }> {
-  let sent = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  const batch = 200;
-  for (let i = 0; i < active.length; i += batch) {
-    const chunk = active.slice(i, i + batch);
-    const t = now();
-    // Written before submission: a crash mid-send leaves a record, never an unknown returned probe.
-    const recs: ProbeRecord[] = chunk.map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
-    await store.save(recs, false);
-    const fromDomain = cfg.from.slice(cfg.from.indexOf('@') + 1);
-    const results = await smtp.sendMany(
-      recs.map((r) => ({
-        from: cfg.from,
-        to: r.address,
-        ...probeMessage(cfg, r),
-        headers: { [probeHeader]: r.token },
-        messageId: `${r.token}@${fromDomain}`,
-      })),
-    );
-    const done = recs.map((r, j) => {
-      const res = results[j]!;
-      if (res.ok) {
-        sent++;
-        return { ...r, submittedAt: res.submittedAt + res.submitMs, submitMs: res.submitMs, smtp: res.response };
-      }
-      failed++;
-      firstError ??= res.error.message;
-      return {
-        ...r,
-        submitMs: res.submitMs,
-        sendError: { stage: res.error.stage, message: res.error.message, ...(res.error.response ? { response: res.error.response } : {}) },
-      };
-    });
-    await store.save(done);
-    await onBatch?.(sent + failed);
-  }
-  return { sent, failed, ...(firstError ? { firstError } : {}) };
-}
