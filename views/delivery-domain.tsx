@@ -4,19 +4,8 @@
  * day's counts (Highcharts served locally, data in a data- attribute), the same days as a table, and
  * its recent probes (the ESP provider column when any probe went through one).
  */
-import { countColumns, stateClass, type DomainPageModel } from './delivery-model.js';
+import { countColumns, stateClass, stateText, type DomainPageModel } from './delivery-model.js';
 import { Layout } from './layout.js';
-
-const countText: Record<(typeof countColumns)[number] | 'pending', string> = {
-  pending: 'pending',
-  on_time: 'on time',
-  late: 'late',
-  overdue: 'overdue',
-  lost: 'lost',
-  bounced: 'bounced',
-  spam: 'spam',
-  send_failed: 'send failed',
-};
 
 function MaintenanceForm(p: { domain: string; on: boolean; note: string; csrf: string }) {
   return (
@@ -66,7 +55,7 @@ export function DomainPage(p: { m: DomainPageModel; user: string; csrf: string }
             {r.avgRtt && `, average round trip ${r.avgRtt}`} ·{' '}
             {(['on_time', ...countColumns.filter((c) => c !== 'on_time'), 'pending'] as const)
               .filter((c) => r.counts[c] > 0)
-              .map((c) => `${r.counts[c]} ${countText[c]}`)
+              .map((c) => `${r.counts[c]} ${stateText[c]}`)
               .join(', ') || 'no probes'}
           </dd>
           {r.failing && (

@@ -5,17 +5,10 @@
  * lines, addresses with display names) returns undefined and is composed by nodemailer as before.
  */
 import crypto from 'node:crypto';
+import type { OutgoingMessage } from './smtp.js';
 
-export interface PlainParts {
-  from: string;
-  to: string | string[];
-  subject: string;
-  text?: string;
-  html?: string;
-  headers?: Record<string, string>;
-  messageId?: string;
-  envelope?: { from: string; to: string[] };
-}
+/** The message as the SMTP sender takes it. */
+export type PlainParts = OutgoingMessage;
 
 const printable = /^[\x20-\x7e]*$/;
 const bareAddress = /^[^\s<>()",;:@]+@[^\s<>()",;:@]+$/;

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserOptedOut, launchChromium, pageProblems } from '../helpers/browser.js';
 import { silentLogger } from '../../lib/log.js';
 import { startServer, type RunningServer } from '../../web/server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
@@ -12,8 +13,7 @@ import { htpasswdLine, keys, useClock, makeConfig, sampleData, store, tempDir, w
 
 // The browser: MTAREP_CHROMIUM or Debian's /usr/bin/chromium (scripts/test.sh installs it). A missing
 // browser fails this file; only MTAREP_SKIP_BROWSER=1 (the user's explicit choice) skips it, loudly.
-const CHROMIUM = process.env['MTAREP_CHROMIUM'] || '/usr/bin/chromium';
-const optedOut = process.env['MTAREP_SKIP_BROWSER'] === '1';
+const optedOut = browserOptedOut;
 const shots = path.resolve('screenshots');
 
 if (optedOut) {
@@ -26,9 +26,6 @@ let browser: Browser;
 
 describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_SKIP_BROWSER=1)' : ''}`, () => {
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: install chromium (apt-get install chromium; npm test does it as root), point MTAREP_CHROMIUM at one, or skip this test explicitly with MTAREP_SKIP_BROWSER=1`);
-    }
     fs.mkdirSync(shots, { recursive: true });
     t = await testRedis();
     // A graph domain with markup: config strings are text in the chart too.
@@ -51,10 +48,7 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     // Times relative to the real clock: the browser test runs with the real one.
     // Port 0: the OS picks a free port when the server binds (startServer reports it in its url).
     server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -65,11 +59,7 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
   it('logs in, sorts, opens a modal, acknowledges, reloads and sees the acknowledgement', async () => {
     const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 800 } });
     const page = await ctx.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    const problems = pageProblems(page);
     page.on('dialog', (d) => {
       problems.push(`unexpected JS dialog: ${d.message()}`);
       void d.dismiss();

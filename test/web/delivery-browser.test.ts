@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserOptedOut, launchChromium, pageProblems } from '../helpers/browser.js';
 import { silentLogger } from '../../lib/log.js';
 import { domainStore } from '../../lib/probes/domains.js';
 import { dayStats, judgeDomain, limitsOf } from '../../lib/probes/judge.js';
@@ -15,8 +16,7 @@ import { startServer, type RunningServer } from '../../web/server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { htpasswdLine, makeConfig, tempDir, writeHtpasswd } from './fixtures.js';
 
-const CHROMIUM = process.env['MTAREP_CHROMIUM'] || '/usr/bin/chromium';
-const optedOut = process.env['MTAREP_SKIP_BROWSER'] === '1';
+const optedOut = browserOptedOut;
 const shots = path.resolve('screenshots');
 if (optedOut) {
   process.stderr.write('\n*** mtarep: the Delivery browser test is SKIPPED because MTAREP_SKIP_BROWSER=1 ***\n\n');
@@ -28,9 +28,6 @@ let browser: Browser;
 
 describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MTAREP_SKIP_BROWSER=1)' : ''}`, () => {
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: install chromium (apt-get install chromium; npm test does it as root), point MTAREP_CHROMIUM at one, or skip this test explicitly with MTAREP_SKIP_BROWSER=1`);
-    }
     fs.mkdirSync(shots, { recursive: true });
     t = await testRedis();
     const config = makeConfig(tempDir(), { probes: { from: 'probes@mon.test', smtp: { host: '127.0.0.1' }, imap: { host: '127.0.0.1', user: 'p', password: 'x-imap' } } }, t.prefix);
@@ -59,10 +56,7 @@ describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MT
     await ps.writeStats(new Map(domains.map((d) => [d, dayStats(of(d), now, now, l)])), '2000-01-01');
     await ps.setState({ lastGoodReadAt: now });
     server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -73,11 +67,7 @@ describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MT
   it('sorts and filters the list, draws the daily chart, switches maintenance', async () => {
     const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 900 } });
     const page = await ctx.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    const problems = pageProblems(page);
 
     await page.goto(new URL('/delivery', server.url).toString());
     const domainsShown = () => page.locator('#delivery tbody tr td:nth-child(3) a').allTextContents();
