@@ -1,9 +1,12 @@
-/** Run the real `mtarep` CLI (TypeScript source through tsx) as a child process. */
+/**
+ * Run the real `mtarep` CLI as a child process: the sources as transpiled once for this test run by the
+ * global setup (helpers/cli-build.ts), started with plain `node` like the installed command.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { inject } from 'vitest';
 
 export const repoRoot = path.resolve(__dirname, '../..');
-const main = path.join(repoRoot, 'cli/main.ts');
 
 export interface CliResult {
   code: number | null;
@@ -13,7 +16,7 @@ export interface CliResult {
 
 /** Spawn `mtarep <args>`; stdin gets `input` (then closed). Not a TTY, like cron. */
 export function spawnCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  return spawn(process.execPath, [inject('cliMain'), ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
