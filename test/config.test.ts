@@ -166,6 +166,12 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['http_reputation timeout too long', 'http_reputation: {url: "https://rep.example.com/{ip}", json_path: v, verdicts: {}, timeout_ms: 9999999}', /^mtarep\.yml: http_reputation\.timeout_ms: must be at most 120000 ms/],
     ['block window too long', 'provider_block_window: 99999999', /^mtarep\.yml: provider_block_window: must be at most 604800 s \(7 days\)$/],
     ['retention too long', 'retention: {counters_days: 100000}', /^mtarep\.yml: retention\.counters_days: must be at most 3650 days$/],
+    ['probe interval too long', 'probes: {from: p@mon.example.com, interval: 3000000}', /^mtarep\.yml: probes\.interval: must be at most 86400 s \(1 day\)$/],
+    ['probe window too long', 'probes: {from: p@mon.example.com, window: 2592001}', /^mtarep\.yml: probes\.window: must be at most 2592000 s/],
+    ['probe server timeout too long', 'probes: {from: p@mon.example.com, smtp: {host: 127.0.0.1, timeout_ms: 2147483648}}', /^mtarep\.yml: probes\.smtp\.timeout_ms: must be at most 120000 ms/],
+    ['ESP timeout too long', 'esp: {timeout_ms: 3000000000}', /^mtarep\.yml: esp\.timeout_ms: must be at most 120000 ms/],
+    ['ESP provider cache too long', 'esp: {first_working_cache_s: 99999999}', /^mtarep\.yml: esp\.first_working_cache_s: must be at most 604800 s/],
+    ['webhook replay window too long', 'esp: {webhooks: {replay_window_s: 3000000}}', /^mtarep\.yml: esp\.webhooks\.replay_window_s: must be at most 86400 s/],
     ['rate limit that would overflow the spacing timer', 'rbls: [{zone: bl.example.net, rate_limit: 0.0000001}]', /^mtarep\.yml: rbls\[0\]\.rate_limit: must be at least 0\.01/],
     // What used to pass check-config and only fail at collect.
     ['relative maillog path', 'maillog_path: log/maillog', /^mtarep\.yml: maillog_path: must be an absolute path on the MTA/],

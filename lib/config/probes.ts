@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { TlsMode } from '../mail/tls.js';
 import { fileErrorText } from '../files.js';
+import { durationMs, durationSec } from './fields.js';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
@@ -28,12 +29,12 @@ const server = {
   insecure: z.boolean().optional(),
   /** PEM file of an extra CA to trust for this server. */
   ca_file: nonEmpty.optional(),
-  timeout_ms: z.number().int().positive().optional(),
+  timeout_ms: durationMs(120_000).optional(),
 };
 
 export const probesSchema = z.strictObject({
   from: address,
-  interval: z.number().int().positive().default(300),
+  interval: durationSec(86_400).default(300),
   subject_prefix: z.string().default('[mtarep probe]'),
   /** How probes leave: probes.smtp (default) or the ESP gateway of the `esp:` section. */
   via: z.enum(['smtp', 'esp']).default('smtp'),
@@ -47,13 +48,13 @@ export const probesSchema = z.strictObject({
     })
     .optional(),
   mbox: nonEmpty.optional(),
-  max_return_s: z.number().int().positive().default(300),
-  max_sec_until_fail: z.number().int().positive().default(86400),
+  max_return_s: durationSec(7 * 86_400).default(300),
+  max_sec_until_fail: durationSec(30 * 86_400).default(86400),
   max_fail_number: z.number().int().min(0).default(0),
   max_fail_percentage: z.number().min(0).max(100).default(0),
   max_late_number: z.number().int().min(0).default(0),
   max_late_percentage: z.number().min(0).max(100).default(0),
-  window: z.number().int().positive().default(86400),
+  window: durationSec(30 * 86_400).default(86400),
   alert_to: z.array(address).default([]),
 });
 

@@ -180,14 +180,14 @@ const espWebhooks = z.strictObject({
   sendgrid: z.strictObject({ public_key: nonEmpty }).optional(),
   mailgun: z.strictObject({ signing_key: nonEmpty }).optional(),
   mandrill: z.strictObject({ webhook_key: nonEmpty, url: httpUrl }).optional(),
-  replay_window_s: positiveInt.default(300),
+  replay_window_s: durationSec(86_400).default(300),
 });
 
 const esp = z.strictObject({
   from: nonEmpty.optional(),
   providers: z.array(espProvider).default([]),
-  first_working_cache_s: z.number().int().min(0).default(3600),
-  timeout_ms: positiveInt.default(10000),
+  first_working_cache_s: z.number().int().min(0).max(7 * 86_400, 'must be at most 604800 s (7 days)').default(3600),
+  timeout_ms: durationMs(120_000).default(10000),
   webhooks: espWebhooks.prefault({}),
 });
 
