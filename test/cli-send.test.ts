@@ -43,7 +43,7 @@ function writeConfig(esp: Record<string, unknown> | null): string {
         ? {
             esp: {
               from: 'probes@mon.example.com',
-              timeout_ms: 2000,
+              timeout_ms: 30000,
               providers: [
                 { name: 'sendgrid', api_key: api.keys.sendgrid, api_url: api.apiUrl.sendgrid },
                 { name: 'mailgun', api_key: api.keys.mailgun, domain: api.mailgunDomain, api_url: api.apiUrl.mailgun },

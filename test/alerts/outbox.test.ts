@@ -58,8 +58,8 @@ describe('alert outbox', () => {
   const setup = () => {
     const config = configFrom({
       alerts: {
-        email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { port: sink.port, tls: 'none', timeout_ms: 2000 } },
-        webhooks: [{ url: hook.url, secret, timeout_ms: 1000 }],
+        email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { port: sink.port, tls: 'none', timeout_ms: 30_000 } },
+        webhooks: [{ url: hook.url, secret, timeout_ms: 30_000 }],
       },
     });
     const k = keys(r.prefix);

@@ -67,7 +67,7 @@ let cached: ReturnType<typeof configFrom> | undefined;
 /** The config pointing at this file's peers (their ports are known after beforeAll). */
 function cfg() {
   cached ??= configFrom({
-    dns: { servers: [dns.address], timeout_ms: 2000, tries: 1 },
+    dns: { servers: [dns.address], timeout_ms: 30_000, tries: 1 },
     rbls: [{ zone: 'bl.test', critical: true, removal_link: 'https://bl.example/remove?ip=' }, { zone: 'warn.test', critical: false }],
     senderscore_zone: false,
     dns_match: false,
@@ -81,8 +81,8 @@ function cfg() {
     provider_block_window: 86400,
     public_url: 'https://mtarep.example.com/',
     alerts: {
-      email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', timeout_ms: 5000 } },
-      webhooks: [{ url: hook.url, secret, timeout_ms: 5000 }],
+      email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', timeout_ms: 30_000 } },
+      webhooks: [{ url: hook.url, secret, timeout_ms: 30_000 }],
       confirm_runs: 2,
       digest_s: 600,
       remind_s: 3600,

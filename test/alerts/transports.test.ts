@@ -76,12 +76,16 @@ const digest: Digest = {
   ],
 };
 
-function alertConfig(smtpPort: number, hookUrl: string, extra: Record<string, unknown> = {}) {
+/**
+ * Timeouts are bounds for a peer that never answers, not judgements of speed: the peers here do answer,
+ * so they are generous (a loaded 2-core machine can take seconds), except where a test wants one to run out.
+ */
+function alertConfig(smtpPort: number, hookUrl: string, extra: Record<string, unknown> = {}, webhookTimeoutMs = 30_000) {
   return configFrom({
     public_url: 'https://mtarep.example.com/',
     alerts: {
-      email: { to: ['ops@example.com', 'noc@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', timeout_ms: 3000 } },
-      webhooks: [{ url: hookUrl, secret, timeout_ms: 1000 }],
+      email: { to: ['ops@example.com', 'noc@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', timeout_ms: 30_000 } },
+      webhooks: [{ url: hookUrl, secret, timeout_ms: webhookTimeoutMs }],
       ...extra,
     },
   });
@@ -258,7 +262,8 @@ describe('webhook transport (real HTTP server)', () => {
     expect(hook.requests.length - before).toBe(4); // a 400 is not retried
 
     hook.answer('hang');
-    const t = await sendOn(config, ch.id, msg, 'd3', { webhook: { attempts: 2, ...noSleep } }).catch((e: Error) => e.message);
+    const short = alertConfig(1, hook.url, {}, 1000);
+    const t = await sendOn(short, ch.id, msg, 'd3', { webhook: { attempts: 2, ...noSleep } }).catch((e: Error) => e.message);
     expect(t).toMatch(/no answer within 1000 ms \(after 2 attempts\)/);
 
     hook.answer(200);

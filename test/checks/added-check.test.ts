@@ -74,7 +74,7 @@ beforeEach(async () => {
 describe('a per-IP check added by one plugin object and one list entry', () => {
   it('is run, stored and counted by the collector', async () => {
     const config = configFrom({
-      dns: { servers: [dns.address], timeout_ms: 2000, tries: 1 },
+      dns: { servers: [dns.address], timeout_ms: 30_000, tries: 1 },
       mta_map: { mx: { fqdn: 'mx.example.test', ips: ['127.1.0.31', '127.1.0.32'] } },
     });
     const s = await runCollect({ config, redis: r.redis, log: silentLogger, now: () => NOW, checks: [...checkPlugins, oddPlugin], only: ['reputation'] });

@@ -45,7 +45,7 @@ describe('esp source', () => {
     const config = configFrom({
       esp: {
         from: 'probes@mon.example.com',
-        timeout_ms: 2000,
+        timeout_ms: 30000,
         first_working_cache_s: 0,
         providers: [
           { name: 'sendgrid', api_key: api.keys.sendgrid, api_url: api.apiUrl.sendgrid },

@@ -19,13 +19,13 @@ afterAll(async () => {
 
 describe('getText', () => {
   it.each(['big', 'big-chunked'])('refuses a body larger than maxBytes (%s), naming the source, not the URL', async (path) => {
-    const err = await getText(fetch, `${http.url}${path}?key=s3cret`, { timeoutMs: 2000, describe: 'SNDS data.aspx', maxBytes: 1000 }).catch((e: unknown) => e);
+    const err = await getText(fetch, `${http.url}${path}?key=s3cret`, { timeoutMs: 30_000, describe: 'SNDS data.aspx', maxBytes: 1000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpGetError);
     expect(err).toMatchObject({ kind: 'size', message: 'SNDS data.aspx: answer larger than 1000 bytes' });
   });
 
   it('decodes a body within the limit as UTF-8, without a byte-order mark', async () => {
-    const res = await getText(fetch, `${http.url}fits`, { timeoutMs: 2000, describe: 'x', maxBytes: 1000 });
+    const res = await getText(fetch, `${http.url}fits`, { timeoutMs: 30_000, describe: 'x', maxBytes: 1000 });
     expect(res.body).toBe('{"a":"é"}');
     expect(JSON.parse(res.body)).toEqual({ a: 'é' });
   });

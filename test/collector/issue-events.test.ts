@@ -65,7 +65,7 @@ function config(over: Record<string, unknown> = {}) {
     ssh_key: path.join(tmp, 'id'),
     ssh_user: 'mtarep',
     ssh_known_hosts: path.join(tmp, 'known_hosts'),
-    ssh_timeout_ms: 5000,
+    ssh_timeout_ms: 30_000,
     provider_block_strings: { hotmail: HOTMAIL },
     ...over,
   });

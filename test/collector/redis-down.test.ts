@@ -21,7 +21,7 @@ describe('collector with Redis gone mid-run', () => {
     const srv = await startThrowawayRedis();
     const redis = await connectRedis({ url: srv.url }, { reconnect: false });
     redis.on('error', () => {});
-    const config = configFrom({ mta_map: ['mx.example.test'], dns: { servers: [dnsServer.address], timeout_ms: 1000, tries: 1 }, senderscore_zone: false, dns_match: false });
+    const config = configFrom({ mta_map: ['mx.example.test'], dns: { servers: [dnsServer.address], timeout_ms: 30_000, tries: 1 }, senderscore_zone: false, dns_match: false });
     // The run holds its lock and waits on its first lookup while Redis stops: the real resolver,
     // gated so the order is fixed.
     const real = createDnsClient(config);

@@ -50,7 +50,7 @@ function writeConfig(extra: Record<string, unknown> = {}): string {
     stringify({
       redis_url: r.url,
       data_dir: dir,
-      dns: { servers: [dns.address], timeout_ms: 2000, tries: 1 },
+      dns: { servers: [dns.address], timeout_ms: 30_000, tries: 1 },
       rbls: ['bl.test'],
       senderscore_zone: false,
       dns_match: false,

@@ -23,7 +23,7 @@ const target = (knownHosts: string, over: Partial<SshTarget> = {}): SshTarget =>
   username: 'mtarep',
   privateKey: Buffer.from(srv.clientKey.private),
   knownHosts: parseKnownHosts(knownHosts),
-  readyTimeoutMs: 5000,
+  readyTimeoutMs: 30_000,
   ...over,
 });
 
@@ -59,7 +59,7 @@ describe('sshConnect against a real SSH server', () => {
   it('runs a command through a real shell: stdout, stderr and exit code (plain entry)', async () => {
     const s = await sshConnect(target(srv.knownHostsLine()));
     try {
-      const r = await s.exec(`printf 'a\\nb'; echo oops >&2; exit 3`, { timeoutMs: 5000 });
+      const r = await s.exec(`printf 'a\\nb'; echo oops >&2; exit 3`, { timeoutMs: 30_000 });
       expect(r.stdout.toString()).toBe('a\nb');
       expect(r.stderr).toBe('oops\n');
       expect(r.code).toBe(3);
@@ -70,7 +70,7 @@ describe('sshConnect against a real SSH server', () => {
 
   it('accepts a hashed known_hosts entry', async () => {
     const s = await sshConnect(target(srv.knownHostsLine({ hashed: true })));
-    const r = await s.exec('echo ok', { timeoutMs: 5000 });
+    const r = await s.exec('echo ok', { timeoutMs: 30_000 });
     s.close();
     expect(r.stdout.toString()).toBe('ok\n');
   });
@@ -122,7 +122,7 @@ describe('sshConnect against a real SSH server', () => {
       const e2 = (await s.exec('echo start; sleep 5', { timeoutMs: 10_000, idleTimeoutMs: 300, onStdout: () => {} }).catch((x: unknown) => x)) as SshError;
       expect(e2.message).toMatch(/no output for 300 ms/);
       // The connection is still usable.
-      expect((await s.exec('echo still', { timeoutMs: 5000 })).stdout.toString()).toBe('still\n');
+      expect((await s.exec('echo still', { timeoutMs: 30_000 })).stdout.toString()).toBe('still\n');
     } finally {
       s.close();
     }
@@ -134,7 +134,7 @@ describe('sshConnect against a real SSH server', () => {
     const inode = String(fs.statSync(path.join(srv.dir, name)).ino);
     const s = await sshConnect(target(srv.knownHostsLine()));
     try {
-      const r = await s.exec(readCommand(path.join(srv.dir, name), inode, 5), { timeoutMs: 5000 });
+      const r = await s.exec(readCommand(path.join(srv.dir, name), inode, 5), { timeoutMs: 30_000 });
       expect(r.code).toBe(0);
       expect(r.stdout.toString()).toBe('one\nline two\n');
     } finally {

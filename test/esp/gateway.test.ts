@@ -28,7 +28,7 @@ function espConfig(order: string[], extra: { timeoutMs?: number; cacheS?: number
   };
   const yml = `esp:
   from: probes@mon.example.com
-  timeout_ms: ${extra.timeoutMs ?? 2000}
+  timeout_ms: ${extra.timeoutMs ?? 30000}
   first_working_cache_s: ${extra.cacheS ?? 3600}
   providers:
 ${order.map((n) => `    - ${line[n]}`).join('\n')}
@@ -76,7 +76,10 @@ describe('failover', () => {
     ['401', 'auth'],
   ] as const)('sendgrid answering %s moves on to mailgun (%s)', async (mode, outcome) => {
     api.mode.sendgrid = mode;
-    const gw = new EspGateway({ esp: espConfig(['sendgrid', 'mailgun', 'mandrill'], { timeoutMs: 400 }), redis: r.redis, k });
+    // The bound must run out for the hanging provider and never for the answering one, even on a loaded
+    // machine: generous, and only as long as the timeout case needs.
+    const timeoutMs = mode === 'timeout' ? 3000 : 30_000;
+    const gw = new EspGateway({ esp: espConfig(['sendgrid', 'mailgun', 'mandrill'], { timeoutMs }), redis: r.redis, k });
     const res = await gw.send(probe);
     expect(res.outcome).toBe('sent');
     expect(res.provider).toBe('mailgun');
@@ -84,7 +87,7 @@ describe('failover', () => {
       ['sendgrid', outcome],
       ['mailgun', 'sent'],
     ]);
-    if (mode === 'timeout') expect(res.attempts[0]!.answer).toBe('timeout after 400 ms');
+    if (mode === 'timeout') expect(res.attempts[0]!.answer).toBe('timeout after 3000 ms');
     else expect(res.attempts[0]!.status).toBe(Number(mode));
     expect(res.configProblems).toEqual(mode === '401' ? ['sendgrid'] : []);
     expect(api.accepted.map((a) => a.vendor)).toEqual(['mailgun']);

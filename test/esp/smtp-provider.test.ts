@@ -70,7 +70,7 @@ function esp(smtpLine: string, withSendgrid = false) {
   return parseConfig(
     `esp:
   from: probes@mon.example.com
-  timeout_ms: 3000
+  timeout_ms: 30000
   providers:
     - ${smtpLine}
 ${withSendgrid ? `    - { name: sendgrid, api_key: "${api.keys.sendgrid}", api_url: "${api.apiUrl.sendgrid}" }\n` : ''}`,

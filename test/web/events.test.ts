@@ -32,8 +32,8 @@ beforeAll(async () => {
     {
       public_url: 'https://mtarep.example.com/',
       alerts: {
-        email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: 'mtarep', password: smtpPassword, timeout_ms: 5000 } },
-        webhooks: [{ url: hook.url, secret, timeout_ms: 3000 }],
+        email: { to: ['ops@example.com'], from: 'mtarep@mon.example.com', smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', user: 'mtarep', password: smtpPassword, timeout_ms: 30_000 } },
+        webhooks: [{ url: hook.url, secret, timeout_ms: 30_000 }],
       },
     },
     t.prefix,
