@@ -41,9 +41,11 @@ describe('collector lock', () => {
 
   it('a crashed run (never released, never extended) loses the lock when the TTL ends', async () => {
     const key = 'lock:c';
-    await t.redis.set(key, JSON.stringify({ token: 'x', host: 'gone', pid: 1, since: '2024-01-01T00:00:00Z' }), 'PX', 150);
+    await t.redis.set(key, JSON.stringify({ token: 'x', host: 'gone', pid: 1, since: '2024-01-01T00:00:00Z' }), 'PX', 60_000);
     await expect(acquireLock(t.redis, key, { ttlMs: 10_000 })).rejects.toThrow(/pid 1 on gone/);
-    await expect.poll(() => t.redis.exists(key), { timeout: 5_000 }).toBe(0);
+    // Time passes for the dead run's lock: its TTL runs out (shortened here instead of waiting a minute).
+    await t.redis.pexpire(key, 50);
+    await expect.poll(() => t.redis.exists(key), { timeout: 10_000 }).toBe(0);
     const lock = await acquireLock(t.redis, key, { ttlMs: 10_000 });
     expect(lock.held).toBe(true);
     await lock.release();
@@ -51,11 +53,11 @@ describe('collector lock', () => {
 
   it('a live run keeps extending its lock past the TTL', async () => {
     const key = 'lock:d';
-    // Extended every 100 ms, it lives 2 s; 3 s pass (a busy machine stalls the extender for far less
-    // than the 1.9 s of slack).
+    // Extended every 100 ms, it lives 5 s; 6 s pass. The slack (4.9 s) is what a busy machine may stall
+    // the extender for without the lock being lost; a real run needs the same of its TTL.
     const lost: string[] = [];
-    const lock = await acquireLock(t.redis, key, { ttlMs: 2_000, extendEveryMs: 100, onLost: (w) => lost.push(w) });
-    await sleep(3_000);
+    const lock = await acquireLock(t.redis, key, { ttlMs: 5_000, extendEveryMs: 100, onLost: (w) => lost.push(w) });
+    await sleep(6_000);
     expect(await t.redis.pttl(key)).toBeGreaterThan(0);
     expect(lock.held).toBe(true);
     expect(lost).toEqual([]);
@@ -68,7 +70,7 @@ describe('collector lock', () => {
     const lost: string[] = [];
     const lock = await acquireLock(t.redis, key, { ttlMs: 5_000, extendEveryMs: 30, onLost: (w) => lost.push(w) });
     await t.redis.del(key);
-    await expect.poll(() => lost, { timeout: 5_000 }).toEqual(['the collector lock expired or was taken by another run']);
+    await expect.poll(() => lost, { timeout: 30_000 }).toEqual(['the collector lock expired or was taken by another run']);
     expect(lock.held).toBe(false);
     await lock.release();
   });

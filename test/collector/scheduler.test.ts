@@ -160,19 +160,20 @@ describe('sources on BullMQ', () => {
   });
 
   it('each source on its own interval: a slow source never delays another; runs of one source never overlap', async () => {
-    // The reputation run takes about 1.5 s, every second; maillog (no SSH hosts: instant) every second.
-    dns.slow('bl.test', 1500);
+    // The reputation run takes about 3 s, every second; maillog (no SSH hosts: instant) every second, so
+    // about three maillog runs fit inside one reputation run, even when a loaded machine slows them.
+    dns.slow('bl.test', 3000);
     const file = writeConfig({ sources: { reputation: { interval: 1 }, maillog: { interval: 1 } } });
     const config = parseConfig(fs.readFileSync(file, 'utf8'), file);
     const s = await startScheduler({ config, redis: r.redis, log: silentLogger });
     try {
-      const firstRep = await until(() => json<RunSummary>(k.sourceLastRun('reputation')), 'a reputation run', 20_000);
+      const firstRep = await until(() => json<RunSummary>(k.sourceLastRun('reputation')), 'a reputation run', 60_000);
       // While that first reputation run was going, maillog ran (a slow source never holds another).
       const runs = (await r.redis.lrange(k.runs, 0, -1)).map((x) => JSON.parse(x) as RunSummary);
       const ml = runs.filter((x) => x.sources?.[0] === 'maillog' && x.finishedAt <= firstRep.finishedAt && x.startedAt >= firstRep.startedAt);
       expect(ml.length).toBeGreaterThanOrEqual(1);
       // Wait for a few more reputation runs, then check no two overlapped.
-      await until(async () => ((await r.redis.lrange(k.runs, 0, -1)).filter((x) => x.includes('"sources":["reputation"]')).length >= 3 ? true : null), 'three reputation runs', 30_000);
+      await until(async () => ((await r.redis.lrange(k.runs, 0, -1)).filter((x) => x.includes('"sources":["reputation"]')).length >= 3 ? true : null), 'three reputation runs', 90_000);
     } finally {
       await s.close();
     }

@@ -60,7 +60,7 @@ describe('probes from an mbox', () => {
     await mdaAppend('From: friend@else.test\nSubject: lunch?\n\nFrom the office: are you in?\n');
     await runProbeRound(deps);
     // The reflector appends asynchronously under the lock: wait until both returns are in.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (parseMbox(fs.readFileSync(mbox, 'utf8')).length < 3 && Date.now() < deadline) await new Promise((x) => setTimeout(x, 50));
     expect(parseMbox(fs.readFileSync(mbox, 'utf8'))).toHaveLength(3);
     // Later rounds' probes are not returned (so no MDA writes race with the locks below).

@@ -62,11 +62,11 @@ function get(path: string, headers: Record<string, string>): Promise<Raw> {
 
 /** The compressed copies are made off the event loop after a render: ask until one is sent (bounded). */
 async function until(path: string, headers: Record<string, string>, ok: (r: Raw) => boolean): Promise<Raw> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const r = await get(path, headers);
     if (ok(r)) return r;
-    if (Date.now() > deadline) throw new Error(`no such answer from ${path} within 10 s (last: ${r.status} ${JSON.stringify(r.headers)})`);
+    if (Date.now() > deadline) throw new Error(`no such answer from ${path} within 30 s (last: ${r.status} ${JSON.stringify(r.headers)})`);
     await new Promise((res) => setTimeout(res, 20));
   }
 }
