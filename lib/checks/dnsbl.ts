@@ -11,7 +11,7 @@ import { mapLimit } from '../concurrency.js';
 import type { Config, ZoneConfig } from '../config/normalize.js';
 import { rblIssueId } from '../issues.js';
 import type { CheckResult, DnsblResult, DnsblValue, IpRecord } from '../model.js';
-import { type DnsClient, DnsLookupError, type LookupOptions } from '../net/dns/client.js';
+import type { DnsClient, LookupOptions } from '../net/dns/client.js';
 import { rawReverseLabels, reverseLabels } from '../net/dns/names.js';
 import { createRateLimiter } from '../net/dns/rate-limit.js';
 import type { SeverityLevel, SeverityReason } from '../severity.js';
@@ -256,15 +256,13 @@ function zoneRun(zone: ZoneConfig, dns: DnsClient): ZoneRun {
   };
   const rate = zone.rateLimit === undefined ? null : createRateLimiter(zone.rateLimit);
   return {
-    async probe(name) {
-      if (rate) await rate.acquire(); // no extra await per query when the zone has no limit
-      try {
-        return { answers: await dns.resolve4(name, opts) };
-      } catch (e) {
-        const err = e instanceof DnsLookupError ? e : new DnsLookupError('OTHER', 'lookup failed', { cause: e });
-        return { kind: err.kind, message: err.message };
-      }
-    },
+    // No extra await per query when the zone has no limit.
+    probe: rate
+      ? async (name) => {
+          await rate.acquire();
+          return dns.probe4(name, opts);
+        }
+      : (name) => dns.probe4(name, opts),
     async txt(name) {
       if (rate) await rate.acquire();
       try {

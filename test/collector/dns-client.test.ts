@@ -1,3 +1,5 @@
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDnsClient, DnsLookupError, type DnsClient } from '../../lib/net/dns/client.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -113,5 +115,92 @@ describe('DNS client against a real UDP server', () => {
     const client = createDnsClient(configFrom({ dns: { servers: [server.address] } }));
     client.close();
     expect(await kindOf(client.resolve4('x.test'))).toBe('OTHER');
+  });
+
+  it('gives outcomes as data without rejecting (probe4, the DNSBL hot path)', async () => {
+    server.set('2.0.0.127.bl.test', { A: ['127.0.0.2'] });
+    server.fail('x.servfail.test', 'SERVFAIL');
+    expect(await dns.probe4('2.0.0.127.bl.test')).toEqual({ answers: ['127.0.0.2'] });
+    expect(await dns.probe4('1.0.0.127.bl.test')).toEqual({ kind: 'NXDOMAIN', message: 'no such name (NXDOMAIN) [ENOTFOUND]' });
+    expect(await dns.probe4('x.servfail.test')).toMatchObject({ kind: 'SERVFAIL' });
+    expect(await dns.probe4('bad..name')).toMatchObject({ kind: 'OTHER' });
+  });
+
+  it('asks again over TCP when the UDP reply is truncated', async () => {
+    const long = 'reason '.repeat(120);
+    server.set('big.test', { TXT: [long], A: ['192.0.2.5'] });
+    server.truncate('big.test');
+    expect(await dns.resolveTxt('big.test')).toEqual([long]);
+    expect(await dns.resolve4('big.test')).toEqual(['192.0.2.5']);
+    // Node's resolver, which takes over, tries UDP once more itself before TCP.
+    expect(server.count((q) => q.name === 'big.test' && q.transport === 'udp')).toBeGreaterThanOrEqual(2);
+    expect(server.count((q) => q.name === 'big.test' && q.transport === 'tcp')).toBe(2);
+  });
+
+  it('tries each try on the next server: a silent or failing server is passed over', async () => {
+    other.set('both.test', { A: ['192.0.2.9'] });
+    server.fail('both.test', 'drop');
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address, other.address], timeout_ms: SILENT_MS, tries: 1 } }));
+    try {
+      expect(await client.resolve4('both.test')).toEqual(['192.0.2.9']);
+      server.fail('both.test', 'SERVFAIL');
+      expect(await client.resolve4('both.test')).toEqual(['192.0.2.9']);
+      expect(server.count((q) => q.name === 'both.test')).toBe(2);
+      expect(other.count((q) => q.name === 'both.test')).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('spends `tries` attempts on a server that times out or fails, then reports that', async () => {
+    server.fail('dead.test', 'drop');
+    server.fail('sick.test', 'SERVFAIL');
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: SILENT_MS, tries: 3 } }));
+    try {
+      const t0 = performance.now();
+      expect(await kindOf(client.resolve4('x.dead.test'))).toBe('TIMEOUT');
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(3 * SILENT_MS - 5);
+      expect(await kindOf(client.resolve4('x.sick.test'))).toBe('SERVFAIL');
+      expect(server.count((q) => q.name === 'x.dead.test')).toBe(3);
+      expect(server.count((q) => q.name === 'x.sick.test')).toBe(3);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('ignores datagrams that do not answer the query (another id or question) and takes the one that does', async () => {
+    const fake = dgram.createSocket('udp4');
+    fake.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      const reply = (id: number, name: string, data: string) =>
+        fake.send(
+          dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ ...q.questions![0]!, name }], answers: [{ type: 'A', name, ttl: 1, data }] }),
+          rinfo.port,
+          rinfo.address,
+        );
+      const name = q.questions![0]!.name;
+      reply(((q.id ?? 0) + 1) & 0xffff, name, '192.0.2.66'); // another id
+      reply(q.id ?? 0, `x${name}`, '192.0.2.67'); // another question
+      reply(q.id ?? 0, name, '192.0.2.1');
+    });
+    await new Promise<void>((r) => fake.bind(0, '127.0.0.1', r));
+    const client = createDnsClient(configFrom({ dns: { servers: [`127.0.0.1:${fake.address().port}`], timeout_ms: ANSWERS_MS, tries: 1 } }));
+    try {
+      expect(await client.resolve4('spoofed.test')).toEqual(['192.0.2.1']);
+    } finally {
+      client.close();
+      await new Promise<void>((r) => fake.close(() => r()));
+    }
+  });
+
+  it('fails the lookups in flight when closed, as errors', async () => {
+    const release = server.hold('held.test');
+    server.set('held.test', { A: ['192.0.2.1'] });
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 } }));
+    const pending = kindOf(client.resolve4('held.test'));
+    await expect.poll(() => server.count((q) => q.name === 'held.test'), { timeout: ANSWERS_MS }).toBe(1);
+    client.close();
+    expect(await pending).toBe('OTHER');
+    release();
   });
 });

@@ -38,6 +38,7 @@ describe('collector with Redis gone mid-run', () => {
       resolve6: (n, o) => gate.then(() => real.resolve6(n, o)),
       resolveTxt: (n, o) => real.resolveTxt(n, o),
       reverse: (ip, o) => real.reverse(ip, o),
+      probe4: (n, o) => real.probe4(n, o),
       close: () => real.close(),
     };
     const log = captureLog();

@@ -2,7 +2,9 @@
  * A real UDP DNS server on loopback for tests (node:dgram + dns-packet), serving in-memory records
  * that each test configures: A/AAAA/TXT/PTR, DNSBL listings (IPv4 octets or IPv6 nibbles), RFC 5782
  * test points, zones that fail (NXDOMAIN, SERVFAIL, REFUSED, or `drop`: never answer), wildcard zones
- * that list everything, and slow zones. It records every query so tests can count them server side.
+ * that list everything, slow zones, and names whose UDP replies are truncated (TC) so that clients ask
+ * again over TCP, which it serves on the same port. It records every query (with its transport) so
+ * tests can count them server side.
  *
  *   const dns = await startDnsServer();
  *   dns.list('bl.test', '192.0.2.10', ['127.0.0.2', '127.0.0.4'], 'listed for spam');
@@ -10,6 +12,7 @@
  *   config.dns.servers = [dns.address];
  */
 import dgram from 'node:dgram';
+import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { dnsblName, rawReverseLabels } from '../../lib/net/dns/names.js';
 
@@ -22,6 +25,7 @@ export interface ReceivedQuery {
   /** Lower-cased query name without the trailing dot. */
   name: string;
   type: string;
+  transport: 'udp' | 'tcp';
   /** performance.now() when the query arrived. */
   t: number;
 }
@@ -50,6 +54,8 @@ export interface TestDnsServer {
   slow(suffix: string, ms: number): void;
   /** Hold every answer under `suffix` until the returned function is called (then send them all). */
   hold(suffix: string): () => void;
+  /** UDP replies for names under `suffix` carry no records and the TC bit; TCP gets the full answer. */
+  truncate(suffix: string): void;
   /** Every query received, in order. */
   readonly queries: readonly ReceivedQuery[];
   /** Number of queries received, optionally only those matching. */
@@ -83,12 +89,12 @@ function txtChunks(s: string): string[] {
 
 export async function startDnsServer(opts: { host?: string } = {}): Promise<TestDnsServer> {
   const host = opts.host ?? '127.0.0.1';
-  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const names = new Map<string, TestRecords>();
   const failures = new Map<string, { how: TestFailure; type?: TestRecordType }>();
   const wildcards = new Map<string, TestRecords>();
   const delays = new Map<string, number>();
   const holds = new Map<string, { sends: (() => void)[] | null }>();
+  const truncated = new Map<string, true>();
   const queries: ReceivedQuery[] = [];
 
   const answer = (name: string, type: string): { rcode: keyof typeof rcodeNumber; answers: dnsPacket.Answer[] } | null => {
@@ -106,7 +112,8 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     return { rcode: 'NOERROR', answers };
   };
 
-  socket.on('message', (msg, rinfo) => {
+  /** The reply to one query message (null: no reply), after the rules' delay or hold. */
+  const respond = (msg: Buffer, transport: 'udp' | 'tcp', reply: (packet: Buffer) => void) => {
     let req: dnsPacket.DecodedPacket;
     try {
       req = dnsPacket.decode(msg);
@@ -116,31 +123,74 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     const q = req.questions?.[0];
     if (!q) return;
     const name = lc(q.name);
-    queries.push({ name, type: q.type, t: performance.now() });
+    queries.push({ name, type: q.type, transport, t: performance.now() });
     const res = answer(name, q.type);
     if (res === null) return;
+    const tc = transport === 'udp' && ruleFor(truncated, name) !== undefined;
     const packet = dnsPacket.encode({
       type: 'response',
       id: req.id ?? 0,
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) | rcodeNumber[res.rcode],
+      flags:
+        dnsPacket.AUTHORITATIVE_ANSWER |
+        dnsPacket.RECURSION_AVAILABLE |
+        (req.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) |
+        (tc ? dnsPacket.TRUNCATED_RESPONSE : 0) |
+        rcodeNumber[res.rcode],
       questions: [q],
-      answers: res.answers,
+      answers: tc ? [] : res.answers,
     });
     const delay = ruleFor(delays, name);
-    const send = () => socket.send(packet, rinfo.port, rinfo.address);
+    const send = () => reply(packet);
     const hold = ruleFor(holds, name);
     if (hold?.sends) hold.sends.push(send);
     else if (delay) setTimeout(send, delay);
     else send();
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, host, () => {
-      socket.off('error', reject);
-      resolve();
+  // A UDP port the OS picks, and TCP on the same number: when TCP is taken there, try another pair.
+  const conns = new Set<net.Socket>();
+  const tcpServer = () =>
+    net.createServer((conn) => {
+      conns.add(conn);
+      conn.on('close', () => conns.delete(conn));
+      let buf = Buffer.alloc(0);
+      conn.on('error', () => {});
+      conn.on('data', (chunk) => {
+        buf = Buffer.concat([buf, chunk]);
+        // RFC 1035 4.2.2: each message after its 2-byte length.
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          respond(msg, 'tcp', (packet) => {
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(packet.length);
+            if (!conn.destroyed) conn.write(Buffer.concat([len, packet]));
+          });
+        }
+      });
     });
-  });
+  let socket!: dgram.Socket;
+  let tcp!: net.Server;
+  for (let attempt = 0; ; attempt++) {
+    socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const s = socket;
+    s.on('message', (msg, rinfo) => respond(msg, 'udp', (packet) => s.send(packet, rinfo.port, rinfo.address)));
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(0, host, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    });
+    tcp = tcpServer();
+    const t = tcp;
+    const listening = await new Promise<boolean>((resolve, reject) => {
+      t.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' && attempt < 20 ? resolve(false) : reject(e)));
+      t.listen(s.address().port, host, () => resolve(true));
+    });
+    if (listening) break;
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
   const port = socket.address().port;
 
   const add = (name: string, records: TestRecords) => {
@@ -166,6 +216,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
       names.delete(`1.0.0.127.${z}`);
       if (o.ipv6) names.set(`${rawReverseLabels('::ffff:127.0.0.2')}.${z}`, { A: o.codes ?? ['127.0.0.2'], TXT: ['test point'] });
     },
+    truncate: (suffix) => void truncated.set(lc(suffix), true),
     fail: (suffix, how, type) => void failures.set(lc(suffix), { how, ...(type !== undefined ? { type } : {}) }),
     wildcard: (suffix, records) => void wildcards.set(lc(suffix), { ...records }),
     slow: (suffix, ms) => void delays.set(lc(suffix), ms),
@@ -189,8 +240,17 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
       wildcards.clear();
       delays.clear();
       holds.clear();
+      truncated.clear();
       queries.length = 0;
     },
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    close: () =>
+      Promise.all([
+        new Promise<void>((resolve) => socket.close(() => resolve())),
+        new Promise<void>((resolve) => {
+          tcp.close(() => resolve());
+          // Connections a client keeps open (c-ares does) must not hold the close.
+          for (const c of conns) c.destroy();
+        }),
+      ]).then(() => undefined),
   };
 }

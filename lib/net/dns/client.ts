@@ -1,14 +1,16 @@
 /**
- * DNS client for every lookup the collector makes: node's c-ares resolvers behind one concurrency
- * bound (`dns.concurrency` queries in flight in total), spread over a small pool of resolver channels
- * per server set (one c-ares channel degrades past a few dozen queries in flight; several in parallel
- * scale), with errors mapped to kinds. Only NXDOMAIN and NODATA mean "no such record"; every other
- * failure means "cannot tell" and callers must treat it so.
+ * DNS client for every lookup the collector makes: queries over UDP (udp.ts: a few sockets per server
+ * set, one timeout sweep, retries on the next server) behind one concurrency bound (`dns.concurrency`
+ * queries in flight in total), with errors mapped to kinds. Node's c-ares resolver only parses the
+ * server list and asks again over TCP when a reply is truncated. Only NXDOMAIN and NODATA mean
+ * "no such record"; every other failure means "cannot tell" and callers must treat it so.
  */
 import { promises as dnsp } from 'node:dns';
 import type { Config } from '../../config/normalize.js';
-import { createLimiter, type Limiter } from '../../concurrency.js';
+import { isIP } from 'node:net';
 import { rawReverseLabels, normalizeIp } from './names.js';
+import { createUdpTransport, type UdpServer, type UdpTransport } from './udp.js';
+import type { QueryType } from './wire.js';
 
 /** `d.c.b.a.in-addr.arpa` / 32 nibbles + `.ip6.arpa` for an IP (IPv4-mapped IPv6 as IPv4). */
 export function arpaName(ip: string): string {
@@ -53,6 +55,8 @@ export interface DnsClient {
   resolveTxt(name: string, opts?: LookupOptions): Promise<string[]>;
   /** PTR names of an IP. */
   reverse(ip: string, opts?: LookupOptions): Promise<string[]>;
+  /** A records as data, never rejecting: the DNSBL hot path (no error object per NXDOMAIN). */
+  probe4(name: string, opts?: LookupOptions): Promise<LookupOutcome>;
   close(): void;
 }
 
@@ -67,6 +71,7 @@ const codeKinds: Record<string, DnsErrorKind> = {
   EOF: 'NETWORK',
   ENETUNREACH: 'NETWORK',
   EHOSTUNREACH: 'NETWORK',
+  ECONNREFUSED_: 'NETWORK',
 };
 
 const kindText: Record<DnsErrorKind, string> = {
@@ -95,68 +100,198 @@ export function toLookupError(e: unknown, query: string, timeoutMs: number): Dns
   }
 }
 
-/** Queries in flight that one c-ares channel handles well (measured: 64 fine, 256 degrades). */
+/** Queries in flight per UDP socket (and, for the TCP fallback, per c-ares channel). */
 const perChannel = 48;
 
 export interface DnsClientOptions {
-  /** Resolver channels per server set; default: enough for `concurrency` at ~48 in flight each, max 16. */
+  /** UDP sockets per server set and address family; default: one per ~48 in flight, max 16. */
   poolSize?: number;
+}
+
+/** A lookup's outcome as data: the records, or why there are none (DnsLookupError's kind and message). */
+export type LookupOutcome = { answers: string[] } | { kind: DnsErrorKind; message: string };
+
+/** What `dns.servers` says, as the UDP transport addresses it (node parses and checks the strings). */
+function udpServers(resolver: InstanceType<typeof dnsp.Resolver>): UdpServer[] {
+  return resolver.getServers().map((s) => {
+    const m = /^\[(.+)\]:(\d+)$/.exec(s);
+    if (m) return { address: normalizeIp(m[1]!), port: Number(m[2]), family: 6 as const };
+    if (isIP(s) === 6) return { address: normalizeIp(s), port: 53, family: 6 as const };
+    const [host, port] = s.split(':');
+    return { address: host!, port: port ? Number(port) : 53, family: 4 as const };
+  });
+}
+
+/** DnsLookupError's kind and message for a code (pure; a pool memoises them: 200,000 NXDOMAINs share one). */
+function outcomeOf(code: string, timeoutMs: number): { kind: DnsErrorKind; message: string } {
+  const kind = codeKinds[code] ?? 'OTHER';
+  const message = kind === 'TIMEOUT' ? `timeout after ${timeoutMs} ms per try` : code ? `${kindText[kind]} [${code}]` : kindText[kind];
+  return { kind, message };
+}
+
+interface Pool {
+  udp: UdpTransport;
+  /** c-ares, only for a reply too long for UDP (it asks again over TCP); made on first need. */
+  tcp: () => InstanceType<typeof dnsp.Resolver>;
+  timeout: number;
+  failures: Map<string, { kind: DnsErrorKind; message: string }>;
+}
+
+function failure(pool: Pool, code: string): { kind: DnsErrorKind; message: string } {
+  let o = pool.failures.get(code);
+  if (o === undefined) pool.failures.set(code, (o = Object.freeze(outcomeOf(code, pool.timeout))));
+  return o;
 }
 
 /**
  * Build the collector's DNS client from `config.dns`: `servers` (empty = the system's resolvers),
- * `timeoutMs` per try, `tries`, `concurrency` in flight in total.
+ * `timeoutMs` per try, `tries`, `concurrency` in flight in total. Queries go over UDP (udp.ts); a
+ * truncated reply is asked again through node's resolver, which retries over TCP.
  */
 export function createDnsClient(config: Config, options: DnsClientOptions = {}): DnsClient {
   const { servers, timeoutMs, tries, concurrency } = config.dns;
-  const limiter: Limiter = createLimiter(concurrency);
-  const poolSize = options.poolSize ?? Math.min(16, Math.max(1, Math.ceil(concurrency / perChannel)));
-  const pools = new Map<string, { resolvers: InstanceType<typeof dnsp.Resolver>[]; next: number }>();
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
+  const sockets = options.poolSize ?? Math.min(16, Math.max(1, Math.ceil(concurrency / perChannel)));
+  const pools = new Map<string, Pool>();
   let closed = false;
+  // The global bound: a counter and a FIFO of queries waiting for a slot (a moving head: it may hold 200,000).
+  let active = 0;
+  let waiting: (() => void)[] = [];
+  let head = 0;
+  const release = () => {
+    active--;
+    if (head < waiting.length) {
+      const next = waiting[head]!;
+      waiting[head++] = undefined as unknown as () => void;
+      if (head > 1024 && head * 2 > waiting.length) {
+        waiting = waiting.slice(head);
+        head = 0;
+      }
+      active++;
+      next();
+    }
+  };
 
-  const pick = (opts: LookupOptions | undefined) => {
+  // The pool of the configured servers, and of each options object seen (a zone's is made once).
+  let defaultPool: Pool | undefined;
+  const byOptions = new WeakMap<LookupOptions, Pool>();
+  const poolOf = (opts: LookupOptions | undefined): Pool => {
+    if (opts === undefined || (opts.servers === undefined && opts.timeoutMs === undefined)) return (defaultPool ??= makePool(undefined));
+    let pool = byOptions.get(opts);
+    if (pool === undefined) byOptions.set(opts, (pool = makePool(opts)));
+    return pool;
+  };
+  const makePool = (opts: LookupOptions | undefined): Pool => {
     const list = opts?.servers ?? servers;
     const timeout = opts?.timeoutMs ?? timeoutMs;
     const key = `${list.join(',')}|${timeout}`;
     let pool = pools.get(key);
     if (!pool) {
-      const resolvers = Array.from({ length: poolSize }, () => {
+      const make = () => {
         const r = new dnsp.Resolver({ timeout, tries });
         // setServers once, before any query; an empty list keeps the system's resolv.conf servers.
         if (list.length > 0) r.setServers(list);
         return r;
-      });
-      pool = { resolvers, next: 0 };
+      };
+      const parsed = make();
+      let tcp: InstanceType<typeof dnsp.Resolver> | undefined;
+      pool = {
+        udp: createUdpTransport({ servers: udpServers(parsed), timeoutMs: timeout, tries, sockets }),
+        tcp: () => (tcp ??= parsed),
+        timeout,
+        failures: new Map(),
+      };
       pools.set(key, pool);
     }
-    const r = pool.resolvers[pool.next]!;
-    pool.next = (pool.next + 1) % pool.resolvers.length;
-    return { r, timeout };
+    return pool;
   };
 
-  const query = <T>(name: string, opts: LookupOptions | undefined, fn: (r: InstanceType<typeof dnsp.Resolver>) => Promise<T>) => {
-    if (closed) return Promise.reject(new DnsLookupError('OTHER', 'DNS client is closed', { query: name }));
-    return limiter.run(async () => {
-      const { r, timeout } = pick(opts);
-      try {
-        return await fn(r);
-      } catch (e) {
-        throw toLookupError(e, name, timeout);
-      }
+  /** One lookup as data: never rejects. */
+  const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<{ records: string[] } | { kind: DnsErrorKind; message: string }> => {
+    if (closed) return Promise.resolve({ kind: 'OTHER', message: 'DNS client is closed' });
+    let pool: Pool;
+    try {
+      pool = poolOf(opts);
+    } catch (e) {
+      return Promise.resolve({ kind: 'OTHER', message: `bad DNS server list: ${(e as Error).message}` });
+    }
+    return new Promise((resolve) => {
+      const go = () =>
+        pool.udp.query(name, type, (o) => {
+          if ('records' in o) {
+            release();
+            resolve(o);
+          } else if (o.code === 'TRUNCATED') {
+            // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
+            viaTcp(pool, name, type).then((r) => {
+              release();
+              resolve(r);
+            });
+          } else {
+            release();
+            resolve(failure(pool, o.code));
+          }
+        });
+      if (active < concurrency) {
+        active++;
+        go();
+      } else waiting.push(go);
     });
   };
 
+  const viaTcp = async (pool: Pool, name: string, type: QueryType): Promise<{ records: string[] } | { kind: DnsErrorKind; message: string }> => {
+    const r = pool.tcp();
+    try {
+      if (type === 'A') return { records: await r.resolve4(name) };
+      if (type === 'AAAA') return { records: await r.resolve6(name) };
+      if (type === 'PTR') return { records: await r.resolvePtr(name) };
+      return { records: (await r.resolveTxt(name)).map((chunks) => chunks.join('')) };
+    } catch (e) {
+      return failure(pool, (e as { code?: string } | null)?.code ?? '');
+    }
+  };
+
+  const rejecting = async (name: string, type: QueryType, opts: LookupOptions | undefined, query = name): Promise<string[]> => {
+    const o = await lookup(name, type, opts);
+    if ('records' in o) return o.records;
+    throw lookupError(o, query);
+  };
+
   return {
-    resolve4: (name, opts) => query(name, opts, (r) => r.resolve4(name)),
-    resolve6: (name, opts) => query(name, opts, (r) => r.resolve6(name)),
-    resolveTxt: (name, opts) => query(name, opts, async (r) => (await r.resolveTxt(name)).map((chunks) => chunks.join(''))),
-    // Not Resolver.reverse(): it goes through ares_gethostbyaddr, which reports a SERVFAIL or a
-    // timeout as ENOTFOUND, i.e. "no PTR" (measured). A PTR query on the arpa name keeps the rcode.
-    reverse: (ip, opts) => query(ip, opts, (r) => r.resolvePtr(arpaName(ip))),
+    resolve4: (name, opts) => rejecting(name, 'A', opts),
+    resolve6: (name, opts) => rejecting(name, 'AAAA', opts),
+    resolveTxt: (name, opts) => rejecting(name, 'TXT', opts),
+    // A PTR query on the arpa name (node's Resolver.reverse() reported a SERVFAIL or a timeout as
+    // ENOTFOUND, i.e. "no PTR"): the rcode is kept.
+    reverse: (ip, opts) => {
+      let name: string;
+      try {
+        name = arpaName(ip);
+      } catch (e) {
+        return Promise.reject(new DnsLookupError('OTHER', (e as Error).message, { query: ip }));
+      }
+      return rejecting(name, 'PTR', opts, ip);
+    },
+    probe4: async (name, opts) => {
+      const o = await lookup(name, 'A', opts);
+      return 'records' in o ? { answers: o.records } : o;
+    },
     close() {
       closed = true;
-      for (const pool of pools.values()) for (const r of pool.resolvers) r.cancel();
+      for (const pool of pools.values()) pool.udp.close();
       pools.clear();
+      defaultPool = undefined;
     },
   };
+}
+
+/** A DnsLookupError from an outcome, without a stack (see toLookupError). */
+function lookupError(o: { kind: DnsErrorKind; message: string }, query: string): DnsLookupError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new DnsLookupError(o.kind, o.message, { query });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

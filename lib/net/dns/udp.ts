@@ -1,0 +1,236 @@
+/**
+ * The DNS transport of the collector's hot path: queries over UDP from a few sockets per address
+ * family, replies matched by id, source and question (wire.ts), one timer for all the queries in
+ * flight (they share one timeout, so their deadlines come in the order they were sent: a FIFO swept
+ * when its head is due), retries on the next server as c-ares does (a timeout, SERVFAIL, REFUSED or
+ * NOTIMP tries again until `tries` rounds over the servers are spent).
+ *
+ * Why not node's c-ares resolvers: profiled on 200,000 DNSBL queries, c-ares and the exception node
+ * builds for every NXDOMAIN took about 40% of the whole collector process. Outcomes here are plain
+ * data (an error code, never a thrown error). A truncated reply (TC) is handed back as `TRUNCATED`
+ * for the caller to ask again over TCP.
+ */
+import crypto from 'node:crypto';
+import dgram from 'node:dgram';
+import { encodeQuery, decodeReply, type QueryType } from './wire.js';
+
+export interface UdpServer {
+  /** Numeric address as node reports a datagram's source (IPv6 canonical, no brackets). */
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** Records of the asked type (maybe none: NODATA is `code: 'ENODATA'`), or a node-style error code. */
+export type UdpOutcome = { records: string[] } | { code: string };
+
+export interface UdpTransportOptions {
+  servers: readonly UdpServer[];
+  /** Per try. */
+  timeoutMs: number;
+  /** Rounds over the servers. */
+  tries: number;
+  /** Sockets per address family (spreads ids and kernel buffers). */
+  sockets: number;
+}
+
+export interface UdpTransport {
+  /** Send one query; `done` is called exactly once (also on close, with ECANCELLED). */
+  query(name: string, type: QueryType, done: (o: UdpOutcome) => void): void;
+  /** Queries sent and not yet answered or failed. */
+  readonly inFlight: number;
+  close(): void;
+}
+
+interface Pending {
+  buf: Buffer;
+  done: (o: UdpOutcome) => void;
+  attempt: number;
+  /** Deadline of the current attempt; a FIFO entry with another deadline is an old attempt's. */
+  deadline: number;
+  sock: Sock | null;
+  id: number;
+  server: UdpServer;
+  finished: boolean;
+}
+
+interface Sock {
+  s: dgram.Socket;
+  /** By query id. */
+  pending: (Pending | undefined)[];
+  /** Queries sent before the socket was connected (null once it is). */
+  early: Pending[] | null;
+}
+
+/** Codes after which c-ares tries the next server (a reply that says nothing about the name). */
+const retryCodes: Record<number, string> = { 2: 'ESERVFAIL', 4: 'ENOTIMP', 5: 'EREFUSED' };
+const rcodeCodes: Record<number, string> = { 1: 'EFORMERR', 3: 'ENOTFOUND' };
+
+export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
+  if (opts.servers.length === 0) throw new Error('no DNS servers to send to');
+  const attempts = Math.max(1, opts.tries) * opts.servers.length;
+  // By server index.
+  const socks: Sock[][] = [];
+  let nextSock = 0;
+  let inFlight = 0;
+  let closed = false;
+  // The timeout FIFO: entries and the deadline each was pushed with.
+  let fifo: Pending[] = [];
+  let fifoDeadline: number[] = [];
+  let head = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let timerAt = Infinity;
+
+  const ids = new Uint16Array(1024);
+  let idNext = ids.length;
+  const randomId = () => {
+    if (idNext === ids.length) {
+      crypto.randomFillSync(ids);
+      idNext = 0;
+    }
+    return ids[idNext++]!;
+  };
+
+  /**
+   * The sockets of one server, connected to it: a send then skips node's address lookup (a tick per
+   * datagram) and the kernel drops datagrams from anyone else.
+   */
+  const socketsOf = (server: UdpServer, index: number): Sock[] => {
+    let list = socks[index];
+    if (list === undefined) {
+      list = socks[index] = [];
+      for (let i = 0; i < Math.max(1, opts.sockets); i++) {
+        const sock: Sock = { s: dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6'), pending: new Array<Pending | undefined>(65536), early: [] };
+        sock.s.on('message', (msg, rinfo) => onMessage(sock, msg, rinfo));
+        // A socket error (an ICMP unreachable, say) fails what it carried; a retry goes out again.
+        sock.s.on('error', (e: NodeJS.ErrnoException) => {
+          for (const p of sock.pending) if (p) failAttempt(p, e.code ?? 'ECONNRESET');
+        });
+        sock.s.connect(server.port, server.address, () => {
+          const early = sock.early ?? [];
+          sock.early = null;
+          for (const p of early) if (p.sock === sock && !p.finished) sock.s.send(p.buf);
+        });
+        if (inFlight === 0) sock.s.unref();
+        list.push(sock);
+      }
+    }
+    return list;
+  };
+
+  const setRef = (on: boolean) => {
+    for (const list of socks) if (list) for (const s of list) (on ? s.s.ref() : s.s.unref());
+  };
+
+  const arm = () => {
+    if (head >= fifo.length) return;
+    const at = fifoDeadline[head]!;
+    if (timer !== null && timerAt <= at) return;
+    if (timer !== null) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(sweep, Math.max(0, Math.ceil(at - performance.now())));
+  };
+
+  function sweep() {
+    timer = null;
+    timerAt = Infinity;
+    const now = performance.now();
+    while (head < fifo.length) {
+      const p = fifo[head]!;
+      const at = fifoDeadline[head]!;
+      if (!p.finished && p.deadline === at && at > now) break;
+      fifo[head] = undefined as unknown as Pending;
+      head++;
+      if (!p.finished && p.deadline === at) failAttempt(p, 'ETIMEOUT');
+    }
+    if (head > 4096 && head * 2 > fifo.length) {
+      fifo = fifo.slice(head);
+      fifoDeadline = fifoDeadline.slice(head);
+      head = 0;
+    }
+    arm();
+  }
+
+  const finish = (p: Pending, o: UdpOutcome) => {
+    if (p.finished) return;
+    p.finished = true;
+    if (p.sock) p.sock.pending[p.id] = undefined;
+    p.sock = null;
+    if (--inFlight === 0) setRef(false);
+    p.done(o);
+  };
+
+  /** This attempt failed: try again (next server) while attempts remain, else report `code`. */
+  function failAttempt(p: Pending, code: string) {
+    if (p.finished) return;
+    if (p.sock) p.sock.pending[p.id] = undefined;
+    p.sock = null;
+    if (p.attempt + 1 < attempts && !closed) {
+      p.attempt++;
+      send(p);
+    } else finish(p, { code });
+  }
+
+  function send(p: Pending) {
+    const index = p.attempt % opts.servers.length;
+    const server = opts.servers[index]!;
+    const list = socketsOf(server, index);
+    const sock = list[nextSock++ % list.length]!;
+    let id = randomId();
+    while (sock.pending[id] !== undefined) id = randomId();
+    p.id = id;
+    p.sock = sock;
+    p.server = server;
+    p.buf.writeUInt16BE(id, 0);
+    sock.pending[id] = p;
+    p.deadline = performance.now() + opts.timeoutMs;
+    fifo.push(p);
+    fifoDeadline.push(p.deadline);
+    arm();
+    // No callback: node then sends at once without a completion request and tick per datagram. A
+    // datagram the kernel refuses is a lost query: its attempt times out and is retried.
+    if (sock.early) sock.early.push(p);
+    else sock.s.send(p.buf);
+  }
+
+  function onMessage(sock: Sock, msg: Buffer, rinfo: dgram.RemoteInfo) {
+    if (msg.length < 12) return;
+    const p = sock.pending[msg.readUInt16BE(0)];
+    if (!p || rinfo.port !== p.server.port || rinfo.address !== p.server.address) return;
+    const reply = decodeReply(msg, p.buf);
+    if (reply === null) return; // not the reply to this question: keep waiting for it
+    if (reply.tc) return finish(p, { code: 'TRUNCATED' });
+    if (reply.rcode === 0) return finish(p, reply.records.length > 0 ? { records: reply.records } : { code: 'ENODATA' });
+    const retry = retryCodes[reply.rcode];
+    if (retry) return failAttempt(p, retry);
+    finish(p, { code: rcodeCodes[reply.rcode] ?? 'EBADRESP' });
+  }
+
+  return {
+    query(name, type, done) {
+      if (closed) return done({ code: 'ECANCELLED' });
+      let buf: Buffer;
+      try {
+        buf = encodeQuery(0, name, type);
+      } catch (e) {
+        return done({ code: (e as { code?: string }).code ?? 'EBADNAME' });
+      }
+      if (inFlight++ === 0) setRef(true);
+      send({ buf, done, attempt: 0, deadline: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false });
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      for (let i = head; i < fifo.length; i++) finish(fifo[i]!, { code: 'ECANCELLED' });
+      fifo = [];
+      fifoDeadline = [];
+      head = 0;
+      for (const list of socks) if (list) for (const s of list) s.s.close();
+    },
+  };
+}
