@@ -1,77 +1,22 @@
 #!/usr/bin/env node
 /**
- * The `mtarep` command: parse the command line, load the config, hand over to the command's module
- * (cli/commands.ts lists them and imports each only when it runs). The only place that exits; the
- * exit codes are in cli/exit-codes.ts. Library code throws.
+ * The `mtarep` command (package.json "bin"). A build (`npm run build`) also bundles the program into
+ * dist/bundle/mtarep.cjs (scripts/build-bundle.ts); started from there through a V8 code cache
+ * (cli/bundle-loader.ts) a command does not compile its code again on every start. `--version`,
+ * `--help` (no command) load four small modules, less than the bundle: they run the modules. So do
+ * the sources through tsx, a tsc-only build (no bundle) and MTAREP_BUNDLE=0: the same program,
+ * cli/program.ts.
  */
-import { parseArgs } from 'node:util';
-import fs from 'node:fs';
-import path from 'node:path';
-import { commandHelp, commonOptions, findCommand, usage, type CommandContext } from './commands.js';
-import { exitCodes } from './exit-codes.js';
-import { mtarepVersion } from '../lib/version.js';
+import { fileURLToPath } from 'node:url';
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`mtarep: ${message}\n`);
-  process.exit(code);
+type Program = typeof import('./program.js');
+
+const argv = process.argv.slice(2);
+const command = argv[0];
+const light = command === undefined || command.startsWith('-') || command === 'help';
+let program: Program | undefined;
+if (!light && import.meta.url.endsWith('.js') && process.env['MTAREP_BUNDLE'] !== '0') {
+  const { loadBundle } = await import('./bundle-loader.js');
+  program = loadBundle<Program>(fileURLToPath(new URL('../bundle/mtarep.cjs', import.meta.url)), command)?.exports;
 }
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(usage());
-    return cmd === undefined ? exitCodes.usage : exitCodes.ok;
-  }
-  if (cmd === '--version' || cmd === '-V') {
-    process.stdout.write(`${mtarepVersion()}\n`);
-    return exitCodes.ok;
-  }
-  const spec = findCommand(cmd);
-  if (!spec) fail(`unknown command "${cmd}" (try mtarep --help)`, exitCodes.usage);
-
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, options: { ...commonOptions, ...spec.options } });
-  } catch (e) {
-    fail(`${(e as Error).message} (try mtarep ${spec.name} --help)`, spec.usageExitCode ?? exitCodes.usage);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(commandHelp(spec));
-    return exitCodes.ok;
-  }
-  const min = spec.positionals?.min ?? 0;
-  const max = spec.positionals?.max ?? 0;
-  if (positionals.length < min || positionals.length > max) {
-    fail(spec.positionals && positionals.length < min ? spec.positionals.usage : `unexpected argument "${positionals[max]}"`, spec.usageExitCode ?? exitCodes.usage);
-  }
-  const configArg = values.config as string;
-  const ctx: CommandContext = { configPath: path.resolve(configArg), configArg, values, positionals };
-
-  if (spec.config === 'none') return (await spec.load()).run(ctx);
-
-  // Loaded only by commands that read a config (yaml and zod are not needed for --version or --help).
-  const { ConfigError, loadConfig } = await import('../lib/config/load.js');
-  let config;
-  try {
-    config = loadConfig(ctx.configPath, { checkFiles: spec.config === 'load' });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(e.message + '\n');
-      if (!fs.existsSync(ctx.configPath)) {
-        process.stderr.write(`mtarep: create one with \`mtarep init --config ${configArg}\` or copy mtarep.example.yml\n`);
-      }
-      return exitCodes.config;
-    }
-    throw e;
-  }
-  return (await spec.load()).run({ ...ctx, config });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`mtarep: ${(e as Error).message}\n`);
-    process.exit(exitCodes.fatal);
-  },
-);
+(program ?? (await import('./program.js'))).start(argv);

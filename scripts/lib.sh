@@ -67,10 +67,10 @@ need_chromium() {
   exit 1
 }
 
-# Build dist/ when it is missing or older than the sources (tsc).
+# Build dist/ when it is missing or older than the sources (tsc, then esbuild's bundle of the CLI).
 need_build() {
-  if [ ! -f dist/cli/main.js ] || [ -n "$(find lib cli collector web views package.json tsconfig.json -newer dist/cli/main.js -print -quit 2>/dev/null)" ]; then
-    say "building (tsc)"
+  if [ ! -f dist/cli/main.js ] || [ ! -f dist/bundle/mtarep.cjs ] || [ -n "$(find lib cli collector web views package.json tsconfig.json -newer dist/bundle/mtarep.cjs -print -quit 2>/dev/null)" ]; then
+    say "building (tsc, then the CLI bundle)"
     npm run --silent build
   fi
 }

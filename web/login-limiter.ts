@@ -8,7 +8,7 @@
  * A right password is never locked out: a login already remembered skips the limiter (it costs no
  * bcrypt), other addresses are not affected, and the same address gets its budget back with time.
  */
-import { isIP } from 'node:net';
+import { isIP } from '../lib/net/ip.js';
 
 export interface LoginLimitOptions {
   /** Failed checks an address may make in a row. Default 10. */

@@ -5,7 +5,7 @@
  * queued or sent again. Every outcome (sent, retrying, failed, expired) is appended to the delivery log
  * that the Events page shows as `notified`, and a failure is logged: nothing is lost silently.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Keys } from '../keys.js';
 import type { Logger } from '../log.js';
 import { execChecked, type Redis } from '../redis.js';

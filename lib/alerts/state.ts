@@ -4,7 +4,7 @@
  * Validated when read (zod): a corrupt value is reported and replaced by a fresh state, which starts
  * silent (first run of each source = baseline) rather than alerting on everything.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IssueSeverity, OpenIssue } from '../events.js';
 
 /** What the alerts say about an issue: closed, or open at a severity (after quiet/min_severity). */

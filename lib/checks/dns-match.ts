@@ -1,6 +1,6 @@
 /** DNS match: an rDNS, fDNS or HELO mismatch is a problem; a part that failed cannot tell. */
-import { isIP } from 'node:net';
-import { z } from 'zod';
+import { isIP } from '../net/ip.js';
+import * as z from 'zod';
 import { createLimiter, mapLimit } from '../concurrency.js';
 import type { CheckResult, DnsMatchValue, MatchPart } from '../model.js';
 import { type DnsClient, DnsLookupError } from '../net/dns/client.js';

@@ -3,7 +3,7 @@
  * through the zone's own code table, a lookup error becomes 'error' (never 'not_listed'), and the
  * RFC 5782 self-test answers decide whether a zone can be trusted this run.
  */
-import { isIP } from 'node:net';
+import { isIP } from '../net/ip.js';
 import type { CodeRule, CodeState, ZoneConfig } from '../config/normalize.js';
 import { ipv4ToInt } from '../net/ip.js';
 import type { DnsblState } from '../model.js';

@@ -6,7 +6,7 @@
  * unhealthy zone cannot tell. Status 'ok' means the zones were asked (their own states say how that
  * went), 'skipped' no IP zone is configured, 'error' the check as a whole failed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapLimit } from '../concurrency.js';
 import type { Config, ZoneConfig } from '../config/normalize.js';
 import { rblIssueId } from '../issues.js';

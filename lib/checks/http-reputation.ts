@@ -1,5 +1,5 @@
 /** HTTP JSON reputation: 'bad' is a problem, 'unknown' cannot tell. Off unless configured. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapLimit } from '../concurrency.js';
 import type { Config } from '../config/normalize.js';
 import { durationMs, nonEmpty, positiveInt } from '../config/fields.js';

@@ -1,5 +1,5 @@
 /** SenderScore: a score below `severity.senderscore_warning` is a warning. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapLimit } from '../concurrency.js';
 import type { CheckResult, SenderScoreValue } from '../model.js';
 import { DnsLookupError } from '../net/dns/client.js';

@@ -6,7 +6,7 @@
  * A row that does not have that shape is reported as a problem with its line number and reason; it is
  * never guessed at and never silently dropped.
  */
-import { isIP } from 'node:net';
+import { isIP } from '../net/ip.js';
 import { createRequire } from 'node:module';
 import type { SndsColor, SndsData } from '../model.js';
 import { ipv4ToInt } from '../net/ip.js';

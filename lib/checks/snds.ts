@@ -2,7 +2,7 @@
  * Microsoft SNDS: filter yellow/red and trap hits at `severity.snds_traps_warning` are
  * warnings; an IP blocked by Microsoft is a problem. Two overview columns: SNDS and Traps.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { scrub } from '../log.js';
 import type { CheckResult, SndsValue } from '../model.js';
 import { getText } from '../net/http-get.js';

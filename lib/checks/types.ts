@@ -6,7 +6,7 @@
  * summary counting, open issues, how it is shown, and its metrics. A result is always a
  * `CheckResult<V>` stored under the check's name in the IpRecord. The list is lib/checks/index.ts.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Config, HostConfig, Problem } from '../config/normalize.js';
 import type { FieldValue, Point } from '../influx.js';
 import type { OpenIssue } from '../events.js';

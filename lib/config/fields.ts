@@ -2,7 +2,7 @@
  * Field types of the config schema shared by its parts (lib/config/schema.ts and the check plugins'
  * own keys, lib/checks): every error names what is wrong with the value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const nonEmpty = z.string().trim().min(1, 'must not be empty');
 export const port = z.number().int().min(1).max(65535);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { configSchema } from './schema.js';
 import { bearerTokenProblems, normalizeConfig, type Config, type Problem } from './normalize.js';
 import { resolveProbeSecrets } from './probes.js';

@@ -5,13 +5,12 @@
  */
 import path from 'node:path';
 import os from 'node:os';
-import { isIP } from 'node:net';
 import crypto from 'node:crypto';
 import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
-import { ipv4ToInt } from '../net/ip.js';
+import { ipv4ToInt, isIP } from '../net/ip.js';
 import { checkPlugins } from '../checks/index.js';
 
 export { ipv4ToInt };

@@ -3,7 +3,7 @@
  * normalisation. Passwords come from the environment (MTAREP_PROBES_SMTP_PASSWORD /
  * MTAREP_PROBES_IMAP_PASSWORD, winning as for the other secrets), `password` or `password_file`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TlsMode } from '../mail/tls.js';
 import { fileErrorText } from '../files.js';
 import { durationMs, durationSec } from './fields.js';

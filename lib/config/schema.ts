@@ -3,8 +3,8 @@
  * deployment adds. The `RawConfig` type is derived from it; `normalize.ts` turns it into `Config`.
  * Every key here is documented in mtarep.example.yml.
  */
-import { z } from 'zod';
-import { isIP } from 'node:net';
+import * as z from 'zod';
+import { isIP } from '../net/ip.js';
 import { regexHazard } from '../regex-safety.js';
 import { checkPlugins } from '../checks/index.js';
 import { durationDays, durationMs, durationSec, httpUrl, nonEmpty, port, positiveInt } from './fields.js';

@@ -3,7 +3,7 @@
  * naming the key. A key holding the wrong Redis type (WRONGTYPE) is a problem of that key too, not an
  * outage: the rest of the data keeps working. Only a failure of Redis itself is thrown.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Problems found while reading: one line each, "<key>: <what is wrong>". */
 export type Problems = string[];

@@ -4,7 +4,7 @@
  * reported as such instead of drawing "undefined" on a page. Records written by the previous version
  * (DNSBL as a bare array of zone results) are migrated on read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkPlugins } from '../checks/index.js';
 import type { IpRecord } from '../model.js';
 import { decode, type Problems } from './codec.js';

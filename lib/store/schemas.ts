@@ -3,7 +3,7 @@
  * against these before anyone uses it: a record of the wrong shape is reported by key, never half-used.
  * Objects are loose (unknown fields kept) so a record written by a newer version still reads.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const iso = z.string();
 const status = z.enum(['ok', 'error', 'skipped']);

@@ -3,7 +3,7 @@
  * (ip6.arpa style). IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is an IPv4 address and is normalised first,
  * except by `rawReverseLabels`, which the IPv6 self-test (`::ffff:127.0.0.2`) needs verbatim.
  */
-import { isIP } from 'node:net';
+import { isIP } from '../ip.js';
 
 /** Expand an IPv6 address to 8 groups of 4 hex digits. Throws on a malformed address. */
 export function expandIpv6(ip: string): string[] {

@@ -1,0 +1,130 @@
+/**
+ * Start the bundled CLI (dist/bundle/mtarep.cjs, made by scripts/build-bundle.ts) through a V8 code
+ * cache, so a start does not compile zod, yaml and mtarep's own code again (Node 20 has no
+ * module.enableCompileCache). The cache is an optimisation, never a correctness dependency:
+ *  - one file per bundle build, Node version, architecture and command (each command caches what it
+ *    ran), in a folder only this user can write ($XDG_CACHE_HOME/mtarep, ~/.cache/mtarep, else
+ *    <tmpdir>/mtarep-cache-<uid>); a folder or file another user could write is not used, since a
+ *    code cache is code;
+ *  - V8 checks a cache against its version, flags and the source, and rejects it when they differ:
+ *    then the bundle is compiled as usual and the cache written again when the process exits;
+ *  - any error reading or writing the cache leaves the start as it would be without it.
+ * MTAREP_CODE_CACHE=0 switches the cache off.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+import { createRequire } from 'node:module';
+import { enableLinearRegExp } from '../lib/regex-safety.js';
+
+/** What happened to the code cache: for tests and debugging. */
+export type CacheState = 'off' | 'none' | 'accepted' | 'rejected';
+
+export interface LoadedBundle<T> {
+  exports: T;
+  cache: CacheState;
+  /** The cache file used and (re)written, when there is one. */
+  cacheFile?: string;
+}
+
+/** The first line of a bundle: `// mtarep-bundle <sha256 of the rest>` (scripts/build-bundle.ts). */
+const HEADER = /^\/\/ mtarep-bundle ([0-9a-f]{64})\n/;
+
+function ownedPrivate(st: fs.Stats): boolean {
+  const uid = process.getuid?.();
+  return (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+/** A folder for code caches that only this user can write, created when missing; undefined when none. */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates: string[] = [];
+  if (env['XDG_CACHE_HOME'] && path.isAbsolute(env['XDG_CACHE_HOME'])) candidates.push(path.join(env['XDG_CACHE_HOME'], 'mtarep'));
+  const home = env['HOME'] || os.homedir();
+  if (home && path.isAbsolute(home)) candidates.push(path.join(home, '.cache', 'mtarep'));
+  candidates.push(path.join(os.tmpdir(), `mtarep-cache-${process.getuid?.() ?? 'user'}`));
+  for (const dir of candidates) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const st = fs.lstatSync(dir);
+      if (st.isDirectory() && ownedPrivate(st)) return dir;
+    } catch {
+      // not writable here: try the next
+    }
+  }
+  return undefined;
+}
+
+function readCache(file: string): Buffer | undefined {
+  try {
+    const st = fs.lstatSync(file);
+    if (!st.isFile() || !ownedPrivate(st)) return undefined;
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write atomically, then remove this bundle location's older caches of the same command (earlier builds). */
+function writeCache(dir: string, name: string, data: Buffer): void {
+  const file = path.join(dir, name);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+    const [place] = name.split('-');
+    const command = name.slice(name.lastIndexOf('-'));
+    for (const f of fs.readdirSync(dir)) {
+      if (f !== name && f.startsWith(place + '-') && f.endsWith(command)) fs.rmSync(path.join(dir, f), { force: true });
+    }
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Load a CommonJS bundle made by scripts/build-bundle.ts and return its exports, or undefined when
+ * there is no bundle at `file` (then the caller runs the modules). `key` names the cache entry (the
+ * command); `cacheDir` overrides the folder (tests).
+ */
+export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: string | undefined; env?: NodeJS.ProcessEnv } = {}): LoadedBundle<T> | undefined {
+  let text: string;
+  let stat: fs.Stats;
+  try {
+    const buf = fs.readFileSync(file);
+    stat = fs.statSync(file);
+    // The bundle is ASCII (esbuild escapes the rest): latin1 is a plain copy.
+    text = buf.toString('latin1');
+  } catch {
+    return undefined;
+  }
+  const header = HEADER.exec(text);
+  if (!header) throw new Error(`${file} is not an mtarep bundle (rebuild with npm run build)`);
+  // V8 keeps the flags a cache was made under and rejects it under others; the config load switches
+  // these regexp flags on (lib/regex-safety.ts), so they are set before compiling.
+  enableLinearRegExp();
+
+  const env = opts.env ?? process.env;
+  const safeKey = /^[a-z][a-z0-9-]{0,40}$/.test(key) ? key : 'other';
+  const dir = env['MTAREP_CODE_CACHE'] === '0' ? undefined : (opts.cacheDir ?? codeCacheDir(env));
+  // <where>-<build>-...: where the bundle lies (so installs do not remove each other's caches), the
+  // build's hash of the source, and its size and mtime (a bundle changed without a rebuild).
+  const place = crypto.createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 12);
+  const name = `${place}-${header[1]!.slice(0, 20)}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}-${process.arch}-${safeKey}.v8`;
+  const cacheFile = dir && path.join(dir, name);
+  const cachedData = cacheFile ? readCache(cacheFile) : undefined;
+
+  // The header stays (a comment) so lines in stack traces are the file's.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const cache: CacheState = !cacheFile ? 'off' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  if (cacheFile && cache !== 'accepted') {
+    // Written when the command is done: the cache then holds every function this command compiled.
+    process.once('exit', () => writeCache(dir, name, script.createCachedData()));
+  }
+  const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+  const mod = { exports: {} as unknown };
+  fn(mod.exports, createRequire(file), mod, file, path.dirname(file));
+  return { exports: mod.exports as T, cache, ...(cacheFile ? { cacheFile } : {}) };
+}
