@@ -1,15 +1,23 @@
 /**
  * `npm run bench:maillog`: provider blocks + delivery counters from a 2,000,000-line postfix log
  * (~280 MB) read over SSH on loopback from a private OpenSSH sshd (what MTAs run), against
- * `ssh host cat maillog > /dev/null` on the same file in the same run. Prints wall times, the ratio
- * (target <= 1.5x), peak RSS of the collect (target < 200 MB), and an incremental run after 10,000
- * appended lines (target < 0.5 s). The counters written are checked against the generated log.
+ * `ssh host cat maillog > /dev/null` on the same file in the same run. Two ways, each alternated with
+ * the cat:
+ *  - in-process: `collectMaillogs` timed inside a child process (its peak RSS is its own);
+ *  - whole process, as cron runs it: `node dist/cli/main.js collect --only maillog` (the built CLI,
+ *    built first when stale; startup, config, SSH and Redis connects, locks, summary and alert step
+ *    included), timed from spawn to exit.
+ * Prints wall times, the ratios to the cat (target <= 1.5x), peak RSS (target < 200 MB), and
+ * incremental runs after 10,000 appended lines (target < 0.5 s), each way. The counters written are
+ * checked against the generated log after the in-process and after the whole-process runs.
  *
  * Everything is private and loopback-only: its own sshd (temp host key, temp authorized_keys, a free
  * 127.0.0.1 port; never the system sshd) and a throwaway redis-server on a free port (never 6379).
- * Each collect runs in a child process so its peak RSS is its own. Cleans up after itself.
- * BENCH_LINES=n changes the size; BENCH_PROFILE=dir writes a CPU profile of each collect there;
- * BENCH_KEEP_LOG=file keeps a copy of the generated log (for profiling the scanner alone).
+ * Cleans up after itself. The log ends an hour and a half before the real clock, so the CLI (which
+ * reads the real clock) and the in-process child (given that time) see the same day and blocks.
+ * BENCH_LINES=n changes the size; BENCH_ROUNDS=n the rounds (5); BENCH_PROFILE=dir writes a CPU
+ * profile of each collect there; BENCH_KEEP_LOG=file keeps a copy of the generated log (for
+ * profiling the scanner alone).
  * Needs root (or a user sshd accepts) and /usr/sbin/sshd; creates /run/sshd if missing (sshd's
  * privilege-separation folder, as the Debian package does).
  */
@@ -29,8 +37,9 @@ import { freePort } from '../test/helpers/net.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
 const APPEND = 10_000;
-const DAY = new Date(Date.UTC(2026, 10, 3));
-/** "Now" for the collects: set after generating, half an hour after the newest line. */
+/** The log starts 23.5 hours before now (to the minute) and spans 22 hours. */
+const DAY = new Date(Math.floor((Date.now() - 23.5 * 3600_000) / 60_000) * 60_000);
+/** "Now" for the in-process collects: set after generating (the real clock then). */
 let NOW = new Date(DAY.getTime() + 23 * 3600_000);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -62,8 +71,9 @@ function stamp(ms: number): string {
   return `${MON[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
 }
 const DOMAINS = ['gmail.com', 'yahoo.com', 'hotmail.com', 'outlook.com', 'aol.com', 'comcast.net', 'icloud.com', 'gmx.de', 'web.de', 'orange.fr'];
-const tallies = new Map<string, number>(); // "<type> <domain>" -> count
-const tally = (type: string, domain: string) => tallies.set(`${type} ${domain}`, (tallies.get(`${type} ${domain}`) ?? 0) + 1);
+const tallies = new Map<string, number>(); // "<YYYYMMDD> <type> <domain>" -> count
+let tallyDay = '';
+const tally = (type: string, domain: string) => tallies.set(`${tallyDay} ${type} ${domain}`, (tallies.get(`${tallyDay} ${type} ${domain}`) ?? 0) + 1);
 
 class Gen {
   get time(): number {
@@ -82,6 +92,7 @@ class Gen {
     this.n++;
     this.t += this.step;
     const s = stamp(this.t);
+    tallyDay = new Date(this.t).toISOString().slice(0, 10).replace(/-/g, '');
     const qid = (0x100000000 + this.n * 7919).toString(16).toUpperCase().slice(-10);
     const dom = DOMAINS[Math.floor(this.rand() * DOMAINS.length)]!;
     const rcpt = `user${this.n % 50000}@${dom}`;
@@ -209,6 +220,29 @@ function runChild(cfgFile: string, redisUrl: string): Promise<{ ms: number; rssB
   });
 }
 
+interface ProcessRun {
+  ms: number;
+  cpuMs: number;
+  maxRssMb: number;
+  stdout: string;
+}
+
+/** `mtarep collect --only maillog` as cron runs it: the built CLI, no terminal, timed spawn to exit. */
+function runCliCollect(cfgFile: string): ProcessRun {
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, ...prof, path.join(root, 'dist/cli/main.js'), 'collect', '--only', 'maillog', '--config', cfgFile], {
+    cwd: path.dirname(cfgFile),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ms = performance.now() - t0;
+  const timeLine = r.stderr.trim().split('\n').pop()!;
+  if (r.status !== 0) throw new Error(`mtarep collect --only maillog exited ${r.status}: ${r.stdout}${r.stderr}`);
+  const [u, sys, rssKb] = timeLine.split(' ').map(Number);
+  return { ms, cpuMs: (u! + sys!) * 1000, maxRssMb: rssKb! / 1024, stdout: r.stdout };
+}
+
 function timeCat(args: string[]): number {
   const t0 = performance.now();
   const r = spawnSync('ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -285,13 +319,14 @@ try {
 
   // The log: LINES lines over the day up to NOW.
   const log = path.join(dir, 'maillog');
+  console.log(`bench:maillog, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   process.stdout.write(`generating ${LINES.toLocaleString('en')} lines... `);
   // Messages average ~6.9 lines; spread them over 22 hours, so the appended lines stay inside the day.
   const gen = new Gen(DAY.getTime() + 60_000, Math.floor((22 * 3600_000) / (LINES / 6)));
   const fd = fs.openSync(log, 'w');
   generate(fd, LINES, gen);
   fs.closeSync(fd);
-  NOW = new Date(gen.time + 30 * 60_000);
+  NOW = new Date();
   const size = fs.statSync(log).size;
   const lineCount = Number(spawnSync('wc', ['-l', log]).stdout.toString().trim().split(' ')[0]);
   console.log(`${lineCount.toLocaleString('en')} lines, ${(size / 1e6).toFixed(0)} MB`);
@@ -300,6 +335,8 @@ try {
   fs.writeFileSync(
     cfgFile,
     stringify({
+      redis_url: redisUrl,
+      data_dir: path.join(dir, 'data'),
       mta_map: { mta1: { fqdn: 'mta1.example.com', ssh_host: '127.0.0.1', ssh_port: sshPort, maillog_path: log, timezone: 'UTC', ips: ['192.0.2.10'] } },
       ssh_key: path.join(dir, 'client_key'),
       ssh_user: user,
@@ -320,7 +357,19 @@ try {
   const sshArgs = ['-i', path.join(dir, 'client_key'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(sshPort), `${user}@127.0.0.1`, 'cat', log];
 
   const admin = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 60_000 });
-  // Alternate the two, several times: the machine's other load hits both alike.
+  const checkCounters = async (what: string): Promise<number> => {
+    let wrong = 0;
+    for (const [key, n] of tallies) {
+      const [day, type, domain] = key.split(' ') as [string, string, string];
+      const got = Number(await admin.hget(`mta1:${day}:${type}`, domain));
+      if (got !== n) {
+        wrong++;
+        if (wrong <= 5) console.log(`  ${what}: counter mismatch ${day} ${type} ${domain}: got ${got}, generated ${n}`);
+      }
+    }
+    return wrong;
+  };
+  // Alternate each way with the cat, several times: the machine's other load hits both alike.
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
   const cats: number[] = [];
   const runs: { ms: number; rssBeforeMb: number; cpuMs: number; maxRssMb: number }[] = [];
@@ -331,43 +380,66 @@ try {
     if (r.result.ok !== 1) throw new Error(`collect failed: ${r.result.errors.join('; ')}`);
     runs.push(r);
   }
-
-  // Check the counters against the generator's tallies.
-  let wrong = 0;
-  for (const [key, n] of tallies) {
-    const [type, domain] = key.split(' ') as [string, string];
-    const got = Number(await admin.hget(`mta1:20261103:${type}`, domain));
-    if (got !== n) {
-      wrong++;
-      if (wrong <= 5) console.log(`  counter mismatch ${type} ${domain}: got ${got}, generated ${n}`);
-    }
-  }
+  const wrong = await checkCounters('in-process');
   const blocks = JSON.parse((await admin.get('mtarep:blocks:mta1')) ?? '{}') as { blocks?: { provider: string }[] };
 
-  // Incremental: 10,000 more lines.
-  const fd2 = fs.openSync(log, 'a');
-  generate(fd2, APPEND, gen);
-  fs.closeSync(fd2);
-  const inc: number[] = [];
+  // The whole CLI process. One untimed run first: the CLI writes its code cache on its first run of
+  // a command (as the first cron run does), the timed runs use it.
+  spawnSync('bash', ['-c', '. scripts/lib.sh && need_build'], { cwd: root, stdio: 'inherit' });
+  await admin.flushdb();
+  runCliCollect(cfgFile);
+  const pcats: number[] = [];
+  const pruns: ProcessRun[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    pcats.push(timeCat(sshArgs));
+    await admin.flushdb();
+    pruns.push(runCliCollect(cfgFile));
+  }
+  const pwrong = await checkCounters('whole process');
+
+  // Incremental: 10,000 more lines, each way (the in-process child, then the CLI on the next 10,000).
+  const append = () => {
+    const fd2 = fs.openSync(log, 'a');
+    generate(fd2, APPEND, gen);
+    fs.closeSync(fd2);
+  };
+  append();
   const incRun = await runChild(cfgFile, redisUrl);
-  inc.push(incRun.ms);
   const incRun2 = await runChild(cfgFile, redisUrl); // nothing new: the floor (connect + stat)
+  append();
+  const pinc = runCliCollect(cfgFile);
+  const pinc2 = runCliCollect(cfgFile);
+  const incWrong = await checkCounters('after the incremental runs');
   admin.disconnect();
 
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const cat = med(cats);
   const full = med(runs.map((r) => r.ms));
+  const pcat = med(pcats);
+  const pfull = med(pruns.map((r) => r.ms));
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   console.log('');
-  console.log(`code timed: ${compiledModule ? 'the compiled build (tsc, as npm run build)' : 'TypeScript sources via tsx'}`);
+  console.log(`in-process code timed: ${compiledModule ? 'the compiled build (tsc, as npm run build)' : 'TypeScript sources via tsx'}`);
   console.log(`ssh cat maillog > /dev/null (OpenSSH client): ${cats.map(s).join(', ')}  median ${s(cat)}  (${(size / 1e6 / (cat / 1000)).toFixed(0)} MB/s)`);
-  console.log(`collect, blocks + counters (whole file):     ${runs.map((r) => s(r.ms)).join(', ')}  median ${s(full)}  (${((LINES / full) * 1000 / 1e6).toFixed(2)} M lines/s)`);
+  console.log(`in-process collect, blocks + counters:       ${runs.map((r) => s(r.ms)).join(', ')}  median ${s(full)}  (${((LINES / full) * 1000 / 1e6).toFixed(2)} M lines/s)`);
   console.log(`CPU time of the collect process:             ${runs.map((r) => s(r.cpuMs)).join(', ')}`);
-  console.log(`ratio collect / cat:                         ${(full / cat).toFixed(2)}x of the medians, ${(Math.min(...runs.map((r) => r.ms)) / Math.min(...cats)).toFixed(2)}x of the best runs   (target <= 1.5x)`);
+  console.log(`ratio in-process collect / cat:              ${(full / cat).toFixed(2)}x of the medians, ${(Math.min(...runs.map((r) => r.ms)) / Math.min(...cats)).toFixed(2)}x of the best runs   (target <= 1.5x)`);
   console.log(`peak RSS of the collect process:             ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB   (target < 200 MB; ${Math.max(...runs.map((r) => r.rssBeforeMb)).toFixed(0)} MB of it before the collect started: node, config, redis client)`);
   console.log(`incremental run after ${APPEND.toLocaleString('en')} new lines:       ${s(incRun.ms)}   (target < 0.5 s; a run with nothing new: ${s(incRun2.ms)})`);
-  console.log(`counters checked against the generated log:  ${tallies.size} domain/type pairs, ${wrong} wrong`);
+  console.log('');
+  console.log('whole process, as cron runs it: node dist/cli/main.js collect --only maillog');
+  console.log(`ssh cat maillog > /dev/null (same rounds):   ${pcats.map(s).join(', ')}  median ${s(pcat)}`);
+  console.log(`mtarep collect --only maillog (process):     ${pruns.map((r) => s(r.ms)).join(', ')}  median ${s(pfull)}`);
+  console.log(`CPU time of the process:                     ${pruns.map((r) => s(r.cpuMs)).join(', ')}`);
+  const pratio = pfull / pcat;
+  console.log(`ratio process / cat:                         ${pratio.toFixed(2)}x of the medians, ${(Math.min(...pruns.map((r) => r.ms)) / Math.min(...pcats)).toFixed(2)}x of the best runs   (target <= 1.5x: ${pratio <= 1.5 ? 'met' : 'NOT met'})`);
+  console.log(`peak RSS of the process:                     ${Math.max(...pruns.map((r) => r.maxRssMb)).toFixed(0)} MB`);
+  console.log(`process after ${APPEND.toLocaleString('en')} new lines:              ${s(pinc.ms)}   (target < 0.5 s: ${pinc.ms < 500 ? 'met' : 'NOT met'}; a run with nothing new: ${s(pinc2.ms)})`);
+  console.log('');
+  console.log(`counters checked against the generated log:  ${tallies.size} day/type/domain triples; wrong: ${wrong} in-process, ${pwrong} whole process, ${incWrong} after the incremental runs`);
   console.log(`provider blocks found:                       ${(blocks.blocks ?? []).map((b) => b.provider).join(', ') || 'none'}`);
+  console.log(`load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (pwrong > 0 || incWrong > 0) process.exitCode = 1;
   if (wrong > 0) process.exitCode = 1;
   if (process.env.BENCH_KEEP_LOG) fs.copyFileSync(log, process.env.BENCH_KEEP_LOG);
 } catch (e) {

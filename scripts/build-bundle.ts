@@ -3,9 +3,13 @@
  * cli/main.ts starts through a V8 code cache (cli/bundle-loader.ts): issue 13 asks `check-config` to
  * start in 0.15 s, and compiling zod, yaml and mtarep's own modules on every start cost more than that.
  * CommonJS because Node 20 can use a code cache only for scripts (vm.Script), not for ES modules.
- *  - mtarep's code, zod and yaml are bundled (tree-shaken: `import * as z from 'zod'`); the other npm
- *    packages stay in node_modules, loaded with require() by the command that uses them. Commands
- *    stay lazy: esbuild turns each `import()` of a module into a function that runs it on first use.
+ *  - mtarep's code and the packages every collect or check-config start loads are bundled: zod
+ *    (tree-shaken: `import * as z from 'zod'`), yaml, ioredis, ssh2 and nodemailer, with their own
+ *    dependencies; their `__dirname`/`__filename` still name their folder in node_modules, and native
+ *    addons (ssh2's crypto binding, cpu-features) are required from there. The other npm packages
+ *    (hono, bullmq, imapflow, ...) stay in node_modules, required by the command that uses them.
+ *    Commands stay lazy: esbuild turns each `import()` of a module into a function that runs it on
+ *    first use.
  *  - `import.meta.url` is the bundle's own URL: what is found from it (package.json, views/assets,
  *    the maillog scan worker, bundled beside it as an ES module) is found from dist/bundle/.
  *  - The first line holds the sha256 of the rest, the name of the bundle's code caches.
@@ -19,13 +23,44 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Bundled; every other dependency stays an external require(). */
-const BUNDLED = new Set(['zod', 'yaml']);
+/** Bundled (with their dependencies); every other dependency stays an external require(). */
+const BUNDLED = new Set(['zod', 'yaml', 'ioredis', 'ssh2', 'nodemailer']);
+/** Native addons: never bundled. */
+const NATIVE = ['cpu-features'];
 
 function externals(): string[] {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  const names = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d));
+  const names = [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)), ...NATIVE];
   return [...names, ...names.map((n) => `${n}/*`)];
+}
+
+/**
+ * Bundled packages keep their place: `__dirname` and `__filename` in their code become their folder
+ * and file in node_modules (found from the bundle's own folder), and a `.node` addon is required from
+ * there. Each addon path is checked to exist when the build finishes.
+ */
+function keepPackagePaths(outDir: string, addons: string[]): esbuild.Plugin {
+  const fromBundle = (p: string) => JSON.stringify(path.relative(outDir, p));
+  return {
+    name: 'keep-package-paths',
+    setup(build) {
+      build.onResolve({ filter: /\.node$/ }, (args) => {
+        const abs = path.resolve(args.resolveDir, args.path);
+        addons.push(abs);
+        return { path: './' + path.relative(outDir, abs), external: true };
+      });
+      build.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        if (!/\b__(dirname|filename)\b/.test(text)) return undefined;
+        return {
+          contents: text
+            .replace(/\b__dirname\b/g, `require("node:path").join(__dirname, ${fromBundle(path.dirname(args.path))})`)
+            .replace(/\b__filename\b/g, `require("node:path").join(__dirname, ${fromBundle(args.path)})`),
+          loader: 'js',
+        };
+      });
+    },
+  };
 }
 
 /** Build the bundle (and the scan worker beside it) into `outDir`; returns the bundle's path. */
@@ -42,9 +77,11 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     legalComments: 'none',
     write: false,
   };
+  const addons: string[] = [];
   const [program, worker] = await Promise.all([
     esbuild.build({
       ...common,
+      plugins: [keepPackagePaths(outDir, addons)],
       entryPoints: [path.join(root, 'cli/program.ts')],
       outfile: path.join(outDir, 'mtarep.cjs'),
       format: 'cjs',
@@ -54,6 +91,7 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     // An ES module: collector/maillog/sink.ts starts it with import().
     esbuild.build({ ...common, entryPoints: [path.join(root, 'collector/maillog/scan-worker.ts')], outfile: path.join(outDir, 'scan-worker.js'), format: 'esm' }),
   ]);
+  for (const a of addons) if (!fs.existsSync(a)) throw new Error(`native addon ${a} (required by a bundled package) is missing`);
   const code = program.outputFiles![0]!.text;
   const hash = crypto.createHash('sha256').update(code).digest('hex');
   const file = path.join(outDir, 'mtarep.cjs');

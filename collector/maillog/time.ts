@@ -3,6 +3,7 @@
  * stamps that carry none, and the day a line counts into. Intl is slow per call, so offsets and days
  * are cached per hour / minute: a log holds millions of lines but only a few hours.
  */
+import { isUtcName } from '../../lib/time-zones.js';
 
 export interface WallTime {
   year: number;
@@ -23,7 +24,8 @@ export class HostClock {
   readonly nowYear: number;
   /** `YYYYMMDD` of now in the host's zone. */
   readonly today: string;
-  private readonly fmt: Intl.DateTimeFormat;
+  /** null for UTC: its wall clock is Date's UTC fields (no Intl, see lib/time-zones.ts). */
+  private readonly fmt: Intl.DateTimeFormat | null;
   private readonly offsetCache = new Map<number, number>();
   private lastDayMinute = NaN;
   /** The newest stamp parsed with this clock (see parse.ts): text with its trailing space, time, day. */
@@ -33,7 +35,7 @@ export class HostClock {
   constructor(now: Date, tz?: string) {
     this.tz = tz;
     this.nowMs = now.getTime();
-    this.fmt = new Intl.DateTimeFormat('en-US', {
+    this.fmt = isUtcName(tz) ? null : new Intl.DateTimeFormat('en-US', {
       timeZone: tz,
       hourCycle: 'h23',
       year: 'numeric',
@@ -51,6 +53,10 @@ export class HostClock {
 
   /** Wall-clock parts of an instant in the host's zone. */
   wall(ms: number): WallTime {
+    if (this.fmt === null) {
+      const d = new Date(ms);
+      return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+    }
     const parts = this.fmt.formatToParts(new Date(ms));
     const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? NaN);
     return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };

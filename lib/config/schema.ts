@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { isIP } from '../net/ip.js';
 import { regexHazard } from '../regex-safety.js';
+import { isTimeZone } from '../time-zones.js';
 import { checkPlugins } from '../checks/index.js';
 import { durationDays, durationMs, durationSec, httpUrl, nonEmpty, port, positiveInt } from './fields.js';
 import { probesSchema } from './probes.js';
@@ -308,11 +309,3 @@ export function parseHostPort(s: string, defaultPort: number): { host: string; p
   return p >= 1 && p <= 65535 ? { host: m[1]!, port: p } : null;
 }
 
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}

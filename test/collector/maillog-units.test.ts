@@ -255,3 +255,20 @@ describe('scanner thread', () => {
     expect(() => sink.feed(chunk)).toThrow(/scanner thread exited/);
   });
 });
+
+describe('HostClock in UTC (no Intl)', () => {
+  it('reads as the same zone through Intl does (Etc/UCT is UTC under another name)', () => {
+    const now = new Date('2026-12-31T23:59:30Z');
+    const fast = new HostClock(now, 'UTC');
+    const intl = new HostClock(now, 'Etc/UCT');
+    expect(fast.today).toBe(intl.today);
+    expect(fast.nowYear).toBe(intl.nowYear);
+    for (let ms = Date.UTC(2024, 1, 28, 22); ms < Date.UTC(2024, 2, 2); ms += 3_599_999) {
+      expect(fast.wall(ms)).toEqual(intl.wall(ms));
+      expect(fast.dayOf(ms)).toBe(intl.dayOf(ms));
+      expect(fast.offsetAt(ms)).toBe(0);
+    }
+    expect(fast.wallToEpoch(2026, 12, 31, 23, 0, 0)).toBe(intl.wallToEpoch(2026, 12, 31, 23, 0, 0));
+    expect(fast.inferYear(12, 31, 23, 0, 0)).toBe(intl.inferYear(12, 31, 23, 0, 0));
+  });
+});
