@@ -13,8 +13,8 @@
  *
  * Everything is private and loopback-only: its own sshd (temp host key, temp authorized_keys, a free
  * 127.0.0.1 port; never the system sshd) and a throwaway redis-server on a free port (never 6379).
- * Cleans up after itself. The log ends an hour and a half before the real clock, so the CLI (which
- * reads the real clock) and the in-process child (given that time) see the same day and blocks.
+ * Cleans up after itself. The log lies within today (UTC), ending 15 minutes before the real clock,
+ * so the CLI (which reads the real clock) and the in-process child (given that time) see the same day.
  * BENCH_LINES=n changes the size; BENCH_ROUNDS=n the rounds (5); BENCH_PROFILE=dir writes a CPU
  * profile of each collect there; BENCH_KEEP_LOG=file keeps a copy of the generated log (for
  * profiling the scanner alone).
@@ -37,8 +37,12 @@ import { freePort } from '../test/helpers/net.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
 const APPEND = 10_000;
-/** The log starts 23.5 hours before now (to the minute) and spans 22 hours. */
-const DAY = new Date(Math.floor((Date.now() - 23.5 * 3600_000) / 60_000) * 60_000);
+/**
+ * The log lies within today (UTC; a first run counts only today's lines), from up to 22 hours ago to
+ * 15 minutes ago: the appended lines (two batches of 10,000) stay before now. */
+const END = Date.now() - 15 * 60_000;
+const DAY = new Date(Math.max(Math.floor(END / 86_400_000) * 86_400_000, END - 22 * 3600_000));
+if (END - DAY.getTime() < 10 * 60_000) throw new Error('bench:maillog puts its log within today (UTC): run it after 00:25 UTC');
 /** "Now" for the in-process collects: set after generating (the real clock then). */
 let NOW = new Date(DAY.getTime() + 23 * 3600_000);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -322,7 +326,7 @@ try {
   console.log(`bench:maillog, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   process.stdout.write(`generating ${LINES.toLocaleString('en')} lines... `);
   // Messages average ~6.9 lines; spread them over 22 hours, so the appended lines stay inside the day.
-  const gen = new Gen(DAY.getTime() + 60_000, Math.floor((22 * 3600_000) / (LINES / 6)));
+  const gen = new Gen(DAY.getTime(), Math.max(1, Math.floor((END - DAY.getTime()) / (LINES / 6))));
   const fd = fs.openSync(log, 'w');
   generate(fd, LINES, gen);
   fs.closeSync(fd);
