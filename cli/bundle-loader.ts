@@ -29,8 +29,11 @@ export interface LoadedBundle<T> {
   cacheFile?: string;
 }
 
-/** The first line of a bundle: `// mtarep-bundle <sha256 of the rest>` (scripts/build-bundle.ts). */
-const HEADER = /^\/\/ mtarep-bundle ([0-9a-f]{64})\n/;
+/**
+ * A bundle (scripts/build-bundle.ts): `// mtarep-bundle <sha256 of the code>`, then the code already
+ * wrapped as a CommonJS module function (compiled as it is: no copy of megabytes to wrap it here).
+ */
+const HEADER = /^\/\/ mtarep-bundle ([0-9a-f]{64})\n\(function \(exports, require, module, __filename, __dirname\) \{\n/;
 
 function ownedPrivate(st: fs.Stats): boolean {
   const uid = process.getuid?.();
@@ -115,9 +118,7 @@ export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: stri
   const cacheFile = dir && path.join(dir, name);
   const cachedData = cacheFile ? readCache(cacheFile) : undefined;
 
-  // The header stays (a comment) so lines in stack traces are the file's.
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
-  const script = new vm.Script(wrapped, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new vm.Script(text, { filename: file, ...(cachedData ? { cachedData } : {}) });
   const cache: CacheState = !cacheFile ? 'off' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
   if (cacheFile && cache !== 'accepted') {
     // Written when the command is done: the cache then holds every function this command compiled.

@@ -12,7 +12,9 @@
  *    first use.
  *  - `import.meta.url` is the bundle's own URL: what is found from it (package.json, views/assets,
  *    the maillog scan worker, bundled beside it as an ES module) is found from dist/bundle/.
- *  - The first line holds the sha256 of the rest, the name of the bundle's code caches.
+ *  - The first line holds the sha256 of the code, the name of the bundle's code caches; the code is
+ *    wrapped as a CommonJS module function (a script whose value is that function), which
+ *    cli/bundle-loader.ts compiles and calls.
  * esbuild (a devDependency) does the bundling.
  *   tsx scripts/build-bundle.ts [OUT_DIR]      (default dist/bundle)
  */
@@ -95,7 +97,8 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
   const code = program.outputFiles![0]!.text;
   const hash = crypto.createHash('sha256').update(code).digest('hex');
   const file = path.join(outDir, 'mtarep.cjs');
-  fs.writeFileSync(file + '.tmp', `// mtarep-bundle ${hash}\n${code}`);
+  // Already wrapped as a CommonJS module function: cli/bundle-loader.ts compiles the file as it is.
+  fs.writeFileSync(file + '.tmp', `// mtarep-bundle ${hash}\n(function (exports, require, module, __filename, __dirname) {\n${code}\n})\n`);
   fs.renameSync(file + '.tmp', file);
   fs.writeFileSync(path.join(outDir, 'scan-worker.js'), worker.outputFiles![0]!.text);
   return file;
