@@ -7,7 +7,7 @@
  */
 import { promises as dnsp } from 'node:dns';
 import type { Config } from '../../config/normalize.js';
-import { isIP } from 'node:net';
+import { isIP } from '../ip.js';
 import { rawReverseLabels, normalizeIp } from './names.js';
 import { createUdpTransport, type UdpServer, type UdpTransport } from './udp.js';
 import type { QueryType } from './wire.js';
