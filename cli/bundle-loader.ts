@@ -69,17 +69,18 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-/** Write atomically, then remove this bundle location's older caches of the same command (earlier builds). */
-function writeCache(dir: string, name: string, data: Buffer): void {
+/**
+ * Write atomically, then remove this bundle location's older caches of the same command (earlier
+ * builds, other Node versions): names starting with `place` and ending with `tail`.
+ */
+function writeCache(dir: string, name: string, place: string, tail: string, data: Buffer): void {
   const file = path.join(dir, name);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
     fs.renameSync(tmp, file);
-    const [place] = name.split('-');
-    const command = name.slice(name.lastIndexOf('-'));
     for (const f of fs.readdirSync(dir)) {
-      if (f !== name && f.startsWith(place + '-') && f.endsWith(command)) fs.rmSync(path.join(dir, f), { force: true });
+      if (f !== name && f.startsWith(place + '-') && f.endsWith(tail)) fs.rmSync(path.join(dir, f), { force: true });
     }
   } catch {
     fs.rmSync(tmp, { force: true });
@@ -114,7 +115,8 @@ export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: stri
   // <where>-<build>-...: where the bundle lies (so installs do not remove each other's caches), the
   // build's hash of the source, and its size and mtime (a bundle changed without a rebuild).
   const place = crypto.createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 12);
-  const name = `${place}-${header[1]!.slice(0, 20)}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}-${process.arch}-${safeKey}.v8`;
+  const tail = `-${process.arch}-${safeKey}.v8`;
+  const name = `${place}-${header[1]!.slice(0, 20)}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}${tail}`;
   const cacheFile = dir && path.join(dir, name);
   const cachedData = cacheFile ? readCache(cacheFile) : undefined;
 
@@ -122,7 +124,7 @@ export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: stri
   const cache: CacheState = !cacheFile ? 'off' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
   if (cacheFile && cache !== 'accepted') {
     // Written when the command is done: the cache then holds every function this command compiled.
-    process.once('exit', () => writeCache(dir, name, script.createCachedData()));
+    process.once('exit', () => writeCache(dir, name, place, tail, script.createCachedData()));
   }
   const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   const mod = { exports: {} as unknown };
