@@ -1,11 +1,13 @@
 /**
  * `npm run bench:probes`: the round-trip probes at the scale of a large host, on loopback only.
  *
- *   send   1,000 domains: the probe round's real send code (collector/probes/round.ts `sendProbes`:
- *          records written to Redis before and after, nodemailer pool of `probes.smtp.pool` = 4) against
+ *   send   1,000 domains: the probe round's real send code (collector/probes/send.ts `sendProbes`:
+ *          records written to Redis before and after, SMTP pool of `probes.smtp.pool` = 4) against
  *          a local smtp-server (in a process of its own), and Postfix's `smtp-source` against the same
  *          server in the same run (4 sessions, connections reused as the pool does). Each runs twice,
- *          alternating; the better run of each counts. Prints both rates and their ratio (target >= 0.5).
+ *          alternating; the better run of each counts. Prints both rates and their ratio (target >= 0.5),
+ *          and the CPU time per message of each client, of the server and of Redis in each run (less
+ *          blurred by a loaded machine than wall-clock rates, which depend on who else runs).
  *   match  the 1,000 probes come back into a Dovecot mailbox (Debian dovecot-imapd, own config, free
  *          port) among other mail: 10,000 messages in all, written as Maildir files. The real receive
  *          (collector/probes/receive.ts `receiveImap`: one pass over new UIDs in batches of headers,
@@ -13,7 +15,8 @@
  *          process; prints the time (target < 2 s), peak RSS and heap. The same with a mailbox twice as
  *          large shows whether memory grows with the mailbox.
  *
- * Options (env): BENCH_DOMAINS (1000), BENCH_MAILBOX (10000), BENCH_POOL (4).
+ * Options (env): BENCH_DOMAINS (1000), BENCH_MAILBOX (10000), BENCH_POOL (4), BENCH_ONLY=send (skip the match),
+ * BENCH_PROF (a directory: the send and match children write CPU profiles there).
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,6 +43,7 @@ import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwa
 const DOMAINS = Number(process.env['BENCH_DOMAINS'] ?? 1000);
 const MAILBOX = Number(process.env['BENCH_MAILBOX'] ?? 10_000);
 const POOL = Number(process.env['BENCH_POOL'] ?? 4);
+const ONLY = process.env['BENCH_ONLY'];
 const MAILBOX_USER = 'probes@mon.test';
 const self = fileURLToPath(import.meta.url);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -80,7 +84,8 @@ function smtpChild(): void {
     process.send!({ port });
   });
   process.on('message', (m: { count?: boolean }) => {
-    if (m.count) process.send!({ messages });
+    const cpu = process.cpuUsage();
+    if (m.count) process.send!({ messages, cpuMs: (cpu.user + cpu.system) / 1000 });
   });
 }
 
@@ -92,11 +97,13 @@ async function sendChild(redisUrl: string, smtpPort: number): Promise<void> {
   const store = probeStore(redis, 'bench:');
   const smtp = createSmtpSender(smtpSettings(config.probes!)!);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const r = await sendProbes(store, smtp, config.probes!, domains, () => Date.now());
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   smtp.close();
   await redis.quit();
-  console.log(JSON.stringify({ ms, sent: r.sent, failed: r.failed, firstError: r.firstError ?? null, rssMb: rssMb() }));
+  console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, sent: r.sent, failed: r.failed, firstError: r.firstError ?? null, rssMb: rssMb() }));
 }
 
 /** One receive over the whole mailbox with the real code; peak heap sampled while it runs. */
@@ -170,24 +177,37 @@ function runChild(args: string[]): Record<string, number | string | null> {
   }
 }
 
-function smtpSource(port: number): { ms: number; error?: string } {
+/** smtp-source against the server; its CPU time from /usr/bin/time when present. */
+function smtpSource(port: number): { ms: number; cpuMs?: number; error?: string } {
   const bin = '/usr/sbin/smtp-source';
   if (!fs.existsSync(bin)) return { ms: NaN, error: 'smtp-source not installed (apt-get install postfix)' };
-  const t0 = performance.now();
   // -s sessions in parallel, -m messages in all, -d reuse the connection (as the pool does), -l body size.
-  const r = spawnSync(bin, ['-d', '-s', String(POOL), '-m', String(DOMAINS), '-l', '400', '-f', MAILBOX_USER, '-t', 'mxtest@d0.bench.test', `127.0.0.1:${port}`], {
-    encoding: 'utf8',
-  });
+  const args = ['-d', '-s', String(POOL), '-m', String(DOMAINS), '-l', '400', '-f', MAILBOX_USER, '-t', 'mxtest@d0.bench.test', `127.0.0.1:${port}`];
+  const timeFile = path.join(os.tmpdir(), `mtarep-bench-time-${process.pid}`);
+  const timed = fs.existsSync('/usr/bin/time');
+  const t0 = performance.now();
+  const r = timed ? spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, bin, ...args], { encoding: 'utf8' }) : spawnSync(bin, args, { encoding: 'utf8' });
   const ms = performance.now() - t0;
   if (r.status !== 0) return { ms, error: `exit ${r.status}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` };
-  return { ms };
+  if (!timed) return { ms };
+  const [user, sys] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  fs.rmSync(timeFile, { force: true });
+  return { ms, cpuMs: ((user ?? NaN) + (sys ?? NaN)) * 1000 };
 }
 
-function count(child: ChildProcess): Promise<number> {
+/** Messages the server counted so far and its CPU time (ms). */
+function count(child: ChildProcess): Promise<{ messages: number; cpuMs: number }> {
   return new Promise((resolve) => {
-    child.once('message', (m: { messages: number }) => resolve(m.messages));
+    child.once('message', (m: { messages: number; cpuMs: number }) => resolve(m));
     child.send({ count: true });
   });
+}
+
+/** Redis's CPU time so far (ms), from INFO cpu. */
+async function redisCpuMs(r: Awaited<ReturnType<typeof connectRedis>>): Promise<number> {
+  const info = await r.info('cpu');
+  const num = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (num('used_cpu_user') + num('used_cpu_sys')) * 1000;
 }
 
 const rfc = (ms: number) => new Date(ms).toUTCString().replace('GMT', '+0000');
@@ -251,22 +271,29 @@ async function main(): Promise<void> {
     let bestSource = Infinity;
     let bestSend = Infinity;
     let sendRun: Record<string, number | string | null> = {};
+    const cpu = (ms: number | undefined) => (ms === undefined || Number.isNaN(ms) ? '?' : `${(ms / DOMAINS).toFixed(2)}`);
     for (let round = 0; round < 2; round++) {
       const before = await count(smtpProc);
       const src = smtpSource(smtpPort);
-      const got = (await count(smtpProc)) - before;
+      const after = await count(smtpProc);
+      const got = after.messages - before.messages;
       if (src.error) console.log(`smtp-source failed: ${src.error}`);
       else {
-        console.log(`smtp-source  ${fmt(DOMAINS)} messages  ${(src.ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / src.ms) * 1000)} msg/s  (server counted ${got})`);
+        console.log(
+          `smtp-source  ${fmt(DOMAINS)} messages  ${(src.ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / src.ms) * 1000)} msg/s  (server counted ${got})  CPU ms/msg: client ${cpu(src.cpuMs)}, server ${cpu(after.cpuMs - before.cpuMs)}`,
+        );
         bestSource = Math.min(bestSource, src.ms);
       }
       await r.del(keys('bench:').probeRecords, keys('bench:').probeSent, keys('bench:').probeOpen);
       const b2 = await count(smtpProc);
+      const rc0 = await redisCpuMs(r);
       const s = runChild(['send', redis.url, String(smtpPort)]);
-      const got2 = (await count(smtpProc)) - b2;
+      const rc1 = await redisCpuMs(r);
+      const a2 = await count(smtpProc);
+      const got2 = a2.messages - b2.messages;
       const ms = Number(s['ms']);
       console.log(
-        `mtarep send  ${fmt(Number(s['sent']))} probes    ${(ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / ms) * 1000)} msg/s  (pool ${POOL}, records in Redis; ${s['failed']} failed${s['firstError'] ? `: ${s['firstError']}` : ''}; server counted ${got2}; peak RSS ${s['rssMb']} MB)`,
+        `mtarep send  ${fmt(Number(s['sent']))} probes    ${(ms / 1000).toFixed(2)} s  ${fmt((DOMAINS / ms) * 1000)} msg/s  (pool ${POOL}, records in Redis; ${s['failed']} failed${s['firstError'] ? `: ${s['firstError']}` : ''}; server counted ${got2}; peak RSS ${s['rssMb']} MB)  CPU ms/msg: client ${cpu(Number(s['cpuMs']))}, server ${cpu(a2.cpuMs - b2.cpuMs)}, redis ${cpu(rc1 - rc0)}`,
       );
       if (Number(s['sent']) === DOMAINS && got2 === DOMAINS && ms < bestSend) {
         bestSend = ms;
@@ -278,6 +305,7 @@ async function main(): Promise<void> {
       `ratio        mtarep ${fmt((DOMAINS / bestSend) * 1000)} msg/s vs smtp-source ${fmt((DOMAINS / bestSource) * 1000)} msg/s = ${ratio.toFixed(2)}x (target >= 0.5x): ${ratio >= 0.5 ? 'met' : 'NOT met'}`,
     );
     void sendRun;
+    if (ONLY === 'send') return void (await r.quit());
 
     // --- match ---
     const tokens = await r.zrange(keys('bench:').probeSent, 0, -1);

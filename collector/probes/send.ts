@@ -1,8 +1,9 @@
 /**
  * Sending a round's probes: one probe to each active domain, 200 at a time, each record written before
  * submission (a crash mid-send leaves a record, never an unknown returned probe) and again with the
- * answer. `sendInBatches` is that loop; `sendProbes` submits through the SMTP pool, `sendProbesViaEsp`
- * (esp-send.ts) through the ESP gateway. A refused or failed submission is a record with `sendError`.
+ * answer; the next batch's records are written while one batch is submitted. `sendInBatches` is that
+ * loop; `sendProbes` submits through the SMTP pool, `sendProbesViaEsp` (esp-send.ts) through the ESP
+ * gateway. A refused or failed submission is a record with `sendError`.
  */
 import type { ProbesConfig } from '../../lib/config/probes.js';
 import type { SmtpSender } from '../../lib/mail/smtp.js';
@@ -32,11 +33,11 @@ export async function sendInBatches(
   let failed = 0;
   let firstError: string | undefined;
   const batch = 200;
-  for (let i = 0; i < active.length; i += batch) {
-    const t = now();
-    const recs: ProbeRecord[] = active.slice(i, i + batch).map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
-    await store.save(recs, false);
+  // Two batches overlap: while one is being submitted, the next one's records are written (before its
+  // own submission) and the previous one's answers saved, so the SMTP connections never wait for Redis.
+  const finish = async (recs: ProbeRecord[], before: Promise<void>): Promise<void> => {
     const done = await submit(recs);
+    await before; // counted, saved and reported in order
     for (const rec of done) {
       if (rec.sendError) {
         failed++;
@@ -45,7 +46,18 @@ export async function sendInBatches(
     }
     await saveDone(done);
     await onBatch?.(sent + failed);
+  };
+  let previous: Promise<void> = Promise.resolve();
+  for (let i = 0; i < active.length; i += batch) {
+    const t = now();
+    const recs: ProbeRecord[] = active.slice(i, i + batch).map((d) => ({ token: newToken(), domain: d.domain, address: d.address, sentAt: t }));
+    await store.save(recs, false);
+    const current = finish(recs, previous);
+    current.catch(() => {}); // awaited below; a failure stops the loop there
+    await previous;
+    previous = current;
   }
+  await previous;
   return { sent, failed, ...(firstError ? { firstError } : {}) };
 }
 

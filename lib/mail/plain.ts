@@ -1,8 +1,9 @@
 /**
- * A plain-text message written out directly (RFC 5322, 7bit): what a probe is. nodemailer composes a
- * MIME tree for every message, which costs more CPU per probe than the SMTP exchange itself; a message
- * that is plain ASCII text with plain headers needs none of that. Anything else (HTML, non-ASCII, long
- * lines, addresses with display names) returns undefined and is composed by nodemailer as before.
+ * A plain-text message written out directly (RFC 5322, 7bit): what a probe is. nodemailer's
+ * MailComposer builds a MIME tree for every message, which costs more CPU per probe than the SMTP
+ * exchange itself; a message that is plain ASCII text with plain headers needs none of that. Anything
+ * else (HTML, non-ASCII, long lines, addresses with display names) returns undefined and is composed
+ * by MailComposer (smtp.ts).
  */
 import crypto from 'node:crypto';
 import type { OutgoingMessage } from './smtp.js';
@@ -36,6 +37,6 @@ export function plainMessage(m: PlainParts, now = new Date()): { raw: string; en
     'Content-Type: text/plain; charset=us-ascii',
     'Content-Transfer-Encoding: 7bit',
   ];
-  // A body line of a lone "." is the end of DATA: nodemailer's stream dot-stuffs raw messages too.
+  // A body line of a lone "." would end DATA: the SMTP client dot-stuffs every message (smtp-wire.ts dataBody).
   return { raw: `${head.join('\r\n')}\r\n\r\n${lines.join('\r\n')}`, envelope: m.envelope ?? { from: m.from, to }, messageId: id };
 }

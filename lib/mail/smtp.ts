@@ -1,17 +1,21 @@
 /**
- * SMTP sender over a pool of nodemailer connections: probes, test mails and alert reports all leave
- * through it. Each message gets its own result (accepted with the server's answer and the submit time,
- * or a `MailError` whose stage says where it failed); one refused recipient never stops the others.
+ * SMTP sender over a pool of connections (smtp-pool.ts, smtp-conn.ts: PIPELINING when offered):
+ * probes, test mails and alert reports all leave through it. A plain ASCII message (every probe) is
+ * written directly (plain.ts); anything else (HTML, non-ASCII text) is composed by nodemailer's
+ * MailComposer and sent the same way, so there is one SMTP path. Each message gets its own result
+ * (accepted with the server's answer and the submit time, or a `MailError` whose stage says where it
+ * failed); one refused recipient never stops the others.
  *
  *   const smtp = createSmtpSender({ host: '127.0.0.1', port: 25, tls: 'none', pool: 4 });
  *   const r = await smtp.send({ from, to, subject, text, headers: { 'X-Mtarep-Probe': token } });
  *   await smtp.close();
  */
-import nodemailer from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import { MailError, secretsOfSettings, type MailStage } from './errors.js';
+import { MailError, secretsOfSettings } from './errors.js';
 import { plainMessage } from './plain.js';
-import { tlsOptions, type TlsSettings } from './tls.js';
+import type { Envelope } from './smtp-conn.js';
+import { SmtpPool } from './smtp-pool.js';
+import { dataBody } from './smtp-wire.js';
+import type { TlsSettings } from './tls.js';
 
 export interface SmtpSettings extends TlsSettings {
   host: string;
@@ -23,7 +27,7 @@ export interface SmtpSettings extends TlsSettings {
   pool?: number | undefined;
   /** Name sent in EHLO (default: the OS host name). */
   name?: string | undefined;
-  /** Connect / greeting / idle socket timeouts in ms (default 15 s each). */
+  /** Connect + greeting, and each wait for an answer, in ms (default 15 s each). */
   timeoutMs?: number | undefined;
 }
 
@@ -64,89 +68,45 @@ export interface SmtpSender {
   close(): void;
 }
 
-interface NodemailerError extends Error {
-  code?: string;
-  response?: string;
-  responseCode?: number;
-  command?: string;
-}
-
-/** Which stage a nodemailer error belongs to. */
-export function smtpStage(e: NodemailerError): MailStage {
-  if (e.code === 'EAUTH' || e.command === 'AUTH PLAIN' || e.command === 'AUTH LOGIN' || e.code === 'ENOAUTH') return 'auth';
-  if (e.code === 'ECONNECTION' || e.code === 'EDNS' || e.code === 'ETLS' || e.code === 'ESOCKET' || e.code === 'EPROXY') return 'connect';
-  if (e.code === 'ETIMEDOUT' && (e.command === 'CONN' || e.command === 'GREETING' || !e.command)) return 'connect';
-  if (e.command === 'CONN' || e.command === 'EHLO' || e.command === 'HELO' || e.command === 'STARTTLS') return 'connect';
-  return 'send';
-}
-
-export function toMailError(e: unknown, secrets: readonly string[]): MailError {
-  const err = (e ?? {}) as NodemailerError;
-  const stage = smtpStage(err);
-  return new MailError(stage, err.message ?? String(e), {
-    cause: e,
-    response: err.response,
-    responseCode: err.responseCode,
-    code: err.code,
-    secrets,
-  });
+/** The message as it goes on the wire: DATA text, envelope, Message-ID. */
+async function compose(m: OutgoingMessage): Promise<{ body: string; envelope: Envelope; messageId: string }> {
+  const plain = plainMessage(m);
+  if (plain) return { body: dataBody(plain.raw), envelope: plain.envelope, messageId: plain.messageId };
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
+  const node = new MailComposer({
+    from: m.from,
+    to: m.to,
+    subject: m.subject,
+    ...(m.text !== undefined ? { text: m.text } : {}),
+    ...(m.html !== undefined ? { html: m.html } : {}),
+    ...(m.headers ? { headers: m.headers } : {}),
+    ...(m.messageId ? { messageId: m.messageId.startsWith('<') ? m.messageId : `<${m.messageId}>` } : {}),
+    ...(m.envelope ? { envelope: m.envelope } : {}),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  }).compile();
+  const env = node.getEnvelope();
+  const raw = await node.build();
+  return { body: dataBody(raw), envelope: m.envelope ?? { from: env.from || '', to: env.to }, messageId: node.messageId() };
 }
 
 export function createSmtpSender(s: SmtpSettings): SmtpSender {
   const secrets = secretsOfSettings(s);
-  const timeout = s.timeoutMs ?? 15_000;
-  const opts: SMTPPool.Options = {
-    pool: true,
-    host: s.host,
-    port: s.port,
-    secure: s.tls === 'tls',
-    ignoreTLS: s.tls === 'none',
-    requireTLS: s.tls === 'starttls',
-    maxConnections: Math.max(1, s.pool ?? 1),
-    maxMessages: Infinity,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout,
-    tls: tlsOptions(s.host, s),
-    logger: false,
-    debug: false,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  };
-  if (s.name) opts.name = s.name;
-  if (s.user) opts.auth = { user: s.user, pass: s.password ?? '' };
-  const transport = nodemailer.createTransport(opts);
+  const pool = new SmtpPool(s, secrets, Math.max(1, s.pool ?? 1));
 
   const send = async (m: OutgoingMessage): Promise<SendResult> => {
     const t0 = Date.now();
+    let msg: Awaited<ReturnType<typeof compose>>;
     try {
-      const plain = plainMessage(m);
-      const info = await transport.sendMail(plain ? { raw: plain.raw, envelope: plain.envelope, messageId: plain.messageId } : {
-        from: m.from,
-        to: m.to,
-        subject: m.subject,
-        ...(m.text !== undefined ? { text: m.text } : {}),
-        ...(m.html !== undefined ? { html: m.html } : {}),
-        ...(m.headers ? { headers: m.headers } : {}),
-        ...(m.messageId ? { messageId: m.messageId.startsWith('<') ? m.messageId : `<${m.messageId}>` } : {}),
-        ...(m.envelope ? { envelope: m.envelope } : {}),
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      });
-      const rejected = (info.rejected ?? []).map(String);
-      const accepted = (info.accepted ?? []).map(String);
-      const submitMs = Date.now() - t0;
-      if (accepted.length === 0) {
-        return {
-          ok: false,
-          submitMs,
-          error: new MailError('send', `every recipient was refused: ${info.response ?? ''}`, { response: info.response, secrets }),
-        };
-      }
-      return { ok: true, response: info.response, accepted, rejected, messageId: plain?.messageId ?? info.messageId, submittedAt: t0, submitMs };
+      msg = await compose(m);
     } catch (e) {
-      return { ok: false, error: toMailError(e, secrets), submitMs: Date.now() - t0 };
+      return { ok: false, submitMs: Date.now() - t0, error: new MailError('send', `cannot compose the message: ${(e as Error).message}`, { cause: e, code: 'EMESSAGE', secrets }) };
     }
+    if (msg.envelope.to.length === 0) return { ok: false, submitMs: Date.now() - t0, error: new MailError('send', 'no recipient', { code: 'EENVELOPE', secrets }) };
+    const o = await pool.submit(msg.envelope, msg.body);
+    const submitMs = Date.now() - t0;
+    if (!o.ok) return { ok: false, error: o.error, submitMs };
+    return { ok: true, response: o.response, accepted: o.accepted, rejected: o.rejected, messageId: msg.messageId, submittedAt: t0, submitMs };
   };
 
   return {
@@ -160,15 +120,7 @@ export function createSmtpSender(s: SmtpSettings): SmtpSender {
         }),
       );
     },
-    async verify() {
-      try {
-        await transport.verify();
-      } catch (e) {
-        throw toMailError(e, secrets);
-      }
-    },
-    close() {
-      transport.close();
-    },
+    verify: () => pool.verify(),
+    close: () => pool.close(),
   };
 }

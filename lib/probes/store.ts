@@ -56,18 +56,47 @@ redis.call('INCR', KEYS[4])
 return kept
 `;
 
+/**
+ * zaddEach: one ZADD per key, as one command (a probe round writes to a thousand per-domain indexes).
+ * KEYS: the sorted sets. ARGV: per key its score and member. Returns nothing.
+ */
+const zaddEachScript = `
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i])
+end
+`;
+
 const settled = (p: ProbeRecord) => p.sendError !== undefined || p.bounce !== undefined || p.returnedAt !== undefined;
 
 export function probeStore(redis: Redis, prefix: string) {
   const k = keyBuilder(prefix);
+  /** The records' writes as a few variadic commands (one HSET, one ZADD per index), not four per record. */
   const addRecords = (m: Multi, records: readonly ProbeRecord[]) => {
-    for (const p of records) {
-      m.hset(k.probeRecords, p.token, JSON.stringify(p));
-      m.zadd(k.probeSent, p.sentAt, p.token);
-      m.zadd(k.probeSentByDomain(p.domain), p.sentAt, p.token);
-      if (settled(p)) m.zrem(k.probeOpen, p.token);
-      else m.zadd(k.probeOpen, p.sentAt, p.token);
+    if (records.length === 0) return;
+    // The last record of a token counts, as when written one by one.
+    const last = new Map<string, ProbeRecord>();
+    for (const p of records) last.set(p.token, p);
+    const fields: string[] = [];
+    const sent: (string | number)[] = [];
+    const open: (string | number)[] = [];
+    const closed: string[] = [];
+    const domainKeys: string[] = [];
+    const domainArgs: (string | number)[] = [];
+    for (const p of last.values()) {
+      fields.push(p.token, JSON.stringify(p));
+      sent.push(p.sentAt, p.token);
+      if (settled(p)) closed.push(p.token);
+      else open.push(p.sentAt, p.token);
     }
+    for (const p of records) {
+      domainKeys.push(k.probeSentByDomain(p.domain));
+      domainArgs.push(p.sentAt, p.token);
+    }
+    m.hset(k.probeRecords, ...fields);
+    m.zadd(k.probeSent, ...sent);
+    m.eval(zaddEachScript, domainKeys.length, ...domainKeys, ...domainArgs);
+    if (closed.length > 0) m.zrem(k.probeOpen, ...closed);
+    if (open.length > 0) m.zadd(k.probeOpen, ...open);
   };
   const store = {
     /** Write (or replace) probe records with their indexes, atomically. */
