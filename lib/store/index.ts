@@ -213,12 +213,20 @@ export interface WriteInput {
 }
 
 /**
- * Write a run's results: IP records with their history points (batches of MULTI), then host records,
+ * Write a run's results: IP records with their history points (batches of MULTI, a few in flight), then host records,
  * the host index and removals in one MULTI. Throws when Redis refuses any command.
  */
 export async function writeResults(redis: Redis, k: Keys, w: WriteInput): Promise<void> {
   const keepMs = w.historyDays * 86_400_000;
+  // Up to `window` batches in flight: Redis runs one while the next is built, and none waits behind
+  // so many others that its command timeout could pass on a loaded machine.
+  const window = 4;
+  const batches: Promise<unknown>[] = [];
+  let settled = 0;
+  let failing = false;
   for (const part of chunks(w.records)) {
+    if (batches.length - settled >= window) await batches[settled++]!.catch(() => (failing = true));
+    if (failing) break; // no more writes after a refused one
     const m = redis.multi();
     for (const rec of part) {
       m.set(k.ip(rec.ip), JSON.stringify(rec));
@@ -229,8 +237,11 @@ export async function writeResults(redis: Redis, k: Keys, w: WriteInput): Promis
       m.pexpire(h, keepMs);
     }
     m.incr(k.dataVersion);
-    await execNamed(m, 'writing IP records', (i, n) => (i === n - 1 ? k.dataVersion : undefined));
+    batches.push(execNamed(m, 'writing IP records', (i, n) => (i === n - 1 ? k.dataVersion : undefined)));
   }
+  // All settled before throwing the first failure: no write is left running behind the error.
+  const failed = (await Promise.allSettled(batches)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const m = redis.multi();
   for (const h of w.hosts) m.set(k.host(h.name), JSON.stringify(h));
   if (w.hosts.length) m.sadd(k.hostIndex, ...w.hosts.map((h) => h.name));

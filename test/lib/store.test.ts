@@ -78,6 +78,19 @@ describe('writeResults', () => {
     expect(await t.redis.smembers(k.hostIndex)).toEqual(['mx1']);
   });
 
+  it('writes batches a few at a time and sends no more after one is refused', async () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    const ips = Array.from({ length: 3000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+    await t.redis.set(k.history(ips[10]!), 'not a sorted set');
+    const e = await writeResults(t.redis, k, { records: ips.map((ip) => ipRecord(ip, at)), hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
+    expect(String(e)).toMatch(/writing IP records: WRONGTYPE/);
+    // Batches of 500, at most 4 in flight: the first refused, so the 5th and 6th were never sent.
+    expect(await t.redis.exists(...ips.slice(2500).map((ip) => k.ip(ip)))).toBe(0);
+    await t.redis.del(k.history(ips[10]!));
+    await writeResults(t.redis, k, { records: ips.map((ip) => ipRecord(ip, at)), hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 });
+    expect(await t.redis.exists(...ips.map((ip) => k.ip(ip)))).toBe(3000);
+  });
+
   it('a reader never sees a mix of two runs while 3,000 records are replaced', async () => {
     const ips = Array.from({ length: 3000 }, (_, i) => `2001:db8::${i.toString(16)}`);
     const write = (at: string) =>

@@ -207,7 +207,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
   };
 
   /** One lookup as data: never rejects. */
-  const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<{ records: string[] } | { kind: DnsErrorKind; message: string }> => {
+  const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<LookupOutcome> => {
     if (closed) return Promise.resolve({ kind: 'OTHER', message: 'DNS client is closed' });
     let pool: Pool;
     try {
@@ -220,7 +220,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
         pool.udp.query(name, type, (o) => {
           if ('records' in o) {
             release();
-            resolve(o);
+            resolve({ answers: o.records });
           } else if (o.code === 'TRUNCATED') {
             // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
             viaTcp(pool, name, type).then((r) => {
@@ -239,13 +239,13 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     });
   };
 
-  const viaTcp = async (pool: Pool, name: string, type: QueryType): Promise<{ records: string[] } | { kind: DnsErrorKind; message: string }> => {
+  const viaTcp = async (pool: Pool, name: string, type: QueryType): Promise<LookupOutcome> => {
     const r = pool.tcp();
     try {
-      if (type === 'A') return { records: await r.resolve4(name) };
-      if (type === 'AAAA') return { records: await r.resolve6(name) };
-      if (type === 'PTR') return { records: await r.resolvePtr(name) };
-      return { records: (await r.resolveTxt(name)).map((chunks) => chunks.join('')) };
+      if (type === 'A') return { answers: await r.resolve4(name) };
+      if (type === 'AAAA') return { answers: await r.resolve6(name) };
+      if (type === 'PTR') return { answers: await r.resolvePtr(name) };
+      return { answers: (await r.resolveTxt(name)).map((chunks) => chunks.join('')) };
     } catch (e) {
       return failure(pool, (e as { code?: string } | null)?.code ?? '');
     }
@@ -253,7 +253,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
 
   const rejecting = async (name: string, type: QueryType, opts: LookupOptions | undefined, query = name): Promise<string[]> => {
     const o = await lookup(name, type, opts);
-    if ('records' in o) return o.records;
+    if ('answers' in o) return o.answers;
     throw lookupError(o, query);
   };
 
@@ -272,10 +272,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
       }
       return rejecting(name, 'PTR', opts, ip);
     },
-    probe4: async (name, opts) => {
-      const o = await lookup(name, 'A', opts);
-      return 'records' in o ? { answers: o.records } : o;
-    },
+    probe4: (name, opts) => lookup(name, 'A', opts),
     close() {
       closed = true;
       for (const pool of pools.values()) pool.udp.close();
