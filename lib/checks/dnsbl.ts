@@ -286,7 +286,11 @@ async function selfTest(zone: ZoneConfig, run: ZoneRun, family: 4 | 6): Promise<
   return selfTestHealth(pos, neg, zone, family);
 }
 
-function result(zone: ZoneConfig, at: string, v: Verdict, extra: Partial<DnsblResult> = {}): DnsblResult {
+function result(zone: ZoneConfig, at: string, v: Verdict, extra?: Partial<DnsblResult>): DnsblResult {
+  // The common case (200,000 per run at scale) as a plain literal, the same keys in the same order.
+  if (extra === undefined && v.reason === undefined) {
+    return { zone: zone.zone, kind: zone.kind, state: v.state, critical: zone.critical, codes: v.codes, labels: v.labels, at };
+  }
   return {
     zone: zone.zone,
     kind: zone.kind,

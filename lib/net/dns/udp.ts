@@ -66,6 +66,14 @@ interface Sock {
 const retryCodes: Record<number, string> = { 2: 'ESERVFAIL', 4: 'ENOTIMP', 5: 'EREFUSED' };
 const rcodeCodes: Record<number, string> = { 1: 'EFORMERR', 3: 'ENOTFOUND' };
 
+/** One frozen outcome per error code: most DNSBL answers are NXDOMAIN, and they allocate nothing. */
+const failures = new Map<string, { code: string }>();
+function failed(code: string): { code: string } {
+  let o = failures.get(code);
+  if (o === undefined) failures.set(code, (o = Object.freeze({ code })));
+  return o;
+}
+
 export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   if (opts.servers.length === 0) throw new Error('no DNS servers to send to');
   const attempts = Math.max(1, opts.tries) * opts.servers.length;
@@ -168,7 +176,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     if (p.attempt + 1 < attempts && !closed) {
       p.attempt++;
       send(p);
-    } else finish(p, { code });
+    } else finish(p, failed(code));
   }
 
   function send(p: Pending) {
@@ -199,21 +207,21 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     if (!p || rinfo.port !== p.server.port || rinfo.address !== p.server.address) return;
     const reply = decodeReply(msg, p.buf);
     if (reply === null) return; // not the reply to this question: keep waiting for it
-    if (reply.tc) return finish(p, { code: 'TRUNCATED' });
-    if (reply.rcode === 0) return finish(p, reply.records.length > 0 ? { records: reply.records } : { code: 'ENODATA' });
+    if (reply.tc) return finish(p, failed('TRUNCATED'));
+    if (reply.rcode === 0) return finish(p, reply.records.length > 0 ? { records: reply.records } : failed('ENODATA'));
     const retry = retryCodes[reply.rcode];
     if (retry) return failAttempt(p, retry);
-    finish(p, { code: rcodeCodes[reply.rcode] ?? 'EBADRESP' });
+    finish(p, failed(rcodeCodes[reply.rcode] ?? 'EBADRESP'));
   }
 
   return {
     query(name, type, done) {
-      if (closed) return done({ code: 'ECANCELLED' });
+      if (closed) return done(failed('ECANCELLED'));
       let buf: Buffer;
       try {
         buf = encodeQuery(0, name, type);
       } catch (e) {
-        return done({ code: (e as { code?: string }).code ?? 'EBADNAME' });
+        return done(failed((e as { code?: string }).code ?? 'EBADNAME'));
       }
       if (inFlight++ === 0) setRef(true);
       send({ buf, done, attempt: 0, deadline: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false });
@@ -226,7 +234,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
-      for (let i = head; i < fifo.length; i++) finish(fifo[i]!, { code: 'ECANCELLED' });
+      for (let i = head; i < fifo.length; i++) finish(fifo[i]!, failed('ECANCELLED'));
       fifo = [];
       fifoDeadline = [];
       head = 0;

@@ -71,6 +71,9 @@ export interface Reply {
   records: string[];
 }
 
+/** Replies without records, one per rcode and TC bit (most DNSBL answers are NXDOMAIN: no allocation). */
+const empty: readonly Reply[] = Array.from({ length: 32 }, (_, i) => Object.freeze({ rcode: i >> 1, tc: (i & 1) === 1, records: Object.freeze([]) as unknown as string[] }));
+
 const lower = (c: number) => (c >= 65 && c <= 90 ? c | 0x20 : c);
 
 /**
@@ -87,7 +90,7 @@ export function decodeReply(msg: Buffer, query: Buffer): Reply | null {
   const rcode = flags & 0x0f;
   const tc = (flags & 0x0200) !== 0;
   const ancount = msg.readUInt16BE(6);
-  if (rcode !== 0 || tc || ancount === 0) return { rcode, tc, records: [] };
+  if (rcode !== 0 || tc || ancount === 0) return empty[(rcode << 1) | (tc ? 1 : 0)]!;
   const qtype = query.readUInt16BE(query.length - 4);
   try {
     return { rcode, tc, records: answers(msg, query.length, ancount, qtype, readName(query, HEADER).name) };
