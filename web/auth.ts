@@ -43,6 +43,7 @@ export class HtpasswdStore {
   private readonly limiter: LoginLimiter;
   private readonly limitedLogged = new Map<string, number>();
   private readonly hmacKey = crypto.randomBytes(32);
+  private readonly byConnection = new WeakMap<object, { header: string; user: string; key: string }>();
   private readonly statInterval: number;
   private readonly now: () => number;
   private readonly successTtl: number;
@@ -125,6 +126,34 @@ export class HtpasswdStore {
     return good;
   }
 
+  /**
+   * True when this pair logged in lately against the file's current entry: known at once, without a
+   * password check or the limiter (the first step of `check`, and all the raw listener's hot path uses).
+   */
+  rememberedLogin(user: string, password: string): boolean {
+    this.refresh();
+    return this.remembered(this.keyOf(user, password), this.entries.get(user));
+  }
+
+  /**
+   * The user of a remembered login sent as this `Authorization` header on this connection, else null.
+   * A keep-alive client sends the same header with each request: when it is the one this connection
+   * sent last, the parse and the HMAC are skipped (the login must still be remembered against the
+   * file's entry now). The header is held only as long as the connection (a WeakMap on the socket).
+   */
+  rememberedHeader(header: string | undefined, connection: object): string | null {
+    if (header === undefined) return null;
+    const memo = this.byConnection.get(connection);
+    if (memo !== undefined && memo.header === header) {
+      this.refresh();
+      return this.remembered(memo.key, this.entries.get(memo.user)) ? memo.user : null;
+    }
+    const cred = parseBasic(header);
+    if (cred === null || !this.rememberedLogin(cred.user, cred.password)) return null;
+    this.byConnection.set(connection, { header, user: cred.user, key: this.keyOf(cred.user, cred.password) });
+    return cred.user;
+  }
+
   /** True when user and password match the file now (no limit: for callers without an address). */
   async verify(user: string, password: string): Promise<boolean> {
     return (await this.check(user, password)).ok;
@@ -135,10 +164,9 @@ export class HtpasswdStore {
    * fails at once; anything else costs a password check, within the address's budget.
    */
   async check(user: string, password: string, address?: string): Promise<LoginResult> {
-    this.refresh();
+    if (this.rememberedLogin(user, password)) return { ok: true };
     const entry = this.entries.get(user);
     const key = this.keyOf(user, password);
-    if (this.remembered(key, entry)) return { ok: true };
     const failedAt = this.bad.get(key);
     if (failedAt !== undefined && this.now() - failedAt < failureTtlMs) return { ok: false };
     // The same pair already being checked (a browser or load tool opening many connections at once):

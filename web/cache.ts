@@ -101,6 +101,18 @@ function etagOf(b: Buffer): string {
  */
 export function pickEncoding(header: string | undefined, available: { br?: unknown; gzip?: unknown }): Encoding {
   if (!header) return 'identity';
+  const ok = acceptedBy(header);
+  if (available.br !== undefined && ok.br) return 'br';
+  if (available.gzip !== undefined && ok.gzip) return 'gzip';
+  return 'identity';
+}
+
+/** Parsed Accept-Encoding headers: clients send the same few with every request. */
+const accepted = new Map<string, { br: boolean; gzip: boolean }>();
+
+function acceptedBy(header: string): { br: boolean; gzip: boolean } {
+  const known = accepted.get(header);
+  if (known !== undefined) return known;
   const q = new Map<string, number>();
   for (const part of header.toLowerCase().split(',')) {
     const [name, ...params] = part.trim().split(';');
@@ -110,9 +122,10 @@ export function pickEncoding(header: string | undefined, available: { br?: unkno
     q.set(name.trim(), Number.isFinite(v) ? v : 0);
   }
   const ok = (e: string) => (q.get(e) ?? q.get('*') ?? 0) > 0;
-  if (available.br !== undefined && ok('br')) return 'br';
-  if (available.gzip !== undefined && ok('gzip')) return 'gzip';
-  return 'identity';
+  const r = { br: ok('br'), gzip: ok('gzip') };
+  if (accepted.size >= 256) accepted.clear();
+  accepted.set(header, r);
+  return r;
 }
 
 /** True when an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET). */
@@ -134,6 +147,8 @@ export class PageCache {
   private readonly staleWaitMs: number;
   private readonly loneWaitMs: number;
   private inflight = 0;
+  /** The connections `peek` answered in the current 100 ms window, and how many in the one before. */
+  private window: { start: number; clients: Set<object>; previous: number } = { start: -Infinity, clients: new Set(), previous: 0 };
   private readonly renderShare: number;
   private readonly busyIntervalMs: number;
   private readonly brotli: boolean;
@@ -171,8 +186,50 @@ export class PageCache {
     }
   }
 
+  /**
+   * What `page` would answer at once for `key` when the current version is `version`, without a read,
+   * a render or a wait: the cached page when it is that version's and young enough, or, while the
+   * page is being rebuilt, the last one (the fresh variant when the data is the same, else the stale
+   * one; always the stale one when `version` is undefined: changed, not yet read). Undefined when
+   * `page` would have to read or render (the raw listener's hot path,
+   * web/hot-path.ts, then hands the request to the route).
+   */
+  peek(key: string, version: string | undefined, client: object): Served | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    const sameData = e.version === version;
+    let served: Served | undefined;
+    if (sameData && this.now() - e.at <= this.maxAgeMs) served = { bytes: e.fresh, stale: false };
+    else if (this.rendering.has(key)) served = sameData ? { bytes: e.fresh, stale: false } : { bytes: this.staleOf(e), stale: true };
+    if (served === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    this.seen(client);
+    return served;
+  }
+
+  /** Count a client (its connection) answered by `peek`, per 100 ms window. */
+  private seen(client: object): void {
+    const t = this.now();
+    if (t - this.window.start >= 100) {
+      this.window = { start: t, clients: new Set(), previous: t - this.window.start < 200 ? this.window.clients.size : 0 };
+    }
+    this.window.clients.add(client);
+  }
+
+  /**
+   * Other requests are being served: pages in flight here, or `peek` answered two or more connections
+   * in the last 100-200 ms (one client asking again and again on its connection is still alone).
+   */
+  private busy(): boolean {
+    if (this.inflight > 1) return true;
+    const age = this.now() - this.window.start;
+    if (age >= 200) return false;
+    return Math.max(this.window.clients.size, age < 100 ? this.window.previous : 0) >= 2;
+  }
+
   private waitMs(): number {
-    return this.inflight > 1 ? this.staleWaitMs : this.loneWaitMs;
+    return this.busy() ? this.staleWaitMs : this.loneWaitMs;
   }
 
   private async serve(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string>): Promise<Served> {
@@ -214,7 +271,7 @@ export class PageCache {
     if (running) return running;
     const last = this.lastRender.get(key);
     // Throttled only while other requests wait to be served: a request alone gets its render at once.
-    const wait = first || last === undefined || this.inflight <= 1 ? 0 : Math.max(0, last.end + Math.max(this.busyIntervalMs, last.took * (1 / this.renderShare - 1)) - this.now());
+    const wait = first || last === undefined || !this.busy() ? 0 : Math.max(0, last.end + Math.max(this.busyIntervalMs, last.took * (1 / this.renderShare - 1)) - this.now());
     const p = (async () => {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const at = this.now();

@@ -32,9 +32,19 @@ export function readVersion(redis: Redis, k: Keys): Promise<string> {
  * readVersion shared by concurrent requests: requests arriving while a GET is in flight join it, so
  * a burst of N requests costs one round trip, not N. `invalidate()` (after this process writes)
  * makes the next request start a fresh read.
+ *
+ * While a watch is live (web/version-watch.ts: Redis tells this process each time the version key
+ * changes) the version is known without asking: the last GET's answer stays true until the next
+ * change notice, so a cached request costs no round trip. Any notice, `invalidate()` or loss of the
+ * watch forgets it (the next request reads again); an answer is kept only when no notice came while
+ * it was on its way, and only while the watch is live.
  */
 export class VersionReader {
   private inflight: Promise<string> | null = null;
+  private known: string | undefined;
+  /** Bumped by every notice, invalidate() and change of the watch: answers of older reads are not kept. */
+  private generation = 0;
+  private watching = false;
 
   constructor(
     private readonly redis: Redis,
@@ -42,16 +52,47 @@ export class VersionReader {
   ) {}
 
   read(): Promise<string> {
+    if (this.known !== undefined) return Promise.resolve(this.known);
     if (this.inflight) return this.inflight;
-    const p = readVersion(this.redis, this.k).finally(() => {
-      if (this.inflight === p) this.inflight = null;
-    });
+    const g = this.generation;
+    const p = readVersion(this.redis, this.k)
+      .then((v) => {
+        if (this.watching && this.generation === g) this.known = v;
+        return v;
+      })
+      .finally(() => {
+        if (this.inflight === p) this.inflight = null;
+      });
     this.inflight = p;
     return p;
   }
 
+  /** The version when known without a round trip (a live watch and no change since the last read), else undefined. */
+  current(): string | undefined {
+    return this.known;
+  }
+
+  /** True while the watch is live (a notice arrives for every change). */
+  get live(): boolean {
+    return this.watching;
+  }
+
+  /** Forget what is known: the next read asks Redis (after this process writes, or on a change notice). */
   invalidate(): void {
+    this.generation++;
+    this.known = undefined;
     this.inflight = null;
+  }
+
+  /** The watch went live (true) or was lost (false); either way the next read asks Redis. */
+  setWatching(on: boolean): void {
+    this.watching = on;
+    this.invalidate();
+  }
+
+  /** The generation (tests and the watch's check compare it across a read). */
+  get changes(): number {
+    return this.generation;
   }
 }
 

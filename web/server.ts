@@ -6,7 +6,10 @@
  *   when no machine route answers it, so a route is outside the login only if it is registered there.
  * Around both: secure headers (CSP, no inline script) and `Cache-Control: no-store` on every response,
  * and one error handler (Redis failures become a fast 503 page, JSON under /api).
+ * On a socket (startServer), a cached overview whose version is known goes out before Hono
+ * (web/hot-path.ts) with the same headers, and the data version is watched (web/version-watch.ts).
  */
+import http from 'node:http';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { Hono, type Context } from 'hono';
@@ -30,7 +33,9 @@ import { CsrfTokens } from './csrf.js';
 import { dashboardApp } from './dashboard.js';
 import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
+import { overviewHotPath } from './hot-path.js';
 import { machineApp } from './machine.js';
+import { watchVersion, type VersionWatchOptions } from './version-watch.js';
 import { checkPlugins, type AnyPlugin } from '../lib/checks/index.js';
 
 export interface WebDeps {
@@ -47,6 +52,8 @@ export interface WebDeps {
   plugins?: readonly AnyPlugin[];
   /** The overview's page cache: how long a request waits before it gets the last good page, etc. */
   pageCache?: PageCacheOptions;
+  /** startServer: the data version's change notices (web/version-watch.ts); false: a GET per request. */
+  versionWatch?: VersionWatchOptions | false;
 }
 
 export interface RunningServer {
@@ -67,6 +74,17 @@ export const csp = {
   formAction: ["'self'"],
   frameAncestors: ["'none'"],
 };
+
+/** The security headers of every response: one middleware, whose headers the hot path also sends. */
+const securityHeaders = secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' });
+
+/** The headers `securityHeaders` puts on a response, for answers written without Hono (web/hot-path.ts). */
+export async function securityHeaderValues(): Promise<Record<string, string>> {
+  const probe = new Hono();
+  probe.use('*', securityHeaders);
+  probe.get('/', (c) => c.body(null, 204));
+  return Object.fromEntries((await probe.request('/')).headers);
+}
 
 /** What Node's http module refuses in a header value (it would throw while writing the response). */
 const invalidHeaderValue = /[^\t\x20-\x7e\x80-\xff]/;
@@ -143,7 +161,7 @@ export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEn
   dashboard.onError(onError);
 
   const app = new Hono<WebEnv>();
-  app.use('*', secureHeaders({ contentSecurityPolicy: csp, xFrameOptions: 'DENY' }));
+  app.use('*', securityHeaders);
   // Everything but the static assets is per user and changes with the data: never stored by caches
   // (error pages included). Routes that set their own Cache-Control keep it.
   app.use('*', async (c, next) => {
@@ -172,30 +190,46 @@ export function composeApp(parts: { machine: Hono<WebEnv>; dashboard: Hono<WebEn
   return app;
 }
 
-export function createApp(deps: WebDeps): Hono<WebEnv> {
+/** The app and what its routes share (startServer's hot path uses the same context and login store). */
+function buildApp(deps: WebDeps): { app: Hono<WebEnv>; w: WebContext; htpasswd: HtpasswdStore } {
   const w = webContext(deps);
   const htpasswd = new HtpasswdStore(deps.config.httpAuthFile, deps.log, {
     ...(deps.htpasswdStatIntervalMs !== undefined ? { statIntervalMs: deps.htpasswdStatIntervalMs } : {}),
     ...(deps.loginLimits !== undefined ? { limits: deps.loginLimits } : {}),
   });
-  return composeApp({ machine: machineApp({ w, htpasswd }), dashboard: dashboardApp(w, htpasswd), log: deps.log });
+  return { app: composeApp({ machine: machineApp({ w, htpasswd }), dashboard: dashboardApp(w, htpasswd), log: deps.log }), w, htpasswd };
+}
+
+export function createApp(deps: WebDeps): Hono<WebEnv> {
+  return buildApp(deps).app;
 }
 
 export async function startServer(deps: WebDeps): Promise<RunningServer> {
-  const app = createApp(deps);
+  const { app, w, htpasswd } = buildApp(deps);
+  const hot = overviewHotPath(w, htpasswd, await securityHeaderValues());
+  const watch = deps.versionWatch === false ? null : watchVersion(deps.redis, w.k, w.version, deps.log, deps.versionWatch);
+  // The hot path first; whatever it does not answer goes to Hono's listener untouched.
+  const createServer = ((options: http.ServerOptions, listener: http.RequestListener) =>
+    http.createServer(options, (req, res) => {
+      if (!hot(req, res)) listener(req, res);
+    })) as unknown as typeof http.createServer;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: deps.config.listen.host, port: deps.config.listen.port }, (info: AddressInfo) => {
+    const server = serve({ fetch: app.fetch, hostname: deps.config.listen.host, port: deps.config.listen.port, createServer }, (info: AddressInfo) => {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}/`,
         close: () =>
           new Promise<void>((r) => {
+            watch?.close();
             server.close(() => r());
             // Keep-alive connections would hold close() open.
             (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
           }),
       });
     });
-    server.once('error', reject);
+    server.once('error', (e) => {
+      watch?.close();
+      reject(e);
+    });
   });
 }

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
-import { etagMatches, pickEncoding } from '../../web/cache.js';
+import { etagMatches, PageCache, pickEncoding } from '../../web/cache.js';
 import { startServer, type RunningServer } from '../../web/server.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.js';
 import { basic, htpasswdLine, keys, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
@@ -16,6 +16,8 @@ let rs: ThrowawayRedis;
 let redis: Redis;
 let admin: Redis;
 let server: RunningServer;
+/** The same app without the version watch: every request reads the version (the fallback). */
+let unwatched: RunningServer;
 const auth = basic('alice', 'pw-alice');
 const k = keys('mtarep:');
 const note = 'The data on this page may be a moment old';
@@ -34,9 +36,17 @@ beforeAll(async () => {
     // A request alone waits 300 ms for a slow read before it gets the last good page.
     pageCache: { loneWaitMs: 300, brotli: true },
   });
+  unwatched = await startServer({
+    config: { ...config, listen: { host: '127.0.0.1', port: 0 } },
+    redis,
+    log: silentLogger,
+    pageCache: { loneWaitMs: 300 },
+    versionWatch: false,
+  });
 });
 afterAll(async () => {
   await server?.close();
+  await unwatched?.close();
   redis?.disconnect();
   admin?.disconnect();
   await rs?.stop();
@@ -48,10 +58,10 @@ interface Raw {
   body: Buffer;
 }
 
-function get(path: string, headers: Record<string, string>): Promise<Raw> {
+function get(path: string, headers: Record<string, string>, base = server.url): Promise<Raw> {
   return new Promise((resolve, reject) => {
     http
-      .get(new URL(path, server.url), { headers: { ...auth, ...headers } }, (res) => {
+      .get(new URL(path, base), { headers: { ...auth, ...headers } }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
@@ -61,15 +71,18 @@ function get(path: string, headers: Record<string, string>): Promise<Raw> {
 }
 
 /** The compressed copies are made off the event loop after a render: ask until one is sent (bounded). */
-async function until(path: string, headers: Record<string, string>, ok: (r: Raw) => boolean): Promise<Raw> {
+async function until(path: string, headers: Record<string, string>, ok: (r: Raw) => boolean, base = server.url): Promise<Raw> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = await get(path, headers);
+    const r = await get(path, headers, base);
     if (ok(r)) return r;
     if (Date.now() > deadline) throw new Error(`no such answer from ${path} within 30 s (last: ${r.status} ${JSON.stringify(r.headers)})`);
     await new Promise((res) => setTimeout(res, 20));
   }
 }
+
+const getUnwatched = (path: string, headers: Record<string, string>) => get(path, headers, unwatched.url);
+const untilUnwatched = (path: string, headers: Record<string, string>, ok: (r: Raw) => boolean) => until(path, headers, ok, unwatched.url);
 
 describe('overview bytes: encodings, ETag, 304', () => {
   it('sends gzip or brotli to clients that accept it, the same page as is to others, with Vary', async () => {
@@ -116,7 +129,21 @@ describe('overview bytes: encodings, ETag, 304', () => {
 });
 
 describe('a slow Redis', () => {
-  it('gets the last good page, saying it may be a moment old, never "Redis unavailable"; then the fresh one', async () => {
+  it('with the version watch live, the current page at once: its version is known without asking', async () => {
+    const before = await until('/', {}, (r) => r.status === 200 && !r.body.toString().includes(note));
+    await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+    const t0 = Date.now();
+    const during = await get('/', {});
+    expect(Date.now() - t0).toBeLessThan(3500); // answered while Redis was still paused
+    expect(during.status).toBe(200);
+    expect(during.body.equals(before.body)).toBe(true);
+    expect(during.body.toString()).not.toContain(note);
+    await admin.ping(); // answered when the pause is over
+  });
+
+  it('without the watch: the last good page, saying it may be a moment old, never "Redis unavailable"; then the fresh one', async () => {
+    const get = (path: string, headers: Record<string, string>) => getUnwatched(path, headers);
+    const until = (path: string, headers: Record<string, string>, ok: (r: Raw) => boolean) => untilUnwatched(path, headers, ok);
     const before = await get('/', {});
     expect(before.status).toBe(200);
     expect(before.body.toString()).not.toContain(note);
@@ -139,9 +166,38 @@ describe('a slow Redis', () => {
 
   it('a page never rendered waits for the slow read: there is no older page to show', async () => {
     await admin.call('CLIENT', 'PAUSE', '100', 'ALL'); // a short pause: the read is slow, not failed
-    const r = await get('/?sort=host&dir=desc', {});
+    const r = await getUnwatched('/?sort=host&dir=desc', {});
     expect(r.status).toBe(200);
     expect(r.body.toString()).not.toContain(note); // nothing older to show: it waited for the read
+  });
+});
+
+describe('PageCache.peek: what the hot path may send without a read', () => {
+  it('the current page; while it is rebuilt the last one (marked when the data changed); else nothing', async () => {
+    const cache = new PageCache({ marker: '<!--m-->', note: '<p>old</p>' }, { staleWaitMs: 10, loneWaitMs: 10 });
+    const client = {};
+    expect(cache.peek('k', '1', client)).toBeUndefined(); // never rendered
+    await cache.page('k', async () => '1', async (v) => `<html><!--m-->v${v}</html>`);
+    const fresh = cache.peek('k', '1', client)!;
+    expect(fresh.stale).toBe(false);
+    expect(fresh.bytes.identity.toString()).toBe('<html><!--m-->v1</html>');
+    // Version 2 and nobody rebuilding: the route must read and render.
+    expect(cache.peek('k', '2', client)).toBeUndefined();
+    // A rebuild under way (held open here): the last page, marked as maybe a moment old.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const served = await cache.page('k', async () => '2', async (v) => (await held, `<html><!--m-->v${v}</html>`));
+    expect(served.stale).toBe(true);
+    const during = cache.peek('k', '2', client)!;
+    expect(during.stale).toBe(true);
+    expect(during.bytes.identity.toString()).toBe('<html><p>old</p>v1</html>');
+    // A change notice not yet read (version unknown): only the marked page while it is rebuilt.
+    expect(cache.peek('k', undefined, client)!.stale).toBe(true);
+    release();
+    const deadline = Date.now() + 30_000;
+    while (cache.peek('k', '2', client)?.stale !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(cache.peek('k', '2', client)!.bytes.identity.toString()).toBe('<html><!--m-->v2</html>');
+    expect(cache.peek('k', undefined, client)).toBeUndefined(); // nothing being rebuilt: the route reads
   });
 });
 

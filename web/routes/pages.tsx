@@ -33,6 +33,11 @@ import { alertNoticeOf } from '../viewmodel/events.js';
 
 const htmlHeaders = { 'Cache-Control': 'no-store' };
 
+/** The overview's page-cache key: one page per user and sort (web/hot-path.ts serves the same entries). */
+export function overviewKey(user: string, sort: { sort: string; dir: string }): string {
+  return `overview\0${user}\0${sort.sort}\0${sort.dir}`;
+}
+
 export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
   const { config, redis, k } = w;
   const sortKeys = sortKeysOf(config, w.plugins);
@@ -40,7 +45,7 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
   app.get('/', async (c) => {
     const user = c.get('user');
     const sort = parseSort(c.req.query('sort'), c.req.query('dir'), sortKeys);
-    const key = `overview\0${user}\0${sort.sort}\0${sort.dir}`;
+    const key = overviewKey(user, sort);
     const served = await w.cache.page(key, () => w.version.read(), async (version) => {
       // Outbox changes bump the data version too (lib/alerts/outbox.ts): the cached page's alert line stays right.
       const [snap, delivery, health] = await Promise.all([
