@@ -11,7 +11,8 @@
  *    Commands stay lazy: esbuild turns each `import()` of a module into a function that runs it on
  *    first use.
  *  - `import.meta.url` is the bundle's own URL: what is found from it (package.json, views/assets,
- *    the maillog scan worker, bundled beside it as an ES module) is found from dist/bundle/.
+ *    the maillog scan worker and the dashboard's render worker, bundled beside it as ES modules) is
+ *    found from dist/bundle/.
  *  - The first line holds the sha256 of the code, the name of the bundle's code caches; the code is
  *    wrapped as a CommonJS module function (a script whose value is that function), which
  *    cli/bundle-loader.ts compiles and calls.
@@ -80,7 +81,7 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     write: false,
   };
   const addons: string[] = [];
-  const [program, worker] = await Promise.all([
+  const [program, worker, renderWorker] = await Promise.all([
     esbuild.build({
       ...common,
       plugins: [keepPackagePaths(outDir, addons)],
@@ -92,6 +93,8 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     }),
     // An ES module: collector/maillog/sink.ts starts it with import().
     esbuild.build({ ...common, entryPoints: [path.join(root, 'collector/maillog/scan-worker.ts')], outfile: path.join(outDir, 'scan-worker.js'), format: 'esm' }),
+    // The dashboard's render thread (web/render-thread.ts), started the same way.
+    esbuild.build({ ...common, entryPoints: [path.join(root, 'web/render-worker.ts')], outfile: path.join(outDir, 'render-worker.js'), format: 'esm' }),
   ]);
   for (const a of addons) if (!fs.existsSync(a)) throw new Error(`native addon ${a} (required by a bundled package) is missing`);
   const code = program.outputFiles![0]!.text;
@@ -101,6 +104,7 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
   fs.writeFileSync(file + '.tmp', `// mtarep-bundle ${hash}\n(function (exports, require, module, __filename, __dirname) {\n${code}\n})\n`);
   fs.renameSync(file + '.tmp', file);
   fs.writeFileSync(path.join(outDir, 'scan-worker.js'), worker.outputFiles![0]!.text);
+  fs.writeFileSync(path.join(outDir, 'render-worker.js'), renderWorker.outputFiles![0]!.text);
   return file;
 }
 

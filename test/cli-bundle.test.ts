@@ -1,8 +1,8 @@
 /**
  * The bundled CLI (scripts/build-bundle.ts), started as cli/main.ts starts a build's bundle: through
  * cli/bundle-loader.ts and its V8 code cache. It must answer as the modules do (the other CLI tests
- * run the modules through tsx), load its npm packages and the maillog scan worker from where the
- * bundle lies, and treat the code cache as an optimisation only: written on the first run, accepted
+ * run the modules through tsx), load its npm packages, the maillog scan worker and the dashboard's
+ * render worker from where the bundle lies, and treat the code cache as an optimisation only: written on the first run, accepted
  * on the next, ignored when V8 rejects it, never taken from a folder others can write.
  */
 import { spawn } from 'node:child_process';
@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../scripts/build-bundle.js';
 import { codeCacheDir } from '../cli/bundle-loader.js';
+import { hashPassword } from '../lib/htpasswd.js';
 import { keys } from '../lib/keys.js';
 import type { RunSummary } from '../lib/model.js';
 import { runCli, repoRoot, type CliResult } from './helpers/cli.js';
@@ -22,6 +23,7 @@ import { startDnsServer, type TestDnsServer } from './helpers/dns-server.js';
 import { LogBuilder } from './helpers/maillog-log.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startSshServer, type TestSshServer } from './helpers/ssh-server.js';
+import { freePort } from './helpers/net.js';
 import { ANSWERS_MS } from './helpers/timeouts.js';
 
 const mta = '127.1.0.31';
@@ -181,6 +183,38 @@ describe('the bundled CLI', () => {
     for (const [key, want] of b.expected) {
       const got = await r.redis.hgetall(`mta1:${key}`);
       expect([key, got]).toEqual([key, Object.fromEntries([...want].map(([d, c]) => [d, String(c)]))]);
+    }
+  });
+
+  it('serve builds the overview in the render thread the bundle carries beside itself', async () => {
+    const port = await freePort();
+    fs.writeFileSync(path.join(dir, 'htpasswd'), `u:${hashPassword('p')}\n`);
+    const cfg = writeConfig('serve.yml', { redis_url: r.url, listen: `127.0.0.1:${port}`, http_auth_file: './htpasswd', rbls: ['bl.test'], mta_map: { mta1: 'mx.example.test' } });
+    const at = new Date().toISOString();
+    await r.redis.set(keys('mtarep:').lastRun, JSON.stringify({ id: 'b', startedAt: at, finishedAt: at, durationMs: 1, hosts: 1, ips: 0, status: 'ok', checks: {}, unhealthyZones: [], errors: [] }));
+    const version = String(await r.redis.incr(keys('mtarep:').dataVersion));
+    const child = spawn(process.execPath, ['--import', tsxLoader, launcher, bundle, cacheDir, 'serve', '--config', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise((res) => child.once('close', res));
+    try {
+      const deadline = Date.now() + 30_000;
+      let last = '';
+      for (;;) {
+        const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { Authorization: 'Basic ' + Buffer.from('u:p').toString('base64') } }).catch((e: unknown) => e as Error);
+        if (!(res instanceof Error)) {
+          last = `${res.status} ${(await res.text()).slice(0, 20000)}`;
+          if (res.status === 200) break;
+        }
+        if (Date.now() > deadline) throw new Error(`serve did not answer 200 within 30 s: ${last} ${stderr}`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      // A render that failed in the worker would be a 500: this page was built there.
+      expect(last).toContain('<table id="overview"');
+      expect(last).toContain(`data-version="${version}"`);
+    } finally {
+      child.kill();
+      await closed;
     }
   });
 });

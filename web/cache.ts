@@ -15,7 +15,8 @@
  * at most once in 5 s per key, so serving goes on while a collector bumps the version many times a
  * second (a request alone is never held back); a request that finds the page being refreshed gets the
  * last one at once. A read that fails (Redis down) still fails: only a
- * slow one is covered.
+ * slow one is covered. `peek` is the part of that decision that needs no read and no wait, for the raw
+ * listener's hot path (web/hot-path.ts); a render may return the page as bytes (the render thread's).
  */
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
@@ -177,7 +178,7 @@ export class PageCache {
    * The page for `key`: the cached one when its version is current, else a new render; the last good
    * page (marked stale) when the version read or the render is slow and there is one.
    */
-  async page(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string>): Promise<Served> {
+  async page(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string | Buffer>): Promise<Served> {
     this.inflight++;
     try {
       return await this.serve(key, readVersion, render);
@@ -232,7 +233,7 @@ export class PageCache {
     return this.busy() ? this.staleWaitMs : this.loneWaitMs;
   }
 
-  private async serve(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string>): Promise<Served> {
+  private async serve(key: string, readVersion: () => Promise<string>, render: (version: string) => Promise<string | Buffer>): Promise<Served> {
     const e = this.entries.get(key);
     if (e === undefined) {
       const v = await readVersion();
@@ -259,14 +260,14 @@ export class PageCache {
     return sameData ? { bytes: e.fresh, stale: false } : { bytes: this.staleOf(e), stale: true };
   }
 
-  private refresh(key: string, version: string, render: (version: string) => Promise<string>): void {
+  private refresh(key: string, version: string, render: (version: string) => Promise<string | Buffer>): void {
     const e = this.entries.get(key);
     if (e !== undefined && e.version === version && this.now() - e.at <= this.maxAgeMs) return;
     this.renderOnce(key, version, render, false).catch((err: unknown) => this.onError(err, key));
   }
 
   /** One render per key at a time; a re-render waits its turn so renders take at most `renderShare` of the time. */
-  private renderOnce(key: string, version: string, render: (version: string) => Promise<string>, first: boolean): Promise<Entry> {
+  private renderOnce(key: string, version: string, render: (version: string) => Promise<string | Buffer>, first: boolean): Promise<Entry> {
     const running = this.rendering.get(key);
     if (running) return running;
     const last = this.lastRender.get(key);
@@ -276,7 +277,7 @@ export class PageCache {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const at = this.now();
       const html = await render(version);
-      const identity = Buffer.from(html);
+      const identity = typeof html === 'string' ? Buffer.from(html) : html;
       const took = this.now() - at;
       // Both variants and their gzip copies exist before the entry is used: a client that accepts gzip
       // is never sent the whole page as is while a copy is being made (under load that was most bytes).

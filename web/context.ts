@@ -8,6 +8,7 @@ import type { PageCache } from './cache.js';
 import type { CounterReader } from './counters.js';
 import type { CsrfTokens } from './csrf.js';
 import type { VersionReader } from './data.js';
+import type { RenderThread } from './render-thread.js';
 
 export interface WebContext {
   config: Config;
@@ -21,6 +22,8 @@ export interface WebContext {
   now: () => Date;
   /** The per-IP check plugins the pages and the API show (lib/checks/). */
   plugins: readonly AnyPlugin[];
+  /** Where the overview is built when set (startServer); else in the request's thread. */
+  renderThread?: RenderThread;
 }
 
 /**

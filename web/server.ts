@@ -7,7 +7,8 @@
  * Around both: secure headers (CSP, no inline script) and `Cache-Control: no-store` on every response,
  * and one error handler (Redis failures become a fast 503 page, JSON under /api).
  * On a socket (startServer), a cached overview whose version is known goes out before Hono
- * (web/hot-path.ts) with the same headers, and the data version is watched (web/version-watch.ts).
+ * (web/hot-path.ts) with the same headers, the data version is watched (web/version-watch.ts), and
+ * the overview is built in a worker thread (web/render-thread.ts).
  */
 import http from 'node:http';
 import { serve } from '@hono/node-server';
@@ -34,6 +35,7 @@ import { dashboardApp } from './dashboard.js';
 import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
 import { overviewHotPath } from './hot-path.js';
+import { RenderThread, redisTargetOf } from './render-thread.js';
 import { machineApp } from './machine.js';
 import { watchVersion, type VersionWatchOptions } from './version-watch.js';
 import { checkPlugins, type AnyPlugin } from '../lib/checks/index.js';
@@ -54,6 +56,8 @@ export interface WebDeps {
   pageCache?: PageCacheOptions;
   /** startServer: the data version's change notices (web/version-watch.ts); false: a GET per request. */
   versionWatch?: VersionWatchOptions | false;
+  /** startServer: build the overview in a worker thread (web/render-thread.ts). Default true, unless `plugins` are given (a worker uses the built-in ones). */
+  renderThread?: boolean;
 }
 
 export interface RunningServer {
@@ -208,6 +212,8 @@ export async function startServer(deps: WebDeps): Promise<RunningServer> {
   const { app, w, htpasswd } = buildApp(deps);
   const hot = overviewHotPath(w, htpasswd, await securityHeaderValues());
   const watch = deps.versionWatch === false ? null : watchVersion(deps.redis, w.k, w.version, deps.log, deps.versionWatch);
+  const thread = (deps.renderThread ?? deps.plugins === undefined) ? new RenderThread({ config: deps.config, redis: redisTargetOf(deps.redis) }, deps.log) : null;
+  if (thread) w.renderThread = thread;
   // The hot path first; whatever it does not answer goes to Hono's listener untouched.
   const createServer = ((options: http.ServerOptions, listener: http.RequestListener) =>
     http.createServer(options, (req, res) => {
@@ -221,6 +227,7 @@ export async function startServer(deps: WebDeps): Promise<RunningServer> {
         close: () =>
           new Promise<void>((r) => {
             watch?.close();
+            void thread?.close();
             server.close(() => r());
             // Keep-alive connections would hold close() open.
             (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -229,6 +236,7 @@ export async function startServer(deps: WebDeps): Promise<RunningServer> {
     });
     server.once('error', (e) => {
       watch?.close();
+      void thread?.close();
       reject(e);
     });
   });

@@ -4,7 +4,7 @@
  * the main thread and the scan on another core overlap. Both give the same `ScanResult`; the worker
  * applies backpressure (the SSH channel is paused while it is behind) so memory stays flat.
  */
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../../lib/worker-thread.js';
 import type { ProviderBlockRule } from '../../lib/config/normalize.js';
 import type { CounterType } from '../../lib/keys.js';
 import { blockMatcher, type SlowPattern } from './blocks.js';
@@ -75,15 +75,6 @@ export function inlineSink(init: ScanInit): ScanSink {
   };
 }
 
-// The worker's bootstrap: plain JS, so it runs from the compiled build and, from the TypeScript
-// sources (tests, tsx), registers tsx first.
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.entry.endsWith('.ts')) (await import('tsx/esm/api')).register();
-  await import(workerData.entry);
-})();
-`;
 
 const BATCH = 1 << 20;
 const HIGH = 8;
@@ -95,9 +86,7 @@ const LOW = 2;
  * status lines (counters, queue, blocks on them).
  */
 export async function workerSink(init: ScanInit): Promise<ScanSink> {
-  const self = import.meta.url;
-  const entry = new URL(self.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', self).href;
-  const worker = new Worker(BOOT, { eval: true, workerData: { entry, init: { ...init, passes: { count: false, status: true, host: false } } } });
+  const worker = startWorker(import.meta.url, 'scan-worker', { init: { ...init, passes: { count: false, status: true, host: false } } });
   const local = inlineSink({ ...init, queue: {}, passes: { count: true, status: false, host: true } });
   let failure: Error | null = null;
   let onResult: ((r: ScanResult) => void) | null = null;

@@ -4,18 +4,15 @@
  * Each handler: read data (fixed round trips) -> pure view model -> escaped view.
  */
 import type { Hono } from 'hono';
-import { readAlertHealth } from '../../lib/alerts/delivery-log.js';
 import { dayKey } from '../../lib/keys.js';
 import { mtarepVersion } from '../../lib/version.js';
 import { severityRules } from '../../lib/severity.js';
 import { ErrorPage } from '../../views/error.js';
-import { FirstTimePage } from '../../views/first-time.js';
 import { GraphsPage } from '../../views/graphs.js';
 import { HelpPage } from '../../views/help.js';
 import { HostPage } from '../../views/host.js';
 import { IssueBody } from '../../views/issue.js';
 import { Layout, page } from '../../views/layout.js';
-import { OverviewPage } from '../../views/overview.js';
 import { VersionPage } from '../../views/version.js';
 import { backPath, type WebContext } from '../context.js';
 import { hostIps, loadHistory, loadSnapshot, guard } from '../data.js';
@@ -24,11 +21,11 @@ import { sendPage } from '../send-page.js';
 import { countersModel, historyModel, parseDay } from '../viewmodel/graphs.js';
 import { buildHostPage } from '../viewmodel/host.js';
 import { buildIssueViews, type IssueView } from '../viewmodel/issues.js';
-import { buildOverview, parseSort, sortKeysOf } from '../viewmodel/overview.js';
+import { parseSort, sortKeysOf } from '../viewmodel/overview.js';
 import { rowSeverityOf } from '../viewmodel/severity.js';
 import { durationText } from '../../views/format.js';
-import { loadFailingCount } from '../viewmodel/delivery.js';
-import { alertNoticeOf } from '../viewmodel/events.js';
+import { renderOverview } from '../overview-render.js';
+import { RenderThreadStopped } from '../render-thread.js';
 
 
 const htmlHeaders = { 'Cache-Control': 'no-store' };
@@ -46,21 +43,18 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
     const user = c.get('user');
     const sort = parseSort(c.req.query('sort'), c.req.query('dir'), sortKeys);
     const key = overviewKey(user, sort);
-    const served = await w.cache.page(key, () => w.version.read(), async (version) => {
-      // Outbox changes bump the data version too (lib/alerts/outbox.ts): the cached page's alert line stays right.
-      const [snap, delivery, health] = await Promise.all([
-        loadSnapshot(redis, k, config),
-        guard('probes', () => loadFailingCount(redis, config)),
-        guard('alerts', () => readAlertHealth(redis, k, w.now())),
-      ]);
-      const m = buildOverview(config, snap, w.now(), sort, w.plugins);
-      const alerts = alertNoticeOf(health, w.now());
+    const served = await w.cache.page(key, () => w.version.read(), (version) => {
+      const job = { user, sort, version, now: w.now() };
       // Requests that arrived meanwhile are answered (from the cache) before the HTML is built.
-      await new Promise((r) => setImmediate(r));
-      // Cached under the version read *before* loading: a write in between only costs a re-render.
-      return m.firstTime
-        ? page(<FirstTimePage config={config} user={user} />)
-        : page(<OverviewPage m={m} user={user} version={version} delivery={delivery} alerts={alerts} />);
+      const here = () => renderOverview(w, job, () => new Promise((r) => setImmediate(r)));
+      // In the render thread when there is one (startServer), so that serving goes on meanwhile; here
+      // when it cannot start.
+      const thread = w.renderThread;
+      if (!thread?.usable) return here();
+      return thread.render(job).catch((e: unknown) => {
+        if (e instanceof RenderThreadStopped && !thread.usable) return here();
+        throw e;
+      });
     });
     return sendPage(c, served);
   });
