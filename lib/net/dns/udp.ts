@@ -46,8 +46,8 @@ interface Pending {
   buf: Buffer;
   done: (o: UdpOutcome) => void;
   attempt: number;
-  /** Deadline of the current attempt; a FIFO entry with another deadline is an old attempt's. */
-  deadline: number;
+  /** Number of the current attempt (unique in the transport); a FIFO entry with another is an old attempt's. */
+  seq: number;
   sock: Sock | null;
   id: number;
   server: UdpServer;
@@ -55,6 +55,8 @@ interface Pending {
 }
 
 interface Sock {
+  /** Position in `all`. */
+  index: number;
   s: dgram.Socket;
   /** By query id. */
   pending: (Pending | undefined)[];
@@ -82,8 +84,13 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   let nextSock = 0;
   let inFlight = 0;
   let closed = false;
-  // The timeout FIFO: entries and the deadline each was pushed with.
-  let fifo: Pending[] = [];
+  const all: Sock[] = [];
+  let seq = 0;
+  // The timeout FIFO, as numbers only (socket, id, attempt, deadline): an answered query is
+  // referenced by nothing and dies young, instead of being kept until its deadline passes.
+  let fifoSock: number[] = [];
+  let fifoId: number[] = [];
+  let fifoSeq: number[] = [];
   let fifoDeadline: number[] = [];
   let head = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -108,11 +115,12 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     if (list === undefined) {
       list = socks[index] = [];
       for (let i = 0; i < Math.max(1, opts.sockets); i++) {
-        const sock: Sock = { s: dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6'), pending: new Array<Pending | undefined>(65536), early: [] };
+        const sock: Sock = { index: all.length, s: dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6'), pending: new Array<Pending | undefined>(65536), early: [] };
+        all.push(sock);
         sock.s.on('message', (msg, rinfo) => onMessage(sock, msg, rinfo));
         // A socket error (an ICMP unreachable, say) fails what it carried; a retry goes out again.
         sock.s.on('error', (e: NodeJS.ErrnoException) => {
-          for (const p of sock.pending) if (p) failAttempt(p, e.code ?? 'ECONNRESET');
+          for (const p of sock.pending.filter((x) => x !== undefined)) failAttempt(p, e.code ?? 'ECONNRESET');
         });
         sock.s.connect(server.port, server.address, () => {
           const early = sock.early ?? [];
@@ -131,7 +139,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   };
 
   const arm = () => {
-    if (head >= fifo.length) return;
+    if (head >= fifoDeadline.length) return;
     const at = fifoDeadline[head]!;
     if (timer !== null && timerAt <= at) return;
     if (timer !== null) clearTimeout(timer);
@@ -143,16 +151,17 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     timer = null;
     timerAt = Infinity;
     const now = performance.now();
-    while (head < fifo.length) {
-      const p = fifo[head]!;
-      const at = fifoDeadline[head]!;
-      if (!p.finished && p.deadline === at && at > now) break;
-      fifo[head] = undefined as unknown as Pending;
+    while (head < fifoDeadline.length) {
+      const p = all[fifoSock[head]!]!.pending[fifoId[head]!];
+      const live = p !== undefined && p.seq === fifoSeq[head];
+      if (live && fifoDeadline[head]! > now) break;
       head++;
-      if (!p.finished && p.deadline === at) failAttempt(p, 'ETIMEOUT');
+      if (live) failAttempt(p, 'ETIMEOUT');
     }
-    if (head > 4096 && head * 2 > fifo.length) {
-      fifo = fifo.slice(head);
+    if (head > 4096 && head * 2 > fifoDeadline.length) {
+      fifoSock = fifoSock.slice(head);
+      fifoId = fifoId.slice(head);
+      fifoSeq = fifoSeq.slice(head);
       fifoDeadline = fifoDeadline.slice(head);
       head = 0;
     }
@@ -191,9 +200,11 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     p.server = server;
     p.buf.writeUInt16BE(id, 0);
     sock.pending[id] = p;
-    p.deadline = performance.now() + opts.timeoutMs;
-    fifo.push(p);
-    fifoDeadline.push(p.deadline);
+    p.seq = ++seq;
+    fifoSock.push(sock.index);
+    fifoId.push(id);
+    fifoSeq.push(p.seq);
+    fifoDeadline.push(performance.now() + opts.timeoutMs);
     arm();
     // No callback: node then sends at once without a completion request and tick per datagram. A
     // datagram the kernel refuses is a lost query: its attempt times out and is retried.
@@ -224,7 +235,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
         return done(failed((e as { code?: string }).code ?? 'EBADNAME'));
       }
       if (inFlight++ === 0) setRef(true);
-      send({ buf, done, attempt: 0, deadline: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false });
+      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false });
     },
     get inFlight() {
       return inFlight;
@@ -234,8 +245,10 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
-      for (let i = head; i < fifo.length; i++) finish(fifo[i]!, failed('ECANCELLED'));
-      fifo = [];
+      for (const sock of all) for (const p of sock.pending) if (p) finish(p, failed('ECANCELLED'));
+      fifoSock = [];
+      fifoId = [];
+      fifoSeq = [];
       fifoDeadline = [];
       head = 0;
       for (const list of socks) if (list) for (const s of list) s.s.close();
