@@ -69,8 +69,10 @@ export interface Keys {
   espMessage(provider: string, messageId: string): string;
   /** SET per provider and arrival day (UTC YYYYMMDD) of the webhook event ids / Mailgun tokens counted, with expiry: exactly-once counting and replay refusal. */
   espSeen(provider: string, yyyymmdd: string): string;
-  /** LIST of JSON `EspEvent`, newest first, trimmed: the ESP page's latest events. */
+  /** LIST of webhook batches (lib/esp/webhooks/latest.ts: a header line, then the vendor's raw body or JSON `EspEvent[]`), newest first: the ESP page's latest events. */
   espEvents: string;
+  /** LIST parallel to `espEvents`: per batch the running total of events pushed up to it, so the list is trimmed by events, not batches. */
+  espEventMarks: string;
   /** HASH per day: field `<provider>:<event type>` -> count of webhook events (EXPIRE with the counters). */
   espEventCounts(yyyymmdd: string): string;
   /** HASH probe domain -> JSON `ProbeDomain` (customer, test address, maintenance): lib/probes/domains.ts. */
@@ -128,6 +130,7 @@ export function keys(prefix: string): Keys {
     espMessage: (provider, id) => `${prefix}esp:msg:${provider}:${id}`,
     espSeen: (provider, day) => `${prefix}esp:seen:${provider}:${day}`,
     espEvents: `${prefix}esp:events`,
+    espEventMarks: `${prefix}esp:event-marks`,
     espEventCounts: (day) => `${prefix}esp:event-counts:${day}`,
     probeDomains: `${prefix}probes:domains`,
     probeSummaries: `${prefix}probes:summaries`,

@@ -12,7 +12,11 @@
  * Why wrk: it is a Debian package already used by bench:web; a Lua script gives each wrk thread its
  * own slice of pre-signed batches (distinct event ids) and sums the server's `counted` answers.
  *
- * Options (env): BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BATCHES (3000), BENCH_ROUNDS (2).
+ * Each run also prints the CPU per request of this process and of Redis (INFO cpu) and the Redis
+ * commands per request (INFO commandstats, a script's own calls included).
+ *
+ * Options (env): BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BATCHES (3000), BENCH_ROUNDS (2),
+ * BENCH_PROFILE (a folder: a CPU profile of the server per run is written there).
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -165,6 +169,75 @@ async function sumHashes(redis: Redis, pattern: string): Promise<number> {
   return total;
 }
 
+/** Redis's own CPU seconds and the commands it ran (those a script calls included), read from INFO. */
+async function redisWork(redis: Redis): Promise<{ cpu: number; calls: number; stats: Map<string, number> }> {
+  const info = await redis.info('all');
+  const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const stats = new Map<string, number>();
+  let calls = 0;
+  for (const m of info.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
+    stats.set(m[1]!, Number(m[2]));
+    calls += Number(m[2]);
+  }
+  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, stats };
+}
+
+/** CPU per request of this process and of Redis over a run, and Redis's commands per request. */
+interface Work {
+  nodeMs: number;
+  nodeSysMs: number;
+  redisMs: number;
+  commands: number;
+  top: string;
+}
+
+/** BENCH_PROFILE=<dir>: a CPU profile of this process per wrk run (<dir>/<name>.cpuprofile, for Chrome DevTools). */
+async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const dir = process.env['BENCH_PROFILE'];
+  if (!dir) return f();
+  const inspector = await import('node:inspector/promises');
+  const session = new inspector.Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await f();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
+async function measured<T extends { responses: number }>(redis: Redis, name: string, f: () => Promise<T>): Promise<T & { work: Work }> {
+  const r0 = await redisWork(redis);
+  const c0 = process.cpuUsage();
+  const r = await profiled(name, f);
+  const c = process.cpuUsage(c0);
+  const r1 = await redisWork(redis);
+  const n = Math.max(1, r.responses);
+  // The INFO calls themselves are one command each way: not counted.
+  const diff = [...r1.stats].map(([name, v]) => [name, v - (r0.stats.get(name) ?? 0) - (name === 'info' ? 1 : 0)] as const).filter(([, v]) => v > 0);
+  diff.sort((a, b) => b[1] - a[1]);
+  const top = diff.slice(0, 6).map(([name, v]) => `${name} ${(v / n).toFixed(1)}`).join(', ');
+  return { ...r, work: { nodeMs: (c.user + c.system) / 1000 / n, nodeSysMs: c.system / 1000 / n, redisMs: ((r1.cpu - r0.cpu) * 1000) / n, commands: (r1.calls - r0.calls - 1) / n, top } };
+}
+
+const workText = (w: Work) => `CPU per request: node ${w.nodeMs.toFixed(2)} ms (of which system ${w.nodeSysMs.toFixed(2)}), redis ${w.redisMs.toFixed(2)} ms; redis commands per request ${w.commands.toFixed(1)}${w.top ? ` (${w.top})` : ''}`;
+
+/**
+ * A reply's text without changing how it is sent: @hono/node-server keeps a string body in the
+ * Response (under a symbol it does not export) and writes it directly; `res.clone()` would turn the
+ * reply into web streams, work the do-nothing route's reply does not do. Clone only as a fallback.
+ */
+async function replyText(res: Response): Promise<string> {
+  const sym = Object.getOwnPropertySymbols(res).find((s) => s.description === 'cache');
+  const cached = sym ? (res as unknown as Record<symbol, unknown>)[sym] : undefined;
+  if (Array.isArray(cached) && typeof cached[1] === 'string') return cached[1];
+  return res.clone().text();
+}
+
 async function main() {
   const which = await run('sh', ['-c', 'command -v wrk']).catch(() => null);
   if (!which) throw new Error('wrk is not installed: sudo apt-get install wrk');
@@ -194,13 +267,14 @@ async function main() {
     // events the server acknowledged as counted.
     let inFlight = 0;
     let acked = 0;
-    const fetchCounted = async (req: Request) => {
+    // The env (Node's request and response) is passed on as @hono/node-server passes it to the app.
+    const fetchCounted = async (req: Request, env: unknown) => {
       inFlight++;
       try {
-        const res = await app.fetch(req);
-        if (res.status === 200 && new URL(req.url).pathname === '/webhooks/sendgrid') {
-          const body = (await res.clone().json()) as { counted?: number };
-          acked += body.counted ?? 0;
+        const res = await app.fetch(req, env);
+        if (res.status === 200 && req.url.endsWith('/webhooks/sendgrid')) {
+          const text = await replyText(res);
+          acked += Number(/"counted":(\d+)/.exec(text)?.[1] ?? 0);
         }
         return res;
       } finally {
@@ -224,13 +298,16 @@ async function main() {
       say(`round ${round + 1}: ${BATCHES} batches signed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       await redis.flushdb();
 
-      const n = await wrk(script, file, base, '/webhooks/noop');
+      const n = await measured(redis, `noop-${round + 1}`, () => wrk(script, file, base, '/webhooks/noop'));
       if (n.bad || n.errors) throw new Error(`do-nothing run had ${n.bad} non-200 answers and ${n.errors} socket errors`);
       noop.push(n);
       acked = 0;
-      const r = await wrk(script, file, base, '/webhooks/sendgrid');
+      const r = await measured(redis, `sendgrid-${round + 1}`, async () => {
+        const x = await wrk(script, file, base, '/webhooks/sendgrid');
+        for (let i = 0; inFlight > 0 && i < 600; i++) await new Promise((res) => setTimeout(res, 100));
+        return x;
+      });
       real.push(r);
-      for (let i = 0; inFlight > 0 && i < 600; i++) await new Promise((res) => setTimeout(res, 100));
 
       // Verify: acknowledged == stored == graph counters == distinct ids remembered.
       const count = async () => ({
@@ -268,7 +345,9 @@ async function main() {
         `  webhook: ${r.responses} requests, ${((r.counted + r.duplicates) / r.seconds).toFixed(0)} events/s accepted, ${(r.counted / r.seconds).toFixed(0)} events/s counted` +
           ` (${r.duplicates} duplicates from wrapping around the batches: ${r.wrapped}), p50 ${(r.p50us / 1000).toFixed(1)} ms, p99 ${(r.p99us / 1000).toFixed(1)} ms`,
       );
+      say(`    ${workText(r.work)}`);
       say(`  do-nothing: ${n.responses} requests, ${((n.responses * PER_BATCH) / n.seconds).toFixed(0)} events/s, p50 ${(n.p50us / 1000).toFixed(1)} ms, p99 ${(n.p99us / 1000).toFixed(1)} ms`);
+      say(`    ${workText(n.work)}`);
       say(
         `  verify after the run: counted per wrk's answers ${r.counted}, acknowledged by the server ${c1.stored === ackedRun ? ackedRun : `${ackedRun} (MISMATCH)`}, per-type counts ${stored}, graph counters ${graph}, distinct ids ${seen}; non-200 ${r.bad}, socket errors ${r.errors}`,
       );

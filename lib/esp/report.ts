@@ -9,6 +9,7 @@ import { execChecked, type Redis } from '../redis.js';
 import { providerState, type ProviderState } from './store.js';
 import type { EspSendRecord } from './types.js';
 import { espEventTypes, type EspEvent, type EspEventType, type WebhookVendor } from './webhooks/events.js';
+import { latestEvents } from './webhooks/latest.js';
 
 export interface EspReport {
   configured: boolean;
@@ -42,7 +43,10 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
   m.get(k.espFirstWorking).ttl(k.espFirstWorking);
   for (const n of names) m.hgetall(k.espProvider(n));
   for (const d of dayList) m.hgetall(k.espEventCounts(d));
-  m.lrange(k.espEvents, 0, (opts.events ?? 50) - 1);
+  // One entry per batch: never more entries than events wanted. The list holds about eventsKept
+  // events plus one batch (the ingest script trims it by events), so this read is bounded.
+  const wanted = opts.events ?? 50;
+  m.lrange(k.espEvents, 0, wanted - 1);
   m.lrange(k.espSends, 0, (opts.sends ?? 20) - 1);
   const res = await execChecked(m, 'read the ESP report');
   let i = 0;
@@ -62,7 +66,8 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
     }
     return { day, byType, byProvider };
   });
-  const events = parseList<EspEvent>(res[i++]);
+  const events = latestEvents(Array.isArray(res[i]) ? (res[i] as string[]) : [], wanted);
+  i++;
   const sends = parseList<EspSendRecord>(res[i++]);
   let inUse: EspReport['inUse'] = null;
   const cachedName = names.find((n) => n === cached);

@@ -9,6 +9,7 @@ import { silentLogger } from '../../lib/log.js';
 import { connectRedis } from '../../lib/redis.js';
 import { WebhookReceiver } from '../../lib/esp/webhooks/receive.js';
 import type { EspEvent } from '../../lib/esp/webhooks/events.js';
+import { latestEvents } from '../../lib/esp/webhooks/latest.js';
 import { createApp } from '../../web/server.js';
 import { mailgunBody, mailgunLegacyFields, mandrillRequest, sendgridHeaders, sendgridSigner, sgEvent } from '../helpers/esp-webhooks.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
@@ -40,6 +41,11 @@ function config(webhooks: Record<string, unknown> = { sendgrid: { public_key: sg
 
 function app(cfg = config()) {
   return createApp({ config: cfg, redis: t.redis, log: silentLogger, now: () => NOW });
+}
+
+/** The latest-events list as the ESP page reads it, newest first. */
+async function latest(): Promise<EspEvent[]> {
+  return latestEvents(await t.redis.lrange(k.espEvents, 0, -1), 10_000);
 }
 
 async function counters(type: string): Promise<Record<string, string>> {
@@ -85,9 +91,10 @@ describe('SendGrid webhook', () => {
       'sendgrid:opened': '1',
       'sendgrid:rejected': '1',
     });
-    const latest = (await t.redis.lrange(k.espEvents, 0, -1)).map((x) => JSON.parse(x) as EspEvent);
-    expect(latest).toHaveLength(10);
-    expect(latest.find((e) => e.id === 'sg-evt-4-bounce')).toEqual({
+    const events = await latest();
+    expect(events).toHaveLength(10);
+    expect(events.map((e) => e.id)).toEqual(batch.map((e) => e.sg_event_id).reverse());
+    expect(events.find((e) => e.id === 'sg-evt-4-bounce')).toEqual({
       provider: 'sendgrid',
       id: 'sg-evt-4-bounce',
       type: 'bounced',
@@ -176,7 +183,7 @@ describe('Mailgun webhook', () => {
     const res = await post(a, body);
     expect(res.status).toBe(200);
     expect(await counters('bounced')).toEqual({ 'example.org': '1' });
-    const ev = JSON.parse((await t.redis.lindex(k.espEvents, 0))!) as EspEvent;
+    const ev = (await latest())[0]!;
     expect(ev).toMatchObject({ provider: 'mailgun', type: 'bounced', espEvent: 'failed/permanent', messageId: '20240501.1.abc@mg.example.com', smtpStatus: '5.1.1', reason: 'The email account does not exist' });
     const replay = await post(a, body);
     expect(replay.status).toBe(406);
@@ -220,7 +227,7 @@ describe('Mailgun legacy webhook (form fields)', () => {
     const res = await postForm(a, fields);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: 1, counted: 1, duplicates: 0, settled: 0 });
-    const ev = JSON.parse((await t.redis.lindex(k.espEvents, 0))!) as EspEvent;
+    const ev = (await latest())[0]!;
     expect(ev).toMatchObject({ provider: 'mailgun', id: 'legacy-tok-1-abcdefabcdefabcdefabcdefabcdefabcdefabc', type: 'rejected', espEvent: 'dropped', recipient: 'bob@Example.net', domain: 'example.net', messageId: '20240501.7.def@mg.example.com', smtpStatus: '605', reason: 'Not delivering to previously bounced address' });
     expect((await postForm(a, fields)).status).toBe(406);
     expect(await t.redis.hgetall(k.espEventCounts(dayKey(NOW)))).toEqual({ 'mailgun:rejected': '1' });
@@ -249,7 +256,7 @@ describe('Mailgun legacy webhook (form fields)', () => {
     const res = await app().request('/webhooks/mailgun', { method: 'POST', body: form });
     expect(res.status).toBe(200);
     expect(await counters('bounced')).toEqual({ 'example.org': '1' });
-    const ev = JSON.parse((await t.redis.lindex(k.espEvents, 0))!) as EspEvent;
+    const ev = (await latest())[0]!;
     expect(ev).toMatchObject({ type: 'bounced', espEvent: 'bounced', at: new Date(nowSec * 1000).toISOString(), messageId: '20240501.8.ghi@mg.example.com', smtpStatus: '550', reason: '5.1.1 The email account that you tried to reach does not exist' });
   });
 });
@@ -273,7 +280,7 @@ describe('Mandrill webhook', () => {
     expect(await counters('sent')).toEqual({ 'example.com': '1' });
     expect(await counters('fbl')).toEqual({ 'example.net': '1' });
     expect(await counters('deferred')).toEqual({ 'example.net': '1' });
-    const bounce = (await t.redis.lrange(k.espEvents, 0, -1)).map((x) => JSON.parse(x) as EspEvent).find((e) => e.type === 'bounced');
+    const bounce = (await latest()).find((e) => e.type === 'bounced');
     expect(bounce).toMatchObject({ provider: 'mandrill', messageId: 'md-msg-1', smtpStatus: '5.1.1', reason: 'bad_mailbox', recipient: 'bob@example.com' });
     const retry = await post(a, mandrillRequest(MD_KEY, MD_URL, events));
     expect(await retry.json()).toEqual({ received: 4, counted: 0, duplicates: 4, settled: 0 });

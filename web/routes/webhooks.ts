@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EspEvent } from '../../lib/esp/webhooks/events.js';
 import { WebhookReceiver, webhookVendors } from '../../lib/esp/webhooks/receive.js';
+import { readBody } from '../body-limit.js';
 import type { WebContext } from '../context.js';
 import type { WebEnv } from '../env.js';
 
@@ -24,7 +25,7 @@ export function webhookRoutes(app: Hono<WebEnv>, w: WebContext, opts: { onEvents
   for (const vendor of webhookVendors) {
     const path = `/webhooks/${vendor}`;
     app.post(path, async (c) => {
-      const body = Buffer.from(await c.req.arrayBuffer());
+      const body = await readBody(c);
       const r = await receiver.receive(vendor, { header: (n) => c.req.header(n), body });
       return c.json(r.body, r.status as ContentfulStatusCode);
     });

@@ -14,6 +14,7 @@ import { dayKey, type Keys } from '../../keys.js';
 import { probeHeader, type ProbeRecord } from '../../probes/model.js';
 import type { Redis } from '../../redis.js';
 import { counterOf, type EspEvent, type EspEventType } from './events.js';
+import { latestHeader } from './latest.js';
 
 /**
  * Event ids (Mailgun: tokens) are remembered in one set per provider and arrival day (UTC); a batch is
@@ -29,85 +30,72 @@ export const eventsKept = 500;
 export const settlingTypes: readonly EspEventType[] = ['bounced', 'rejected', 'failed'];
 
 /*
- * KEYS: 1 counter-id set, 2 latest-events list, 3 probe records hash, 4 open probes zset, 5 data
- *       version, 6..(5+nSeen) the provider's seen-id sets (today's first, then the older days), then
- *       the distinct hashes the batch touches (per-day event counts and graph counters), then nRefs
- *       message-ref keys (esp:msg:<provider>:<id>).
- * ARGV: 1 seen-set TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nHashes, 6 n events, 7 the
- *       events packed one per line (few large arguments are much cheaper to send than many small ones),
- *       each line eight tab-separated values: counts hash index, counts field (<provider>:<type>),
- *       counter hash index (0: none), recipient domain, message-ref index (0: the event settles no
- *       probe), the bounce JSON a settled probe gets, event id, event JSON (neither JSON nor the id has
- *       a raw tab or newline). Indexes are 1-based positions among the distinct hashes / refs.
- *       8 nRefs, 9 the probe header name, 10 nSeen.
- * Returns an array of n integers: 2 counted now and settled a probe, 1 counted now, 0 already counted
- * (earlier request or earlier in this batch).
- * Dedupe costs one SMISMEMBER per seen set for the whole batch and one SADD of the new ids, not a
- * command per event. Every key's type and every counter field the batch increments is checked before
- * the first write, so a bad key (another tool's string where a hash belongs) fails the whole request
- * with nothing written; after the checks no command can fail (message refs are read with MGET, which
- * reads a key of another type as nil).
- * Increments are summed per (hash, field) and written once; a hash gets its expiry when this script
- * creates it.
+ * KEYS: 1 counter-id set, 2 latest-events list, 3 its marks list, 4 probe records hash, 5 open probes
+ *       zset, 6 data version, 7..(6+nSeen) the provider's seen-id sets (today's first, then the older
+ *       days), then nHashes distinct hashes the batch increments (per-day event counts and graph
+ *       counters), then nRefs message-ref keys (esp:msg:<provider>:<id>).
+ * ARGV: 1 seen-set TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nSeen, 6 nHashes, 7 nRefs,
+ *       8 the probe header name, 9 the groups, one line each `a fieldA b fieldB count`: the batch's
+ *       events grouped by what they increment (hash index a += fieldA, hash index b += fieldB; b 0:
+ *       no graph counter; indexes 1-based among the hashes), the ids below in group order, 10 the
+ *       latest-events entry's header (lib/esp/webhooks/latest.ts, without its skip field), 11 its
+ *       payload, 12 n (events), 13 the events' positions in the payload (0-based, space-separated, in
+ *       id order; read only when part of the batch was seen before), 14 the id positions (1-based) of
+ *       the nRefs events that can settle a probe, in ref order, 15..(14+nRefs) the bounce JSON each
+ *       such probe gets, then the n event ids.
+ * Returns a string of n digits, one per id in ARGV order: 2 counted now and settled a probe, 1
+ * counted now, 0 already counted (an earlier request, or earlier in this batch).
+ * Work per batch: one SMISMEMBER per seen set and one SADD for the ids, one HINCRBY per (hash,
+ * field), one list entry for the latest events; nothing per event but a table lookup. Every key's
+ * type and every field the batch increments is checked before the first write, so a bad key
+ * (another tool's string where a hash belongs) fails the whole request with nothing written; after
+ * the checks no command can fail (message refs are read with MGET, which reads a key of another
+ * type as nil). A hash gets its expiry when this script creates it.
  */
 const ingestScript = `
-local nh = tonumber(ARGV[5])
-local n = tonumber(ARGV[6])
-local nr = tonumber(ARGV[8])
-local ns = tonumber(ARGV[10])
-local sb = 5
+local ns, nh, nr, n = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[12])
+local sb = 6
 local hb = sb + ns
 local rb = hb + nh
-local function typeof(key) return redis.call('TYPE', key).ok end
-local function typeok(key, want)
-  local t = typeof(key)
-  return t == 'none' or t == want
-end
-if not typeok(KEYS[1], 'set') then return redis.error_reply('BADKEY ' .. KEYS[1] .. ' is not a set') end
-if not typeok(KEYS[2], 'list') then return redis.error_reply('BADKEY ' .. KEYS[2] .. ' is not a list') end
-for s = 1, ns do
-  if not typeok(KEYS[sb + s], 'set') then return redis.error_reply('BADKEY ' .. KEYS[sb + s] .. ' is not a set') end
-end
-local created = {}
-for h = 1, nh do
-  local t = typeof(KEYS[hb + h])
-  if t == 'none' then created[h] = true
-  elseif t ~= 'hash' then return redis.error_reply('BADKEY ' .. KEYS[hb + h] .. ' is not a hash') end
-end
-if nr > 0 then
-  if not typeok(KEYS[3], 'hash') then return redis.error_reply('BADKEY ' .. KEYS[3] .. ' is not a hash') end
-  if not typeok(KEYS[4], 'zset') then return redis.error_reply('BADKEY ' .. KEYS[4] .. ' is not a sorted set') end
-  if not typeok(KEYS[5], 'string') then return redis.error_reply('BADKEY ' .. KEYS[5] .. ' is not a string') end
-end
-local ev = {}
-local ids = {}
-for line in string.gmatch(ARGV[7], '[^\\n]+') do
-  local ci, field, cc, domain, ri, bounce, id, json = string.match(line, '^(%d+)\\t([^\\t]+)\\t(%d+)\\t([^\\t]*)\\t(%d+)\\t([^\\t]*)\\t([^\\t]+)\\t(.*)$')
-  if not ci then return redis.error_reply('BADARG event line') end
-  ev[#ev + 1] = { tonumber(ci), field, tonumber(cc), domain, json, tonumber(ri), bounce }
-  ids[#ids + 1] = id
-end
-if #ev ~= n then return redis.error_reply('BADARG event count') end
--- The counter fields the batch increments in hashes that exist: one HMGET per hash.
+local ib = 14 + nr
+local function iserr(r) return type(r) == 'table' and r.err ~= nil end
+local function bad(key, what) return redis.error_reply('BADKEY ' .. key .. ' is not ' .. what) end
+-- Checks (reads only) -------------------------------------------------------------------------
+local member = redis.pcall('SISMEMBER', KEYS[1], ARGV[3])
+if iserr(member) then return bad(KEYS[1], 'a set') end
+local llen = redis.pcall('LLEN', KEYS[2])
+if iserr(llen) then return bad(KEYS[2], 'a list') end
+local mlen = redis.pcall('LLEN', KEYS[3])
+if iserr(mlen) then return bad(KEYS[3], 'a list') end
+local groups = {}
+local total = 0
 local fields = {}
 local listed = {}
-for i = 1, n do
-  local c = ev[i][3]
-  if c > 0 and not created[c] then
-    local id = c .. ' ' .. ev[i][4]
-    if not listed[id] then
-      listed[id] = true
-      fields[c] = fields[c] or {}
-      table.insert(fields[c], ev[i][4])
-    end
-  end
+local function want(h, f)
+  local l = listed[h]
+  if not l then l = {}; listed[h] = l; fields[h] = {} end
+  if not l[f] then l[f] = true; table.insert(fields[h], f) end
 end
-for c, fs in pairs(fields) do
-  local vals = redis.call('HMGET', KEYS[hb + c], unpack(fs))
-  for x = 1, #fs do
-    local f = vals[x]
-    if f and not string.match(f, '^%-?%d+$') then
-      return redis.error_reply('BADKEY ' .. KEYS[hb + c] .. ' field ' .. fs[x] .. ' is not an integer')
+for a, fa, b, fb, c in string.gmatch(ARGV[9], '(%d+) (%S+) (%d+) (%S+) (%d+)') do
+  local g = { tonumber(a), fa, tonumber(b), fb, tonumber(c) }
+  groups[#groups + 1] = g
+  total = total + g[5]
+  want(g[1], fa)
+  if g[3] > 0 then want(g[3], fb) end
+end
+if total ~= n then return redis.error_reply('BADARG group sizes') end
+local created = {}
+for h = 1, nh do
+  local key = KEYS[hb + h]
+  local t = redis.call('TYPE', key).ok
+  if t == 'none' then created[h] = true
+  elseif t ~= 'hash' then return bad(key, 'a hash')
+  elseif fields[h] then
+    local fs = fields[h]
+    local vals = redis.call('HMGET', key, unpack(fs))
+    for x = 1, #fs do
+      local v = vals[x]
+      if v and not string.match(v, '^%-?%d+$') then return redis.error_reply('BADKEY ' .. key .. ' field ' .. fs[x] .. ' is not an integer') end
     end
   end
 end
@@ -115,71 +103,93 @@ end
 local known = {}
 for s = 1, ns do
   for j = 1, n, 1000 do
-    local r = redis.call('SMISMEMBER', KEYS[sb + s], unpack(ids, j, math.min(j + 999, n)))
+    local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ARGV, ib + j, ib + math.min(j + 999, n)))
+    if iserr(r) then return bad(KEYS[sb + s], 'a set') end
     for x = 1, #r do
       if r[x] == 1 then known[j + x - 1] = true end
     end
   end
 end
-local out = {}
-local incr = {}
-local order = {}
-local fresh = {}
-local newIds = {}
-local inBatch = {}
-local counted = false
-local settled = false
--- The message refs of the settling events, in one MGET (a key of another type reads as nil).
+-- The message refs of the events that can settle a probe, in one MGET; the probe keys are checked
+-- only when one of them exists.
+local refAt = {}
 local refs = {}
 if nr > 0 then
+  local r = 0
+  for p in string.gmatch(ARGV[14], '%d+') do r = r + 1; refAt[tonumber(p)] = r end
+  local any = false
   for j = 1, nr, 1000 do
-    local r = redis.call('MGET', unpack(KEYS, rb + j, rb + math.min(j + 999, nr)))
-    for x = 1, #r do refs[j + x - 1] = r[x] end
+    local got = redis.call('MGET', unpack(KEYS, rb + j, rb + math.min(j + 999, nr)))
+    for x = 1, #got do
+      refs[j + x - 1] = got[x]
+      if got[x] then any = true end
+    end
+  end
+  if any then
+    local function typeok(key, want) local t = redis.call('TYPE', key).ok; return t == 'none' or t == want end
+    if not typeok(KEYS[4], 'hash') then return bad(KEYS[4], 'a hash') end
+    if not typeok(KEYS[5], 'zset') then return bad(KEYS[5], 'a sorted set') end
+    if not typeok(KEYS[6], 'string') then return bad(KEYS[6], 'a string') end
   end
 end
+-- Writes --------------------------------------------------------------------------------------
 -- The probe an event's message id belongs to, if the probe is still open: its token and record.
-local function openProbe(ri)
-  local ref = refs[ri]
+local function openProbe(r)
+  local ref = refs[r]
   if not ref then return nil end
   local okj, obj = pcall(cjson.decode, ref)
   if not okj or type(obj) ~= 'table' or type(obj.headers) ~= 'table' then return nil end
-  local token = obj.headers[ARGV[9]]
+  local token = obj.headers[ARGV[8]]
   if type(token) ~= 'string' then return nil end
-  local cur = redis.call('HGET', KEYS[3], token)
+  local cur = redis.call('HGET', KEYS[4], token)
   if not cur then return nil end
   local okr, rec = pcall(cjson.decode, cur)
   if not okr or type(rec) ~= 'table' or rec.returnedAt ~= nil or rec.bounce ~= nil or rec.sendError ~= nil then return nil end
   return token, cur
 end
-local function add(h, field)
+local incr = {}
+local order = {}
+local function add(h, field, c)
   local byField = incr[h]
   if not byField then byField = {}; incr[h] = byField end
   local v = byField[field]
   if not v then order[#order + 1] = { h, field }; v = 0 end
-  byField[field] = v + 1
+  byField[field] = v + c
 end
-for i = 1, n do
-  local e = ev[i]
-  local id = ids[i]
-  if not known[i] and not inBatch[id] then
-    inBatch[id] = true
-    newIds[#newIds + 1] = id
-    out[i] = 1
-    add(e[1], e[2])
-    if e[3] > 0 then add(e[3], e[4]); counted = true end
-    fresh[#fresh + 1] = e[5]
-    if e[6] > 0 then
-      local token, cur = openProbe(e[6])
-      if token then
-        -- The record is JSON.stringify output (an object): the bounce goes in before its closing brace.
-        redis.call('HSET', KEYS[3], token, string.sub(cur, 1, -2) .. ',"bounce":' .. e[7] .. '}')
-        redis.call('ZREM', KEYS[4], token)
-        out[i] = 2
-        settled = true
+local out = {}
+local newIds = {}
+local inBatch = {}
+local counted = false
+local settled = false
+local pos = 0
+for _, g in ipairs(groups) do
+  local fresh = 0
+  for x = 1, g[5] do
+    pos = pos + 1
+    local id = ARGV[ib + pos]
+    if known[pos] or inBatch[id] then
+      out[pos] = '0'
+    else
+      inBatch[id] = true
+      newIds[#newIds + 1] = id
+      fresh = fresh + 1
+      out[pos] = '1'
+      local r = refAt[pos]
+      if r then
+        local token, cur = openProbe(r)
+        if token then
+          -- The record is JSON.stringify output (an object): the bounce goes in before its closing brace.
+          redis.call('HSET', KEYS[4], token, string.sub(cur, 1, -2) .. ',"bounce":' .. ARGV[14 + r] .. '}')
+          redis.call('ZREM', KEYS[5], token)
+          out[pos] = '2'
+          settled = true
+        end
       end
     end
-  else
-    out[i] = 0
+  end
+  if fresh > 0 then
+    add(g[1], g[2], fresh)
+    if g[3] > 0 then add(g[3], g[4], fresh); counted = true end
   end
 end
 if #newIds > 0 then
@@ -192,17 +202,36 @@ for _, o in ipairs(order) do
   redis.call('HINCRBY', KEYS[hb + o[1]], o[2], incr[o[1]][o[2]])
 end
 for h, _ in pairs(created) do
-  if redis.call('EXISTS', KEYS[hb + h]) == 1 then redis.call('EXPIRE', KEYS[hb + h], ARGV[2]) end
+  if incr[h] then redis.call('EXPIRE', KEYS[hb + h], ARGV[2]) end
 end
-if settled then redis.call('INCR', KEYS[5]) end
-if #fresh > 0 then
-  for j = 1, #fresh, 1000 do
-    redis.call('LPUSH', KEYS[2], unpack(fresh, j, math.min(j + 999, #fresh)))
+if settled then redis.call('INCR', KEYS[6]) end
+if counted and member == 0 then redis.call('SADD', KEYS[1], ARGV[3]) end
+-- The latest events: one entry for the batch (its events not counted before), trimmed by events.
+if #newIds > 0 then
+  local skip = '-'
+  if #newIds < n then
+    local at = {}
+    for p in string.gmatch(ARGV[13], '%d+') do at[#at + 1] = p end
+    local s = {}
+    for p = 1, n do
+      if out[p] == '0' then s[#s + 1] = at[p] end
+    end
+    skip = table.concat(s, ',')
   end
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+  -- Entries of an earlier version (one event each, no marks): replaced.
+  if llen ~= mlen then redis.call('DEL', KEYS[2], KEYS[3]) end
+  local mark = (tonumber(redis.call('LINDEX', KEYS[3], 0)) or 0) + #newIds
+  redis.call('LPUSH', KEYS[2], ARGV[10] .. ' ' .. skip .. '\\n' .. ARGV[11])
+  redis.call('LPUSH', KEYS[3], mark)
+  local kept = tonumber(ARGV[4])
+  while true do
+    local tail = tonumber(redis.call('LINDEX', KEYS[3], -1))
+    if not tail or mark - tail < kept then break end
+    redis.call('RPOP', KEYS[2])
+    redis.call('RPOP', KEYS[3])
+  end
 end
-if counted then redis.call('SADD', KEYS[1], ARGV[3]) end
-return out
+return table.concat(out)
 `;
 const ingestSha = crypto.createHash('sha1').update(ingestScript).digest('hex');
 
@@ -220,6 +249,11 @@ export interface IngestOptions {
   now?: Date;
   /** Time zone of the counter days (default: the process's, as the graphs read them). */
   timeZone?: string;
+  /**
+   * What the latest-events list keeps of the batch: the vendor's raw body (`sendgrid`: read back with
+   * parseSendgrid, so nothing is serialised per event here), else JSON of the normalised events.
+   */
+  latest?: { format: 'sendgrid'; payload: Buffer | string };
 }
 
 export interface IngestResult {
@@ -241,11 +275,13 @@ export function bounceOf(e: EspEvent): NonNullable<ProbeRecord['bounce']> {
 
 /** Store a batch: count each new event once and settle the probes the new bounces are about. */
 export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEvent[], opts: IngestOptions): Promise<IngestResult> {
-  if (events.length === 0) return { counted: [], settled: [] };
+  const n = events.length;
+  if (n === 0) return { counted: [], settled: [] };
   const provider = events[0]!.provider;
-  if (events.some((e) => e.provider !== provider)) throw new Error('ingestEvents: one provider per batch');
-  const arrival = (opts.now ?? new Date()).getTime();
-  const seenSets = Array.from({ length: seenDays }, (_, i) => k.espSeen(provider, utcDay(arrival - i * 86_400_000)));
+  const arrivalDate = opts.now ?? new Date();
+  const arrival = arrivalDate.getTime();
+  const seenSets: string[] = [];
+  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(provider, utcDay(arrival - i * 86_400_000)));
   const hashes = new Map<string, number>();
   const hashIndex = (key: string) => {
     let i = hashes.get(key);
@@ -255,21 +291,19 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     }
     return i;
   };
-  const lines: string[] = [];
-  const refKeys: string[] = [];
-  // Days by event time: a batch's events share a handful of timestamps, each is read once. The hash
-  // indexes of a day's counts and of each (day, counter) are looked up once too.
+  // Events grouped by what they increment: the script adds a group's fresh events at once.
+  const groups = new Map<string, number[]>();
+  // A batch's events share a handful of timestamps and days: each is looked up once.
   const days = new Map<string, string>();
-  const byMinute = new Map<number, string>();
   const countsIndex = new Map<string, number>();
   const counterIndex = new Map<string, number>();
-  for (const e of events) {
+  let settling: number[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    if (e.provider !== provider) throw new Error('ingestEvents: one provider per batch');
     let day = days.get(e.at);
     if (day === undefined) {
-      // Every time zone offset is a whole number of minutes: one day lookup per minute at most.
-      const minute = Math.floor(Date.parse(e.at) / 60_000);
-      day = byMinute.get(minute) ?? dayKey(new Date(minute * 60_000), opts.timeZone);
-      byMinute.set(minute, day);
+      day = dayOf(Date.parse(e.at), opts.timeZone);
       days.set(e.at, day);
     }
     let ci = countsIndex.get(day);
@@ -278,26 +312,64 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
       countsIndex.set(day, ci);
     }
     const counter = counterOf(e.type);
-    let cc = 0;
+    let group: string;
     if (counter !== null && e.domain !== undefined) {
       const dc = day + counter;
-      cc = counterIndex.get(dc) ?? 0;
-      if (cc === 0) {
+      let cc = counterIndex.get(dc);
+      if (cc === undefined) {
         cc = hashIndex(k.counter(opts.countersId, day, counter));
         counterIndex.set(dc, cc);
       }
-    }
-    let ref = 0;
-    let bounce = '';
-    if (e.messageId !== undefined && settlingTypes.includes(e.type)) {
-      refKeys.push(k.espMessage(e.provider, e.messageId));
-      ref = refKeys.length;
-      bounce = JSON.stringify(bounceOf(e));
-    }
-    lines.push(`${ci}\t${e.provider}:${e.type}\t${cc}\t${e.domain ?? ''}\t${ref}\t${bounce}\t${lineSafeId(e.id)}\t${JSON.stringify(e)}`);
+      group = `${ci} ${provider}:${e.type} ${cc} ${e.domain}`;
+    } else group = `${ci} ${provider}:${e.type} 0 -`;
+    const members = groups.get(group);
+    if (members) members.push(i);
+    else groups.set(group, [i]);
+    if (e.messageId !== undefined && settlingTypes.includes(e.type)) (settling ??= []).push(i);
   }
-  const keyList = [k.counterIds, k.espEvents, k.probeRecords, k.probeOpen, k.dataVersion, ...seenSets, ...hashes.keys(), ...refKeys];
-  const argv: (string | number)[] = [seenTtlSec, opts.counterTtlSec, opts.countersId, eventsKept, hashes.size, events.length, lines.join('\n'), refKeys.length, probeHeader, seenSets.length];
+  // The ids in group order; `order[p]` is the event at id position p.
+  const order: number[] = [];
+  let groupLines = '';
+  for (const [group, members] of groups) {
+    groupLines += `${group} ${members.length}\n`;
+    for (const i of members) order.push(i);
+  }
+  const ids: string[] = new Array<string>(n);
+  const positionOf = settling ? new Array<number>(n) : undefined;
+  for (let p = 0; p < n; p++) {
+    const i = order[p]!;
+    ids[p] = lineSafeId(events[i]!.id);
+    if (positionOf) positionOf[i] = p + 1;
+  }
+  const refKeys: string[] = [];
+  const refPositions: number[] = [];
+  const bounces: string[] = [];
+  for (const i of settling ?? []) {
+    const e = events[i]!;
+    refKeys.push(k.espMessage(e.provider, e.messageId!));
+    refPositions.push(positionOf![i]!);
+    bounces.push(JSON.stringify(bounceOf(e)));
+  }
+  const latest = opts.latest ?? { format: 'events' as const, payload: JSON.stringify(events) };
+  const keyList = [k.counterIds, k.espEvents, k.espEventMarks, k.probeRecords, k.probeOpen, k.dataVersion, ...seenSets, ...hashes.keys(), ...refKeys];
+  const argv: (string | number | Buffer)[] = [
+    seenTtlSec,
+    opts.counterTtlSec,
+    opts.countersId,
+    eventsKept,
+    seenSets.length,
+    hashes.size,
+    refKeys.length,
+    probeHeader,
+    groupLines,
+    latestHeader(latest.format, arrival),
+    latest.payload,
+    n,
+    order.join(' '),
+    refPositions.join(' '),
+    ...bounces,
+    ...ids,
+  ];
   let res: unknown;
   try {
     res = await evalCached(redis, keyList, argv);
@@ -306,8 +378,38 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     if (msg.includes('BADKEY ')) throw new BadKeyError(`cannot store the webhook events: ${msg.replace(/^.*BADKEY /, '')} (nothing was written)`);
     throw e;
   }
-  const out = res as number[];
-  return { counted: out.map((x) => x >= 1), settled: out.map((x) => x === 2) };
+  const codes = String(res);
+  if (codes.length !== n) throw new Error(`ingest script answered ${codes.length} codes for ${n} events`);
+  const counted = new Array<boolean>(n);
+  const settled = new Array<boolean>(n);
+  for (let p = 0; p < n; p++) {
+    const c = codes.charCodeAt(p) - 48;
+    const i = order[p]!;
+    counted[i] = c >= 1;
+    settled[i] = c === 2;
+  }
+  return { counted, settled };
+}
+
+/** Days by minute (every time zone offset is a whole number of minutes), per time zone, across batches. */
+const dayCache = new Map<string, Map<number, string>>();
+
+/** The counter day (YYYYMMDD in the time zone) of an epoch-ms time: Intl formatting once per minute seen. */
+function dayOf(ms: number, timeZone: string | undefined): string {
+  const zone = timeZone ?? '';
+  let byMinute = dayCache.get(zone);
+  if (!byMinute) {
+    byMinute = new Map();
+    dayCache.set(zone, byMinute);
+  }
+  const minute = Math.floor(ms / 60_000);
+  let day = byMinute.get(minute);
+  if (day === undefined) {
+    if (byMinute.size >= 4096) byMinute.clear();
+    day = dayKey(new Date(minute * 60_000), timeZone);
+    byMinute.set(minute, day);
+  }
+  return day;
 }
 
 /** YYYYMMDD of a UTC day. */
@@ -322,8 +424,8 @@ function lineSafeId(id: string): string {
   return id !== '' && !unsafeId.test(id) ? id : 'sha256-' + crypto.createHash('sha256').update(id).digest('hex').slice(0, 32);
 }
 
-async function evalCached(redis: Redis, keyList: string[], argv: (string | number)[]): Promise<unknown> {
-  const args = ([keyList.length] as (string | number)[]).concat(keyList, argv);
+async function evalCached(redis: Redis, keyList: string[], argv: (string | number | Buffer)[]): Promise<unknown> {
+  const args = ([keyList.length] as (string | number | Buffer)[]).concat(keyList, argv);
   try {
     return await redis.call('EVALSHA', [ingestSha, ...args]);
   } catch (e) {

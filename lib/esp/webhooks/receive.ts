@@ -16,7 +16,7 @@ import type { Keys } from '../../keys.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { Redis } from '../../redis.js';
 import { BadPayloadError, parseMailgun, parseMailgunLegacy, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
-import { BadKeyError, ingestEvents, type IngestResult } from './ingest.js';
+import { BadKeyError, ingestEvents, type IngestOptions, type IngestResult } from './ingest.js';
 import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './verify.js';
 
 export const webhookVendors: readonly WebhookVendor[] = ['sendgrid', 'mailgun', 'mandrill'];
@@ -69,7 +69,8 @@ export class WebhookReceiver {
         if (checked.status === 401 || checked.status === 403) this.log.warn(`webhook ${vendor} refused`, { status: checked.status, error: checked.body.error });
         return checked;
       }
-      return await this.store(vendor, checked.events);
+      // A SendGrid batch's latest-events entry is its raw body (read back with parseSendgrid).
+      return await this.store(vendor, checked.events, vendor === 'sendgrid' ? { format: 'sendgrid', payload: req.body } : undefined);
     } catch (e) {
       if (e instanceof BadPayloadError) return reply(400, { error: e.message });
       throw e;
@@ -132,11 +133,16 @@ export class WebhookReceiver {
     return { events: parseMandrill(parseJson(Buffer.from(events, 'utf8')), this.now()) };
   }
 
-  private async store(vendor: WebhookVendor, events: EspEvent[]): Promise<WebhookReply> {
+  private async store(vendor: WebhookVendor, events: EspEvent[], latest?: IngestOptions['latest']): Promise<WebhookReply> {
     const esp = this.deps.esp!;
     let stored: IngestResult;
     try {
-      stored = await ingestEvents(this.deps.redis, this.deps.k, events, { countersId: esp.webhooks.countersId, counterTtlSec: this.deps.counterTtlSec, now: this.now() });
+      stored = await ingestEvents(this.deps.redis, this.deps.k, events, {
+        countersId: esp.webhooks.countersId,
+        counterTtlSec: this.deps.counterTtlSec,
+        now: this.now(),
+        ...(latest ? { latest } : {}),
+      });
     } catch (e) {
       this.log.error(`webhook ${vendor}: events not stored`, { error: (e as Error).message, events: events.length });
       return reply(e instanceof BadKeyError ? 500 : 503, { error: 'storage failed; nothing was counted, retry later' });
