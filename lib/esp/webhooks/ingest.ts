@@ -281,7 +281,7 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
   const arrivalDate = opts.now ?? new Date();
   const arrival = arrivalDate.getTime();
   const seenSets: string[] = [];
-  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(provider, utcDay(arrival - i * 86_400_000)));
+  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(provider, utcDay(Math.floor(arrival / 86_400_000) - i)));
   const hashes = new Map<string, number>();
   const hashIndex = (key: string) => {
     let i = hashes.get(key);
@@ -291,48 +291,58 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     }
     return i;
   };
-  // Events grouped by what they increment: the script adds a group's fresh events at once.
-  const groups = new Map<string, number[]>();
-  // A batch's events share a handful of timestamps and days: each is looked up once.
-  const days = new Map<string, string>();
+  // Events grouped by what they increment (the script adds a group's fresh events at once): by event
+  // time and type first (a batch shares a handful of each; the strings are reused, so these lookups
+  // are cheap), then by recipient domain.
+  const slots = new Map<string, Map<EspEventType, Slot>>();
   const countsIndex = new Map<string, number>();
   const counterIndex = new Map<string, number>();
+  const slotList: Slot[] = [];
   let settling: number[] | undefined;
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
     if (e.provider !== provider) throw new Error('ingestEvents: one provider per batch');
-    let day = days.get(e.at);
-    if (day === undefined) {
-      day = dayOf(Date.parse(e.at), opts.timeZone);
-      days.set(e.at, day);
+    let byType = slots.get(e.at);
+    if (byType === undefined) {
+      byType = new Map();
+      slots.set(e.at, byType);
     }
-    let ci = countsIndex.get(day);
-    if (ci === undefined) {
-      ci = hashIndex(k.espEventCounts(day));
-      countsIndex.set(day, ci);
-    }
-    const counter = counterOf(e.type);
-    let group: string;
-    if (counter !== null && e.domain !== undefined) {
-      const dc = day + counter;
-      let cc = counterIndex.get(dc);
-      if (cc === undefined) {
-        cc = hashIndex(k.counter(opts.countersId, day, counter));
-        counterIndex.set(dc, cc);
+    let slot = byType.get(e.type);
+    if (slot === undefined) {
+      const day = dayOf(Date.parse(e.at), opts.timeZone);
+      let ci = countsIndex.get(day);
+      if (ci === undefined) {
+        ci = hashIndex(k.espEventCounts(day));
+        countsIndex.set(day, ci);
       }
-      group = `${ci} ${provider}:${e.type} ${cc} ${e.domain}`;
-    } else group = `${ci} ${provider}:${e.type} 0 -`;
-    const members = groups.get(group);
+      const counter = counterOf(e.type);
+      let cc = 0;
+      if (counter !== null) {
+        cc = counterIndex.get(day + counter) ?? 0;
+        if (cc === 0) {
+          cc = hashIndex(k.counter(opts.countersId, day, counter));
+          counterIndex.set(day + counter, cc);
+        }
+      }
+      slot = { counts: `${ci} ${provider}:${e.type}`, counter: cc, byDomain: new Map() };
+      byType.set(e.type, slot);
+      slotList.push(slot);
+    }
+    // An event without a recipient domain feeds no graph counter.
+    const domain = slot.counter > 0 && e.domain !== undefined ? e.domain : '';
+    const members = slot.byDomain.get(domain);
     if (members) members.push(i);
-    else groups.set(group, [i]);
+    else slot.byDomain.set(domain, [i]);
     if (e.messageId !== undefined && settlingTypes.includes(e.type)) (settling ??= []).push(i);
   }
   // The ids in group order; `order[p]` is the event at id position p.
   const order: number[] = [];
   let groupLines = '';
-  for (const [group, members] of groups) {
-    groupLines += `${group} ${members.length}\n`;
-    for (const i of members) order.push(i);
+  for (const slot of slotList) {
+    for (const [domain, members] of slot.byDomain) {
+      groupLines += domain === '' ? `${slot.counts} 0 - ${members.length}\n` : `${slot.counts} ${slot.counter} ${domain} ${members.length}\n`;
+      for (const i of members) order.push(i);
+    }
   }
   const ids: string[] = new Array<string>(n);
   const positionOf = settling ? new Array<number>(n) : undefined;
@@ -391,6 +401,13 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
   return { counted, settled };
 }
 
+/** Events of one time and type: the counts field, the graph counter hash (0: none), ids by recipient domain. */
+interface Slot {
+  counts: string;
+  counter: number;
+  byDomain: Map<string, number[]>;
+}
+
 /** Days by minute (every time zone offset is a whole number of minutes), per time zone, across batches. */
 const dayCache = new Map<string, Map<number, string>>();
 
@@ -412,9 +429,17 @@ function dayOf(ms: number, timeZone: string | undefined): string {
   return day;
 }
 
-/** YYYYMMDD of a UTC day. */
-function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10).replace(/-/g, '');
+const utcDays = new Map<number, string>();
+
+/** YYYYMMDD of a UTC day (days since the epoch), formatted once per day. */
+function utcDay(day: number): string {
+  let s = utcDays.get(day);
+  if (s === undefined) {
+    if (utcDays.size > 64) utcDays.clear();
+    s = new Date(day * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+    utcDays.set(day, s);
+  }
+  return s;
 }
 
 const unsafeId = /[\t\n\r]/;
