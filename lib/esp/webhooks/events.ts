@@ -92,13 +92,27 @@ function makeEvent(
   if (recipient !== undefined) {
     e.recipient = recipient;
     const i = recipient.lastIndexOf('@');
-    const domain = i > 0 ? recipient.slice(i + 1).trim().toLowerCase() : '';
-    if (domain !== '' && /^[a-z0-9.-]+$/.test(domain)) e.domain = domain;
+    const domain = i > 0 ? domainOf(recipient.slice(i + 1)) : '';
+    if (domain !== '') e.domain = domain;
   }
   if (messageId !== undefined) e.messageId = messageId;
   if (smtpStatus !== undefined) e.smtpStatus = smtpStatus;
   if (reason !== undefined) e.reason = reason;
   return e;
+}
+
+/** Recipient domains as written -> lower-cased, '' when not a domain; a batch repeats a few of them. */
+const domains = new Map<string, string>();
+
+function domainOf(written: string): string {
+  let d = domains.get(written);
+  if (d === undefined) {
+    const lower = written.trim().toLowerCase();
+    d = lower !== '' && /^[a-z0-9.-]+$/.test(lower) ? lower : '';
+    if (domains.size >= 10_000) domains.clear();
+    domains.set(written, d);
+  }
+  return d;
 }
 
 /** An event without a vendor id gets a stable one from its content. */
@@ -120,6 +134,12 @@ const sendgridTypes: Record<string, EspEventType> = {
   group_unsubscribe: 'unsubscribed',
   group_resubscribe: 'subscribed',
 };
+
+/** The part of `sg_message_id` before its first dot: the X-Message-Id the send returned. */
+function messageIdOf(sgMessageId: string): string {
+  const dot = sgMessageId.indexOf('.');
+  return dot < 0 ? sgMessageId : sgMessageId.slice(0, dot);
+}
 
 /** A SendGrid Event Webhook body: a JSON array of events. */
 export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
@@ -150,7 +170,7 @@ export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
       name === 'bounce' && str(e.type) === 'blocked' ? 'bounce/blocked' : name,
       timeOf(e.timestamp),
       str(e.email),
-      sgMessageId ? sgMessageId.split('.')[0] : undefined,
+      sgMessageId ? messageIdOf(sgMessageId) : undefined,
       status,
       str(e.reason) ?? str(e.response),
     );

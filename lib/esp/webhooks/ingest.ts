@@ -35,16 +35,20 @@ export const settlingTypes: readonly EspEventType[] = ['bounced', 'rejected', 'f
  *       days), then nHashes distinct hashes the batch increments (per-day event counts and graph
  *       counters), then nRefs message-ref keys (esp:msg:<provider>:<id>).
  * ARGV: 1 seen-set TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nSeen, 6 nHashes, 7 nRefs,
- *       8 the probe header name, 9 the groups, one line each `a fieldA b fieldB count`: the batch's
- *       events grouped by what they increment (hash index a += fieldA, hash index b += fieldB; b 0:
- *       no graph counter; indexes 1-based among the hashes), the ids below in group order, 10 the
- *       latest-events entry's header (lib/esp/webhooks/latest.ts, without its skip field), 11 its
- *       payload, 12 n (events), 13 the events' positions in the payload (0-based, space-separated, in
- *       id order; read only when part of the batch was seen before), 14 the id positions (1-based) of
- *       the nRefs events that can settle a probe, in ref order, 15..(14+nRefs) the bounce JSON each
- *       such probe gets, then the n event ids.
+ *       8 the probe header name, 9 the groups, one line each `a fieldA b fieldB count`: the events
+ *       grouped by what they increment (hash index a += fieldA, hash index b += fieldB; b 0: no graph
+ *       counter; indexes 1-based among the hashes), 10 n (events), 11 the n event ids in group order,
+ *       one per line (few large arguments cost much less to send than many small ones), 12 the id
+ *       positions (1-based) of the nRefs events that can settle a probe, in ref order, 13 the bounce
+ *       JSON each of those probes gets (one per line), 14 nBatches: the request's batches (several
+ *       when requests arriving together are stored in one call, lib/esp/webhooks/ingest-queue.ts),
+ *       whose groups and ids follow each other in that order; then 4 per batch: the latest-events
+ *       entry's header (lib/esp/webhooks/latest.ts, without its skip field), its payload, the
+ *       batch's number of events, and their positions in the payload (0-based, space-separated, in
+ *       id order; read only when part of the batch was seen before).
  * Returns a string of n digits, one per id in ARGV order: 2 counted now and settled a probe, 1
- * counted now, 0 already counted (an earlier request, or earlier in this batch).
+ * counted now, 0 already counted (an earlier request, or earlier in this call: a batch and its retry
+ * stored together count once).
  * Work per batch: one SMISMEMBER per seen set and one SADD for the ids, one HINCRBY per (hash,
  * field), one list entry for the latest events; nothing per event but a table lookup. Every key's
  * type and every field the batch increments is checked before the first write, so a bad key
@@ -53,11 +57,16 @@ export const settlingTypes: readonly EspEventType[] = ['bounced', 'rejected', 'f
  * type as nil). A hash gets its expiry when this script creates it.
  */
 const ingestScript = `
-local ns, nh, nr, n = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[12])
+local ns, nh, nr, n, nb = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[10]), tonumber(ARGV[14])
 local sb = 6
 local hb = sb + ns
 local rb = hb + nh
-local ib = 14 + nr
+local ids = {}
+for id in string.gmatch(ARGV[11], '[^\\n]+') do ids[#ids + 1] = id end
+if #ids ~= n then return redis.error_reply('BADARG ids') end
+local inBatches = 0
+for b = 1, nb do inBatches = inBatches + tonumber(ARGV[14 + 4 * b - 1]) end
+if inBatches ~= n then return redis.error_reply('BADARG batch sizes') end
 local function iserr(r) return type(r) == 'table' and r.err ~= nil end
 local function bad(key, what) return redis.error_reply('BADKEY ' .. key .. ' is not ' .. what) end
 -- Checks (reads only) -------------------------------------------------------------------------
@@ -103,7 +112,7 @@ end
 local known = {}
 for s = 1, ns do
   for j = 1, n, 1000 do
-    local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ARGV, ib + j, ib + math.min(j + 999, n)))
+    local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ids, j, math.min(j + 999, n)))
     if iserr(r) then return bad(KEYS[sb + s], 'a set') end
     for x = 1, #r do
       if r[x] == 1 then known[j + x - 1] = true end
@@ -116,7 +125,7 @@ local refAt = {}
 local refs = {}
 if nr > 0 then
   local r = 0
-  for p in string.gmatch(ARGV[14], '%d+') do r = r + 1; refAt[tonumber(p)] = r end
+  for p in string.gmatch(ARGV[12], '%d+') do r = r + 1; refAt[tonumber(p)] = r end
   local any = false
   for j = 1, nr, 1000 do
     local got = redis.call('MGET', unpack(KEYS, rb + j, rb + math.min(j + 999, nr)))
@@ -147,6 +156,14 @@ local function openProbe(r)
   if not okr or type(rec) ~= 'table' or rec.returnedAt ~= nil or rec.bounce ~= nil or rec.sendError ~= nil then return nil end
   return token, cur
 end
+local bounces
+local function bounceOf(r)
+  if not bounces then
+    bounces = {}
+    for b in string.gmatch(ARGV[13], '[^\\n]+') do bounces[#bounces + 1] = b end
+  end
+  return bounces[r]
+end
 local incr = {}
 local order = {}
 local function add(h, field, c)
@@ -166,7 +183,7 @@ for _, g in ipairs(groups) do
   local fresh = 0
   for x = 1, g[5] do
     pos = pos + 1
-    local id = ARGV[ib + pos]
+    local id = ids[pos]
     if known[pos] or inBatch[id] then
       out[pos] = '0'
     else
@@ -179,7 +196,7 @@ for _, g in ipairs(groups) do
         local token, cur = openProbe(r)
         if token then
           -- The record is JSON.stringify output (an object): the bounce goes in before its closing brace.
-          redis.call('HSET', KEYS[4], token, string.sub(cur, 1, -2) .. ',"bounce":' .. ARGV[14 + r] .. '}')
+          redis.call('HSET', KEYS[4], token, string.sub(cur, 1, -2) .. ',"bounce":' .. bounceOf(r) .. '}')
           redis.call('ZREM', KEYS[5], token)
           out[pos] = '2'
           settled = true
@@ -206,23 +223,40 @@ for h, _ in pairs(created) do
 end
 if settled then redis.call('INCR', KEYS[6]) end
 if counted and member == 0 then redis.call('SADD', KEYS[1], ARGV[3]) end
--- The latest events: one entry for the batch (its events not counted before), trimmed by events.
-if #newIds > 0 then
-  local skip = '-'
-  if #newIds < n then
-    local at = {}
-    for p in string.gmatch(ARGV[13], '%d+') do at[#at + 1] = p end
-    local s = {}
-    for p = 1, n do
-      if out[p] == '0' then s[#s + 1] = at[p] end
-    end
-    skip = table.concat(s, ',')
+-- The latest events: one entry per batch with events counted now (its others listed as skipped),
+-- trimmed by events.
+local mark
+local start = 0
+for b = 1, nb do
+  local base = 14 + 4 * (b - 1)
+  local size = tonumber(ARGV[base + 3])
+  local fresh = 0
+  for p = start + 1, start + size do
+    if out[p] ~= '0' then fresh = fresh + 1 end
   end
-  -- Entries of an earlier version (one event each, no marks): replaced.
-  if llen ~= mlen then redis.call('DEL', KEYS[2], KEYS[3]) end
-  local mark = (tonumber(redis.call('LINDEX', KEYS[3], 0)) or 0) + #newIds
-  redis.call('LPUSH', KEYS[2], ARGV[10] .. ' ' .. skip .. '\\n' .. ARGV[11])
-  redis.call('LPUSH', KEYS[3], mark)
+  if fresh > 0 then
+    local skip = '-'
+    if fresh < size then
+      local at = {}
+      for p in string.gmatch(ARGV[base + 4], '%d+') do at[#at + 1] = p end
+      local s = {}
+      for p = 1, size do
+        if out[start + p] == '0' then s[#s + 1] = at[p] end
+      end
+      skip = table.concat(s, ',')
+    end
+    if not mark then
+      -- Entries of an earlier version (one event each, no marks): replaced.
+      if llen ~= mlen then redis.call('DEL', KEYS[2], KEYS[3]) end
+      mark = tonumber(redis.call('LINDEX', KEYS[3], 0)) or 0
+    end
+    mark = mark + fresh
+    redis.call('LPUSH', KEYS[2], ARGV[base + 1] .. ' ' .. skip .. '\\n' .. ARGV[base + 2])
+    redis.call('LPUSH', KEYS[3], mark)
+  end
+  start = start + size
+end
+if mark then
   local kept = tonumber(ARGV[4])
   while true do
     local tail = tonumber(redis.call('LINDEX', KEYS[3], -1))
@@ -275,28 +309,34 @@ export function bounceOf(e: EspEvent): NonNullable<ProbeRecord['bounce']> {
 
 /** Store a batch: count each new event once and settle the probes the new bounces are about. */
 export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEvent[], opts: IngestOptions): Promise<IngestResult> {
+  if (events.length === 0) return { counted: [], settled: [] };
+  return (await storeBatches(redis, k, [prepareBatch(k, events, opts)], opts))[0]!;
+}
+
+/** A batch encoded for the ingest script, its hashes still named by key (see storeBatches). */
+export interface PreparedBatch {
+  readonly events: readonly EspEvent[];
+  readonly provider: string;
+  /** UTC day of arrival (days since the epoch): the seen-id set the batch's ids go to. */
+  readonly arrivalDay: number;
+  readonly slots: readonly Slot[];
+  /** `order[p]`: the event at id position p (ids in group order). */
+  readonly order: readonly number[];
+  readonly ids: readonly string[];
+  readonly refs: readonly { key: string; position: number; bounce: string }[];
+  readonly header: string;
+  readonly payload: Buffer | string;
+}
+
+/** Group a batch's events by what they increment and encode it (pure: no Redis). */
+export function prepareBatch(k: Keys, events: readonly EspEvent[], opts: IngestOptions): PreparedBatch {
   const n = events.length;
-  if (n === 0) return { counted: [], settled: [] };
   const provider = events[0]!.provider;
-  const arrivalDate = opts.now ?? new Date();
-  const arrival = arrivalDate.getTime();
-  const seenSets: string[] = [];
-  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(provider, utcDay(Math.floor(arrival / 86_400_000) - i)));
-  const hashes = new Map<string, number>();
-  const hashIndex = (key: string) => {
-    let i = hashes.get(key);
-    if (i === undefined) {
-      i = hashes.size + 1;
-      hashes.set(key, i);
-    }
-    return i;
-  };
+  const arrival = (opts.now ?? new Date()).getTime();
   // Events grouped by what they increment (the script adds a group's fresh events at once): by event
   // time and type first (a batch shares a handful of each; the strings are reused, so these lookups
   // are cheap), then by recipient domain.
   const slots = new Map<string, Map<EspEventType, Slot>>();
-  const countsIndex = new Map<string, number>();
-  const counterIndex = new Map<string, number>();
   const slotList: Slot[] = [];
   let settling: number[] | undefined;
   for (let i = 0; i < n; i++) {
@@ -310,40 +350,20 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     let slot = byType.get(e.type);
     if (slot === undefined) {
       const day = dayOf(Date.parse(e.at), opts.timeZone);
-      let ci = countsIndex.get(day);
-      if (ci === undefined) {
-        ci = hashIndex(k.espEventCounts(day));
-        countsIndex.set(day, ci);
-      }
       const counter = counterOf(e.type);
-      let cc = 0;
-      if (counter !== null) {
-        cc = counterIndex.get(day + counter) ?? 0;
-        if (cc === 0) {
-          cc = hashIndex(k.counter(opts.countersId, day, counter));
-          counterIndex.set(day + counter, cc);
-        }
-      }
-      slot = { counts: `${ci} ${provider}:${e.type}`, counter: cc, byDomain: new Map() };
+      slot = { countsKey: k.espEventCounts(day), field: `${provider}:${e.type}`, counterKey: counter === null ? null : k.counter(opts.countersId, day, counter), byDomain: new Map() };
       byType.set(e.type, slot);
       slotList.push(slot);
     }
     // An event without a recipient domain feeds no graph counter.
-    const domain = slot.counter > 0 && e.domain !== undefined ? e.domain : '';
+    const domain = slot.counterKey !== null && e.domain !== undefined ? e.domain : '';
     const members = slot.byDomain.get(domain);
     if (members) members.push(i);
     else slot.byDomain.set(domain, [i]);
     if (e.messageId !== undefined && settlingTypes.includes(e.type)) (settling ??= []).push(i);
   }
-  // The ids in group order; `order[p]` is the event at id position p.
   const order: number[] = [];
-  let groupLines = '';
-  for (const slot of slotList) {
-    for (const [domain, members] of slot.byDomain) {
-      groupLines += domain === '' ? `${slot.counts} 0 - ${members.length}\n` : `${slot.counts} ${slot.counter} ${domain} ${members.length}\n`;
-      for (const i of members) order.push(i);
-    }
-  }
+  for (const slot of slotList) for (const members of slot.byDomain.values()) for (const i of members) order.push(i);
   const ids: string[] = new Array<string>(n);
   const positionOf = settling ? new Array<number>(n) : undefined;
   for (let p = 0; p < n; p++) {
@@ -351,16 +371,56 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     ids[p] = lineSafeId(events[i]!.id);
     if (positionOf) positionOf[i] = p + 1;
   }
+  const refs = (settling ?? []).map((i) => {
+    const e = events[i]!;
+    return { key: k.espMessage(e.provider, e.messageId!), position: positionOf![i]!, bounce: JSON.stringify(bounceOf(e)) };
+  });
+  const latest = opts.latest ?? { format: 'events' as const, payload: JSON.stringify(events) };
+  return { events, provider, arrivalDay: Math.floor(arrival / 86_400_000), slots: slotList, order, ids, refs, header: latestHeader(latest.format, arrival), payload: latest.payload };
+}
+
+/**
+ * Store prepared batches of one provider and arrival day in ONE script call (atomic: all or none).
+ * Returns each batch's result, in order.
+ */
+export async function storeBatches(redis: Redis, k: Keys, batches: readonly PreparedBatch[], opts: Pick<IngestOptions, 'countersId' | 'counterTtlSec'>): Promise<IngestResult[]> {
+  const first = batches[0]!;
+  if (batches.some((b) => b.provider !== first.provider || b.arrivalDay !== first.arrivalDay)) throw new Error('storeBatches: one provider and arrival day per call');
+  const seenSets: string[] = [];
+  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(first.provider, utcDay(first.arrivalDay - i)));
+  const hashes = new Map<string, number>();
+  const hashIndex = (key: string) => {
+    let i = hashes.get(key);
+    if (i === undefined) {
+      i = hashes.size + 1;
+      hashes.set(key, i);
+    }
+    return i;
+  };
+  let groupLines = '';
+  let ids = '';
   const refKeys: string[] = [];
   const refPositions: number[] = [];
   const bounces: string[] = [];
-  for (const i of settling ?? []) {
-    const e = events[i]!;
-    refKeys.push(k.espMessage(e.provider, e.messageId!));
-    refPositions.push(positionOf![i]!);
-    bounces.push(JSON.stringify(bounceOf(e)));
+  const perBatch: (string | number | Buffer)[] = [];
+  let n = 0;
+  for (const b of batches) {
+    for (const slot of b.slots) {
+      const counts = `${hashIndex(slot.countsKey)} ${slot.field}`;
+      const counter = slot.counterKey === null ? 0 : hashIndex(slot.counterKey);
+      for (const [domain, members] of slot.byDomain) {
+        groupLines += domain === '' ? `${counts} 0 - ${members.length}\n` : `${counts} ${counter} ${domain} ${members.length}\n`;
+      }
+    }
+    ids += (n === 0 ? '' : '\n') + b.ids.join('\n');
+    for (const r of b.refs) {
+      refKeys.push(r.key);
+      refPositions.push(n + r.position);
+      bounces.push(r.bounce);
+    }
+    perBatch.push(b.header, b.payload, b.ids.length, b.order.join(' '));
+    n += b.ids.length;
   }
-  const latest = opts.latest ?? { format: 'events' as const, payload: JSON.stringify(events) };
   const keyList = [k.counterIds, k.espEvents, k.espEventMarks, k.probeRecords, k.probeOpen, k.dataVersion, ...seenSets, ...hashes.keys(), ...refKeys];
   const argv: (string | number | Buffer)[] = [
     seenTtlSec,
@@ -372,13 +432,12 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
     refKeys.length,
     probeHeader,
     groupLines,
-    latestHeader(latest.format, arrival),
-    latest.payload,
     n,
-    order.join(' '),
+    ids,
     refPositions.join(' '),
-    ...bounces,
-    ...ids,
+    bounces.join('\n'),
+    batches.length,
+    ...perBatch,
   ];
   let res: unknown;
   try {
@@ -390,21 +449,27 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
   }
   const codes = String(res);
   if (codes.length !== n) throw new Error(`ingest script answered ${codes.length} codes for ${n} events`);
-  const counted = new Array<boolean>(n);
-  const settled = new Array<boolean>(n);
-  for (let p = 0; p < n; p++) {
-    const c = codes.charCodeAt(p) - 48;
-    const i = order[p]!;
-    counted[i] = c >= 1;
-    settled[i] = c === 2;
-  }
-  return { counted, settled };
+  let at = 0;
+  return batches.map((b) => {
+    const size = b.ids.length;
+    const counted = new Array<boolean>(size);
+    const settled = new Array<boolean>(size);
+    for (let p = 0; p < size; p++) {
+      const c = codes.charCodeAt(at + p) - 48;
+      const i = b.order[p]!;
+      counted[i] = c >= 1;
+      settled[i] = c === 2;
+    }
+    at += size;
+    return { counted, settled };
+  });
 }
 
-/** Events of one time and type: the counts field, the graph counter hash (0: none), ids by recipient domain. */
+/** Events of one time and type: their counts hash and field, their graph counter hash (null: none), by recipient domain. */
 interface Slot {
-  counts: string;
-  counter: number;
+  countsKey: string;
+  field: string;
+  counterKey: string | null;
   byDomain: Map<string, number[]>;
 }
 

@@ -16,7 +16,8 @@ import type { Keys } from '../../keys.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { Redis } from '../../redis.js';
 import { BadPayloadError, parseMailgun, parseMailgunLegacy, parseMandrill, parseSendgrid, type EspEvent, type WebhookVendor } from './events.js';
-import { BadKeyError, ingestEvents, type IngestOptions, type IngestResult } from './ingest.js';
+import { BadKeyError, type IngestOptions, type IngestResult } from './ingest.js';
+import { IngestQueue } from './ingest-queue.js';
 import { sendgridKey, verifyMailgun, verifyMandrill, verifySendgrid } from './verify.js';
 
 export const webhookVendors: readonly WebhookVendor[] = ['sendgrid', 'mailgun', 'mandrill'];
@@ -49,10 +50,13 @@ export class WebhookReceiver {
   private readonly sgKey: crypto.KeyObject | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
+  /** Batches arriving together are stored in one call (exactly once, acknowledged once stored). */
+  private readonly queue: IngestQueue | undefined;
 
   constructor(private readonly deps: ReceiverDeps) {
     const pk = deps.esp?.webhooks.sendgrid?.publicKey;
     this.sgKey = pk ? sendgridKey(pk) : undefined;
+    this.queue = deps.esp ? new IngestQueue(deps.redis, deps.k, { countersId: deps.esp.webhooks.countersId, counterTtlSec: deps.counterTtlSec }) : undefined;
     this.log = deps.log ?? silentLogger;
     this.now = deps.now ?? (() => new Date());
   }
@@ -134,15 +138,9 @@ export class WebhookReceiver {
   }
 
   private async store(vendor: WebhookVendor, events: EspEvent[], latest?: IngestOptions['latest']): Promise<WebhookReply> {
-    const esp = this.deps.esp!;
     let stored: IngestResult;
     try {
-      stored = await ingestEvents(this.deps.redis, this.deps.k, events, {
-        countersId: esp.webhooks.countersId,
-        counterTtlSec: this.deps.counterTtlSec,
-        now: this.now(),
-        ...(latest ? { latest } : {}),
-      });
+      stored = await this.queue!.ingest(events, { now: this.now(), ...(latest ? { latest } : {}) });
     } catch (e) {
       this.log.error(`webhook ${vendor}: events not stored`, { error: (e as Error).message, events: events.length });
       return reply(e instanceof BadKeyError ? 500 : 503, { error: 'storage failed; nothing was counted, retry later' });
