@@ -146,6 +146,9 @@ describe('SendGrid webhook', () => {
     const body = JSON.stringify(batch);
     expect((await a.request('/webhooks/sendgrid', { method: 'POST', body, headers: sendgridHeaders(other, body, nowSec) })).status).toBe(403);
     expect((await a.request('/webhooks/sendgrid', { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status).toBe(401);
+    // An unparsable body under a signature of other bytes is a bad signature (403), not a bad body (400).
+    expect((await a.request('/webhooks/sendgrid', { method: 'POST', body: 'nope', headers: sendgridHeaders(sg, '[]', nowSec) })).status).toBe(403);
+    expect((await a.request('/webhooks/sendgrid', { method: 'POST', body: '{"not":"an array"}', headers: sendgridHeaders(sg, '[]', nowSec) })).status).toBe(403);
     const stale = await postSendgrid(a, batch, nowSec - 301);
     expect(stale.status).toBe(403);
     expect(await stale.json()).toEqual({ error: 'timestamp outside the replay window' });

@@ -13,16 +13,22 @@ export function sendgridKey(publicKeyB64: string): crypto.KeyObject {
   return crypto.createPublicKey({ key: Buffer.from(publicKeyB64, 'base64'), format: 'der', type: 'spki' });
 }
 
-export function verifySendgrid(key: crypto.KeyObject, signatureB64: string, timestamp: string, rawBody: Buffer): boolean {
-  try {
-    const sig = Buffer.from(signatureB64, 'base64');
-    if (sig.length === 0) return false;
-    // ECDSA verification is not a secret comparison: crypto.verify is the check. One-shot: copying the
-    // body behind the timestamp costs less than a Verify stream object per request.
-    return crypto.verify('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), { key, dsaEncoding: 'der' }, sig);
-  } catch {
-    return false;
-  }
+/**
+ * Verify a SendGrid signature. The ECDSA check runs on libuv's thread pool (crypto.verify with a
+ * callback), not on the event loop: the request's other work goes on meanwhile.
+ */
+export function verifySendgrid(key: crypto.KeyObject, signatureB64: string, timestamp: string, rawBody: Buffer): Promise<boolean> {
+  const sig = Buffer.from(signatureB64, 'base64');
+  if (sig.length === 0) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    try {
+      // ECDSA verification is not a secret comparison: crypto.verify is the check. One-shot: copying
+      // the body behind the timestamp costs less than a Verify stream object per request.
+      crypto.verify('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), rawBody]), { key, dsaEncoding: 'der' }, sig, (err, ok) => resolve(err === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 /** Equal-length buffers compared in constant time; different lengths are simply unequal. */
