@@ -188,6 +188,8 @@ interface Work {
   nodeSysMs: number;
   redisMs: number;
   commands: number;
+  /** Ingest script calls per request (below 1: requests arriving together were stored in one call). */
+  scripts: number;
   top: string;
 }
 
@@ -221,10 +223,11 @@ async function measured<T extends { responses: number }>(redis: Redis, name: str
   const diff = [...r1.stats].map(([name, v]) => [name, v - (r0.stats.get(name) ?? 0) - (name === 'info' ? 1 : 0)] as const).filter(([, v]) => v > 0);
   diff.sort((a, b) => b[1] - a[1]);
   const top = diff.slice(0, 6).map(([name, v]) => `${name} ${(v / n).toFixed(1)}`).join(', ');
-  return { ...r, work: { nodeMs: (c.user + c.system) / 1000 / n, nodeSysMs: c.system / 1000 / n, redisMs: ((r1.cpu - r0.cpu) * 1000) / n, commands: (r1.calls - r0.calls - 1) / n, top } };
+  const scripts = diff.filter(([name]) => name === 'evalsha' || name === 'eval').reduce((a, [, v]) => a + v, 0);
+  return { ...r, work: { nodeMs: (c.user + c.system) / 1000 / n, nodeSysMs: c.system / 1000 / n, redisMs: ((r1.cpu - r0.cpu) * 1000) / n, commands: (r1.calls - r0.calls - 1) / n, scripts: scripts / n, top } };
 }
 
-const workText = (w: Work) => `CPU per request: node ${w.nodeMs.toFixed(2)} ms (of which system ${w.nodeSysMs.toFixed(2)}), redis ${w.redisMs.toFixed(2)} ms; redis commands per request ${w.commands.toFixed(1)}${w.top ? ` (${w.top})` : ''}`;
+const workText = (w: Work) => `CPU per request: node ${w.nodeMs.toFixed(2)} ms (of which system ${w.nodeSysMs.toFixed(2)}), redis ${w.redisMs.toFixed(2)} ms; redis commands per request ${w.commands.toFixed(1)}${w.top ? ` (${w.top})` : ''}${w.scripts > 0 ? `; script calls per request ${w.scripts.toFixed(2)}` : ''}`;
 
 /**
  * A reply's text without changing how it is sent: @hono/node-server keeps a string body in the
