@@ -13,17 +13,13 @@ import { page } from '../../views/layout.js';
 import { backPath, type WebContext } from '../context.js';
 import { guard, loadSnapshot } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { checkedForm } from '../form.js';
 
 export function ackRoutes(app: Hono<WebEnv>, w: WebContext): void {
   app.post('/ack', async (c) => {
     const user = c.get('user');
-    const form = await c.req.parseBody();
-    if (!w.csrf.check(user, form['csrf'])) {
-      return c.html(
-        page(<ErrorPage user={user} status={403} title="Form expired" message="The form's security token is missing or wrong. Reload the page and try again." />),
-        403,
-      );
-    }
+    const form = await checkedForm(c, w);
+    if (form instanceof Response) return form;
     const id = form['id'];
     if (typeof id !== 'string' || id === '' || id.length > 512) {
       return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="No issue named." />), 400);

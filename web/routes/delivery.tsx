@@ -15,6 +15,7 @@ import { page } from '../../views/layout.js';
 import type { WebContext } from '../context.js';
 import { guard } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { checkedForm } from '../form.js';
 import { limitsOfConfig } from '../viewmodel/delivery.js';
 import { buildDeliveryPage, buildDomainPage, parseDeliverySort, parseSpan, spanRange } from '../viewmodel/delivery-page.js';
 
@@ -65,13 +66,8 @@ export function deliveryRoutes(app: Hono<WebEnv>, w: WebContext): void {
 
   app.post('/delivery/:domain/maintenance', async (c) => {
     const user = c.get('user');
-    const form = await c.req.parseBody();
-    if (!w.csrf.check(user, form['csrf'])) {
-      return c.html(
-        page(<ErrorPage user={user} status={403} title="Form expired" message="The form's security token is missing or wrong. Reload the page and try again." />),
-        403,
-      );
-    }
+    const form = await checkedForm(c, w);
+    if (form instanceof Response) return form;
     const st = form['state'];
     if (st !== 'on' && st !== 'off') {
       return c.html(page(<ErrorPage user={user} status={400} title="Bad request" message="Maintenance must be switched on or off. Nothing was changed." />), 400);

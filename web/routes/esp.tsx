@@ -12,6 +12,7 @@ import { page } from '../../views/layout.js';
 import type { WebContext } from '../context.js';
 import { guard } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { checkedForm } from '../form.js';
 import { buildEspPage } from '../viewmodel/esp.js';
 
 const headers = { 'Cache-Control': 'no-store' };
@@ -29,13 +30,8 @@ export function espRoutes(app: Hono<WebEnv>, w: WebContext): void {
 
   app.post('/esp/send', async (c) => {
     const user = c.get('user');
-    const form = await c.req.parseBody();
-    if (!w.csrf.check(user, form['csrf'])) {
-      return c.html(
-        page(<ErrorPage user={user} status={403} title="Form expired" message="The form's security token is missing or wrong. Reload the page and try again." />),
-        403,
-      );
-    }
+    const form = await checkedForm(c, w);
+    if (form instanceof Response) return form;
     const to = typeof form['to'] === 'string' ? form['to'].trim() : '';
     const subject = typeof form['subject'] === 'string' && form['subject'].trim() !== '' ? form['subject'].trim().slice(0, 200) : 'mtarep test mail';
     if (!/^[^\s@<>]+@[^\s@<>]+$/.test(to) || to.length > 254) {

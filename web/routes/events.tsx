@@ -19,6 +19,7 @@ import { page } from '../../views/layout.js';
 import type { WebContext } from '../context.js';
 import { guard } from '../data.js';
 import type { WebEnv } from '../env.js';
+import { checkedForm } from '../form.js';
 import { apiItem, buildEventsPage, eventsHref, parseEventsQuery, timelineQuery } from '../viewmodel/events.js';
 
 const headers = { 'Cache-Control': 'no-store' };
@@ -76,13 +77,8 @@ export function eventsRoutes(app: Hono<WebEnv>, w: WebContext): void {
 
   app.post('/events/test', async (c) => {
     const user = c.get('user');
-    const form = await c.req.parseBody();
-    if (!w.csrf.check(user, form['csrf'])) {
-      return c.html(
-        page(<ErrorPage user={user} status={403} title="Form expired" message="The form's security token is missing or wrong. Reload the page and try again." />),
-        403,
-      );
-    }
+    const form = await checkedForm(c, w);
+    if (form instanceof Response) return form;
     const channel = form['channel'];
     const known = channelsOf(config);
     if (typeof channel !== 'string' || !known.some((ch) => ch.id === channel)) {
