@@ -1,4 +1,4 @@
-/** Exit codes of the `mtarep` command (the README's CLI section repeats them). Only cli/program.ts exits. */
+/** Exit codes of the `mtarep` command (the README's CLI section repeats them). Only cli/program.ts exits (and cli/main.ts, when a build's bundle cannot be loaded). */
 export const exitCodes = {
   /** Everything worked. */
   ok: 0,

@@ -213,7 +213,7 @@ function runChild(phase: string, dnsPort: number, redisUrl: string): Record<stri
 }
 
 /**
- * `mtarep collect` as cron runs it: a whole `node dist/cli/main.js collect` process (built first as
+ * `mtarep collect` as cron runs it: a whole `node dist/cli/mtarep.cjs collect` process (built first as
  * `npm run build` does, when stale) on the same data, Redis emptied first, the records it stored
  * verified afterwards. Peak RSS from /usr/bin/time when installed. `runMs` is the run's own duration
  * from its summary: the rest is start-up, config, Redis connection, the alert step and exit.
@@ -229,7 +229,7 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promi
   await flush.flushdb();
   await flush.quit();
   const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  const cmd = [path.join(root, 'dist/cli/main.js'), 'collect', '--config', yml, '--json'];
+  const cmd = [path.join(root, 'dist/cli/mtarep.cjs'), 'collect', '--config', yml, '--json'];
   const t0 = performance.now();
   const r = timeBin
     ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24 })

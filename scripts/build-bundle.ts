@@ -13,6 +13,10 @@
  *  - `import.meta.url` is the bundle's own URL: what is found from it (package.json, views/assets,
  *    the maillog scan worker and the dashboard's render worker, bundled beside it as ES modules) is
  *    found from dist/bundle/.
+ *  - Beside it, one folder up, the launcher dist/cli/mtarep.cjs (package.json "bin"): cli/main.ts
+ *    as a small CommonJS script with the light part of the program inside (argument parsing, --help,
+ *    --version; the command modules stay outside, in dist/cli/commands/ where tsc wrote them), so
+ *    `mtarep --version` and `--help` load no other file, and a command loads the bundle.
  *  - The first line holds the sha256 of the code, the name of the bundle's code caches; the code is
  *    wrapped as a CommonJS module function (a script whose value is that function), which
  *    cli/bundle-loader.ts compiles and calls.
@@ -66,6 +70,27 @@ function keepPackagePaths(outDir: string, addons: string[]): esbuild.Plugin {
   };
 }
 
+/**
+ * The launcher holds cli/main.ts, the program's light part and the bundle loader. What cli/ imports
+ * only when a command runs (the command modules, the config loader) stays outside: tsc's output in
+ * dist/, used only when there is no bundle or MTAREP_BUNDLE=0. The paths stay as written, relative to
+ * cli/, which is where the launcher lies (dist/cli/).
+ */
+function lightLauncher(): esbuild.Plugin {
+  return {
+    name: 'light-launcher',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== 'dynamic-import' || path.basename(args.importer) === 'main.ts') return undefined;
+        if (path.dirname(args.importer) !== path.join(root, 'cli')) {
+          return { errors: [{ text: `the launcher reaches import('${args.path}') outside cli/ (in ${path.relative(root, args.importer)}); keep it out of cli/main.ts's light path` }] };
+        }
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
 /** Build the bundle (and the scan worker beside it) into `outDir`; returns the bundle's path. */
 export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): Promise<string> {
   fs.mkdirSync(outDir, { recursive: true });
@@ -81,7 +106,8 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     write: false,
   };
   const addons: string[] = [];
-  const [program, worker, renderWorker] = await Promise.all([
+  const cliOut = path.join(outDir, '..', 'cli');
+  const [program, worker, renderWorker, launcher] = await Promise.all([
     esbuild.build({
       ...common,
       plugins: [keepPackagePaths(outDir, addons)],
@@ -95,6 +121,15 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
     esbuild.build({ ...common, entryPoints: [path.join(root, 'collector/maillog/scan-worker.ts')], outfile: path.join(outDir, 'scan-worker.js'), format: 'esm' }),
     // The dashboard's render thread (web/render-thread.ts), started the same way.
     esbuild.build({ ...common, entryPoints: [path.join(root, 'web/render-worker.ts')], outfile: path.join(outDir, 'render-worker.js'), format: 'esm' }),
+    esbuild.build({
+      ...common,
+      plugins: [lightLauncher()],
+      entryPoints: [path.join(root, 'cli/main.ts')],
+      outfile: path.join(cliOut, 'mtarep.cjs'),
+      format: 'cjs',
+      define: { 'import.meta.url': '__mtarep_url' },
+      banner: { js: 'var __mtarep_url = require("node:url").pathToFileURL(__filename).href;' },
+    }),
   ]);
   for (const a of addons) if (!fs.existsSync(a)) throw new Error(`native addon ${a} (required by a bundled package) is missing`);
   const code = program.outputFiles![0]!.text;
@@ -105,6 +140,10 @@ export async function buildBundle(outDir = path.join(root, 'dist', 'bundle')): P
   fs.renameSync(file + '.tmp', file);
   fs.writeFileSync(path.join(outDir, 'scan-worker.js'), worker.outputFiles![0]!.text);
   fs.writeFileSync(path.join(outDir, 'render-worker.js'), renderWorker.outputFiles![0]!.text);
+  fs.mkdirSync(cliOut, { recursive: true });
+  const launcherFile = path.join(cliOut, 'mtarep.cjs');
+  fs.writeFileSync(launcherFile + '.tmp', launcher.outputFiles![0]!.text, { mode: 0o755 });
+  fs.renameSync(launcherFile + '.tmp', launcherFile);
   return file;
 }
 

@@ -69,7 +69,7 @@ need_chromium() {
 
 # Build dist/ when it is missing or older than the sources (tsc, then esbuild's bundle of the CLI).
 need_build() {
-  if [ ! -f dist/cli/main.js ] || [ ! -f dist/bundle/mtarep.cjs ] || [ -n "$(find lib cli collector web views package.json tsconfig.json -newer dist/bundle/mtarep.cjs -print -quit 2>/dev/null)" ]; then
+  if [ ! -f dist/cli/main.js ] || [ ! -f dist/cli/mtarep.cjs ] || [ ! -f dist/bundle/mtarep.cjs ] || [ -n "$(find lib cli collector web views package.json tsconfig.json scripts/build-bundle.ts -newer dist/cli/mtarep.cjs -print -quit 2>/dev/null)" ]; then
     say "building (tsc, then the CLI bundle)"
     npm run --silent build
   fi

@@ -19,9 +19,9 @@ need_node
 need_modules
 need_build
 if [ ! -f "$config" ]; then
-  node dist/cli/main.js init --config "$config"
+  node dist/cli/mtarep.cjs init --config "$config"
 fi
 if ! grep -Eq '^[[:space:]]*(redis_url|redis_server)[[:space:]]*:' "$config"; then
   need_redis_server
 fi
-exec node dist/cli/main.js start --config "$config" "${args[@]}"
+exec node dist/cli/mtarep.cjs start --config "$config" "${args[@]}"

@@ -218,3 +218,69 @@ describe('the bundled CLI', () => {
     }
   });
 });
+
+describe('the built launcher (dist/cli/mtarep.cjs, package.json "bin")', () => {
+  function runLauncher(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult & { modules: string[] }> {
+    // The node modules it loads beyond a bare start, printed by a preloaded script when it exits.
+    const trace = path.join(dir, 'trace.cjs');
+    fs.writeFileSync(trace, `const seen = new Set(Object.keys(require.cache));
+process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(Object.keys(require.cache).filter((f) => !seen.has(f))) + '\\n'));
+`);
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['-r', trace, path.join(buildDir, 'cli', 'mtarep.cjs'), ...args], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, XDG_CACHE_HOME: cacheDir, ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const m = /^loaded: (.*)\n/m.exec(stderr);
+        resolve({ code, stdout, stderr: stderr.replace(/^loaded: .*\n/m, ''), modules: m ? (JSON.parse(m[1]!) as string[]) : ['(no trace)'] });
+      });
+    });
+  }
+  const version = () => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+  it('answers --version and --help from itself, loading no other file', async () => {
+    const v = await runLauncher(['--version']);
+    expect(v).toMatchObject({ code: 0, stdout: `${version()}\n`, stderr: '' });
+    expect(v.modules).toEqual([path.join(buildDir, 'cli', 'mtarep.cjs')]);
+    const help = await runLauncher(['--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: mtarep <command>/m);
+    expect(help.stdout).toMatch(/^ {2}check-config /m);
+    expect(help.modules).toEqual([path.join(buildDir, 'cli', 'mtarep.cjs')]);
+  });
+
+  it('runs a command from the bundle beside it, through the code cache', async () => {
+    const cfg = writeConfig('launcher.yml', { rbls: ['zen.spamhaus.org'], mta_map: { mx1: 'mx1.example.com' } });
+    const modules = await runCli(['check-config', '--config', cfg]);
+    const res = await runLauncher(['check-config', '--config', cfg]);
+    expect(res).toMatchObject({ code: 0, stderr: '', stdout: modules.stdout });
+    // The bundle is compiled with vm.Script (not require): its code cache for this command is the sign.
+    expect(fs.readdirSync(path.join(cacheDir, 'mtarep')).some((f) => f.endsWith('-check-config.v8'))).toBe(true);
+    expect(res.modules).toEqual([path.join(buildDir, 'cli', 'mtarep.cjs')]);
+    const bad = await runLauncher(['check-config', '--config', writeConfig('launcher-bad.yml', { rbls: 5, mta_map: { mx1: 'mx1.example.com' } })]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^launcher-bad\.yml: rbls: /m);
+  });
+
+  it('an unknown command and a broken bundle are errors with the reason', async () => {
+    const unknown = await runLauncher(['nosuch']);
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toBe('mtarep: unknown command "nosuch" (try mtarep --help)\n');
+    const saved = fs.readFileSync(bundle);
+    fs.writeFileSync(bundle, 'not a bundle\n');
+    try {
+      const broken = await runLauncher(['check-config']);
+      expect(broken).toMatchObject({ code: 4, stdout: '' });
+      expect(broken.stderr).toBe(`mtarep: ${bundle} is not an mtarep bundle (rebuild with npm run build)\n`);
+    } finally {
+      fs.writeFileSync(bundle, saved);
+    }
+  });
+});
