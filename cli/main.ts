@@ -13,7 +13,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { exitCodes } from './exit-codes.js';
+import { phase } from '../lib/phases.js';
 import type * as ProgramModule from './program.js';
+
+phase('main');
 
 type Program = typeof ProgramModule;
 
@@ -30,7 +33,10 @@ async function fromBundle(): Promise<Program | undefined> {
 }
 
 fromBundle()
-  .then(async (program) => (program ?? (await import('./program.js'))).start(argv))
+  .then(async (program) => {
+    phase('program loaded');
+    (program ?? (await import('./program.js'))).start(argv);
+  })
   .catch((e: unknown) => {
     process.stderr.write(`mtarep: ${(e as Error).message}\n`);
     process.exit(exitCodes.fatal);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { commandHelp, commonOptions, findCommand, usage, type CommandContext } from './commands.js';
 import { exitCodes } from './exit-codes.js';
 import { mtarepVersion } from '../lib/version.js';
+import { phase } from '../lib/phases.js';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`mtarep: ${message}\n`);
@@ -65,7 +66,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  return (await spec.load()).run({ ...ctx, config });
+  phase('config loaded');
+  const mod = await spec.load();
+  phase('command loaded');
+  return mod.run({ ...ctx, config });
 }
 
 /** Run `mtarep <argv>` and exit with its code. */

@@ -17,9 +17,10 @@ import { runChecks } from './check-runner.js';
 import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
 import { selectSources, sources as allSources } from './sources/index.js';
 import type { AnyPlugin } from '../lib/checks/types.js';
-import type { CheckRunner, Source, SourceOutcome, SourcePart } from './sources/types.js';
+import type { CheckRunner, Source, SourceContext, SourceOutcome, SourcePart } from './sources/types.js';
 import { readSourceLastRuns, removeAcks, storeSummary } from '../lib/store/index.js';
 import { mergeParts, mergeSummaries } from './summary.js';
+import { phase } from '../lib/phases.js';
 
 export { LockHeldError } from './lock.js';
 export { runChecks } from './check-runner.js';
@@ -48,6 +49,8 @@ export interface CollectDeps {
   checks?: readonly AnyPlugin[];
   /** Run id; default a new UUID. A retried job passes the same one (its issue events are not recorded twice). */
   runId?: string;
+  /** SSH connector of the maillog source (default collector/ssh/client.ts). */
+  sshConnect?: SourceContext['sshConnect'];
 }
 
 const defaultLockTtlMs = 60_000;
@@ -114,6 +117,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
   const k = keys(config.redis.prefix);
   const list = selectSources(deps.only);
   const locks = await lockAll(deps, k, list, now);
+  phase('locked');
   const start = now();
   const runId = deps.runId ?? crypto.randomUUID();
   const total = list.reduce((n, s) => n + s.steps(config), 0);
@@ -143,6 +147,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
             step,
             runChecks: deps.runChecks ?? runChecks,
             ...(deps.checks ? { checks: deps.checks } : {}),
+            ...(deps.sshConnect ? { sshConnect: deps.sshConnect } : {}),
           });
         } catch (e) {
           const why = describeError(e);
@@ -167,6 +172,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
   } finally {
     ownDns?.close();
   }
+  phase('sources done');
   // In the order of the source list, whatever order they finished in.
   parts.sort((a, b) => list.findIndex((s) => s.name === a.source) - list.findIndex((s) => s.name === b.source));
   const end = now();
@@ -186,6 +192,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
   } finally {
     await Promise.all([...locks.values()].map((l) => l.release()));
   }
+  phase('summary stored');
   logSummary(log, summary);
   return summary;
 }

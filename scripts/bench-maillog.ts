@@ -4,7 +4,7 @@
  * `ssh host cat maillog > /dev/null` on the same file in the same run. Two ways, each alternated with
  * the cat:
  *  - in-process: `collectMaillogs` timed inside a child process (its peak RSS is its own);
- *  - whole process, as cron runs it: `node dist/cli/main.js collect --only maillog` (the built CLI,
+ *  - whole process, as cron runs it: `node dist/cli/mtarep.cjs collect --only maillog` (the built CLI,
  *    built first when stale; startup, config, SSH and Redis connects, locks, summary and alert step
  *    included), timed from spawn to exit.
  * Prints wall times, the ratios to the cat (target <= 1.5x), peak RSS (target < 200 MB), and
@@ -34,6 +34,7 @@ import { connectRedis } from '../lib/redis.js';
 import { silentLogger } from '../lib/log.js';
 import type { collectMaillogs as CollectFn } from '../collector/maillog/index.js';
 import { freePort } from '../test/helpers/net.js';
+import type { PhaseReport } from '../lib/phases.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
 const APPEND = 10_000;
@@ -229,22 +230,37 @@ interface ProcessRun {
   cpuMs: number;
   maxRssMb: number;
   stdout: string;
+  /** What the process wrote under MTAREP_PHASES (lib/phases.ts). */
+  phases?: PhaseReport;
+}
+
+/** The phases of one process as one line: ms from its start to each mark, and CPU per thread. */
+function formatPhases(p: PhaseReport | undefined): string {
+  if (!p) return '(no phase report)';
+  const marks = p.marks.map(([n, ms, d]) => (d === undefined ? `${n} ${Math.round(ms)}` : `${n} ${Math.round(d)} ms`)).join(', ');
+  const main = p.threads.find((t) => t.tid === p.pid);
+  const others = p.threads.filter((t) => t.tid !== p.pid).reduce((n, t) => n + t.cpuMs, 0);
+  return `node started ${Math.round(p.bootstrapMs)}, ${marks}, exit ${Math.round(p.exitMs)}; CPU: main thread ${main?.cpuMs ?? '?'} ms, other threads alive at exit (V8, libuv) ${others} ms`;
 }
 
 /** `mtarep collect --only maillog` as cron runs it: the built CLI, no terminal, timed spawn to exit. */
 function runCliCollect(cfgFile: string): ProcessRun {
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
+  const phaseFile = path.join(path.dirname(cfgFile), 'phases.json');
+  fs.rmSync(phaseFile, { force: true });
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, ...prof, path.join(root, 'dist/cli/main.js'), 'collect', '--only', 'maillog', '--config', cfgFile], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, ...prof, path.join(root, 'dist/cli/mtarep.cjs'), 'collect', '--only', 'maillog', '--config', cfgFile], {
     cwd: path.dirname(cfgFile),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MTAREP_PHASES: phaseFile },
   });
   const ms = performance.now() - t0;
+  const phases = fs.existsSync(phaseFile) ? (JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : undefined;
   const timeLine = r.stderr.trim().split('\n').pop()!;
   if (r.status !== 0) throw new Error(`mtarep collect --only maillog exited ${r.status}: ${r.stdout}${r.stderr}`);
   const [u, sys, rssKb] = timeLine.split(' ').map(Number);
-  return { ms, cpuMs: (u! + sys!) * 1000, maxRssMb: rssKb! / 1024, stdout: r.stdout };
+  return { ms, cpuMs: (u! + sys!) * 1000, maxRssMb: rssKb! / 1024, stdout: r.stdout, ...(phases ? { phases } : {}) };
 }
 
 function timeCat(args: string[]): number {
@@ -431,7 +447,7 @@ try {
   console.log(`peak RSS of the collect process:             ${Math.max(...runs.map((r) => r.maxRssMb)).toFixed(0)} MB   (target < 200 MB; ${Math.max(...runs.map((r) => r.rssBeforeMb)).toFixed(0)} MB of it before the collect started: node, config, redis client)`);
   console.log(`incremental run after ${APPEND.toLocaleString('en')} new lines:       ${s(incRun.ms)}   (target < 0.5 s; a run with nothing new: ${s(incRun2.ms)})`);
   console.log('');
-  console.log('whole process, as cron runs it: node dist/cli/main.js collect --only maillog');
+  console.log('whole process, as cron runs it: node dist/cli/mtarep.cjs collect --only maillog');
   console.log(`ssh cat maillog > /dev/null (same rounds):   ${pcats.map(s).join(', ')}  median ${s(pcat)}`);
   console.log(`mtarep collect --only maillog (process):     ${pruns.map((r) => s(r.ms)).join(', ')}  median ${s(pfull)}`);
   console.log(`CPU time of the process:                     ${pruns.map((r) => s(r.cpuMs)).join(', ')}`);
@@ -439,6 +455,11 @@ try {
   console.log(`ratio process / cat:                         ${pratio.toFixed(2)}x of the medians, ${(Math.min(...pruns.map((r) => r.ms)) / Math.min(...pcats)).toFixed(2)}x of the best runs   (target <= 1.5x: ${pratio <= 1.5 ? 'met' : 'NOT met'})`);
   console.log(`peak RSS of the process:                     ${Math.max(...pruns.map((r) => r.maxRssMb)).toFixed(0)} MB`);
   console.log(`process after ${APPEND.toLocaleString('en')} new lines:              ${s(pinc.ms)}   (target < 0.5 s: ${pinc.ms < 500 ? 'met' : 'NOT met'}; a run with nothing new: ${s(pinc2.ms)})`);
+  const medianRun = [...pruns].sort((a, b) => a.ms - b.ms)[Math.floor(pruns.length / 2)]!;
+  console.log(`phases of the median whole run, ms from the process start (MTAREP_PHASES):`);
+  console.log(`  ${formatPhases(medianRun.phases)}`);
+  console.log(`phases of the run after ${APPEND.toLocaleString('en')} new lines:`);
+  console.log(`  ${formatPhases(pinc.phases)}`);
   console.log('');
   console.log(`counters checked against the generated log:  ${tallies.size} day/type/domain triples; wrong: ${wrong} in-process, ${pwrong} whole process, ${incWrong} after the incremental runs`);
   console.log(`provider blocks found:                       ${(blocks.blocks ?? []).map((b) => b.provider).join(', ') || 'none'}`);

@@ -15,6 +15,8 @@ import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
 import { testRedis, type TestRedis } from './helpers/redis.js';
 import { startSmtpGreeting, type SmtpGreeting } from './helpers/smtp-greeting.js';
 import { ANSWERS_MS } from './helpers/timeouts.js';
+import { deliveryLine } from './helpers/maillog-log.js';
+import { startSshServer, type TestSshServer } from './helpers/ssh-server.js';
 
 const mta = '127.1.0.30';
 const sndsKey = 'cli-secret-key-777';
@@ -154,5 +156,49 @@ describe('mtarep collect', () => {
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ status: 'locked' });
     expect(await r.redis.exists(k.ip(mta))).toBe(0);
+  });
+});
+
+describe('mtarep collect --only maillog as a process', () => {
+  let srv: TestSshServer;
+  // Within today (UTC): a first read counts only today's lines.
+  const lineTime = new Date(Math.max(Date.now() - 60_000, Math.floor(Date.now() / 86_400_000) * 86_400_000));
+  beforeAll(async () => {
+    srv = await startSshServer();
+    fs.writeFileSync(path.join(dir, 'id'), srv.clientKey.private, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'known_hosts'), srv.knownHostsLine() + '\n');
+    fs.writeFileSync(path.join(srv.dir, 'maillog'), deliveryLine(lineTime, 'A1B2C3D4E5', 'u@gmail.com', 'sent') + '\n');
+  });
+  afterAll(async () => {
+    await srv?.close();
+  });
+  const maillogConfig = () =>
+    writeConfig({
+      mta_map: { mta1: { fqdn: 'mta1.example.com', ssh_host: srv.host, ssh_port: srv.port, maillog_path: path.join(srv.dir, 'maillog'), timezone: 'UTC', ips: ['192.0.2.10'] } },
+      ssh_key: path.join(dir, 'id'),
+      ssh_user: 'mtarep',
+      ssh_known_hosts: path.join(dir, 'known_hosts'),
+    });
+
+  it('MTAREP_PHASES=<file> records when each phase was reached; the SSH connection starts before Redis is connected', async () => {
+    const file = path.join(dir, 'phases.json');
+    const before = srv.accepted;
+    const res = await runCli(['collect', '--only', 'maillog', '--config', maillogConfig()], { env: { MTAREP_PHASES: file } });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    // One connection: the one started early is the one the read used.
+    expect(srv.accepted - before).toBe(1);
+    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { bootstrapMs: number; exitMs: number; marks: [string, number][] };
+    const at = (name: string) => {
+      const m = report.marks.find(([n]) => n === name);
+      if (!m) throw new Error(`no mark ${name} in ${JSON.stringify(report.marks)}`);
+      return m[1];
+    };
+    const order = ['main', 'config loaded', 'command loaded', 'ssh connect', 'redis connected', 'locked', 'maillog state loaded', 'probe done', 'committed', 'summary stored', 'alert step done', 'redis closed'];
+    const times = order.map(at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(at('ssh ready')).toBeGreaterThan(at('ssh connect'));
+    expect(report.exitMs).toBeGreaterThanOrEqual(at('redis closed'));
+    expect(await r.redis.hget(k.counter('mta1', lineTime.toISOString().slice(0, 10).replace(/-/g, ''), 'sent'), 'gmail.com')).toBe('1');
   });
 });

@@ -8,7 +8,9 @@ import { runAlerts } from '../../collector/alerts.js';
 import { runCollect, LockHeldError, formatSummaryLine } from '../../collector/run.js';
 import { intervalOf, selectSources, sourceConfigProblems } from '../../collector/sources/index.js';
 import { formatCollectInflux } from '../../collector/influx.js';
+import { connectEarly } from '../../collector/maillog/early.js';
 import { keys } from '../../lib/keys.js';
+import { phase } from '../../lib/phases.js';
 import { domainStore } from '../../lib/probes/domains.js';
 import { probeStore } from '../../lib/probes/store.js';
 import { readSnapshot } from '../../lib/store/index.js';
@@ -38,57 +40,68 @@ export async function run({ config, values }: ConfiguredContext): Promise<number
     process.stderr.write(`mtarep: --output-format must be text, json or influx, not "${format}"\n`);
     return exitCodes.usage;
   }
+  // On a terminal: a progress bar, with log lines written above it.
+  const bar = process.stderr.isTTY && format === 'text' ? new ProgressBar() : undefined;
+  // The maillog hosts' SSH connections start now and get through their handshake while Redis, the
+  // lock and the stored state are read (collector/maillog/early.ts); closed below if not taken.
+  const early = only.length === 0 || only.includes('maillog') ? connectEarly(config) : undefined;
   const json = format === 'json';
   const influx = format === 'influx';
   const cron = !process.stderr.isTTY;
-  // On a terminal: a progress bar, with log lines written above it.
-  const bar = process.stderr.isTTY && format === 'text' ? new ProgressBar() : undefined;
-  return withSession(
-    config,
-    {
-      verbose: values.verbose === true,
-      // Under cron: nothing on stderr unless something failed; the summary line goes to stdout.
-      quiet: cron || values.quiet === true,
-      warningsToFileOnly: cron,
-      ...(bar ? { stream: bar.logStream() } : {}),
-    },
-    async (log) => {
-      const handle = await openRedis(config, log, { reconnect: false });
-      try {
-        const summary = await runCollect({ config, redis: handle.redis, log, only, ...(bar ? { progress: bar } : {}) });
-        bar?.done();
-        // The alert engine runs after the run (under cron, `mtarep serve` also runs it between runs).
+  try {
+    return await withSession(
+      config,
+      {
+        verbose: values.verbose === true,
+        // Under cron: nothing on stderr unless something failed; the summary line goes to stdout.
+        quiet: cron || values.quiet === true,
+        warningsToFileOnly: cron,
+        ...(bar ? { stream: bar.logStream() } : {}),
+      },
+      async (log) => {
+        const handle = await openRedis(config, log, { reconnect: false });
+        phase('redis connected');
         try {
-          await runAlerts({ config, redis: handle.redis, log, intervalOf: (s) => intervalOf(config, s) });
+          const summary = await runCollect({ config, redis: handle.redis, log, only, ...(bar ? { progress: bar } : {}), ...(early ? { sshConnect: early.connect } : {}) });
+          phase('run done');
+          bar?.done();
+          // The alert engine runs after the run (under cron, `mtarep serve` also runs it between runs).
+          try {
+            await runAlerts({ config, redis: handle.redis, log, intervalOf: (s) => intervalOf(config, s) });
+          } catch (e) {
+            log.error('alert engine step failed', { error: (e as Error).message });
+          }
+          phase('alert step done');
+          if (influx) {
+            // The figures as stored by this run, read back through the record store.
+            const names = config.hosts.map((h) => h.name);
+            const ipsOf = (name: string, rec: { ips: string[] } | undefined) => rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];
+            const snap = await readSnapshot(handle.redis, keys(config.redis.prefix), names, ipsOf);
+            for (const p of snap.problems) log.warn('stored record unreadable', { problem: p });
+            const probes = config.probes && (summary.sources ?? []).includes('probes') ? await readProbeFigures(handle.redis, config.redis.prefix) : undefined;
+            const lines = formatCollectInflux({ config, summary, hosts: snap.hosts, ips: snap.ips, blocks: snap.blocks, ...(probes ? { probes } : {}) });
+            process.stdout.write(lines.join('\n') + '\n');
+          } else {
+            process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
+          }
+          return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;
         } catch (e) {
-          log.error('alert engine step failed', { error: (e as Error).message });
+          bar?.done();
+          if (e instanceof LockHeldError) {
+            log.warn(e.message);
+            if (json) process.stdout.write(JSON.stringify({ status: 'locked', message: e.message }) + '\n');
+            return exitCodes.locked;
+          }
+          throw e;
+        } finally {
+          await handle.close();
+          phase('redis closed');
         }
-        if (influx) {
-          // The figures as stored by this run, read back through the record store.
-          const names = config.hosts.map((h) => h.name);
-          const ipsOf = (name: string, rec: { ips: string[] } | undefined) => rec?.ips ?? config.hosts.find((h) => h.name === name)?.ips ?? [];
-          const snap = await readSnapshot(handle.redis, keys(config.redis.prefix), names, ipsOf);
-          for (const p of snap.problems) log.warn('stored record unreadable', { problem: p });
-          const probes = config.probes && (summary.sources ?? []).includes('probes') ? await readProbeFigures(handle.redis, config.redis.prefix) : undefined;
-          const lines = formatCollectInflux({ config, summary, hosts: snap.hosts, ips: snap.ips, blocks: snap.blocks, ...(probes ? { probes } : {}) });
-          process.stdout.write(lines.join('\n') + '\n');
-        } else {
-          process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryLine(summary) + '\n');
-        }
-        return summary.status === 'ok' ? exitCodes.ok : summary.status === 'partial' ? exitCodes.partial : exitCodes.fatal;
-      } catch (e) {
-        bar?.done();
-        if (e instanceof LockHeldError) {
-          log.warn(e.message);
-          if (json) process.stdout.write(JSON.stringify({ status: 'locked', message: e.message }) + '\n');
-          return exitCodes.locked;
-        }
-        throw e;
-      } finally {
-        await handle.close();
-      }
-    },
-  );
+      },
+    );
+  } finally {
+    early?.close();
+  }
 }
 
 /** The probe domains and the figures the newest round stored, for the Influx output. */

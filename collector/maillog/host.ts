@@ -9,6 +9,7 @@ import type { Keys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
+import { phase } from '../../lib/phases.js';
 import type { SshSession, SshTarget } from '../ssh/client.js';
 import { assertSafePath } from '../ssh/quote.js';
 import type { KnownHostEntry } from '../ssh/known-hosts.js';
@@ -46,19 +47,26 @@ export interface HostReadResult {
 /** Overall limit for one streamed read: the idle timer catches a stalled MTA long before this. */
 const READ_LIMIT_MS = 30 * 60_000;
 
-export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: readonly string[]): Promise<HostReadResult> {
-  const { config } = ctx;
-  assertSafePath(host.maillogPath); // before connecting: a path no command can carry is a config error
-  const state = await loadHostState(ctx.redis, ctx.keys, host.name);
-  const session = await ctx.connect({
+/** How a host is reached over SSH (the read and collector/maillog/early.ts build it alike). */
+export function sshTargetOf(config: Config, host: HostConfig, privateKey: Buffer, knownHosts: readonly KnownHostEntry[]): SshTarget {
+  return {
     host: host.sshHost,
     port: host.sshPort,
     // As OpenSSH: without ssh_user, the local user's name.
     username: host.sshUser ?? config.ssh.user ?? os.userInfo().username,
-    privateKey: ctx.privateKey,
-    knownHosts: ctx.knownHosts,
+    privateKey,
+    knownHosts,
     readyTimeoutMs: config.ssh.timeoutMs,
-  });
+  };
+}
+
+export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: readonly string[]): Promise<HostReadResult> {
+  const { config } = ctx;
+  assertSafePath(host.maillogPath); // before connecting: a path no command can carry is a config error
+  const state = await loadHostState(ctx.redis, ctx.keys, host.name);
+  phase('maillog state loaded');
+  const session = await ctx.connect(sshTargetOf(config, host, ctx.privateKey, ctx.knownHosts));
+  phase('ssh ready');
   try {
     // A rotation between the listing and the read makes the read refuse (inode check): plan again.
     for (let attempt = 1; ; attempt++) {
@@ -93,10 +101,14 @@ async function attemptRead(
     queueLimits: ctx.queueLimits,
   };
   let sink: ScanSink = inlineSink(init);
+  // A first read is usually a large one (the initial tail): its scanner thread starts now, while the
+  // probe runs, and is dropped if the read turns out small.
+  let early: ScanSink | undefined = saved === null ? workerSink(init) : undefined;
   try {
     // The usual run is one exec: the probe streams a small backlog from the saved offset at once.
     const fast = new LineSplitter((b) => sink.feed(b));
     const probe = await probeRemote(session, host.maillogPath, saved, ctx.workerThresholdBytes, (b) => fast.push(b), timers);
+    phase('probe done');
     let next: SavedPosition;
     const notes: string[] = [];
     if (probe.streamed) {
@@ -108,11 +120,19 @@ async function attemptRead(
       const sizeOf = (seg: Segment) => (seg.inode === probe.current.inode ? probe.current.size : (probe.rotated.find((f) => f.inode === seg.inode)?.size ?? 0));
       const bytes = plan.segments.reduce((n, seg) => n + Math.max(0, sizeOf(seg) - seg.from), 0);
       // A large read is scanned on another core while this thread runs SSH.
-      if (bytes > ctx.workerThresholdBytes) sink = await workerSink(init);
+      if (bytes > ctx.workerThresholdBytes) {
+        sink = early ?? workerSink(init);
+        early = undefined;
+      }
       next = { path: host.maillogPath, inode: probe.current.inode, offset: 0 };
       for (const seg of plan.segments) {
         const splitter = new LineSplitter((b) => sink.feed(b), { skipFirstPartial: seg.skipFirstPartial });
-        const ok = await readRemote(session, seg, (b) => splitter.push(b), {
+        let first = true;
+        const ok = await readRemote(session, seg, (b) => {
+          if (first) phase('first byte');
+          first = false;
+          splitter.push(b);
+        }, {
           ...timers,
           onChannel: (flow) => {
             sink.onBackpressure = (pause) => (pause ? flow.pause() : flow.resume());
@@ -123,7 +143,9 @@ async function attemptRead(
         if (!seg.finalFile) next = { path: host.maillogPath, inode: seg.inode, offset: seg.from + splitter.consumed };
       }
     }
+    phase('read done');
     const scan = await sink.finish();
+    phase('scan finished');
 
     const fresh = [...scan.blocks].map(([provider, b]) => toBlock(provider, b.line, b.ms, hostIps));
     const blocks = mergeBlocks(
@@ -146,6 +168,7 @@ async function attemptRead(
       counters: scan.counters,
       ttlSec: config.retention.countersDays * 86_400,
     });
+    phase('committed');
     for (const p of scan.slow) {
       notes.push(`provider_block_strings.${p.provider} /${p.source}/ was slow on ${p.lines} line(s) (up to ${Math.round(p.ms)} ms each; matched in bounded time): simplify it`);
     }
@@ -153,5 +176,6 @@ async function attemptRead(
     return { lines: scan.lines, unparsed: scan.unparsed, blocks: blocks.length, notes };
   } finally {
     sink.close();
+    early?.close();
   }
 }

@@ -45,16 +45,20 @@ export interface MaillogResult {
   errors: string[];
 }
 
-/** Read every SSH-enabled host's maillog and commit its blocks and counters. Never throws for a host. */
-export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult> {
-  const { config } = deps;
-  const k = makeKeys(config.redis.prefix);
-  const result: MaillogResult = { hosts: deps.hosts.length, ok: 0, error: 0, skipped: 0, errors: [] };
-  const active = deps.hosts.filter((h) => h.ssh && config.ssh.keyFile !== undefined);
-  result.skipped = deps.hosts.length - active.length;
-  if (active.length === 0) return result;
+/** Hosts whose maillog is read, in the order they are read: SSH on for the host, a key configured. */
+export function activeHosts(config: Config, hosts: readonly HostConfig[]): HostConfig[] {
+  return hosts.filter((h) => h.ssh && config.ssh.keyFile !== undefined);
+}
 
-  // Problems shared by every host (key file, known_hosts) fail each host with the same reason.
+export interface SshMaterial {
+  /** A problem shared by every host (key file, known_hosts): each host fails with this reason. */
+  setupError: string | null;
+  privateKey: Buffer;
+  knownHosts: KnownHostEntry[];
+}
+
+/** The client key and known_hosts of a run. */
+export function sshMaterial(config: Config): SshMaterial {
   let setupError: string | null = null;
   let privateKey = Buffer.alloc(0);
   let knownHosts: KnownHostEntry[] = [];
@@ -71,7 +75,19 @@ export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult>
       setupError ??= `cannot read ssh_known_hosts ${config.ssh.knownHosts}: ${(e as Error).message}`;
     }
   }
+  return { setupError, privateKey, knownHosts };
+}
 
+/** Read every SSH-enabled host's maillog and commit its blocks and counters. Never throws for a host. */
+export async function collectMaillogs(deps: MaillogDeps): Promise<MaillogResult> {
+  const { config } = deps;
+  const k = makeKeys(config.redis.prefix);
+  const result: MaillogResult = { hosts: deps.hosts.length, ok: 0, error: 0, skipped: 0, errors: [] };
+  const active = activeHosts(config, deps.hosts);
+  result.skipped = deps.hosts.length - active.length;
+  if (active.length === 0) return result;
+
+  const { setupError, privateKey, knownHosts } = sshMaterial(config);
   const ctx: HostReadContext = {
     config,
     redis: deps.redis,

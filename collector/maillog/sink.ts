@@ -4,6 +4,7 @@
  * the main thread and the scan on another core overlap. Both give the same `ScanResult`; the worker
  * applies backpressure (the SSH channel is paused while it is behind) so memory stays flat.
  */
+import { phase } from '../../lib/phases.js';
 import { startWorker } from '../../lib/worker-thread.js';
 import type { ProviderBlockRule } from '../../lib/config/normalize.js';
 import type { CounterType } from '../../lib/keys.js';
@@ -81,11 +82,12 @@ const HIGH = 8;
 const LOW = 2;
 
 /**
- * Scan in a worker thread. Resolves once the worker is ready. The work is split: this thread counts
- * lines and tests the (rare) `: host` lines for blocks as it copies bytes out; the worker parses the
- * status lines (counters, queue, blocks on them).
+ * Scan in a worker thread. Returns at once: batches posted while the thread still starts wait in its
+ * port (and count against the backpressure limit), so the read does not wait for the thread. The
+ * work is split: this thread counts lines and tests the (rare) `: host` lines for blocks as it copies
+ * bytes out; the worker parses the status lines (counters, queue, blocks on them).
  */
-export async function workerSink(init: ScanInit): Promise<ScanSink> {
+export function workerSink(init: ScanInit): ScanSink {
   const worker = startWorker(import.meta.url, 'scan-worker', { init: { ...init, passes: { count: false, status: true, host: false } } });
   const local = inlineSink({ ...init, queue: {}, passes: { count: true, status: false, host: true } });
   let failure: Error | null = null;
@@ -93,6 +95,7 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
   let onFail: ((e: Error) => void) | null = null;
   let outstanding = 0;
   let paused = false;
+  const spare: Uint8Array<ArrayBuffer>[] = [];
   const sink: ScanSink = {
     feed,
     finish,
@@ -100,33 +103,34 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
   };
   // A dead scanner must not leave the SSH channel paused (the read would then end as a misleading
   // idle timeout): let data flow, so the next feed throws this failure.
-  const failed = (e: Error, reject: (e: Error) => void) => {
+  const failed = (e: Error) => {
     failure = e;
-    reject(e);
     onFail?.(e);
     if (paused) {
       paused = false;
       sink.onBackpressure?.(false);
     }
   };
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.on('message', (m: { type: string; result?: ScanResult }) => {
-      if (m.type === 'ready') resolve();
-      else if (m.type === 'ack') {
-        outstanding--;
-        if (paused && outstanding <= LOW) {
-          paused = false;
-          sink.onBackpressure?.(false);
-        }
-      } else if (m.type === 'result') onResult?.(m.result!);
-    });
-    worker.on('error', (e) => failed(new Error(`maillog scanner thread failed: ${e.message}`, { cause: e }), reject));
-    worker.on('exit', (code) => {
-      if (code !== 0 && !failure) failed(new Error(`maillog scanner thread exited with code ${code}`), reject);
-    });
+  worker.on('message', (m: { type: string; result?: ScanResult; cpuMs?: number; buf?: ArrayBuffer }) => {
+    if (m.type === 'ack') {
+      outstanding--;
+      if (m.buf?.byteLength === BATCH && spare.length < HIGH) spare.push(new Uint8Array(m.buf));
+      if (paused && outstanding <= LOW) {
+        paused = false;
+        sink.onBackpressure?.(false);
+      }
+    } else if (m.type === 'result') {
+      if (m.cpuMs !== undefined) phase('scan thread cpu', m.cpuMs);
+      onResult?.(m.result!);
+    }
   });
-  await ready;
+  worker.on('error', (e) => failed(new Error(`maillog scanner thread failed: ${e.message}`, { cause: e })));
+  worker.on('exit', (code) => {
+    if (code !== 0 && !failure) failed(new Error(`maillog scanner thread exited with code ${code}`));
+  });
 
+  // Batches go to the worker and come back with its acknowledgement: a read of hundreds of MB reuses
+  // a few MB instead of allocating (and making the GC collect) a new buffer per batch.
   let batch = new Uint8Array(new ArrayBuffer(BATCH));
   let used = 0;
   function send(buf: Uint8Array, len: number): void {
@@ -141,7 +145,7 @@ export async function workerSink(init: ScanInit): Promise<ScanSink> {
   function flush(): void {
     if (used === 0) return;
     send(batch, used);
-    batch = new Uint8Array(new ArrayBuffer(BATCH));
+    batch = spare.pop() ?? new Uint8Array(new ArrayBuffer(BATCH));
     used = 0;
   }
   function feed(b: Buffer): void {

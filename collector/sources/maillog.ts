@@ -42,7 +42,15 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   const problems: Problems = [];
   let result: MaillogResult;
   try {
-    result = await collectMaillogs({ config, redis, log, now, hosts: config.hosts, hostIps: await hostIps(ctx, problems) });
+    result = await collectMaillogs({
+      config,
+      redis,
+      log,
+      now,
+      hosts: config.hosts,
+      hostIps: await hostIps(ctx, problems),
+      ...(ctx.sshConnect ? { connect: ctx.sshConnect } : {}),
+    });
   } catch (e) {
     const why = describeError(e);
     log.error('maillog part failed', { error: why });

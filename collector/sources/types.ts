@@ -18,6 +18,7 @@ import type { Lock } from '../lock.js';
 import type { AnyPlugin, CheckDeps, Target } from '../../lib/checks/types.js';
 import type { DnsClient } from '../../lib/net/dns/client.js';
 import type { RunResults } from '../records.js';
+import type { SshSession, SshTarget } from '../ssh/client.js';
 
 /** Runs the per-IP checks over targets: in this process, or split into shards for several workers. */
 export type CheckRunner = (checks: readonly AnyPlugin[], targets: readonly Target[], deps: CheckDeps, step: (label: string) => void) => Promise<RunResults>;
@@ -40,6 +41,8 @@ export interface SourceContext {
   runChecks: CheckRunner;
   /** The per-IP checks to run (default: lib/checks/index.ts; tests add their own). */
   checks?: readonly AnyPlugin[];
+  /** SSH connector of the maillog source; default collector/ssh/client.ts (`mtarep collect` passes its early connections). */
+  sshConnect?: (t: SshTarget) => Promise<SshSession>;
 }
 
 /** A source's part of the run summary (merged over the sources of a run by collector/run.ts). */

@@ -6,6 +6,7 @@
  */
 import { Client, type ConnectConfig } from 'ssh2';
 import { entriesFor, hostKeyAlgorithms, verifyHostKey, type KnownHostEntry } from './known-hosts.js';
+import { phase } from '../../lib/phases.js';
 
 /** Host-key algorithms ssh2 speaks (a known_hosts line of another type, e.g. FIDO `sk-*`, is skipped). */
 const SUPPORTED_HOST_KEY = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss']);
@@ -55,6 +56,8 @@ export interface ExecResult {
 export interface SshSession {
   exec(command: string, opts: ExecOptions): Promise<ExecResult>;
   close(): void;
+  /** True once the connection has closed (either side). */
+  readonly closed: boolean;
 }
 
 /**
@@ -107,6 +110,8 @@ export function sshConnect(t: SshTarget): Promise<SshSession> {
       if (!settled) fail(new SshError('closed', `${name}: connection closed during the handshake`));
       session.closed = true;
     });
+    client.once('connect', () => phase('ssh tcp connected'));
+    client.once('handshake', () => phase('ssh handshake done'));
     client.on('ready', () => {
       settled = true;
       resolve(session);
@@ -118,6 +123,7 @@ export function sshConnect(t: SshTarget): Promise<SshSession> {
       exec: (command, opts) => execOn(client, name, command, opts, () => session.lastError),
     };
     try {
+      phase('ssh connect');
       client.connect(cfg);
     } catch (e) {
       fail(new SshError('connect', `${name}: ${(e as Error).message}`, { cause: e }));
@@ -147,12 +153,20 @@ function execOn(client: Client, name: string, command: string, opts: ExecOptions
       } else resolve({ code, signal, stdout: Buffer.concat(out, outLen), stderr: errText });
     };
     const idleMs = opts.idleTimeoutMs ?? opts.timeoutMs;
+    // One idle timer for the whole command: a chunk only notes the time (a streamed read brings
+    // thousands of chunks; re-arming a timer for each cost more than reading them), and the timer,
+    // when it fires, waits again for what is left of the idle limit since the last chunk.
+    let lastActivity = performance.now();
     const touch = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => finish(new SshError('timeout', `${name}: no output for ${idleMs} ms`)), idleMs);
+      lastActivity = performance.now();
     };
+    const checkIdle = () => {
+      const quiet = performance.now() - lastActivity;
+      if (quiet >= idleMs) finish(new SshError('timeout', `${name}: no output for ${idleMs} ms`));
+      else idleTimer = setTimeout(checkIdle, Math.max(1, Math.ceil(idleMs - quiet)));
+    };
+    idleTimer = setTimeout(checkIdle, idleMs);
     killTimer = setTimeout(() => finish(new SshError('timeout', `${name}: command timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
-    touch();
     const onChannel = (err: Error | undefined, ch: import('ssh2').ClientChannel) => {
       if (err) return finish(new SshError('exec', `${name}: exec failed: ${err.message}`, { cause: err }));
       if (done) {

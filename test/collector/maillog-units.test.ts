@@ -241,7 +241,7 @@ describe('scanner thread', () => {
   it('a scanner thread that dies while the read is paused resumes the read and fails it with its own reason', async () => {
     // A pattern that backtracks for ages on the first line keeps the thread from acknowledging anything.
     const rules = [{ provider: 'slow', pattern: /(a+)+c/ }];
-    const sink = await workerSink({ rules, timezone: 'UTC', nowMs: Date.UTC(2026, 10, 3, 12), firstRun: false, queue: {}, queueLimits: defaultQueueLimits });
+    const sink = workerSink({ rules, timezone: 'UTC', nowMs: Date.UTC(2026, 10, 3, 12), firstRun: false, queue: {}, queueLimits: defaultQueueLimits });
     const calls: boolean[] = [];
     sink.onBackpressure = (pause) => calls.push(pause);
     const stuck = Buffer.from(`Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@b.example>, relay=x, status=deferred (${'a'.repeat(40)}b)\n`);

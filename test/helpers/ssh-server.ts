@@ -23,6 +23,9 @@ export interface TestSshServer {
   clientKey: KeyPair;
   /** Every command received, in order. */
   commands: string[];
+  /** Connections accepted so far, and those still open. */
+  readonly accepted: number;
+  readonly open: number;
   /** known_hosts line for this server (`[127.0.0.1]:port type key`), hashed on request. */
   knownHostsLine(opts?: { hashed?: boolean; key?: string }): string;
   close(): Promise<void>;
@@ -45,7 +48,9 @@ export async function startSshServer(opts: SshServerOptions = {}): Promise<TestS
   const children = new Set<ChildProcess>();
 
   const conns = new Set<ssh2.Connection>();
+  let accepted = 0;
   const server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
+    accepted++;
     conns.add(conn);
     conn.on('close', () => conns.delete(conn));
     conn.on('error', () => {});
@@ -115,6 +120,12 @@ export async function startSshServer(opts: SshServerOptions = {}): Promise<TestS
     hostKey,
     clientKey,
     commands,
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return conns.size;
+    },
     knownHostsLine,
     close: async () => {
       for (const c of children) c.kill('SIGKILL');

@@ -1,0 +1,84 @@
+/**
+ * Opt-in timing of a process's phases, for benchmarks and for finding where a cron run's time goes:
+ * with `MTAREP_PHASES=<file>` in the environment, `phase(name)` marks the moment on Node's performance
+ * timeline and, when the process exits, the file gets one JSON object: Node's own start figures and
+ * every mark, in ms since the process started. Without the variable `phase` does nothing (a long
+ * `mtarep start` must not collect marks). The marks live on the process-wide timeline, so the modules
+ * run from the CLI bundle and those loaded beside it (cli/main.ts) add to the same list.
+ */
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const file = process.env['MTAREP_PHASES'];
+
+/** Mark that `name` is reached now, with an optional figure (a no-op unless MTAREP_PHASES names a file). */
+export const phase: (name: string, detail?: number) => void = file
+  ? (name, detail) => void performance.mark(`mtarep:${name}`, detail === undefined ? undefined : { detail })
+  : () => {};
+
+/** This thread's CPU time in ms (Linux), or undefined: a worker thread reports its own with its result. */
+export function threadCpuMs(): number | undefined {
+  try {
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PhaseReport {
+  pid: number;
+  /** ms from the process's start (performance.timeOrigin) to Node's bootstrap done and to each mark. */
+  bootstrapMs: number;
+  marks: [name: string, ms: number, detail?: number][];
+  exitMs: number;
+  /** CPU ms of each thread still alive at exit (Linux /proc; the main thread's id is `pid`). */
+  threads: { tid: number; name: string; cpuMs: number }[];
+}
+
+/** Per-thread CPU from /proc/self/task (empty where there is none). */
+function threadCpu(): PhaseReport['threads'] {
+  try {
+    const tick = 10; // USER_HZ is 100 on Linux: a tick is 10 ms
+    return fs.readdirSync('/proc/self/task').map((tid) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      const f = stat.slice(close + 2).split(' ');
+      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (Number(f[11]) + Number(f[12])) * tick };
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** The marks so far (for the exit hook and tests). */
+export function phaseReport(): PhaseReport {
+  return {
+    pid: process.pid,
+    bootstrapMs: performance.nodeTiming.bootstrapComplete,
+    marks: performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('mtarep:'))
+      .map((m) => {
+        const at = Math.round(m.startTime * 10) / 10;
+        const detail = (m as { detail?: unknown }).detail;
+        return typeof detail === 'number' ? [m.name.slice(7), at, detail] : [m.name.slice(7), at];
+      }),
+    exitMs: Math.round(performance.now() * 10) / 10,
+    threads: threadCpu(),
+  };
+}
+
+const g = globalThis as { mtarepPhasesHook?: boolean };
+if (file && !g.mtarepPhasesHook) {
+  // Once per process, whichever copy of this module (modules or bundle) loads first.
+  g.mtarepPhasesHook = true;
+  process.once('exit', () => {
+    try {
+      fs.writeFileSync(file, JSON.stringify(phaseReport()) + '\n');
+    } catch {
+      // a timing aid: never a reason for a run to fail
+    }
+  });
+}
