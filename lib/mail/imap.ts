@@ -5,11 +5,19 @@
  * Every failure is a `MailError` with stage imap-connect / imap-auth / imap-search; the password is
  * scrubbed from all of them.
  *
+ * The bulk commands (the header FETCH of a scan, the STORE and EXPUNGE of a delete) go through
+ * imapflow's command runner with handlers of their own: imapflow turns every FETCH answer into a rich
+ * message object (and compiles every answer for its log even with logging off), which cost more than
+ * the server's work for a thousand probes. Nothing is ENABLEd (no CONDSTORE): with CONDSTORE on, a
+ * `STORE ... +FLAGS.SILENT` still answers one FETCH (MODSEQ) per message (RFC 7162 3.1.3), and QRESYNC
+ * (which turns the EXPUNGE answers into one VANISHED) implies CONDSTORE, so either way a delete of n
+ * messages is n answers; without it the STORE is silent and only the EXPUNGE answers.
+ *
  *   const imap = await openImap({ host, port: 993, tls: 'tls', user, password });
  *   await imap.scan('INBOX', { sinceUid: 0 }, (m) => { ... m.headers ... });
  *   await imap.close();
  */
-import { ImapFlow, type FetchMessageObject } from 'imapflow';
+import { ImapFlow } from 'imapflow';
 import { MailError, secretsOfSettings } from './errors.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
 
@@ -122,6 +130,68 @@ function searchError(e: unknown, folder: string, secrets: readonly string[]): Ma
   });
 }
 
+/** An answer as imapflow's parser gives it: `* 12 FETCH (UID 7 ...)` is command '12', attributes [FETCH, [...]]. */
+interface ParsedAnswer {
+  command: string;
+  attributes?: unknown[];
+}
+
+interface ParsedNode {
+  type?: string;
+  value?: unknown;
+  section?: ParsedNode[];
+}
+
+/** imapflow's command runner (`exec`, not in its typings): answers named in `untagged` go to these handlers only. */
+type Exec = (
+  command: string,
+  attributes: unknown[],
+  options?: { untagged?: Record<string, (a: ParsedAnswer) => void | Promise<void>> },
+) => Promise<{ next: () => void }>;
+
+const atom = (value: string) => ({ type: 'ATOM', value });
+/** The header FETCH of a scan: UID, INTERNALDATE, RFC822.SIZE and BODY.PEEK[HEADER] (\Seen is not set). */
+const HEADER_ITEMS = [atom('UID'), atom('INTERNALDATE'), atom('RFC822.SIZE'), { type: 'ATOM', value: 'BODY.PEEK', section: [atom('HEADER')] }];
+
+/** One FETCH answer as a ScannedMessage, or undefined when it carries no UID or no header (an unsolicited flag change). */
+export function headerAnswer(a: ParsedAnswer, folder: string): ScannedMessage | undefined {
+  const list = a.attributes?.[1];
+  if (!Array.isArray(list)) return undefined;
+  let uid: number | undefined;
+  let internalDate: Date | undefined;
+  let size: number | undefined;
+  let headers: string | undefined;
+  for (let i = 0; i < list.length - 1; i += 2) {
+    const key = list[i] as ParsedNode;
+    const val = list[i + 1] as ParsedNode;
+    const name = typeof key?.value === 'string' ? key.value.toUpperCase() : '';
+    if (name === 'UID') uid = Number(val?.value);
+    else if (name === 'INTERNALDATE' && typeof val?.value === 'string') {
+      const d = new Date(val.value);
+      if (!Number.isNaN(d.getTime())) internalDate = d;
+    } else if (name === 'RFC822.SIZE') size = Number(val?.value);
+    else if (name === 'BODY' || name === 'BODY[HEADER]') {
+      const v = val?.value;
+      headers = Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : '';
+    }
+  }
+  if (uid === undefined || !Number.isSafeInteger(uid) || headers === undefined) return undefined;
+  return { folder, uid, headers, internalDate, size: size !== undefined && Number.isFinite(size) ? size : undefined };
+}
+
+/** UIDs as an IMAP sequence set, consecutive runs as ranges (1,2,3,7 -> 1:3,7): a shorter command. */
+export function uidSet(uids: readonly number[]): string {
+  const sorted = [...new Set(uids)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j > i ? `${sorted[i]}:${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
 /** A ScanFilter as imapflow's `or` list (one criterion per entry). */
 function filterQuery(f: ScanFilter): Record<string, unknown>[] {
   return [
@@ -130,14 +200,6 @@ function filterQuery(f: ScanFilter): Record<string, unknown>[] {
     ...(f.from ?? []).map((v) => ({ from: v })),
   ];
 }
-
-const headerOf = (m: FetchMessageObject, folder: string): ScannedMessage => ({
-  folder,
-  uid: m.uid,
-  headers: m.headers ? m.headers.toString('utf8') : '',
-  internalDate: m.internalDate === undefined ? undefined : new Date(m.internalDate),
-  size: m.size,
-});
 
 /** Connect and log in; a typed error (imap-connect / imap-auth) when that fails. */
 export async function openImap(s: ImapSettings): Promise<ImapReader> {
@@ -152,6 +214,8 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
     tls: tlsOptions(s.host, s),
     logger: false,
     disableAutoIdle: true,
+    // No ENABLE CONDSTORE: it would make the delete's silent STORE answer once per message (see above).
+    disableAutoEnable: true,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: Math.max(timeout, 30_000),
@@ -180,6 +244,34 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
       throw searchError(lastError && !client.usable ? lastError : e, folder, secrets);
     });
 
+  const exec = (client as unknown as { exec: Exec }).exec.bind(client);
+  /**
+   * UID FETCH of headers with every answer handed to `on` as it is parsed (streamed: nothing is
+   * collected). A failing `on` stops nothing mid-command (imapflow would only log it): the first
+   * failure is thrown once the command has completed.
+   */
+  const fetchHeaderAnswers = async (folder: string, set: string, on: (m: ScannedMessage) => void | Promise<void>) => {
+    let failure: { e: unknown } | undefined;
+    const done = await exec('UID FETCH', [{ type: 'SEQUENCE', value: set }, HEADER_ITEMS], {
+      untagged: {
+        FETCH: async (a) => {
+          if (failure) return;
+          const m = headerAnswer(a, folder);
+          if (!m) return;
+          try {
+            await on(m);
+          } catch (e) {
+            failure = { e };
+          }
+        },
+      },
+    });
+    done.next();
+    if (failure) throw failure.e;
+  };
+  /** The answers a delete causes, dropped unread (the folder is selected afresh before its next use). */
+  const ignore = { FETCH: () => {}, EXPUNGE: () => {}, VANISHED: () => {} };
+
   const reader: ImapReader = {
     async folders() {
       try {
@@ -204,7 +296,6 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         let lastUid = reset ? 0 : (opts.sinceUid ?? 0);
         let scanned = 0;
         let fetched = 0;
-        const fields = { uid: true, headers: true, internalDate: true, size: true } as const;
         if (opts.filter && box.exists > 0 && from <= top) {
           const range = `${from}:${top}`;
           // Reading from the start (a first read, a new UIDVALIDITY): every message is new, no count needed.
@@ -213,12 +304,10 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
           scanned = all;
           const list = (hits || []).sort((x, y) => x - y);
           for (let i = 0; i < list.length; i += batch) {
-            const got: FetchMessageObject[] = [];
-            for await (const m of client.fetch(list.slice(i, i + batch).join(','), fields, { uid: true })) got.push(m);
-            for (const m of got) {
+            await fetchHeaderAnswers(folder, uidSet(list.slice(i, i + batch)), async (m) => {
               fetched++;
-              await onMessage(headerOf(m, folder));
-            }
+              await onMessage(m);
+            });
           }
           from = top + 1;
         }
@@ -226,16 +315,12 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         // large the folder is, and an empty window costs one short round trip.
         while (box.exists > 0 && from <= top) {
           const to = Math.min(top, from + batch - 1);
-          const got: FetchMessageObject[] = [];
-          for await (const m of client.fetch(`${from}:${to}`, fields, { uid: true })) {
-            got.push(m);
-          }
-          for (const m of got) {
+          await fetchHeaderAnswers(folder, `${from}:${to}`, async (m) => {
             scanned++;
             fetched++;
             if (m.uid > lastUid) lastUid = m.uid;
-            await onMessage(headerOf(m, folder));
-          }
+            await onMessage(m);
+          });
           from = to + 1;
         }
         if (top > lastUid) lastUid = top;
@@ -257,9 +342,7 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         if (uids.length === 0) return [];
         await open(folder);
         const out: ScannedMessage[] = [];
-        for await (const m of client.fetch(uids, { uid: true, headers: true, internalDate: true, size: true }, { uid: true })) {
-          out.push(headerOf(m, folder));
-        }
+        await fetchHeaderAnswers(folder, uidSet(uids), (m) => void out.push(m));
         return out;
       }),
     fetchSource: (folder, uid, maxBytes = 1_000_000) =>
@@ -272,7 +355,17 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
       guard(folder, async () => {
         if (uids.length === 0) return;
         await open(folder);
-        await client.messageDelete(uids, { uid: true });
+        const set = uidSet(uids);
+        if (!client.capabilities.has('UIDPLUS')) {
+          // A plain EXPUNGE removes every message flagged \Deleted, not only ours: only when there is none.
+          const flagged = await client.search({ deleted: true }, { uid: true });
+          if (flagged && flagged.length) {
+            throw new MailError('imap-search', `${folder}: the server has no UIDPLUS (UID EXPUNGE) and ${flagged.length} other message(s) are flagged \\Deleted: the matched messages are left in place rather than expunged with them`, { secrets });
+          }
+        }
+        (await exec('UID STORE', [{ type: 'SEQUENCE', value: set }, atom('+FLAGS.SILENT'), [atom('\\Deleted')]], { untagged: ignore })).next();
+        if (client.capabilities.has('UIDPLUS')) (await exec('UID EXPUNGE', [{ type: 'SEQUENCE', value: set }], { untagged: ignore })).next();
+        else (await exec('EXPUNGE', [], { untagged: ignore })).next();
       }),
     async close() {
       try {

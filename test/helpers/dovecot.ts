@@ -34,6 +34,8 @@ export interface Dovecot {
   /** PEM file of the self-signed certificate (only with tls): pass it as a CA. */
   caFile: string | undefined;
   dir: string;
+  /** The master process (its mail processes are its children). */
+  pid: number | undefined;
   /** Write a message into a user's folder ('INBOX', 'Junk', ...) as an LDA would (Maildir new/). Returns the file path. */
   deliver(user: string, folder: string, raw: string | Buffer): string;
   /** How many messages a folder holds on disk (new + cur). */
@@ -79,7 +81,11 @@ function waitPort(port: number, host: string, deadlineMs: number, alive: () => b
   });
 }
 
-export async function startDovecot(opts: { users: DovecotUser[]; tls?: boolean; host?: string }): Promise<Dovecot> {
+/**
+ * `capabilities` replaces what the server announces after login (Dovecot's `imap_capability`), to play
+ * a server without an extension (the commands still work; clients decide by what is announced).
+ */
+export async function startDovecot(opts: { users: DovecotUser[]; tls?: boolean; host?: string; capabilities?: string }): Promise<Dovecot> {
   const bin = findDovecot();
   if (!bin) throw new Error('dovecot is not installed: run `npm test` (it installs it) or `sudo apt-get install dovecot-imapd`');
   const host = opts.host ?? '127.0.0.1';
@@ -130,6 +136,7 @@ disable_plaintext_auth = no
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
+${opts.capabilities ? `imap_capability = ${opts.capabilities}` : ''}
 ssl = ${opts.tls ? 'yes' : 'no'}
 ${cert ? `ssl_cert = <${cert.cert}\nssl_key = <${cert.key}` : ''}
 passdb {
@@ -222,6 +229,7 @@ service stats {
     tlsPort,
     caFile: cert?.cert,
     dir,
+    pid: child.pid,
     deliver(user, folder, raw) {
       const d = folderDir(user, folder);
       const name = `${Math.floor(Date.now() / 1000)}.M${++seq}P${process.pid}R${crypto.randomBytes(4).toString('hex')}.mtarep-test`;

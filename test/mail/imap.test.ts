@@ -4,8 +4,9 @@
  * Junk folder by SPECIAL-USE, batched scans from a UID position, header search, source and delete.
  */
 import fs from 'node:fs';
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImap, type ImapSettings } from '../../lib/mail/imap.js';
+import { openImap, uidSet, type ImapSettings } from '../../lib/mail/imap.js';
 import { scanFolders, tokenFilter, type ScannedMail } from '../../lib/mail/match.js';
 import { probeScanFilter } from '../../collector/probes/classify.js';
 import { newToken } from '../../lib/mail/token.js';
@@ -19,7 +20,10 @@ let dc: Dovecot;
 let ca: string[];
 
 beforeAll(async () => {
-  dc = await startDovecot({ users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }, { user: third, password: 'x-third' }], tls: true });
+  dc = await startDovecot({
+    users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }, { user: third, password: 'x-third' }, { user: 'del@mon.test', password: 'x-del' }],
+    tls: true,
+  });
   ca = [fs.readFileSync(dc.caFile!, 'utf8')];
 });
 afterAll(async () => {
@@ -144,6 +148,105 @@ describe('IMAP reader', () => {
       expect(again.scanned).toBe(0);
       expect(all.positions['INBOX']!.lastUid).toBe(8);
     } finally {
+      await r.close();
+    }
+  });
+
+  it('scanned messages carry their internal date and size; a failing handler fails the scan, the reader stays usable', async () => {
+    const u = 'del@mon.test';
+    dc.deliver(u, 'Sent', mail('one'));
+    dc.deliver(u, 'Sent', mail('two'));
+    const r = await openImap(settings({ user: u, password: 'x-del' }));
+    try {
+      const seen: ScannedMail[] = [];
+      await scanFolders(r, ['Sent'], {}, (m) => void seen.push(m));
+      expect(seen).toHaveLength(2);
+      for (const m of seen) {
+        expect(m.internalDate).toBeInstanceOf(Date);
+        expect(Math.abs(m.internalDate!.getTime() - Date.now())).toBeLessThan(600_000);
+        expect(m.size).toBe(Buffer.byteLength(mail(m.parsed.get('subject')![0]!)));
+      }
+      await expect(
+        scanFolders(r, ['Sent'], {}, () => {
+          throw new Error('handler broke');
+        }),
+      ).rejects.toThrow('handler broke');
+      expect((await r.folders()).map((f) => f.path)).toContain('Sent');
+      expect(await r.fetchHeaders('Sent', [seen[1]!.uid])).toMatchObject([{ uid: seen[1]!.uid, folder: 'Sent' }]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('delete expunges exactly the given UIDs: other messages keep their flags, and one someone else flagged \\Deleted stays', async () => {
+    const u = 'del@mon.test';
+    const t = newToken();
+    for (const s of [`Re: [mtarep probe] ${t}`, 'keep me', 'deleted by a person', 'read by a person', `Re: [mtarep probe] ${t} again`]) dc.deliver(u, 'INBOX', mail(s));
+    const person = new ImapFlow({ host: '127.0.0.1', port: dc.port, secure: false, auth: { user: u, pass: 'x-del' }, logger: false, doSTARTTLS: false });
+    await person.connect();
+    try {
+      await person.mailboxOpen('INBOX');
+      await person.messageFlagsAdd('3', ['\\Deleted'], { uid: true });
+      await person.messageFlagsAdd('4', ['\\Seen'], { uid: true });
+      const r = await openImap(settings({ user: u, password: 'x-del' }));
+      try {
+        await r.delete('INBOX', [5, 1]);
+      } finally {
+        await r.close();
+      }
+      expect(dc.count(u, 'INBOX')).toBe(3);
+      await person.mailboxOpen('INBOX');
+      const flags = new Map<number, string[]>();
+      for await (const m of person.fetch('1:*', { uid: true, flags: true }, { uid: true })) flags.set(m.uid, [...(m.flags ?? [])].sort());
+      expect([...flags.entries()].sort((a, b) => a[0] - b[0])).toEqual([
+        [2, []],
+        [3, ['\\Deleted']],
+        [4, ['\\Seen']],
+      ]);
+    } finally {
+      await person.logout();
+    }
+  });
+
+  it('uidSet writes consecutive UIDs as ranges, sorted, without duplicates', () => {
+    expect(uidSet([7, 1, 2, 3, 3, 9, 10])).toBe('1:3,7,9:10');
+    expect(uidSet([42])).toBe('42');
+    expect(uidSet([])).toBe('');
+  });
+});
+
+describe('IMAP reader against a server without UIDPLUS', () => {
+  const u = 'plain@mon.test';
+  let old: Dovecot;
+  beforeAll(async () => {
+    old = await startDovecot({ users: [{ user: u, password: 'x-plain' }], capabilities: 'IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE CHILDREN LIST-EXTENDED SPECIAL-USE' });
+  });
+  afterAll(async () => {
+    await old?.stop();
+  });
+
+  it('deletes with a plain EXPUNGE only when no other message is flagged \\Deleted; otherwise refuses with the reason and touches nothing', async () => {
+    for (const s of ['probe one', 'other', 'probe two', 'probe three']) old.deliver(u, 'INBOX', mail(s));
+    const r = await openImap({ host: '127.0.0.1', port: old.port, tls: 'none', user: u, password: 'x-plain' });
+    const person = new ImapFlow({ host: '127.0.0.1', port: old.port, secure: false, auth: { user: u, pass: 'x-plain' }, logger: false });
+    await person.connect();
+    try {
+      expect(person.capabilities.has('UIDPLUS')).toBe(false);
+      await r.delete('INBOX', [1]);
+      expect(old.count(u, 'INBOX')).toBe(3);
+      await person.mailboxOpen('INBOX');
+      await person.messageFlagsAdd('2', ['\\Deleted'], { uid: true });
+      const e = await r.delete('INBOX', [3]).catch((x: unknown) => x);
+      expect(e).toMatchObject({ stage: 'imap-search' });
+      expect((e as Error).message).toMatch(/UIDPLUS.*1 other message/);
+      expect(old.count(u, 'INBOX')).toBe(3);
+      await person.mailboxOpen('INBOX');
+      const flags = new Map<number, string[]>();
+      for await (const m of person.fetch('1:*', { uid: true, flags: true }, { uid: true })) flags.set(m.uid, [...(m.flags ?? [])]);
+      expect(flags.get(2)).toEqual(['\\Deleted']);
+      expect(flags.get(3)).toEqual([]);
+    } finally {
+      await person.logout();
       await r.close();
     }
   });
