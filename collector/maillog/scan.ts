@@ -32,11 +32,12 @@ export interface BlockCandidate {
   ms: number;
 }
 
-const STATUS = Buffer.from(', status=');
 /** Buffer#latin1Slice skips toString's argument checks (it is called once per interesting line). */
 type Latin1 = Buffer & { latin1Slice?: (start: number, end: number) => string };
 const latin1 = (b: Latin1, start: number, end: number): string => (b.latin1Slice ? b.latin1Slice(start, end) : b.toString('latin1', start, end));
 const HOST = Buffer.from(': host ');
+/** Bytes decoded at a time by the status pass (below V8's large-object size: short-lived texts stay young). */
+const WINDOW = 64 << 10;
 
 /**
  * A copy of a string that does not pin the text it was cut from (V8 keeps a slice's parent alive):
@@ -88,13 +89,26 @@ export class MaillogScanner {
       this.lines += n;
     }
     let at = 0;
-    while (this.passes.status && (at = buf.indexOf(STATUS, at)) !== -1) {
-      const start = buf.lastIndexOf(10, at) + 1;
-      let end = buf.indexOf(10, at);
-      if (end < 0) end = buf.length;
-      if (end > start && buf[end - 1] === 13) end--;
-      this.onStatusLine(latin1(buf, start, end));
-      at = end + 1;
+    // The lines as strings of up to WINDOW bytes (cut at a newline): finding the status lines and
+    // cutting them out are then string operations on one text (V8 slices share it) instead of a
+    // native call and a copy per line, and each text is small enough to die young.
+    for (let from = 0; this.passes.status && from < buf.length; ) {
+      let to = buf.length;
+      if (to - from > WINDOW) {
+        to = buf.lastIndexOf(10, from + WINDOW - 1) + 1;
+        if (to <= from) to = Math.min(buf.length, buf.indexOf(10, from + WINDOW) + 1 || buf.length);
+      }
+      const text = latin1(buf, from, to);
+      from = to;
+      let pos = 0;
+      while ((pos = text.indexOf(', status=', pos)) !== -1) {
+        const start = text.lastIndexOf('\n', pos) + 1;
+        let end = text.indexOf('\n', pos);
+        if (end < 0) end = text.length;
+        const cut = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+        this.onStatusLine(text.slice(start, cut));
+        pos = end + 1;
+      }
     }
 
     if (!this.passes.host || this.o.matcher.rules.length === 0) return;
@@ -117,7 +131,7 @@ export class MaillogScanner {
     if (h === null) return;
     for (const provider of providers) {
       const cur = this.blocks.get(provider);
-      if (!cur || h.ms >= cur.ms) this.blocks.set(provider, { line, ms: h.ms });
+      if (!cur || h.ms >= cur.ms) this.blocks.set(provider, { line: own(line), ms: h.ms });
     }
   }
 

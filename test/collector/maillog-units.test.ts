@@ -181,6 +181,43 @@ describe('provider blocks', () => {
     expect(sc.unparsed).toBe(0);
   });
 
+  it('counts the same however the lines are batched: one large batch (decoded a window at a time), line by line, a line longer than a window, CRLF, UTF-8 addresses', () => {
+    const lines: string[] = [];
+    const want = new Map<string, number>();
+    for (let i = 0; i < 6000; i++) {
+      const dom = ['gmail.com', 'Yahoo.COM', 'bücher.example', 'b.example'][i % 4]!;
+      const status = (['sent', 'bounced', 'deferred'] as const)[i % 3]!;
+      // A ~70 KB line (longer than the decoding window) now and then, and CRLF endings on some lines.
+      const pad = i % 997 === 0 ? ` ${'p'.repeat(70_000)}` : '';
+      const eol = i % 5 === 0 ? '\r' : '';
+      lines.push(`Nov  3 07:${String(Math.floor(i / 120) % 60).padStart(2, '0')}:00 h postfix/smtp[1]: Q${100000 + i}: to=<u${i}@${dom}>, relay=x, status=${status} (ok${pad})${eol}`);
+      lines.push(`Nov  3 07:00:00 h postfix/smtpd[2]: connect from c${i}.example[192.0.2.1]`);
+      const key = `${status} ${dom.toLowerCase()}`;
+      want.set(key, (want.get(key) ?? 0) + 1);
+    }
+    const bytes = Buffer.from(lines.join('\n') + '\n', 'utf8');
+    const count = (feed: (sc: MaillogScanner) => void) => {
+      const sc = new MaillogScanner({ clock: new HostClock(new Date('2026-11-03T12:00:00Z'), 'UTC'), matcher: blockMatcher([]), queue: new QueueMap({}) });
+      feed(sc);
+      const got = new Map<string, number>();
+      for (const [type, byDomain] of sc.counters.get('20261103') ?? []) for (const [d, n] of byDomain) if (type !== 'expired') got.set(`${type} ${d}`, n);
+      return { got, lines: sc.lines, unparsed: sc.unparsed };
+    };
+    const whole = count((sc) => sc.feed(bytes));
+    expect(bytes.length).toBeGreaterThan(1 << 20);
+    expect(whole.got).toEqual(want);
+    expect(whole.lines).toBe(12_000);
+    expect(whole.unparsed).toBe(0);
+    const perLine = count((sc) => {
+      let from = 0;
+      for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, from)) {
+        sc.feed(bytes.subarray(from, nl + 1));
+        from = nl + 1;
+      }
+    });
+    expect(perLine).toEqual(whole);
+  });
+
   it('an expired message counts the domains of its deferred recipients; a local one without a domain counts nowhere', () => {
     const clock = new HostClock(new Date('2026-11-03T12:00:00Z'), 'UTC');
     const sc = new MaillogScanner({ clock, matcher: blockMatcher([]), queue: new QueueMap({}) });
