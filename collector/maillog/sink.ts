@@ -78,14 +78,15 @@ export function inlineSink(init: ScanInit): ScanSink {
 
 
 const BATCH = 1 << 20;
+const STATUS = Buffer.from(', status=');
 const HIGH = 8;
 const LOW = 2;
 
 /**
  * Scan in a worker thread. Returns at once: batches posted while the thread still starts wait in its
  * port (and count against the backpressure limit), so the read does not wait for the thread. The
- * work is split: this thread counts lines and tests the (rare) `: host` lines for blocks as it copies
- * bytes out; the worker parses the status lines (counters, queue, blocks on them).
+ * work is split: this thread counts lines, tests the (rare) `: host` lines for blocks and copies the
+ * status lines out; the worker parses those (counters, queue, blocks on them).
  */
 export function workerSink(init: ScanInit): ScanSink {
   const worker = startWorker(import.meta.url, 'scan-worker', { init: { ...init, passes: { count: false, status: true, host: false } } });
@@ -148,17 +149,37 @@ export function workerSink(init: ScanInit): ScanSink {
     batch = spare.pop() ?? new Uint8Array(new ArrayBuffer(BATCH));
     used = 0;
   }
-  function feed(b: Buffer): void {
-    local.feed(b);
-    if (b.length > BATCH - used) flush();
-    if (b.length > BATCH) {
-      const own = new Uint8Array(new ArrayBuffer(b.length));
-      own.set(b);
-      send(own, b.length);
+  /**
+   * Copy bytes [start, end) of `b` (one line) into the batch, ending it with a newline: the last line
+   * of a finished file may have none, and must not run into the next file's first line.
+   */
+  function put(b: Buffer, start: number, end: number): void {
+    const lf = end > start && b[end - 1] === 10 ? 0 : 1;
+    const len = end - start + lf;
+    if (len > BATCH - used) flush();
+    if (len > BATCH) {
+      const own = new Uint8Array(new ArrayBuffer(len));
+      b.copy(own, 0, start, end);
+      if (lf) own[len - 1] = 10;
+      send(own, len);
       return;
     }
-    batch.set(b, used);
-    used += b.length;
+    b.copy(batch, used, start, end);
+    used += len;
+    if (lf) batch[used - 1] = 10;
+  }
+  function feed(b: Buffer): void {
+    local.feed(b);
+    // Only the status lines go over (about a third of the bytes): this thread finds them, the
+    // worker parses them. A line is cut out whole, with its newline.
+    let at = 0;
+    while ((at = b.indexOf(STATUS, at)) !== -1) {
+      const start = b.lastIndexOf(10, at) + 1;
+      const nl = b.indexOf(10, at);
+      const end = nl < 0 ? b.length : nl + 1;
+      put(b, start, end);
+      at = end;
+    }
   }
   function finish(): Promise<ScanResult> {
     flush();

@@ -282,7 +282,8 @@ describe('scanner thread', () => {
     const calls: boolean[] = [];
     sink.onBackpressure = (pause) => calls.push(pause);
     const stuck = Buffer.from(`Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@b.example>, relay=x, status=deferred (${'a'.repeat(40)}b)\n`);
-    const chunk = Buffer.alloc(1 << 20, 'x\n');
+    // Status lines (only those go to the thread), a MiB of them per chunk.
+    const chunk = Buffer.alloc(1 << 20, 'Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@b.example>, relay=x, status=sent (ok)\n');
     sink.feed(stuck);
     for (let i = 0; i < 12; i++) sink.feed(chunk);
     expect(calls).toEqual([true]);
