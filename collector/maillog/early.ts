@@ -9,8 +9,7 @@
  */
 import type { Config } from '../../lib/config/normalize.js';
 import { sshConnect, type SshSession, type SshTarget } from '../ssh/client.js';
-import { sshTargetOf } from './host.js';
-import { activeHosts, sshMaterial } from './index.js';
+import { activeHosts, sshMaterial, sshTargetOf } from './ssh-setup.js';
 
 export interface EarlyConnections {
   /** A connector for the run: an early connection to the same target if one is waiting, else a new one. */

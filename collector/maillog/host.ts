@@ -3,7 +3,6 @@
  * commit. Throws on any failure (the caller turns it into the host's error record); nothing is
  * written unless the whole read succeeded.
  */
-import os from 'node:os';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import type { Keys } from '../../lib/keys.js';
 import type { Logger } from '../../lib/log.js';
@@ -20,6 +19,7 @@ import { planRead, type SavedPosition, type Segment } from './plan.js';
 import type { QueueLimits } from './queue.js';
 import { probeRemote, readRemote } from './remote.js';
 import { inlineSink, workerSink, type ScanInit, type ScanSink } from './sink.js';
+import { sshTargetOf } from './ssh-setup.js';
 
 export interface HostReadContext {
   config: Config;
@@ -46,19 +46,6 @@ export interface HostReadResult {
 
 /** Overall limit for one streamed read: the idle timer catches a stalled MTA long before this. */
 const READ_LIMIT_MS = 30 * 60_000;
-
-/** How a host is reached over SSH (the read and collector/maillog/early.ts build it alike). */
-export function sshTargetOf(config: Config, host: HostConfig, privateKey: Buffer, knownHosts: readonly KnownHostEntry[]): SshTarget {
-  return {
-    host: host.sshHost,
-    port: host.sshPort,
-    // As OpenSSH: without ssh_user, the local user's name.
-    username: host.sshUser ?? config.ssh.user ?? os.userInfo().username,
-    privateKey,
-    knownHosts,
-    readyTimeoutMs: config.ssh.timeoutMs,
-  };
-}
 
 export async function readHost(ctx: HostReadContext, host: HostConfig, hostIps: readonly string[]): Promise<HostReadResult> {
   const { config } = ctx;

@@ -4,7 +4,6 @@
  * key refused, timeout, bad path) becomes that host's error record with the reason and its last good
  * blocks; the other hosts go on.
  */
-import fs from 'node:fs';
 import type { Config, HostConfig } from '../../lib/config/normalize.js';
 import { mapLimit } from '../../lib/concurrency.js';
 import { keys as makeKeys } from '../../lib/keys.js';
@@ -12,11 +11,11 @@ import type { Logger } from '../../lib/log.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import { describeError, type Redis } from '../../lib/redis.js';
 import { sshConnect, type SshSession, type SshTarget } from '../ssh/client.js';
-import { loadKnownHosts, type KnownHostEntry } from '../ssh/known-hosts.js';
 import { mergeBlocks } from './blocks.js';
 import { writeErrorRecord } from './commit.js';
 import { readHost, type HostReadContext } from './host.js';
 import { defaultQueueLimits, type QueueLimits } from './queue.js';
+import { activeHosts, sshMaterial } from './ssh-setup.js';
 
 export interface MaillogDeps {
   config: Config;
@@ -43,39 +42,6 @@ export interface MaillogResult {
   skipped: number;
   /** One line per failed host: "<host>: <reason>". */
   errors: string[];
-}
-
-/** Hosts whose maillog is read, in the order they are read: SSH on for the host, a key configured. */
-export function activeHosts(config: Config, hosts: readonly HostConfig[]): HostConfig[] {
-  return hosts.filter((h) => h.ssh && config.ssh.keyFile !== undefined);
-}
-
-export interface SshMaterial {
-  /** A problem shared by every host (key file, known_hosts): each host fails with this reason. */
-  setupError: string | null;
-  privateKey: Buffer;
-  knownHosts: KnownHostEntry[];
-}
-
-/** The client key and known_hosts of a run. */
-export function sshMaterial(config: Config): SshMaterial {
-  let setupError: string | null = null;
-  let privateKey = Buffer.alloc(0);
-  let knownHosts: KnownHostEntry[] = [];
-  try {
-    privateKey = fs.readFileSync(config.ssh.keyFile!);
-  } catch (e) {
-    setupError = `cannot read ssh_key ${config.ssh.keyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
-  }
-  try {
-    knownHosts = loadKnownHosts(config.ssh.knownHosts);
-  } catch (e) {
-    // No file: every host key is unknown, which each host then reports (never a silent accept).
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-      setupError ??= `cannot read ssh_known_hosts ${config.ssh.knownHosts}: ${(e as Error).message}`;
-    }
-  }
-  return { setupError, privateKey, knownHosts };
 }
 
 /** Read every SSH-enabled host's maillog and commit its blocks and counters. Never throws for a host. */
