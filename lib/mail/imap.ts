@@ -1,38 +1,44 @@
 /**
- * IMAP reader over imapflow: log in, list folders (the Junk folder by its SPECIAL-USE `\Junk` flag,
- * RFC 6154), read new messages since a UID in bounded batches (headers only, streamed, so memory does
- * not grow with the mailbox), fetch one message's source, search by header or subject, delete by UID.
- * Every failure is a `MailError` with stage imap-connect / imap-auth / imap-search; the password is
- * scrubbed from all of them.
+ * IMAP reader over our own IMAP connection (imap-conn.ts): log in, list folders (the Junk folder by
+ * its SPECIAL-USE `\Junk` flag, RFC 6154), read new messages since a UID in bounded batches (headers
+ * only, streamed, so memory does not grow with the mailbox), fetch one message's source, search by
+ * header or subject, delete by UID. Every failure is a `MailError` with stage imap-connect / imap-auth /
+ * imap-search; the password is scrubbed from all of them.
  *
- * The bulk commands (the header FETCH of a scan, the STORE and EXPUNGE of a delete) go through
- * imapflow's command runner with handlers of their own: imapflow turns every FETCH answer into a rich
- * message object (and compiles every answer for its log even with logging off), which cost more than
- * the server's work for a thousand probes. Nothing is ENABLEd (no CONDSTORE): with CONDSTORE on, a
- * `STORE ... +FLAGS.SILENT` still answers one FETCH (MODSEQ) per message (RFC 7162 3.1.3), and QRESYNC
- * (which turns the EXPUNGE answers into one VANISHED) implies CONDSTORE, so either way a delete of n
- * messages is n answers; without it the STORE is silent and only the EXPUNGE answers.
+ * Why not imapflow (used before): it turns every answer into a rich object and compiles each one for
+ * its log even with logging off, which for a thousand probes cost the client more than Dovecot's whole
+ * search. Here an answer is framed, and only the ones the caller wants are tokenized.
+ *
+ * The delete is `UID STORE <uids> +FLAGS.SILENT (\Deleted)` then `UID EXPUNGE <uids>` (UIDPLUS): only
+ * those messages, and with nothing ENABLEd the STORE answers nothing (with CONDSTORE on, a silent
+ * STORE still answers one FETCH (MODSEQ) per message, RFC 7162 3.1.3; QRESYNC, whose one VANISHED
+ * would replace the EXPUNGE answers, implies CONDSTORE: either way n answers for n messages). Without
+ * UIDPLUS a plain EXPUNGE, which would also remove messages someone else flagged \Deleted: done only
+ * when there are none, otherwise an error saying so and nothing touched.
  *
  *   const imap = await openImap({ host, port: 993, tls: 'tls', user, password });
  *   await imap.scan('INBOX', { sinceUid: 0 }, (m) => { ... m.headers ... });
  *   await imap.close();
  */
-import { ImapFlow } from 'imapflow';
 import { MailError, secretsOfSettings } from './errors.js';
-import { tlsOptions, type TlsSettings } from './tls.js';
+import { ImapConnection, ImapRefusal } from './imap-conn.js';
+import { astring, decodeMailbox, encodeMailbox, searchDate, tokenize, uidSet, type Answer, type Arg, type Value } from './imap-wire.js';
+import type { TlsSettings } from './tls.js';
+
+export { uidSet } from './imap-wire.js';
 
 export interface ImapSettings extends TlsSettings {
   host: string;
   port: number;
   user: string;
   password: string;
-  /** Connect / greeting / socket inactivity timeout in ms (default 15 s). */
+  /** Connect / greeting timeout in ms (default 15 s); each command waits max(this, 30 s) for an answer. */
   timeoutMs?: number | undefined;
 }
 
 export interface FolderInfo {
   path: string;
-  /** '\Junk', '\Sent', '\Inbox', ... when the server (or the name) says so. */
+  /** '\Junk', '\Sent', ... as the server flags it (RFC 6154); '\Inbox' for INBOX. */
   specialUse: string | undefined;
 }
 
@@ -100,186 +106,134 @@ export interface ImapReader {
   close(): Promise<void>;
 }
 
-interface ImapFlowError extends Error {
-  authenticationFailed?: boolean;
-  responseText?: string;
-  serverResponseCode?: string;
-  code?: string;
-}
-
-function connectError(e: unknown, secrets: readonly string[]): MailError {
-  const err = (e ?? {}) as ImapFlowError;
-  if (err.authenticationFailed || err.serverResponseCode === 'AUTHENTICATIONFAILED') {
-    return new MailError('imap-auth', `login refused${err.responseText ? `: ${err.responseText}` : ''}`, {
-      cause: e,
-      response: err.responseText,
-      code: err.serverResponseCode ?? err.code,
-      secrets,
-    });
-  }
-  return new MailError('imap-connect', err.message || String(e), { cause: e, code: err.code, response: err.responseText, secrets });
-}
-
-function searchError(e: unknown, folder: string, secrets: readonly string[]): MailError {
-  if (e instanceof MailError) return e;
-  const err = (e ?? {}) as ImapFlowError;
-  return new MailError('imap-search', `${folder}: ${err.responseText || err.message || String(e)}`, {
-    cause: e,
-    code: err.serverResponseCode ?? err.code,
-    secrets,
-  });
-}
-
-/** An answer as imapflow's parser gives it: `* 12 FETCH (UID 7 ...)` is command '12', attributes [FETCH, [...]]. */
-interface ParsedAnswer {
-  command: string;
-  attributes?: unknown[];
-}
-
-interface ParsedNode {
-  type?: string;
-  value?: unknown;
-  section?: ParsedNode[];
-}
-
-/** imapflow's command runner (`exec`, not in its typings): answers named in `untagged` go to these handlers only. */
-type Exec = (
-  command: string,
-  attributes: unknown[],
-  options?: { untagged?: Record<string, (a: ParsedAnswer) => void | Promise<void>> },
-) => Promise<{ next: () => void }>;
-
-const atom = (value: string) => ({ type: 'ATOM', value });
-/** The header FETCH of a scan: UID, INTERNALDATE, RFC822.SIZE and BODY.PEEK[HEADER] (\Seen is not set). */
-const HEADER_ITEMS = [atom('UID'), atom('INTERNALDATE'), atom('RFC822.SIZE'), { type: 'ATOM', value: 'BODY.PEEK', section: [atom('HEADER')] }];
-
-/** One FETCH answer as a ScannedMessage, or undefined when it carries no UID or no header (an unsolicited flag change). */
-export function headerAnswer(a: ParsedAnswer, folder: string): ScannedMessage | undefined {
-  const list = a.attributes?.[1];
+/** One FETCH answer (`* n FETCH (...)`) as a ScannedMessage; undefined when it carries no UID or no header (a flag change). */
+export function headerAnswer(a: Answer, folder: string): ScannedMessage | undefined {
+  if (!/^\* \d+ FETCH /i.test(a.text)) return undefined;
+  const list = tokenize(a)[3];
   if (!Array.isArray(list)) return undefined;
   let uid: number | undefined;
   let internalDate: Date | undefined;
   let size: number | undefined;
   let headers: string | undefined;
-  for (let i = 0; i < list.length - 1; i += 2) {
-    const key = list[i] as ParsedNode;
-    const val = list[i + 1] as ParsedNode;
-    const name = typeof key?.value === 'string' ? key.value.toUpperCase() : '';
-    if (name === 'UID') uid = Number(val?.value);
-    else if (name === 'INTERNALDATE' && typeof val?.value === 'string') {
-      const d = new Date(val.value);
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const key = list[i];
+    const val = list[i + 1];
+    const name = typeof key === 'string' ? key.toUpperCase() : '';
+    if (name === 'UID') uid = Number(val);
+    else if (name === 'INTERNALDATE' && typeof val === 'string') {
+      const d = new Date(val);
       if (!Number.isNaN(d.getTime())) internalDate = d;
-    } else if (name === 'RFC822.SIZE') size = Number(val?.value);
-    else if (name === 'BODY' || name === 'BODY[HEADER]') {
-      const v = val?.value;
-      headers = Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : '';
-    }
+    } else if (name === 'RFC822.SIZE') size = Number(val);
+    else if (name === 'BODY[HEADER]') headers = Buffer.isBuffer(val) ? val.toString('utf8') : typeof val === 'string' ? val : '';
   }
   if (uid === undefined || !Number.isSafeInteger(uid) || headers === undefined) return undefined;
   return { folder, uid, headers, internalDate, size: size !== undefined && Number.isFinite(size) ? size : undefined };
 }
 
-/** UIDs as an IMAP sequence set, consecutive runs as ranges (1,2,3,7 -> 1:3,7): a shorter command. */
-export function uidSet(uids: readonly number[]): string {
-  const sorted = [...new Set(uids)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(j > i ? `${sorted[i]}:${sorted[j]}` : String(sorted[i]));
-    i = j + 1;
-  }
-  return parts.join(',');
+const HEADER_ITEMS = '(UID INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])';
+
+/** The search keys of a filter, any of them (nested ORs). */
+function filterKeys(f: ScanFilter): Arg[][] {
+  return [
+    ...(f.subject ?? []).map((v) => ['SUBJECT', astring(v)]),
+    ...(f.header ?? []).map(([name, v]) => ['HEADER', astring(name), astring(v)]),
+    ...(f.from ?? []).map((v) => ['FROM', astring(v)]),
+  ];
 }
 
-/** A ScanFilter as imapflow's `or` list (one criterion per entry). */
-function filterQuery(f: ScanFilter): Record<string, unknown>[] {
-  return [
-    ...(f.subject ?? []).map((v) => ({ subject: v })),
-    ...(f.header ?? []).map(([name, v]) => ({ header: { [name]: v } })),
-    ...(f.from ?? []).map((v) => ({ from: v })),
-  ];
+function anyOf(keys: Arg[][]): Arg[] {
+  if (keys.length === 0) return ['ALL'];
+  if (keys.length === 1) return keys[0]!;
+  return ['OR', ...keys[0]!, ...anyOf(keys.slice(1))];
+}
+
+/** CHARSET UTF-8 when a key carries non-ASCII text (sent as a literal). */
+const charsetFor = (keys: Arg[]): Arg[] => (keys.some((k) => typeof k !== 'string') ? ['CHARSET', 'UTF-8'] : []);
+
+/** Numbers of a `* SEARCH 1 2 3` answer. */
+function searchNumbers(a: Answer, into: number[]): void {
+  if (!/^\* SEARCH\b/i.test(a.text)) return;
+  for (const t of a.text.slice(9).split(' ')) {
+    const n = Number(t);
+    if (t && Number.isSafeInteger(n)) into.push(n);
+  }
+}
+
+interface Selected {
+  exists: number;
+  uidValidity: string;
+  uidNext: number | undefined;
 }
 
 /** Connect and log in; a typed error (imap-connect / imap-auth) when that fails. */
 export async function openImap(s: ImapSettings): Promise<ImapReader> {
   const secrets = secretsOfSettings(s);
-  const timeout = s.timeoutMs ?? 15_000;
-  const client = new ImapFlow({
-    host: s.host,
-    port: s.port,
-    secure: s.tls === 'tls',
-    doSTARTTLS: s.tls === 'starttls',
-    auth: { user: s.user, pass: s.password },
-    tls: tlsOptions(s.host, s),
-    logger: false,
-    disableAutoIdle: true,
-    // No ENABLE CONDSTORE: it would make the delete's silent STORE answer once per message (see above).
-    disableAutoEnable: true,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: Math.max(timeout, 30_000),
-  });
-  // imapflow emits 'error' on socket trouble after connect; without a listener it would crash the process.
-  let lastError: unknown;
-  client.on('error', (e: unknown) => {
-    lastError = e;
-  });
-  try {
-    await client.connect();
-  } catch (e) {
-    client.close();
-    throw connectError(e, secrets);
-  }
+  const conn = await ImapConnection.open(s, secrets);
 
-  const open = async (folder: string) => {
-    try {
-      return await client.mailboxOpen(folder);
-    } catch (e) {
-      throw searchError(e, folder, secrets);
-    }
-  };
+  /** A command's failure as an imap-search error naming the folder (a MailError passes through). */
   const guard = <T>(folder: string, fn: () => Promise<T>): Promise<T> =>
     fn().catch((e: unknown) => {
-      throw searchError(lastError && !client.usable ? lastError : e, folder, secrets);
+      if (e instanceof MailError) throw e;
+      const text = e instanceof ImapRefusal ? e.message : (e as Error)?.message ?? String(e);
+      throw new MailError('imap-search', `${folder}: ${text}`, { cause: e, code: e instanceof ImapRefusal ? e.code : undefined, secrets });
     });
 
-  const exec = (client as unknown as { exec: Exec }).exec.bind(client);
-  /**
-   * UID FETCH of headers with every answer handed to `on` as it is parsed (streamed: nothing is
-   * collected). A failing `on` stops nothing mid-command (imapflow would only log it): the first
-   * failure is thrown once the command has completed.
-   */
-  const fetchHeaderAnswers = async (folder: string, set: string, on: (m: ScannedMessage) => void | Promise<void>) => {
-    let failure: { e: unknown } | undefined;
-    const done = await exec('UID FETCH', [{ type: 'SEQUENCE', value: set }, HEADER_ITEMS], {
-      untagged: {
-        FETCH: async (a) => {
-          if (failure) return;
-          const m = headerAnswer(a, folder);
-          if (!m) return;
-          try {
-            await on(m);
-          } catch (e) {
-            failure = { e };
-          }
-        },
-      },
+  const select = async (folder: string): Promise<Selected> => {
+    const box: Selected = { exists: 0, uidValidity: '', uidNext: undefined };
+    await conn.run(['SELECT', astring(encodeMailbox(folder))], (a) => {
+      const t = a.text;
+      const exists = /^\* (\d+) EXISTS/i.exec(t);
+      if (exists) box.exists = Number(exists[1]);
+      const v = /^\* OK \[UIDVALIDITY (\d+)\]/i.exec(t);
+      if (v) box.uidValidity = v[1]!;
+      const n = /^\* OK \[UIDNEXT (\d+)\]/i.exec(t);
+      if (n) box.uidNext = Number(n[1]);
     });
-    done.next();
-    if (failure) throw failure.e;
+    if (box.uidNext === undefined && box.exists > 0) {
+      // No UIDNEXT announced: the last message's UID + 1.
+      await conn.run(['FETCH', '*', '(UID)'], (a) => {
+        const m = /^\* \d+ FETCH \(.*\bUID (\d+)/i.exec(a.text);
+        if (m) box.uidNext = Number(m[1]) + 1;
+      });
+    }
+    return box;
   };
-  /** The answers a delete causes, dropped unread (the folder is selected afresh before its next use). */
-  const ignore = { FETCH: () => {}, EXPUNGE: () => {}, VANISHED: () => {} };
+
+  const uidSearch = async (keys: Arg[]): Promise<number[]> => {
+    const out: number[] = [];
+    await conn.run(['UID', 'SEARCH', ...charsetFor(keys), ...keys], (a) => searchNumbers(a, out));
+    return out.sort((x, y) => x - y);
+  };
+
+  /** UID FETCH of headers, each answer handed to `on` as it comes (nothing collected here). */
+  const fetchHeaderAnswers = (folder: string, set: string, on: (m: ScannedMessage) => void | Promise<void>) =>
+    conn.run(['UID', 'FETCH', set, HEADER_ITEMS], (a) => {
+      const m = headerAnswer(a, folder);
+      return m ? on(m) : undefined;
+    });
 
   const reader: ImapReader = {
     async folders() {
-      try {
-        const list = await client.list();
-        return list.map((f) => ({ path: f.path, specialUse: f.specialUse }));
-      } catch (e) {
-        throw searchError(e, 'LIST', secrets);
-      }
+      return guard('LIST', async () => {
+        const out: FolderInfo[] = [];
+        const extended = conn.caps.has('SPECIAL-USE') && conn.caps.has('LIST-EXTENDED');
+        const add = (flags: Value, name: Value) => {
+          const raw = Buffer.isBuffer(name) ? name.toString('utf8') : typeof name === 'string' ? name : undefined;
+          if (raw === undefined) return;
+          const path = /^inbox$/i.test(raw) ? 'INBOX' : decodeMailbox(raw);
+          if (out.some((f) => f.path === path)) return;
+          const list = Array.isArray(flags) ? flags.filter((x): x is string => typeof x === 'string') : [];
+          if (list.some((x) => x.toUpperCase() === '\\NOSELECT' || x.toUpperCase() === '\\NONEXISTENT')) return;
+          const special = list.find((x) => /^\\(All|Archive|Drafts|Flagged|Junk|Sent|Trash)$/i.test(x));
+          out.push({ path, specialUse: special ? '\\' + special.slice(1, 2).toUpperCase() + special.slice(2).toLowerCase() : path === 'INBOX' ? '\\Inbox' : undefined });
+        };
+        await conn.run(['LIST', '""', '"*"', ...(extended ? ['RETURN', '(SPECIAL-USE)'] : [])], (a) => {
+          if (!/^\* LIST /i.test(a.text)) return;
+          const t = tokenize(a);
+          add(t[2] ?? null, t[4] ?? null);
+        });
+        return out;
+      });
     },
     async junkFolder() {
       const list = await reader.folders();
@@ -287,22 +241,21 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
     },
     scan: (folder, opts, onMessage) =>
       guard(folder, async () => {
-        const box = await open(folder);
-        const uidValidity = String(box.uidValidity);
+        const box = await select(folder);
+        const uidValidity = box.uidValidity;
         const reset = opts.uidValidity !== undefined && opts.uidValidity !== uidValidity;
         let from = reset ? 1 : (opts.sinceUid ?? 0) + 1;
         const batch = Math.max(1, opts.batch ?? 500);
-        const top = box.uidNext - 1;
+        const top = (box.uidNext ?? 1) - 1;
         let lastUid = reset ? 0 : (opts.sinceUid ?? 0);
         let scanned = 0;
         let fetched = 0;
         if (opts.filter && box.exists > 0 && from <= top) {
           const range = `${from}:${top}`;
           // Reading from the start (a first read, a new UIDVALIDITY): every message is new, no count needed.
-          const all = from === 1 ? box.exists : ((await client.search({ uid: range }, { uid: true })) || []).length;
-          const hits = await client.search({ uid: range, or: filterQuery(opts.filter) }, { uid: true });
+          const all = from === 1 ? box.exists : (await uidSearch(['UID', range])).length;
+          const list = await uidSearch(['UID', range, ...anyOf(filterKeys(opts.filter))]);
           scanned = all;
-          const list = (hits || []).sort((x, y) => x - y);
           for (let i = 0; i < list.length; i += batch) {
             await fetchHeaderAnswers(folder, uidSet(list.slice(i, i + batch)), async (m) => {
               fetched++;
@@ -328,52 +281,58 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
       }),
     search: (folder, q) =>
       guard(folder, async () => {
-        await open(folder);
-        const query: Record<string, unknown> = {};
-        if (q.header) query['header'] = { [q.header[0]]: q.header[1] };
-        if (q.subject) query['subject'] = q.subject;
-        if (q.since) query['since'] = q.since;
-        if (!q.header && !q.subject && !q.since) query['all'] = true;
-        const r = await client.search(query, { uid: true });
-        return r === false ? [] : r;
+        await select(folder);
+        const keys: Arg[] = [];
+        if (q.header) keys.push('HEADER', astring(q.header[0]), astring(q.header[1]));
+        if (q.subject !== undefined) keys.push('SUBJECT', astring(q.subject));
+        if (q.since) keys.push('SINCE', searchDate(q.since));
+        return uidSearch(keys.length ? keys : ['ALL']);
       }),
     fetchHeaders: (folder, uids) =>
       guard(folder, async () => {
         if (uids.length === 0) return [];
-        await open(folder);
+        await select(folder);
         const out: ScannedMessage[] = [];
         await fetchHeaderAnswers(folder, uidSet(uids), (m) => void out.push(m));
         return out;
       }),
     fetchSource: (folder, uid, maxBytes = 1_000_000) =>
       guard(folder, async () => {
-        await open(folder);
-        const m = await client.fetchOne(String(uid), { uid: true, source: { maxLength: maxBytes } }, { uid: true });
-        return m ? m.source : undefined;
+        await select(folder);
+        let source: Buffer | undefined;
+        await conn.run(['UID', 'FETCH', String(uid), `(UID BODY.PEEK[]<0.${maxBytes}>)`], (a) => {
+          if (!/^\* \d+ FETCH /i.test(a.text)) return;
+          const list = tokenize(a)[3];
+          if (!Array.isArray(list)) return;
+          let got: number | undefined;
+          let body: Buffer | undefined;
+          for (let i = 0; i + 1 < list.length; i += 2) {
+            const key = typeof list[i] === 'string' ? (list[i] as string).toUpperCase() : '';
+            const val = list[i + 1];
+            if (key === 'UID') got = Number(val);
+            else if (key.startsWith('BODY[]')) body = Buffer.isBuffer(val) ? val : typeof val === 'string' ? Buffer.from(val, 'latin1') : undefined;
+          }
+          if (got === uid && body) source = body;
+        });
+        return source;
       }),
     delete: (folder, uids) =>
       guard(folder, async () => {
         if (uids.length === 0) return;
-        await open(folder);
+        await select(folder);
         const set = uidSet(uids);
-        if (!client.capabilities.has('UIDPLUS')) {
+        const uidplus = conn.caps.has('UIDPLUS');
+        if (!uidplus) {
           // A plain EXPUNGE removes every message flagged \Deleted, not only ours: only when there is none.
-          const flagged = await client.search({ deleted: true }, { uid: true });
-          if (flagged && flagged.length) {
+          const flagged = await uidSearch(['DELETED']);
+          if (flagged.length) {
             throw new MailError('imap-search', `${folder}: the server has no UIDPLUS (UID EXPUNGE) and ${flagged.length} other message(s) are flagged \\Deleted: the matched messages are left in place rather than expunged with them`, { secrets });
           }
         }
-        (await exec('UID STORE', [{ type: 'SEQUENCE', value: set }, atom('+FLAGS.SILENT'), [atom('\\Deleted')]], { untagged: ignore })).next();
-        if (client.capabilities.has('UIDPLUS')) (await exec('UID EXPUNGE', [{ type: 'SEQUENCE', value: set }], { untagged: ignore })).next();
-        else (await exec('EXPUNGE', [], { untagged: ignore })).next();
+        await conn.run(['UID', 'STORE', set, '+FLAGS.SILENT', '(\\Deleted)']);
+        await conn.run(uidplus ? ['UID', 'EXPUNGE', set] : ['EXPUNGE']);
       }),
-    async close() {
-      try {
-        await client.logout();
-      } catch {
-        client.close();
-      }
-    },
+    close: () => conn.close(),
   };
   return reader;
 }

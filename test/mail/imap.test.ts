@@ -4,9 +4,11 @@
  * Junk folder by SPECIAL-USE, batched scans from a UID position, header search, source and delete.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImap, uidSet, type ImapSettings } from '../../lib/mail/imap.js';
+import { openImap, type ImapSettings } from '../../lib/mail/imap.js';
+import { encodeMailbox } from '../../lib/mail/imap-wire.js';
 import { scanFolders, tokenFilter, type ScannedMail } from '../../lib/mail/match.js';
 import { probeScanFilter } from '../../collector/probes/classify.js';
 import { newToken } from '../../lib/mail/token.js';
@@ -15,13 +17,15 @@ import { freePort } from '../helpers/net.js';
 
 const user = 'probes@mon.test';
 const third = 'third@mon.test';
+/** Quote, backslash and non-ASCII: sent as a literal. */
+const special = 'pä"ss\\wörd-42';
 const password = 'imap-s3cret';
 let dc: Dovecot;
 let ca: string[];
 
 beforeAll(async () => {
   dc = await startDovecot({
-    users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }, { user: third, password: 'x-third' }, { user: 'del@mon.test', password: 'x-del' }],
+    users: [{ user, password }, { user: 'other@mon.test', password: 'x-other' }, { user: third, password: 'x-third' }, { user: 'del@mon.test', password: 'x-del' }, { user: 'spec@mon.test', password: special }],
     tls: true,
   });
   ca = [fs.readFileSync(dc.caFile!, 'utf8')];
@@ -208,18 +212,57 @@ describe('IMAP reader', () => {
     }
   });
 
-  it('uidSet writes consecutive UIDs as ranges, sorted, without duplicates', () => {
-    expect(uidSet([7, 1, 2, 3, 3, 9, 10])).toBe('1:3,7,9:10');
-    expect(uidSet([42])).toBe('42');
-    expect(uidSet([])).toBe('');
+  it('logs in with a password that needs a literal; lists and reads a folder with a non-ASCII name', async () => {
+    const u = 'spec@mon.test';
+    dc.deliver(u, encodeMailbox('Unerwünscht'), mail('hallo'));
+    const r = await openImap(settings({ user: u, password: special }));
+    try {
+      expect((await r.folders()).map((f) => f.path)).toContain('Unerwünscht');
+      const seen: ScannedMail[] = [];
+      await scanFolders(r, ['Unerwünscht'], {}, (m) => void seen.push(m));
+      expect(seen.map((m) => m.parsed.get('subject'))).toEqual([['hallo']]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a server that hangs up mid-command is an imap-search error saying so; one that greets with BYE is imap-connect', async () => {
+    // Broken servers Dovecot cannot play: one hangs up on the first command after LOGIN, one greets with BYE.
+    const server = net.createServer((sock) => {
+      sock.write('* OK [CAPABILITY IMAP4rev1] hi\r\n');
+      sock.on('data', (d) => {
+        const [tag, cmd] = d.toString().split(' ');
+        if (cmd === 'LOGIN') sock.write(`${tag} OK [CAPABILITY IMAP4rev1] in\r\n`);
+        else sock.destroy();
+      });
+    });
+    const byeServer = net.createServer((sock) => sock.end('* BYE too busy\r\n'));
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    await new Promise<void>((res) => byeServer.listen(0, '127.0.0.1', res));
+    const port = (server.address() as net.AddressInfo).port;
+    const byePort = (byeServer.address() as net.AddressInfo).port;
+    try {
+      const r = await openImap(settings({ port }));
+      const e = await r.scan('INBOX', {}, () => {}).catch((x: unknown) => x);
+      expect(e).toMatchObject({ stage: 'imap-search' });
+      expect((e as Error).message).toContain('connection closed by the server');
+      await r.close();
+      const b = await openImap(settings({ port: byePort })).catch((x: unknown) => x);
+      expect(b).toMatchObject({ stage: 'imap-connect' });
+      expect((b as Error).message).toContain('too busy');
+    } finally {
+      server.close();
+      byeServer.close();
+    }
   });
 });
 
-describe('IMAP reader against a server without UIDPLUS', () => {
+describe('IMAP reader against a server without UIDPLUS and LITERAL+', () => {
   const u = 'plain@mon.test';
   let old: Dovecot;
   beforeAll(async () => {
-    old = await startDovecot({ users: [{ user: u, password: 'x-plain' }], capabilities: 'IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE CHILDREN LIST-EXTENDED SPECIAL-USE' });
+    // Neither UIDPLUS nor LITERAL+ (a literal waits for the server's "+") nor LIST-EXTENDED.
+    old = await startDovecot({ users: [{ user: u, password: special }], capabilities: 'IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE CHILDREN SPECIAL-USE' });
   });
   afterAll(async () => {
     await old?.stop();
@@ -227,11 +270,12 @@ describe('IMAP reader against a server without UIDPLUS', () => {
 
   it('deletes with a plain EXPUNGE only when no other message is flagged \\Deleted; otherwise refuses with the reason and touches nothing', async () => {
     for (const s of ['probe one', 'other', 'probe two', 'probe three']) old.deliver(u, 'INBOX', mail(s));
-    const r = await openImap({ host: '127.0.0.1', port: old.port, tls: 'none', user: u, password: 'x-plain' });
-    const person = new ImapFlow({ host: '127.0.0.1', port: old.port, secure: false, auth: { user: u, pass: 'x-plain' }, logger: false });
+    const r = await openImap({ host: '127.0.0.1', port: old.port, tls: 'none', user: u, password: special });
+    const person = new ImapFlow({ host: '127.0.0.1', port: old.port, secure: false, auth: { user: u, pass: special }, logger: false });
     await person.connect();
     try {
       expect(person.capabilities.has('UIDPLUS')).toBe(false);
+      expect(await r.junkFolder()).toBe('Junk');
       await r.delete('INBOX', [1]);
       expect(old.count(u, 'INBOX')).toBe(3);
       await person.mailboxOpen('INBOX');
