@@ -375,16 +375,26 @@ async function main() {
     await wrk(`${base}/`, [A], { seconds: 2 }).catch(() => null); // warm-up
     // Alternate the targets so drifting machine load hits both alike; report the means.
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    // The server's CPU per request (this process: both servers live here, one is asked at a time),
+    // which a busy machine disturbs less than the rate: what each answer costs the server itself.
+    const timed = async (url: string, headers: string[], what: string): Promise<{ rps: number; cpuUs: number }> => {
+      const c0 = process.cpuUsage();
+      const r = noErrors(await wrk(url, headers), what);
+      const c = process.cpuUsage(c0);
+      return { rps: r.rps, cpuUs: (c.user + c.system) / Math.max(1, r.requests) };
+    };
     for (const enc of ['identity', 'gzip']) {
-      const ours: number[] = [];
-      const theirs: number[] = [];
+      const ours: { rps: number; cpuUs: number }[] = [];
+      const theirs: { rps: number; cpuUs: number }[] = [];
       const accept = enc === 'gzip' ? ['Accept-Encoding: gzip'] : [];
       for (let round = 0; round < 2; round++) {
-        ours.push(noErrors(await wrk(`${base}/`, [A, ...accept]), 'the overview').rps);
-        theirs.push(noErrors(await wrk(`${plain.url}/${enc === 'gzip' ? 'gzip' : ''}`, accept), 'the plain server').rps);
+        ours.push(await timed(`${base}/`, [A, ...accept], 'the overview'));
+        theirs.push(await timed(`${plain.url}/${enc === 'gzip' ? 'gzip' : ''}`, accept, 'the plain server'));
       }
+      const rps = (xs: { rps: number }[]) => mean(xs.map((x) => x.rps));
+      const cpu = (xs: { cpuUs: number }[]) => mean(xs.map((x) => x.cpuUs)).toFixed(0);
       say(
-        `wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s, ${enc === 'gzip' ? 'gzip' : 'as is'} (${kib(bytes.get(enc)!)}): overview ${mean(ours).toFixed(0)} req/s, plain node:http ${mean(theirs).toFixed(0)} req/s, ratio ${(mean(ours) / mean(theirs)).toFixed(2)}x (target >= 0.8x); rounds ${ours.map((x) => x.toFixed(0)).join(', ')} vs ${theirs.map((x) => x.toFixed(0)).join(', ')}`,
+        `wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s, ${enc === 'gzip' ? 'gzip' : 'as is'} (${kib(bytes.get(enc)!)}): overview ${rps(ours).toFixed(0)} req/s, plain node:http ${rps(theirs).toFixed(0)} req/s, ratio ${(rps(ours) / rps(theirs)).toFixed(2)}x (target >= 0.8x); rounds ${ours.map((x) => x.rps.toFixed(0)).join(', ')} vs ${theirs.map((x) => x.rps.toFixed(0)).join(', ')}; server CPU per request ${cpu(ours)} vs ${cpu(theirs)} µs`,
       );
     }
     if (errorNotes.length) say(`  errors in these rounds: ${errorNotes.join('; ')}`);
