@@ -18,7 +18,7 @@ import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
 import { selectSources, sources as allSources } from './sources/index.js';
 import type { AnyPlugin } from '../lib/checks/types.js';
 import type { CheckRunner, Source, SourceContext, SourceOutcome, SourcePart } from './sources/types.js';
-import { readSourceLastRuns, removeAcks, storeSummary } from '../lib/store/index.js';
+import { execNamed, readSourceLastRuns, removeAcks, storeSummary } from '../lib/store/index.js';
 import { mergeParts, mergeSummaries } from './summary.js';
 import { phase } from '../lib/phases.js';
 
@@ -185,7 +185,12 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
     sources: list.map((s) => s.name),
   };
   try {
-    await storeSummary(redis, k, summary, config.retention.runs, { last: await lastOfAll(redis, k, summary, parts.map((p) => p.summary)), perSource: parts.map((p) => p.summary) });
+    const perSource = parts.map((p) => p.summary);
+    const merged = await lastOfAll(redis, k, summary, perSource);
+    await storeSummary(redis, k, summary, config.retention.runs, { last: merged.last, perSource });
+    await settleLast(redis, k, perSource, merged.others).catch((e: unknown) =>
+      log.warn('cannot check the last run shown against the other sources', { error: describeError(e) }),
+    );
   } catch (e) {
     log.error('cannot store the run summary', { error: describeError(e) });
     if (summary.status !== 'failed') summary = { ...summary, status: 'failed', errors: [...summary.errors, `summary not stored: ${describeError(e)}`] };
@@ -199,13 +204,32 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
 
 /**
  * What the dashboard shows as the last run: this run when it covered every source, else this run's
- * source summaries merged with the newest stored summary of each other source.
+ * source summaries merged with the newest stored summary of each other source; `others` is the id of
+ * each other source's summary that went into the merge (undefined: it had none).
  */
-async function lastOfAll(redis: Redis, k: Keys, summary: RunSummary, perSource: RunSummary[]): Promise<RunSummary> {
-  const others = allSources.map((s) => s.name).filter((n) => !perSource.some((p) => p.sources?.includes(n)));
-  if (others.length === 0) return summary;
-  const stored = await readSourceLastRuns(redis, k, others);
-  return mergeSummaries([...perSource, ...stored.values()]);
+async function lastOfAll(redis: Redis, k: Keys, summary: RunSummary, perSource: RunSummary[]): Promise<{ last: RunSummary; others: Map<string, string | undefined> }> {
+  const names = allSources.map((s) => s.name).filter((n) => !perSource.some((p) => p.sources?.includes(n)));
+  if (names.length === 0) return { last: summary, others: new Map() };
+  const stored = await readSourceLastRuns(redis, k, names);
+  return { last: mergeSummaries([...perSource, ...stored.values()]), others: new Map(names.map((n) => [n, stored.get(n)?.id])) };
+}
+
+/**
+ * Another source's run may store its summary between this run's read of the others and its write
+ * (runs of different sources go on at the same time): then the merged last run would miss it. So,
+ * once this run's summaries are stored, the others are read again and, when one changed, the merge is
+ * stored again. A run that stores after that read reads this run's summary itself, so whichever run
+ * writes last has the newest of every source.
+ */
+async function settleLast(redis: Redis, k: Keys, perSource: RunSummary[], others: ReadonlyMap<string, string | undefined>): Promise<void> {
+  let seen = others;
+  for (let i = 0; i < 5 && seen.size > 0; i++) {
+    const now = await readSourceLastRuns(redis, k, [...seen.keys()]);
+    if ([...seen].every(([n, id]) => now.get(n)?.id === id)) return;
+    const m = redis.multi().set(k.lastRun, JSON.stringify(mergeSummaries([...perSource, ...now.values()]))).incr(k.dataVersion);
+    await execNamed(m, 'storing the last run', (j) => [k.lastRun, k.dataVersion][j]);
+    seen = new Map([...seen.keys()].map((n) => [n, now.get(n)?.id]));
+  }
 }
 
 /** 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors. */

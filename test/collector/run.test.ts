@@ -292,6 +292,46 @@ describe('runCollect', () => {
     expect(await r.redis.llen(k.runs)).toBe(2);
   });
 
+  it('runs of two sources that store at the same moment: the last run shown still has the newest of each', async () => {
+    const config = configWith();
+    // The reputation run reads the maillog source's summary, then waits (as if slow) until the maillog
+    // run has stored its own, then stores: the merge it read is stale by then.
+    let gate!: () => void;
+    const opened = new Promise<void>((res) => (gate = res));
+    let held = false;
+    const slow = new Proxy(r.redis, {
+      get(target, prop) {
+        if (prop === 'mget') {
+          return async (...keyList: string[]) => {
+            const res = await target.mget(...keyList);
+            if (!held && keyList.includes(k.sourceLastRun('maillog'))) {
+              held = true;
+              await opened;
+            }
+            return res;
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const repRun = runCollect({ ...deps({ config, only: ['reputation'] }), redis: slow });
+    const deadline = Date.now() + 30_000;
+    while (!held) {
+      if (Date.now() > deadline) throw new Error('the reputation run never read the maillog summary');
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    const ml = await runCollect(deps({ config, only: ['maillog'] }));
+    gate();
+    const rep = await repRun;
+    expect(rep.status).toBe('ok');
+    // The maillog run finished later (its clock is 15 min on): the merge is named after it and holds both.
+    const last = await getJson<RunSummary>(k.lastRun);
+    expect(last).toMatchObject({ id: ml.id, startedAt: rep.startedAt, finishedAt: ml.finishedAt });
+    expect([...(last.sources ?? [])].sort()).toEqual(['maillog', 'reputation']);
+    expect(last.checks).toMatchObject({ dnsbl: { ok: 3 }, maillog: { skipped: 2 } });
+  });
+
   it('a Redis failure during the run gives a failed summary, not a crash, and releases the lock', async () => {
     const config = configWith();
     // A key of the wrong type makes the host-index write fail inside the transaction.
