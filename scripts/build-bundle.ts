@@ -7,7 +7,7 @@
  *    (tree-shaken: `import * as z from 'zod'`), yaml, ioredis, ssh2 and nodemailer, with their own
  *    dependencies; their `__dirname`/`__filename` still name their folder in node_modules, and native
  *    addons (ssh2's crypto binding, cpu-features) are required from there. The other npm packages
- *    (hono, bullmq, imapflow, ...) stay in node_modules, required by the command that uses them.
+ *    (hono, bullmq, csv-parse, ...) stay in node_modules, required by the command that uses them.
  *    Commands stay lazy: esbuild turns each `import()` of a module into a function that runs it on
  *    first use.
  *  - `import.meta.url` is the bundle's own URL: what is found from it (package.json, views/assets,
