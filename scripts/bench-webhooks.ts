@@ -3,7 +3,9 @@
  * each) from wrk on loopback into mtarep's real webhook route (signature check, replay window, parse,
  * the exactly-once Lua step, graph counters) backed by a throwaway redis-server on a free port.
  * Prints events/s accepted and counted, p50/p99 per request, and the ratio to the same server
- * answering 200 without doing anything (it reads the body and returns). After every run the counts
+ * answering 200 without doing anything (it reads the body and returns). The server is served as
+ * startServer serves it: the webhook POSTs on its hot path before Hono (web/hot-path.ts), the
+ * do-nothing route through Hono. After every run the counts
  * are verified: every answer wrk got was 200; events the server acknowledged as counted == events in
  * Redis's per-type counts == graph counter total == distinct event ids remembered; then every batch
  * of the run is sent again (as an ESP retries what it got no answer for) and the totals must be
@@ -22,6 +24,7 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +39,7 @@ import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { HtpasswdStore } from '../web/auth.js';
 import { dashboardApp } from '../web/dashboard.js';
 import { machineApp } from '../web/machine.js';
-import { composeApp, webContext } from '../web/server.js';
+import { composeApp, serverHotPath, webContext } from '../web/server.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONN = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
@@ -230,18 +233,6 @@ async function measured<T extends { responses: number }>(redis: Redis, name: str
 
 const workText = (w: Work) => `CPU per request: node ${w.nodeMs.toFixed(2)} ms (of which system ${w.nodeSysMs.toFixed(2)}), redis ${w.redisMs.toFixed(2)} ms; redis commands per request ${w.commands.toFixed(1)}${w.top ? ` (${w.top})` : ''}${w.scripts > 0 ? `; script calls per request ${w.scripts.toFixed(2)}` : ''}`;
 
-/**
- * A reply's text without changing how it is sent: @hono/node-server keeps a string body in the
- * Response (under a symbol it does not export) and writes it directly; `res.clone()` would turn the
- * reply into web streams, work the do-nothing route's reply does not do. Clone only as a fallback.
- */
-async function replyText(res: Response): Promise<string> {
-  const sym = Object.getOwnPropertySymbols(res).find((s) => s.description === 'cache');
-  const cached = sym ? (res as unknown as Record<symbol, unknown>)[sym] : undefined;
-  if (Array.isArray(cached) && typeof cached[1] === 'string') return cached[1];
-  return res.clone().text();
-}
-
 async function main() {
   const which = await run('sh', ['-c', 'command -v wrk']).catch(() => null);
   if (!which) throw new Error('wrk is not installed: sudo apt-get install wrk');
@@ -267,25 +258,28 @@ async function main() {
       return c.json({ received: 0 }, 200);
     });
     const app = composeApp({ machine, dashboard: dashboardApp(w, htpasswd), log: silentLogger });
-    // Server side: requests in flight (to wait for the ones wrk abandons at its deadline) and the
-    // events the server acknowledged as counted.
+    // Served as startServer serves it: its hot path (web/hot-path.ts: the webhook POSTs) before Hono's
+    // listener; the do-nothing route is Hono's. Around both, the server side of the measurement:
+    // requests in flight (to wait for the ones wrk abandons at its deadline) and the events the server
+    // acknowledged as counted (read from the answer as it is written, not changing how it is sent).
+    const hot = await serverHotPath(w, htpasswd);
     let inFlight = 0;
     let acked = 0;
-    // The env (Node's request and response) is passed on as @hono/node-server passes it to the app.
-    const fetchCounted = async (req: Request, env: unknown) => {
-      inFlight++;
-      try {
-        const res = await app.fetch(req, env);
-        if (res.status === 200 && req.url.endsWith('/webhooks/sendgrid')) {
-          const text = await replyText(res);
-          acked += Number(/"counted":(\d+)/.exec(text)?.[1] ?? 0);
+    const createServer = ((options: http.ServerOptions, listener: http.RequestListener) =>
+      http.createServer(options, (req, res) => {
+        inFlight++;
+        res.once('close', () => inFlight--);
+        if (req.url === '/webhooks/sendgrid') {
+          const end = res.end;
+          res.end = function (this: http.ServerResponse, ...args: unknown[]) {
+            const chunk = args[0];
+            if (res.statusCode === 200 && (typeof chunk === 'string' || Buffer.isBuffer(chunk))) acked += Number(/"counted":(\d+)/.exec(chunk.toString())?.[1] ?? 0);
+            return (end as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+          } as typeof res.end;
         }
-        return res;
-      } finally {
-        inFlight--;
-      }
-    };
-    const server = serve({ fetch: fetchCounted, hostname: '127.0.0.1', port: 0 });
+        if (!hot(req, res)) listener(req, res);
+      })) as unknown as typeof http.createServer;
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, createServer });
     await new Promise<void>((r) => server.once('listening', () => r()));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const script = path.join(dir, 'sendgrid.lua');

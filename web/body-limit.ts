@@ -74,7 +74,19 @@ export async function readBody(c: Context): Promise<Buffer> {
   return Buffer.from(await c.req.arrayBuffer());
 }
 
-function readIncoming(incoming: IncomingMessage, size: number): Promise<Buffer> {
+/**
+ * The body length a request declares, when it is read straight from Node (readIncoming): a valid
+ * Content-Length within the limit and no Transfer-Encoding; else null (bodyLimit and readBody decide).
+ */
+export function declaredLength(incoming: IncomingMessage, limit = maxBodyBytes): number | null {
+  const declared = incoming.headers['content-length'];
+  if (declared === undefined || incoming.headers['transfer-encoding'] !== undefined || !/^\d+$/.test(declared)) return null;
+  const size = Number(declared);
+  return size <= limit ? size : null;
+}
+
+/** Exactly `size` declared bytes of a request not read yet, as one Buffer (no copy when they come in one chunk). */
+export function readIncoming(incoming: IncomingMessage, size: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let got = 0;

@@ -6,8 +6,8 @@
  *   when no machine route answers it, so a route is outside the login only if it is registered there.
  * Around both: secure headers (CSP, no inline script) and `Cache-Control: no-store` on every response,
  * and one error handler (Redis failures become a fast 503 page, JSON under /api).
- * On a socket (startServer), a cached overview whose version is known goes out before Hono
- * (web/hot-path.ts) with the same headers, the data version is watched (web/version-watch.ts), and
+ * On a socket (startServer), a cached overview whose version is known and an ESP webhook POST are
+ * answered before Hono (web/hot-path.ts) with the same headers, the data version is watched (web/version-watch.ts), and
  * the overview is built in a worker thread (web/render-thread.ts).
  */
 import http from 'node:http';
@@ -34,7 +34,7 @@ import { CsrfTokens } from './csrf.js';
 import { dashboardApp } from './dashboard.js';
 import { VersionReader } from './data.js';
 import type { WebEnv } from './env.js';
-import { overviewHotPath } from './hot-path.js';
+import { hotPaths, overviewHotPath, webhookHotPath, type HotPath } from './hot-path.js';
 import { RenderThread, redisTargetOf } from './render-thread.js';
 import { machineApp } from './machine.js';
 import { watchVersion, type VersionWatchOptions } from './version-watch.js';
@@ -208,9 +208,18 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
   return buildApp(deps).app;
 }
 
+/**
+ * What startServer answers before Hono (web/hot-path.ts): a cached overview, the ESP webhooks' POSTs.
+ * Exported for the benchmarks, which serve their app the way startServer does.
+ */
+export async function serverHotPath(w: WebContext, htpasswd: HtpasswdStore): Promise<HotPath> {
+  const shared = await securityHeaderValues();
+  return hotPaths(overviewHotPath(w, htpasswd, shared), webhookHotPath(w, shared));
+}
+
 export async function startServer(deps: WebDeps): Promise<RunningServer> {
   const { app, w, htpasswd } = buildApp(deps);
-  const hot = overviewHotPath(w, htpasswd, await securityHeaderValues());
+  const hot = await serverHotPath(w, htpasswd);
   const watch = deps.versionWatch === false ? null : watchVersion(deps.redis, w.k, w.version, deps.log, deps.versionWatch);
   const thread = (deps.renderThread ?? deps.plugins === undefined) ? new RenderThread({ config: deps.config, redis: redisTargetOf(deps.redis) }, deps.log) : null;
   if (thread) w.renderThread = thread;
