@@ -63,6 +63,24 @@ describe('IngestQueue', () => {
     expect(latest.map((e) => e.id)).toEqual(batches.flatMap((b) => b.events.map((e) => e.id)).reverse());
   });
 
+  it('a batch the newer batches of its call push out of the latest events is not written there at all', async () => {
+    const q = new IngestQueue(t.redis, k, opts);
+    await t.redis.config('RESETSTAT');
+    const batches = Array.from({ length: 8 }, (_, b) => sg(b * 100, 100));
+    await Promise.all(batches.map((b) => q.ingest(b.events, { now: NOW, latest: { format: 'sendgrid', payload: b.raw } })));
+    expect(q.calls).toBe(2);
+    expect(await sent()).toBe(800);
+    // The newest 500 events, as when the batches come one by one.
+    const latest = await latestEvents(await t.redis.lrange(k.espEvents, 0, -1), 10_000);
+    expect(latest).toHaveLength(500);
+    expect(latest[0]!.id).toBe('sg-evt-799-delivered');
+    expect(latest.at(-1)!.id).toBe('sg-evt-300-delivered');
+    // The first batch alone, then of the seven stored together only the newest five: the two older
+    // ones would have been pushed out by them at once.
+    const lpush = /cmdstat_lpush:calls=(\d+)/.exec(await t.redis.info('commandstats'))?.[1];
+    expect(Number(lpush)).toBe(2 * (1 + 5));
+  });
+
   it('a batch and its retry stored in the same call count once', async () => {
     const q = new IngestQueue(t.redis, k, opts);
     const first = sg(0, 5);

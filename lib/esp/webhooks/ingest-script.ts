@@ -25,8 +25,10 @@ import crypto from 'node:crypto';
  * Returns a string of n digits, one per id in ARGV order: 2 counted now and settled a probe, 1
  * counted now, 0 already counted (an earlier request, or earlier in this call: a batch and its retry
  * stored together count once).
- * Work per batch: one SMISMEMBER per seen set and one SADD for the ids, one HINCRBY per (hash,
- * field), one list entry for the latest events; nothing per event but a table lookup. Every key's
+ * Work per batch: one SMISMEMBER per seen set that exists and one SADD for the ids, one HINCRBY per
+ * (hash, field), one list entry for the latest events (none for a batch the newer batches of the same
+ * call push out at once; the list is trimmed with LTRIM, which copies nothing back into the script);
+ * nothing per event but a table lookup. Every key's
  * type and every field the batch increments is checked before the first write, so a bad key
  * (another tool's string where a hash belongs) fails the whole request with nothing written; after
  * the checks no command can fail (message refs are read with MGET, which reads a key of another
@@ -84,14 +86,16 @@ for h = 1, nh do
     end
   end
 end
--- Ids counted before: one SMISMEMBER per seen set (in slices, unpack has a limit).
+-- Ids counted before: one SMISMEMBER per seen set that exists (in slices, unpack has a limit).
 local known = {}
 for s = 1, ns do
-  for j = 1, n, 1000 do
-    local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ids, j, math.min(j + 999, n)))
-    if iserr(r) then return bad(KEYS[sb + s], 'a set') end
-    for x = 1, #r do
-      if r[x] == 1 then known[j + x - 1] = true end
+  if redis.call('EXISTS', KEYS[sb + s]) == 1 then
+    for j = 1, n, 1000 do
+      local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ids, j, math.min(j + 999, n)))
+      if iserr(r) then return bad(KEYS[sb + s], 'a set') end
+      for x = 1, #r do
+        if r[x] == 1 then known[j + x - 1] = true end
+      end
     end
   end
 end
@@ -200,19 +204,35 @@ end
 if settled then redis.call('INCR', KEYS[6]) end
 if counted and member == 0 then redis.call('SADD', KEYS[1], ARGV[3]) end
 -- The latest events: one entry per batch with events counted now (its others listed as skipped),
--- trimmed by events.
-local mark
+-- trimmed by events: an entry stays while the events newer than it are fewer than kept (ARGV 4). A batch
+-- of this call that the newer batches of the call would push out at once is not pushed at all.
+local kept = tonumber(ARGV[4])
+local fresh = {}
 local start = 0
+for b = 1, nb do
+  local size = tonumber(ARGV[14 + 4 * (b - 1) + 3])
+  local f = 0
+  for p = start + 1, start + size do
+    if out[p] ~= '0' then f = f + 1 end
+  end
+  fresh[b] = f
+  start = start + size
+end
+local newer = 0
+local from = nb + 1
+for b = nb, 1, -1 do
+  if newer >= kept then break end
+  from = b
+  newer = newer + fresh[b]
+end
+local mark
+start = 0
 for b = 1, nb do
   local base = 14 + 4 * (b - 1)
   local size = tonumber(ARGV[base + 3])
-  local fresh = 0
-  for p = start + 1, start + size do
-    if out[p] ~= '0' then fresh = fresh + 1 end
-  end
-  if fresh > 0 then
+  if b >= from and fresh[b] > 0 then
     local skip = '-'
-    if fresh < size then
+    if fresh[b] < size then
       local at = {}
       for p in string.gmatch(ARGV[base + 4], '%d+') do at[#at + 1] = p end
       local s = {}
@@ -226,19 +246,24 @@ for b = 1, nb do
       if llen ~= mlen then redis.call('DEL', KEYS[2], KEYS[3]) end
       mark = tonumber(redis.call('LINDEX', KEYS[3], 0)) or 0
     end
-    mark = mark + fresh
+    mark = mark + fresh[b]
     redis.call('LPUSH', KEYS[2], ARGV[base + 1] .. ' ' .. skip .. '\\n' .. ARGV[base + 2])
     redis.call('LPUSH', KEYS[3], mark)
   end
   start = start + size
 end
 if mark then
-  local kept = tonumber(ARGV[4])
+  -- The entries pushed out, counted from the oldest (their marks are short strings), then one LTRIM
+  -- per list (RPOP would copy each popped batch into the script).
+  local drop = 0
   while true do
-    local tail = tonumber(redis.call('LINDEX', KEYS[3], -1))
+    local tail = tonumber(redis.call('LINDEX', KEYS[3], -1 - drop))
     if not tail or mark - tail < kept then break end
-    redis.call('RPOP', KEYS[2])
-    redis.call('RPOP', KEYS[3])
+    drop = drop + 1
+  end
+  if drop > 0 then
+    redis.call('LTRIM', KEYS[2], 0, -1 - drop)
+    redis.call('LTRIM', KEYS[3], 0, -1 - drop)
   end
 end
 return table.concat(out)
