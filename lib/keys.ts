@@ -67,7 +67,13 @@ export interface Keys {
   espSends: string;
   /** STRING JSON {sendId, to, at, headers} per message id a provider returned, with expiry: webhook events find their send (and probe). */
   espMessage(provider: string, messageId: string): string;
-  /** SET per provider and arrival day (UTC YYYYMMDD) of the webhook event ids / Mailgun tokens counted, with expiry: exactly-once counting and replay refusal. */
+  /**
+   * SET per provider and UTC day (YYYYMMDD) of the webhook event ids / Mailgun tokens counted, by the
+   * day of the signed time that comes with each id (EspEvent.idDay; an event without one: its arrival
+   * day), with an expiry renewed at each addition: exactly-once counting and replay refusal.
+   */
+  espIds(provider: string, yyyymmdd: string): string;
+  /** SET per provider and arrival day of the ids counted by versions before `espIds` (read only, while they exist: they expire within 6 days). */
   espSeen(provider: string, yyyymmdd: string): string;
   /** LIST of webhook batches (lib/esp/webhooks/latest.ts: a header line, then the vendor's raw body or JSON `EspEvent[]`), newest first: the ESP page's latest events. */
   espEvents: string;
@@ -128,6 +134,7 @@ export function keys(prefix: string): Keys {
     espProvider: (name) => `${prefix}esp:provider:${name}`,
     espSends: `${prefix}esp:sends`,
     espMessage: (provider, id) => `${prefix}esp:msg:${provider}:${id}`,
+    espIds: (provider, day) => `${prefix}esp:ids:${provider}:${day}`,
     espSeen: (provider, day) => `${prefix}esp:seen:${provider}:${day}`,
     espEvents: `${prefix}esp:events`,
     espEventMarks: `${prefix}esp:event-marks`,

@@ -311,7 +311,7 @@ async function main() {
       const count = async () => ({
         stored: await sumHashes(redis, `${k.espEventCounts('*')}`),
         graph: await sumHashes(redis, 'espbench:*'),
-        seen: await sumSets(redis, k.espSeen('sendgrid', '*')),
+        seen: await sumSets(redis, k.espIds('sendgrid', '*')),
       });
       const c1 = await count();
       const ackedRun = acked;

@@ -108,8 +108,9 @@ describe('IngestQueue', () => {
     const [a, b, c] = await Promise.all([q.ingest(sg(0, 3).events, { now: NOW }), q.ingest(sg(10, 3).events, { now: later }), q.ingest(sg(20, 3).events, { now: NOW })]);
     expect([a, b, c].map((r) => r!.counted.every(Boolean))).toEqual([true, true, true]);
     expect(q.calls).toBe(3);
-    expect(await t.redis.scard(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toBe(6);
-    expect(await t.redis.scard(k.espSeen('sendgrid', dayKey(later, 'UTC')))).toBe(3);
+    // The ids are kept by the events' own day, whatever the day they arrived on.
+    expect(await t.redis.scard(k.espIds('sendgrid', dayKey(new Date(TS * 1000), 'UTC')))).toBe(9);
+    expect(await t.redis.exists(k.espIds('sendgrid', dayKey(later, 'UTC')))).toBe(0);
   });
 
   it('a key of the wrong type fails only the batches touching it; nothing of theirs is written', async () => {
@@ -120,7 +121,8 @@ describe('IngestQueue', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(BadKeyError);
     expect(await sent()).toBe(6);
-    expect(await t.redis.scard(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toBe(6);
+    expect(await t.redis.scard(k.espIds('sendgrid', dayKey(new Date(TS * 1000), 'UTC')))).toBe(6);
+    expect(await t.redis.exists(k.espIds('sendgrid', dayKey(new Date(otherDay * 1000), 'UTC')))).toBe(0);
   });
 
   it('Redis unreachable: every request of the call fails, and the queue keeps working afterwards', async () => {

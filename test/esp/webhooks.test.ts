@@ -100,6 +100,7 @@ describe('SendGrid webhook', () => {
       type: 'bounced',
       espEvent: 'bounce',
       at: '2024-05-01T12:00:00.000Z',
+      idDay: 19844,
       recipient: 'd@gmail.com',
       domain: 'gmail.com',
       messageId: 'sgmsg4',
@@ -120,7 +121,7 @@ describe('SendGrid webhook', () => {
     expect(await t.redis.hget(k.espEventCounts(day), 'sendgrid:delivered')).toBe('4');
   });
 
-  it('ids are remembered across days (the last 5 days of arrival); odd ids (a tab, a newline) are deduplicated too', async () => {
+  it('ids are remembered across days in the one set of their event day, 5 days past its last addition; odd ids (a tab, a newline) are deduplicated too', async () => {
     const at = (days: number) => new Date(NOW.getTime() + days * 86_400_000);
     const appAt = (d: Date) => createApp({ config: config(), redis: t.redis, log: silentLogger, now: () => d });
     const events = [batch[0], sgEvent(20, 'delivered', 'y@gmail.com', { sg_event_id: 'with\ttab' }), sgEvent(21, 'delivered', 'y@gmail.com', { sg_event_id: 'with\nnewline' })];
@@ -129,10 +130,53 @@ describe('SendGrid webhook', () => {
     expect(await post(at(0))).toMatchObject({ counted: 0, duplicates: 3 });
     expect(await post(at(2))).toMatchObject({ counted: 0, duplicates: 3 });
     expect(await post(at(4))).toMatchObject({ counted: 0, duplicates: 3 });
-    expect(await t.redis.smembers(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toHaveLength(3);
-    expect(await t.redis.ttl(k.espSeen('sendgrid', dayKey(NOW, 'UTC')))).toBeGreaterThan(5 * 86400);
-    // Past the window (ESPs retry for up to 3 days): the same ids count again.
+    // One set: the events' day (UTC), whatever the day they arrived on.
+    const set = k.espIds('sendgrid', dayKey(NOW, 'UTC'));
+    expect(await t.redis.keys(k.espIds('sendgrid', '*'))).toEqual([set]);
+    expect(await t.redis.smembers(set)).toHaveLength(3);
+    expect(await t.redis.ttl(set)).toBeGreaterThan(5 * 86400 - 60);
+    // Once the set has expired (5 days after its last addition; ESPs retry for up to 3), the same ids count again.
+    await t.redis.del(set);
     expect(await post(at(6))).toMatchObject({ counted: 3, duplicates: 0 });
+  });
+
+  it('an event is looked up in the set of its own day only: one SMISMEMBER however many days of sets exist', async () => {
+    const d = (days: number) => dayKey(new Date(NOW.getTime() + days * 86_400_000), 'UTC');
+    for (let i = -4; i <= 0; i++) await t.redis.sadd(k.espIds('sendgrid', d(i)), `other-${i}`);
+    // An event of yesterday arriving today, already counted yesterday, and one of today.
+    await t.redis.sadd(k.espIds('sendgrid', d(-1)), 'sg-evt-30-delivered');
+    await t.redis.expire(k.espIds('sendgrid', d(0)), 100);
+    const events = [sgEvent(30, 'delivered', 'a@gmail.com', {}, nowSec - 86400), sgEvent(31, 'delivered', 'b@gmail.com', {}, nowSec)];
+    await t.redis.config('RESETSTAT');
+    const res = await postSendgrid(app(), events);
+    expect(await res.json()).toMatchObject({ counted: 1, duplicates: 1 });
+    const stats = await t.redis.info('commandstats');
+    expect(/cmdstat_smismember:calls=(\d+)/.exec(stats)?.[1]).toBe('2');
+    expect(await t.redis.sismember(k.espIds('sendgrid', d(0)), 'sg-evt-31-delivered')).toBe(1);
+    expect(await t.redis.sismember(k.espIds('sendgrid', d(-1)), 'sg-evt-31-delivered')).toBe(0);
+    // The expiry of a set written to starts again: 5 days past its last addition.
+    expect(await t.redis.ttl(k.espIds('sendgrid', d(0)))).toBeGreaterThan(5 * 86400 - 60);
+  });
+
+  it('an event without a usable timestamp goes in the set of its arrival day and is looked up in the last 5 days of arrival', async () => {
+    const at = (days: number) => new Date(NOW.getTime() + days * 86_400_000);
+    const appAt = (dt: Date) => createApp({ config: config(), redis: t.redis, log: silentLogger, now: () => dt });
+    const events = [{ ...sgEvent(40, 'delivered', 'a@gmail.com'), timestamp: 'soon' }];
+    const post = async (dt: Date) => (await postSendgrid(appAt(dt), events, dt.getTime() / 1000)).json();
+    expect(await post(at(0))).toMatchObject({ counted: 1 });
+    expect(await t.redis.sismember(k.espIds('sendgrid', dayKey(NOW, 'UTC')), 'sg-evt-40-delivered')).toBe(1);
+    expect(await post(at(4))).toMatchObject({ counted: 0, duplicates: 1 });
+    // Beyond the window of arrival days.
+    expect(await post(at(5))).toMatchObject({ counted: 1, duplicates: 0 });
+  });
+
+  it('ids counted by the earlier version (sets by arrival day) are still found while those sets exist', async () => {
+    // Counted yesterday by the earlier version, which kept ids by arrival day.
+    const yesterday = dayKey(new Date(NOW.getTime() - 86_400_000), 'UTC');
+    await t.redis.sadd(k.espSeen('sendgrid', yesterday), 'sg-evt-1-delivered');
+    const res = await postSendgrid(app(), batch.slice(0, 2));
+    expect(await res.json()).toMatchObject({ counted: 1, duplicates: 1 });
+    expect(await counters('sent')).toEqual({ 'gmail.com': '1' });
   });
 
   it('a tampered body, a wrong key, a missing header or a stale timestamp is refused and writes nothing', async () => {
@@ -190,6 +234,10 @@ describe('Mailgun webhook', () => {
     expect(ev).toMatchObject({ provider: 'mailgun', type: 'bounced', espEvent: 'failed/permanent', messageId: '20240501.1.abc@mg.example.com', smtpStatus: '5.1.1', reason: 'The email account does not exist' });
     const replay = await post(a, body);
     expect(replay.status).toBe(406);
+    // event-data is not signed: a replay with another event time is the same token, found the same way.
+    const moved = JSON.parse(body) as { 'event-data': { timestamp: number } };
+    moved['event-data'].timestamp -= 3 * 86400;
+    expect((await post(a, JSON.stringify(moved))).status).toBe(406);
     expect(await counters('bounced')).toEqual({ 'example.org': '1' });
     // A temporary failure is a deferral.
     expect((await post(a, mailgunBody(MG_KEY, failed('temporary'), nowSec, 'tok-2'))).status).toBe(200);

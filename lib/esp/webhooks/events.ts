@@ -34,6 +34,14 @@ export interface EspEvent {
   espEvent: string;
   /** ISO time of the event (the vendor's timestamp). */
   at: string;
+  /**
+   * The UTC day (days since the epoch) of a time that the signature fixes together with `id`, so
+   * every delivery of the event has the same one: it decides the one seen-id set the id can be in
+   * (lib/esp/webhooks/ingest.ts). SendGrid: the event's `timestamp` and Mandrill: its `ts` (both in
+   * the signed body); Mailgun: the signature's timestamp (its `event-data` is not signed). Absent
+   * when the event has no usable time: then the sets of the last days of arrival are checked.
+   */
+  idDay?: number;
   recipient?: string;
   /** Lower-cased domain of the recipient: the field of the graph counters. */
   domain?: string;
@@ -69,11 +77,23 @@ export class BadPayloadError extends Error {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
 
+/** Epoch ms of a vendor's epoch-seconds timestamp, undefined when it is not a usable one. */
+function msOf(epochSec: unknown): number | undefined {
+  const n = typeof epochSec === 'string' ? Number(epochSec) : epochSec;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 1e11) return undefined;
+  return Math.round(n * 1000);
+}
+
 /** The event's time; an event without a usable timestamp counts on the day it arrived. */
 function isoOf(epochSec: unknown, received: Date): string {
-  const n = typeof epochSec === 'string' ? Number(epochSec) : epochSec;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > 1e11) return received.toISOString();
-  return new Date(Math.round(n * 1000)).toISOString();
+  const ms = msOf(epochSec);
+  return ms === undefined ? received.toISOString() : new Date(ms).toISOString();
+}
+
+/** The UTC day (days since the epoch) of a signed epoch-seconds timestamp (EspEvent.idDay). */
+export function idDayOf(epochSec: unknown): number | undefined {
+  const ms = msOf(epochSec);
+  return ms === undefined ? undefined : Math.floor(ms / 86_400_000);
 }
 
 /** One event, with only the optional fields that have a value (built directly: this runs per event of every batch). */
@@ -83,12 +103,14 @@ function makeEvent(
   type: EspEventType,
   espEvent: string,
   at: string,
+  idDay: number | undefined,
   recipient: string | undefined,
   messageId: string | undefined,
   smtpStatus: string | undefined,
   reason: string | undefined,
 ): EspEvent {
   const e: EspEvent = { provider, id, type, espEvent, at };
+  if (idDay !== undefined) e.idDay = idDay;
   if (recipient !== undefined) {
     e.recipient = recipient;
     const i = recipient.lastIndexOf('@');
@@ -145,14 +167,14 @@ function messageIdOf(sgMessageId: string): string {
 export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
   if (!Array.isArray(body)) throw new BadPayloadError('the body must be a JSON array of events');
   // The events of a batch share a handful of timestamps: each is formatted once.
-  const times = new Map<unknown, string>();
+  const times = new Map<unknown, { iso: string; day: number | undefined }>();
   const timeOf = (ts: unknown) => {
-    let iso = times.get(ts);
-    if (iso === undefined) {
-      iso = isoOf(ts, received);
-      times.set(ts, iso);
+    let t = times.get(ts);
+    if (t === undefined) {
+      t = { iso: isoOf(ts, received), day: idDayOf(ts) };
+      times.set(ts, t);
     }
-    return iso;
+    return t;
   };
   return body.map((raw: unknown) => {
     if (raw === null || typeof raw !== 'object') throw new BadPayloadError('an event is not an object');
@@ -163,12 +185,14 @@ export function parseSendgrid(body: unknown, received: Date): EspEvent[] {
     // A bounce with a 4.x.x status is a soft bounce; a `blocked` bounce may carry no status at all.
     if (name === 'bounce') type = status?.startsWith('4') ? 'deferred' : 'bounced';
     const sgMessageId = str(e.sg_message_id);
+    const time = timeOf(e.timestamp);
     return makeEvent(
       'sendgrid',
       str(e.sg_event_id) ?? contentId(e),
       type,
       name === 'bounce' && str(e.type) === 'blocked' ? 'bounce/blocked' : name,
-      timeOf(e.timestamp),
+      time.iso,
+      time.day,
       str(e.email),
       sgMessageId ? messageIdOf(sgMessageId) : undefined,
       status,
@@ -189,8 +213,8 @@ const mailgunTypes: Record<string, EspEventType> = {
   unsubscribed: 'unsubscribed',
 };
 
-/** One Mailgun webhook: `event-data` of the JSON body; the token (signed) is its id. */
-export function parseMailgun(eventData: unknown, token: string, received: Date): EspEvent {
+/** One Mailgun webhook: `event-data` of the JSON body; the token (signed, with `signedTimestamp`) is its id. */
+export function parseMailgun(eventData: unknown, token: string, signedTimestamp: string, received: Date): EspEvent {
   if (eventData === null || typeof eventData !== 'object') throw new BadPayloadError('event-data is missing');
   const e = eventData as Record<string, unknown>;
   const name = str(e.event) ?? 'unknown';
@@ -205,6 +229,7 @@ export function parseMailgun(eventData: unknown, token: string, received: Date):
     type,
     name === 'failed' ? `failed/${str(e.severity) ?? 'permanent'}` : name,
     isoOf(e.timestamp, received),
+    idDayOf(signedTimestamp),
     str(e.recipient),
     mid ? mid.replace(/^<(.*)>$/, '$1') : undefined,
     str(ds['enhanced-code']) ?? str(ds.code),
@@ -228,6 +253,7 @@ const mailgunLegacyTypes: Record<string, EspEventType> = {
  * except token / timestamp / signature, whose last value is (the caller verified those).
  */
 export function parseMailgunLegacy(fields: readonly [string, string][], token: string, received: Date): EspEvent {
+  // The last timestamp field is the signed one (the caller verified it with the token).
   const first = (name: string) => fields.find(([n]) => n === name)?.[1];
   const name = first('event') ?? 'unknown';
   const mid = first('Message-Id') ?? first('message-id');
@@ -238,6 +264,7 @@ export function parseMailgunLegacy(fields: readonly [string, string][], token: s
     mailgunLegacyTypes[name] ?? 'unknown',
     name,
     isoOf(timestamp, received),
+    idDayOf(timestamp),
     str(first('recipient')),
     mid ? mid.trim().replace(/^<(.*)>$/, '$1') : undefined,
     str(first('code')),
@@ -278,6 +305,7 @@ export function parseMandrill(events: unknown, received: Date): EspEvent[] {
       mandrillTypes[name] ?? 'unknown',
       name,
       isoOf(e.ts, received),
+      idDayOf(e.ts),
       str(msg.email),
       messageId,
       enhanced ?? (diag ? /\b([245]\d\d)\b/.exec(diag)?.[1] : undefined),

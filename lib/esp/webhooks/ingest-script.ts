@@ -7,25 +7,31 @@ import crypto from 'node:crypto';
 
 /*
  * KEYS: 1 counter-id set, 2 latest-events list, 3 its marks list, 4 probe records hash, 5 open probes
- *       zset, 6 data version, 7..(6+nSeen) the provider's seen-id sets (today's first, then the older
- *       days), then nHashes distinct hashes the batch increments (per-day event counts and graph
- *       counters), then nRefs message-ref keys (esp:msg:<provider>:<id>).
- * ARGV: 1 seen-set TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nSeen, 6 nHashes, 7 nRefs,
- *       8 the probe header name, 9 the groups, one line each `a fieldA b fieldB count`: the events
+ *       zset, 6 data version, 7..(6+nSeen) the provider's id sets (esp:ids, one per day) the call's
+ *       ids belong to, then nLegacy sets of ids by arrival day of earlier versions (esp:seen: only read,
+ *       while they exist), then nHashes distinct hashes the batch increments (per-day event counts and
+ *       graph counters), then nRefs message-ref keys (esp:msg:<provider>:<id>).
+ * ARGV: 1 id-set TTL s, 2 counter TTL s, 3 counters id, 4 events kept, 5 nSeen, 6 nHashes, 7 nRefs,
+ *       8 the probe header name, 9 the groups, one line each `a fieldA b fieldB s count`: the events
  *       grouped by what they increment (hash index a += fieldA, hash index b += fieldB; b 0: no graph
- *       counter; indexes 1-based among the hashes), 10 n (events), 11 the n event ids in group order,
+ *       counter; indexes 1-based among the hashes) and by the id set s (1-based) their ids are looked
+ *       up in and added to (s 0: events without a signed time, looked up in the window's sets and
+ *       added to its first), 10 n (events), 11 the n event ids in group order,
  *       one per line (few large arguments cost much less to send than many small ones), 12 the id
  *       positions (1-based) of the nRefs events that can settle a probe, in ref order, 13 the bounce
  *       JSON each of those probes gets (one per line), 14 nBatches: the request's batches (several
  *       when requests arriving together are stored in one call, lib/esp/webhooks/ingest-queue.ts),
- *       whose groups and ids follow each other in that order; then 4 per batch: the latest-events
+ *       whose groups and ids follow each other in that order, 15 the window: the indexes of the id
+ *       sets of the last days of arrival (today's first; '' when no group has s 0), 16 nLegacy; then
+ *       4 per batch: the latest-events
  *       entry's header (lib/esp/webhooks/latest.ts, without its skip field), its payload, the
  *       batch's number of events, and their positions in the payload (0-based, space-separated, in
  *       id order; read only when part of the batch was seen before).
  * Returns a string of n digits, one per id in ARGV order: 2 counted now and settled a probe, 1
  * counted now, 0 already counted (an earlier request, or earlier in this call: a batch and its retry
  * stored together count once).
- * Work per batch: one SMISMEMBER per seen set that exists and one SADD for the ids, one HINCRBY per
+ * Work per batch: one SMISMEMBER per id set that exists (one set: the day of the events) and one
+ * SADD for the ids (plus one SMISMEMBER per legacy set that still exists), one HINCRBY per
  * (hash, field), one list entry for the latest events (none for a batch the newer batches of the same
  * call push out at once; the list is trimmed with LTRIM, which copies nothing back into the script);
  * nothing per event but a table lookup. Every key's
@@ -36,14 +42,17 @@ import crypto from 'node:crypto';
  */
 export const ingestScript = `
 local ns, nh, nr, n, nb = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[10]), tonumber(ARGV[14])
+local nl = tonumber(ARGV[16])
+local pb = 16
 local sb = 6
-local hb = sb + ns
+local lb = sb + ns
+local hb = lb + nl
 local rb = hb + nh
 local ids = {}
 for id in string.gmatch(ARGV[11], '[^\\n]+') do ids[#ids + 1] = id end
 if #ids ~= n then return redis.error_reply('BADARG ids') end
 local inBatches = 0
-for b = 1, nb do inBatches = inBatches + tonumber(ARGV[14 + 4 * b - 1]) end
+for b = 1, nb do inBatches = inBatches + tonumber(ARGV[pb + 4 * b - 1]) end
 if inBatches ~= n then return redis.error_reply('BADARG batch sizes') end
 local function iserr(r) return type(r) == 'table' and r.err ~= nil end
 local function bad(key, what) return redis.error_reply('BADKEY ' .. key .. ' is not ' .. what) end
@@ -63,10 +72,10 @@ local function want(h, f)
   if not l then l = {}; listed[h] = l; fields[h] = {} end
   if not l[f] then l[f] = true; table.insert(fields[h], f) end
 end
-for a, fa, b, fb, c in string.gmatch(ARGV[9], '(%d+) (%S+) (%d+) (%S+) (%d+)') do
-  local g = { tonumber(a), fa, tonumber(b), fb, tonumber(c) }
+for a, fa, b, fb, s, c in string.gmatch(ARGV[9], '(%d+) (%S+) (%d+) (%S+) (%d+) (%d+)') do
+  local g = { tonumber(a), fa, tonumber(b), fb, tonumber(s), tonumber(c) }
   groups[#groups + 1] = g
-  total = total + g[5]
+  total = total + g[6]
   want(g[1], fa)
   if g[3] > 0 then want(g[3], fb) end
 end
@@ -86,18 +95,58 @@ for h = 1, nh do
     end
   end
 end
--- Ids counted before: one SMISMEMBER per seen set that exists (in slices, unpack has a limit).
-local known = {}
-for s = 1, ns do
-  if redis.call('EXISTS', KEYS[sb + s]) == 1 then
-    for j = 1, n, 1000 do
-      local r = redis.pcall('SMISMEMBER', KEYS[sb + s], unpack(ids, j, math.min(j + 999, n)))
-      if iserr(r) then return bad(KEYS[sb + s], 'a set') end
-      for x = 1, #r do
-        if r[x] == 1 then known[j + x - 1] = true end
-      end
+-- Ids counted before: each group's ids in its one id set (s 0: in each of the window's), every id
+-- in each legacy set; a set that does not exist is not asked. One SMISMEMBER per set and slice
+-- (unpack has a limit).
+local window = {}
+for w in string.gmatch(ARGV[15], '%d+') do window[#window + 1] = tonumber(w) end
+local bySet = {}
+do
+  local pos = 0
+  for _, g in ipairs(groups) do
+    local l = bySet[g[5]]
+    if not l then l = {}; bySet[g[5]] = l end
+    for x = 1, g[6] do
+      pos = pos + 1
+      l[#l + 1] = pos
     end
   end
+end
+local known = {}
+-- The ids at the positions listed in at (nil: all, in order) looked up in the set key; false when it is not a set.
+local function lookup(key, at)
+  if redis.call('EXISTS', key) == 0 then return true end
+  local count = at and #at or n
+  for j = 1, count, 1000 do
+    local last = math.min(j + 999, count)
+    local r
+    if at then
+      local args = {}
+      for x = j, last do args[#args + 1] = ids[at[x]] end
+      r = redis.pcall('SMISMEMBER', key, unpack(args))
+    else
+      r = redis.pcall('SMISMEMBER', key, unpack(ids, j, last))
+    end
+    if iserr(r) then return false end
+    for x = 1, #r do
+      if r[x] == 1 then known[at and at[j + x - 1] or (j + x - 1)] = true end
+    end
+  end
+  return true
+end
+for s, at in pairs(bySet) do
+  -- All the call's ids in one set (the usual case): no list of them to build.
+  if #at == n then at = nil end
+  if s > 0 then
+    if not lookup(KEYS[sb + s], at) then return bad(KEYS[sb + s], 'a set') end
+  else
+    for _, w in ipairs(window) do
+      if not lookup(KEYS[sb + w], at) then return bad(KEYS[sb + w], 'a set') end
+    end
+  end
+end
+for l = 1, nl do
+  if not lookup(KEYS[lb + l], nil) then return bad(KEYS[lb + l], 'a set') end
 end
 -- The message refs of the events that can settle a probe, in one MGET; the probe keys are checked
 -- only when one of them exists.
@@ -161,14 +210,18 @@ local settled = false
 local pos = 0
 for _, g in ipairs(groups) do
   local fresh = 0
-  for x = 1, g[5] do
+  local s = g[5]
+  if s == 0 then s = window[1] end
+  for x = 1, g[6] do
     pos = pos + 1
     local id = ids[pos]
     if known[pos] or inBatch[id] then
       out[pos] = '0'
     else
       inBatch[id] = true
-      newIds[#newIds + 1] = id
+      local l = newIds[s]
+      if not l then l = {}; newIds[s] = l end
+      l[#l + 1] = id
       fresh = fresh + 1
       out[pos] = '1'
       local r = refAt[pos]
@@ -189,11 +242,12 @@ for _, g in ipairs(groups) do
     if g[3] > 0 then add(g[3], g[4], fresh); counted = true end
   end
 end
-if #newIds > 0 then
-  for j = 1, #newIds, 1000 do
-    redis.call('SADD', KEYS[sb + 1], unpack(newIds, j, math.min(j + 999, #newIds)))
+-- Each id set written lives ARGV[1] seconds past its last addition.
+for s, l in pairs(newIds) do
+  for j = 1, #l, 1000 do
+    redis.call('SADD', KEYS[sb + s], unpack(l, j, math.min(j + 999, #l)))
   end
-  redis.call('EXPIRE', KEYS[sb + 1], ARGV[1], 'NX')
+  redis.call('EXPIRE', KEYS[sb + s], ARGV[1])
 end
 for _, o in ipairs(order) do
   redis.call('HINCRBY', KEYS[hb + o[1]], o[2], incr[o[1]][o[2]])
@@ -210,7 +264,7 @@ local kept = tonumber(ARGV[4])
 local fresh = {}
 local start = 0
 for b = 1, nb do
-  local size = tonumber(ARGV[14 + 4 * (b - 1) + 3])
+  local size = tonumber(ARGV[pb + 4 * (b - 1) + 3])
   local f = 0
   for p = start + 1, start + size do
     if out[p] ~= '0' then f = f + 1 end
@@ -228,7 +282,7 @@ end
 local mark
 start = 0
 for b = 1, nb do
-  local base = 14 + 4 * (b - 1)
+  local base = pb + 4 * (b - 1)
   local size = tonumber(ARGV[base + 3])
   if b >= from and fresh[b] > 0 then
     local skip = '-'

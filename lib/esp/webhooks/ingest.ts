@@ -19,12 +19,16 @@ import { ingestScript, ingestSha } from './ingest-script.js';
 import { latestHeader } from './latest.js';
 
 /**
- * Event ids (Mailgun: tokens) are remembered in one set per provider and arrival day (UTC); a batch is
- * checked against the last `seenDays` days' sets, so an id is remembered for at least 4 days (ESPs
- * retry for up to 3). A set expires `seenTtlSec` after its day began.
+ * Event ids (Mailgun: tokens) are remembered in one set per provider and UTC day (`esp:ids`): the day of
+ * the time the signature fixes with the id (EspEvent.idDay: every delivery of an event, a retry days
+ * later or a replay, has the same one), so an id is looked up in that ONE set. A set expires
+ * `seenTtlSec` after its last addition, so an id is remembered for at least 5 days (ESPs retry for up
+ * to 3). An event without such a time goes in the set of its arrival day and is looked up in the sets
+ * of the last `windowDays` days of arrival; so are all ids in the sets that versions before `esp:ids`
+ * kept by arrival day (`esp:seen`), while those exist (they expire within 6 days).
  */
-export const seenDays = 5;
-export const seenTtlSec = (seenDays + 1) * 86400;
+export const windowDays = 5;
+export const seenTtlSec = 5 * 86400;
 /** Latest events kept for the ESP page. */
 export const eventsKept = 500;
 
@@ -41,7 +45,7 @@ export class BadKeyError extends Error {
 export interface IngestOptions {
   countersId: string;
   counterTtlSec: number;
-  /** Arrival time (the seen-id set of its UTC day; default: now). */
+  /** Arrival time (its UTC day: the id set of events without a signed time; default: now). */
   now?: Date;
   /** Time zone of the counter days (default: the process's, as the graphs read them). */
   timeZone?: string;
@@ -79,7 +83,7 @@ export async function ingestEvents(redis: Redis, k: Keys, events: readonly EspEv
 export interface PreparedBatch {
   readonly events: readonly EspEvent[];
   readonly provider: string;
-  /** UTC day of arrival (days since the epoch): the seen-id set the batch's ids go to. */
+  /** UTC day of arrival (days since the epoch): see `windowDays`. */
   readonly arrivalDay: number;
   readonly slots: readonly Slot[];
   /** `order[p]`: the event at id position p (ids in group order). */
@@ -100,6 +104,16 @@ export function prepareBatch(k: Keys, events: readonly EspEvent[], opts: IngestO
   // are cheap), then by recipient domain.
   const slots = new Map<string, Map<EspEventType, Slot>>();
   const slotList: Slot[] = [];
+  // Events whose id day is not that of the first event of their time and type (Mailgun: the signed
+  // time is not the event's), by time, type and id day.
+  let oddSlots: Map<string, Slot> | undefined;
+  const newSlot = (e: EspEvent): Slot => {
+    const day = dayOf(Date.parse(e.at), opts.timeZone);
+    const counter = counterOf(e.type);
+    const slot: Slot = { countsKey: k.espEventCounts(day), field: `${provider}:${e.type}`, counterKey: counter === null ? null : k.counter(opts.countersId, day, counter), idDay: e.idDay, byDomain: new Map() };
+    slotList.push(slot);
+    return slot;
+  };
   let settling: number[] | undefined;
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
@@ -111,11 +125,17 @@ export function prepareBatch(k: Keys, events: readonly EspEvent[], opts: IngestO
     }
     let slot = byType.get(e.type);
     if (slot === undefined) {
-      const day = dayOf(Date.parse(e.at), opts.timeZone);
-      const counter = counterOf(e.type);
-      slot = { countsKey: k.espEventCounts(day), field: `${provider}:${e.type}`, counterKey: counter === null ? null : k.counter(opts.countersId, day, counter), byDomain: new Map() };
+      slot = newSlot(e);
       byType.set(e.type, slot);
-      slotList.push(slot);
+    } else if (slot.idDay !== e.idDay) {
+      const key = `${e.at} ${e.type} ${e.idDay ?? '-'}`;
+      oddSlots ??= new Map();
+      let odd = oddSlots.get(key);
+      if (odd === undefined) {
+        odd = newSlot(e);
+        oddSlots.set(key, odd);
+      }
+      slot = odd;
     }
     // An event without a recipient domain feeds no graph counter.
     const domain = slot.counterKey !== null && e.domain !== undefined ? e.domain : '';
@@ -148,8 +168,20 @@ export function prepareBatch(k: Keys, events: readonly EspEvent[], opts: IngestO
 export async function storeBatches(redis: Redis, k: Keys, batches: readonly PreparedBatch[], opts: Pick<IngestOptions, 'countersId' | 'counterTtlSec'>): Promise<IngestResult[]> {
   const first = batches[0]!;
   if (batches.some((b) => b.provider !== first.provider || b.arrivalDay !== first.arrivalDay)) throw new Error('storeBatches: one provider and arrival day per call');
-  const seenSets: string[] = [];
-  for (let i = 0; i < seenDays; i++) seenSets.push(k.espSeen(first.provider, utcDay(first.arrivalDay - i)));
+  // The id sets the call's events are looked up in, by day; `window`: those of the last days of
+  // arrival (for events without a signed time), only when there are such events.
+  const idSets = new Map<number, number>();
+  const idSetIndex = (day: number) => {
+    let i = idSets.get(day);
+    if (i === undefined) {
+      i = idSets.size + 1;
+      idSets.set(day, i);
+    }
+    return i;
+  };
+  let window: number[] | undefined;
+  const legacySets: string[] = [];
+  for (let i = 0; i < windowDays; i++) legacySets.push(k.espSeen(first.provider, utcDay(first.arrivalDay - i)));
   const hashes = new Map<string, number>();
   const hashIndex = (key: string) => {
     let i = hashes.get(key);
@@ -170,8 +202,11 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
     for (const slot of b.slots) {
       const counts = `${hashIndex(slot.countsKey)} ${slot.field}`;
       const counter = slot.counterKey === null ? 0 : hashIndex(slot.counterKey);
+      let set = 0;
+      if (slot.idDay !== undefined) set = idSetIndex(slot.idDay);
+      else window ??= Array.from({ length: windowDays }, (_, i) => idSetIndex(first.arrivalDay - i));
       for (const [domain, members] of slot.byDomain) {
-        groupLines += domain === '' ? `${counts} 0 - ${members.length}\n` : `${counts} ${counter} ${domain} ${members.length}\n`;
+        groupLines += domain === '' ? `${counts} 0 - ${set} ${members.length}\n` : `${counts} ${counter} ${domain} ${set} ${members.length}\n`;
       }
     }
     ids += (n === 0 ? '' : '\n') + b.ids.join('\n');
@@ -183,13 +218,14 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
     perBatch.push(b.header, b.payload, b.ids.length, b.order.join(' '));
     n += b.ids.length;
   }
-  const keyList = [k.counterIds, k.espEvents, k.espEventMarks, k.probeRecords, k.probeOpen, k.dataVersion, ...seenSets, ...hashes.keys(), ...refKeys];
+  const idSetKeys = [...idSets.keys()].map((day) => k.espIds(first.provider, utcDay(day)));
+  const keyList = [k.counterIds, k.espEvents, k.espEventMarks, k.probeRecords, k.probeOpen, k.dataVersion, ...idSetKeys, ...legacySets, ...hashes.keys(), ...refKeys];
   const argv: (string | number | Buffer)[] = [
     seenTtlSec,
     opts.counterTtlSec,
     opts.countersId,
     eventsKept,
-    seenSets.length,
+    idSetKeys.length,
     hashes.size,
     refKeys.length,
     probeHeader,
@@ -199,6 +235,8 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
     refPositions.join(' '),
     bounces.join('\n'),
     batches.length,
+    window ? window.join(' ') : '',
+    legacySets.length,
     ...perBatch,
   ];
   let res: unknown;
@@ -227,11 +265,13 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
   });
 }
 
-/** Events of one time and type: their counts hash and field, their graph counter hash (null: none), by recipient domain. */
+/** Events of one time, type and id day: their counts hash and field, their graph counter hash (null: none), by recipient domain. */
 interface Slot {
   countsKey: string;
   field: string;
   counterKey: string | null;
+  /** EspEvent.idDay: the id set the events' ids are in (undefined: the arrival window's). */
+  idDay: number | undefined;
   byDomain: Map<string, number[]>;
 }
 

@@ -119,7 +119,7 @@ export class WebhookReceiver {
     if (typeof token !== 'string' || token === '' || typeof signature !== 'string') return reply(401, { error: 'missing signature.token / signature.signature' });
     if (!verifyMailgun(this.deps.esp!.webhooks.mailgun!.signingKey, String(ts), token, signature)) return reply(403, { error: 'bad signature' });
     if (!this.inWindow(String(ts))) return reply(403, { error: 'timestamp outside the replay window' });
-    return { events: [parseMailgun(body!['event-data'], token, this.now())] };
+    return { events: [parseMailgun(body!['event-data'], token, String(ts), this.now())] };
   }
 
   /** Legacy webhooks: the signature's three values are form fields among the event's (their last values). */
