@@ -40,7 +40,12 @@ export function connectEarly(config: Config, connector: (t: SshTarget) => Promis
     const { setupError, privateKey, knownHosts } = sshMaterial(config);
     if (setupError === null) {
       for (const h of hosts) {
-        const target = sshTargetOf(config, h, privateKey, knownHosts);
+        let target: SshTarget;
+        try {
+          target = sshTargetOf(config, h, privateKey, knownHosts);
+        } catch {
+          continue; // (no user name for this uid, say) the host's read meets it and reports it
+        }
         const session = connector(target);
         // Failures belong to the read that takes this connection (or to nobody, if none does).
         session.catch(() => {});
