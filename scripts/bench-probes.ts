@@ -371,10 +371,11 @@ async function main(): Promise<void> {
     const large = MATCH_LARGE ? runs[MATCH_RUNS] : undefined;
     const times = small.map((x) => x.ms).sort((x, y) => x - y);
     const median = times[Math.floor((times.length - 1) / 2)]!;
-    const okMatch = small.every((x) => x.matched === probes.length && x.scanned === MAILBOX) && median < 2000;
+    // Every run under the target, not just the median (with two runs the median taken here is the faster).
+    const okMatch = small.every((x) => x.matched === probes.length && x.scanned === MAILBOX && x.ms < 2000);
     const a = small[0]!;
     console.log(
-      `target       match ${fmt(probes.length)} of ${fmt(MAILBOX)} < 2 s: ${okMatch ? 'met' : 'NOT met'} (${times.length > 1 ? `median of ${times.length}: ${(median / 1000).toFixed(2)} s, all: ${small.map((x) => (x.ms / 1000).toFixed(2)).join(' ')} s` : `${(median / 1000).toFixed(2)} s`})${large ? `; memory with a mailbox twice as large: peak RSS ${a.rssMb} -> ${large.rssMb} MB, heap peak ${a.heapPeakMb} -> ${large.heapPeakMb} MB` : ''}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      `target       match ${fmt(probes.length)} of ${fmt(MAILBOX)} < 2 s in every run: ${okMatch ? 'met' : 'NOT met'} (${times.length > 1 ? `median of ${times.length}: ${(median / 1000).toFixed(2)} s, all: ${small.map((x) => (x.ms / 1000).toFixed(2)).join(' ')} s` : `${(median / 1000).toFixed(2)} s`})${large ? `; memory with a mailbox twice as large: peak RSS ${a.rssMb} -> ${large.rssMb} MB, heap peak ${a.heapPeakMb} -> ${large.heapPeakMb} MB` : ''}; load average now ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
     );
     await r.quit();
   } finally {
