@@ -11,7 +11,6 @@
  *  - any error reading or writing the cache leaves the start as it would be without it.
  * MTAREP_CODE_CACHE=0 switches the cache off.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +33,23 @@ export interface LoadedBundle<T> {
  * wrapped as a CommonJS module function (compiled as it is: no copy of megabytes to wrap it here).
  */
 const HEADER = /^\/\/ mtarep-bundle ([0-9a-f]{64})\n\(function \(exports, require, module, __filename, __dirname\) \{\n/;
+
+/**
+ * Where a bundle lies, as 12 hex digits (FNV-1a over its absolute path, two 32-bit lanes): the first
+ * part of its caches' names, so installs in different places do not remove each other's caches. Not
+ * a security measure (the folder is the user's own); node:crypto would cost every start ~5 ms.
+ */
+export function cachePlace(file: string): string {
+  const p = path.resolve(file);
+  let a = 0x811c9dc5;
+  let b = 0x2b992ddf;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 15);
+  }
+  return ((a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0')).slice(0, 12);
+}
 
 function ownedPrivate(st: fs.Stats): boolean {
   const uid = process.getuid?.();
@@ -114,7 +130,7 @@ export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: stri
   const dir = env['MTAREP_CODE_CACHE'] === '0' ? undefined : (opts.cacheDir ?? codeCacheDir(env));
   // <where>-<build>-...: where the bundle lies (so installs do not remove each other's caches), the
   // build's hash of the source, and its size and mtime (a bundle changed without a rebuild).
-  const place = crypto.createHash('sha256').update(path.resolve(file)).digest('hex').slice(0, 12);
+  const place = cachePlace(file);
   const tail = `-${process.arch}-${safeKey}.v8`;
   const name = `${place}-${header[1]!.slice(0, 20)}-${stat.size}-${Math.floor(stat.mtimeMs)}-${process.version}${tail}`;
   const cacheFile = dir && path.join(dir, name);

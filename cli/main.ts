@@ -6,7 +6,8 @@
  *    (argument parsing, --help, --version) inside, so `--version` and `--help` load nothing else:
  *    an ES module entry alone costs node more than a CommonJS one;
  *  - dist/cli/main.js (tsc's output of this file), the same as an ES module.
- * Either starts a command from the bundle dist/bundle/mtarep.cjs through a V8 code cache
+ * Either starts a command from its own bundle dist/bundle/mtarep-<command>.cjs (the program with only
+ * that command's code), else from the whole program's dist/bundle/mtarep.cjs, through a V8 code cache
  * (cli/bundle-loader.ts), so a command does not compile its code again on every start. The sources
  * through tsx, a tsc-only build (no bundle) and MTAREP_BUNDLE=0 run the modules: the same program,
  * cli/program.ts.
@@ -29,7 +30,8 @@ const url = import.meta.url;
 async function fromBundle(): Promise<Program | undefined> {
   if (light || !/\.c?js$/.test(url) || process.env['MTAREP_BUNDLE'] === '0') return undefined;
   const { loadBundle } = await import('./bundle-loader.js');
-  return loadBundle<Program>(fileURLToPath(new URL('../bundle/mtarep.cjs', url)), command!)?.exports;
+  const own = /^[a-z][a-z0-9-]*$/.test(command!) ? loadBundle<Program>(fileURLToPath(new URL(`../bundle/mtarep-${command}.cjs`, url)), command!) : undefined;
+  return (own ?? loadBundle<Program>(fileURLToPath(new URL('../bundle/mtarep.cjs', url)), command!))?.exports;
 }
 
 fromBundle()

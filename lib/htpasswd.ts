@@ -4,10 +4,10 @@
  * with a warning). Parsed like Apache: `#` and blank lines skipped, split at the first `:`, first
  * matching user wins. Used by the dashboard's basic auth and by `mtarep passwd`.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { nodeCrypto } from './lazy-builtins.js';
 
 // The hash libraries load on first use: parsing a file (`mtarep check-config`) needs neither.
 const requireLazy = createRequire(import.meta.url);
@@ -55,9 +55,9 @@ export function parseHtpasswd(text: string): HtpasswdEntry[] {
 
 function equalConstantTime(a: string, b: string): boolean {
   // Compare digests of both so lengths are equal and timing does not depend on the content.
-  const da = crypto.createHash('sha256').update(a).digest();
-  const db = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(da, db);
+  const da = nodeCrypto().createHash('sha256').update(a).digest();
+  const db = nodeCrypto().createHash('sha256').update(b).digest();
+  return nodeCrypto().timingSafeEqual(da, db);
 }
 
 /**
@@ -67,7 +67,7 @@ function equalConstantTime(a: string, b: string): boolean {
  */
 let dummyHash: string | undefined;
 function dummy(): string {
-  return (dummyHash ??= bcrypt.hashSync(crypto.randomBytes(16).toString('hex'), 10));
+  return (dummyHash ??= bcrypt.hashSync(nodeCrypto().randomBytes(16).toString('hex'), 10));
 }
 
 /**
@@ -89,7 +89,7 @@ export async function verifyPassword(
     case 'apr1':
       return equalConstantTime(md5crypt(password, entry.hash), entry.hash);
     case 'sha1':
-      return equalConstantTime('{SHA}' + crypto.createHash('sha1').update(password).digest('base64'), entry.hash);
+      return equalConstantTime('{SHA}' + nodeCrypto().createHash('sha1').update(password).digest('base64'), entry.hash);
     case 'plain':
       return opts.allowPlain === true && equalConstantTime(password, entry.hash);
     default:
@@ -175,5 +175,5 @@ export function upsertUser(file: string, user: string, password: string): 'added
 
 /** A random password for the first-start `admin` user. */
 export function randomPassword(): string {
-  return crypto.randomBytes(15).toString('base64url');
+  return nodeCrypto().randomBytes(15).toString('base64url');
 }

@@ -7,7 +7,9 @@
  * run from the CLI bundle and those loaded beside it (cli/main.ts) add to the same list.
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
+
+// Node's global `performance` (node:perf_hooks' object), not imported: loading perf_hooks costs every
+// start a few ms, and without MTAREP_PHASES nothing here touches it (the launcher loads this module).
 
 const file = process.env['MTAREP_PHASES'];
 

@@ -6,7 +6,6 @@
  * on the next, ignored when V8 rejects it, never taken from a folder others can write.
  */
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../scripts/build-bundle.js';
-import { codeCacheDir } from '../cli/bundle-loader.js';
+import { cachePlace, codeCacheDir } from '../cli/bundle-loader.js';
 import { hashPassword } from '../lib/htpasswd.js';
 import { keys } from '../lib/keys.js';
 import type { RunSummary } from '../lib/model.js';
@@ -103,7 +102,7 @@ describe('the bundled CLI', () => {
     const modules = await runCli(['check-config', '--config', cfg]);
     expect(modules.code).toBe(0);
     // A cache of an earlier build of this bundle: removed when the new one is written.
-    const place = crypto.createHash('sha256').update(bundle).digest('hex').slice(0, 12);
+    const place = cachePlace(bundle);
     const stale = path.join(cacheDir, `${place}-${'0'.repeat(20)}-1-1-${process.version}-${process.arch}-check-config.v8`);
     fs.writeFileSync(stale, 'old', { mode: 0o600 });
     const first = await runBundle(['check-config', '--config', cfg]);
@@ -263,6 +262,10 @@ process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(Object
     expect(res).toMatchObject({ code: 0, stderr: '', stdout: modules.stdout });
     // The bundle is compiled with vm.Script (not require): its code cache for this command is the sign.
     expect(fs.readdirSync(path.join(cacheDir, 'mtarep')).some((f) => f.endsWith('-check-config.v8'))).toBe(true);
+    // From the command's own bundle (only its code), not the whole program's.
+    const own = path.join(path.dirname(bundle), 'mtarep-check-config.cjs');
+    expect(fs.statSync(own).size).toBeLessThan(fs.statSync(bundle).size / 2);
+    expect(fs.readdirSync(path.join(cacheDir, 'mtarep')).some((f) => f.startsWith(cachePlace(own) + '-') && f.endsWith('-check-config.v8'))).toBe(true);
     expect(res.modules).toEqual([path.join(buildDir, 'cli', 'mtarep.cjs')]);
     const bad = await runLauncher(['check-config', '--config', writeConfig('launcher-bad.yml', { rbls: 5, mta_map: { mx1: 'mx1.example.com' } })]);
     expect(bad.code).toBe(2);
@@ -273,14 +276,16 @@ process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(Object
     const unknown = await runLauncher(['nosuch']);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
     expect(unknown.stderr).toBe('mtarep: unknown command "nosuch" (try mtarep --help)\n');
-    const saved = fs.readFileSync(bundle);
-    fs.writeFileSync(bundle, 'not a bundle\n');
+    // check-config runs from its own bundle.
+    const own = path.join(path.dirname(bundle), 'mtarep-check-config.cjs');
+    const saved = fs.readFileSync(own);
+    fs.writeFileSync(own, 'not a bundle\n');
     try {
       const broken = await runLauncher(['check-config']);
       expect(broken).toMatchObject({ code: 4, stdout: '' });
-      expect(broken.stderr).toBe(`mtarep: ${bundle} is not an mtarep bundle (rebuild with npm run build)\n`);
+      expect(broken.stderr).toBe(`mtarep: ${own} is not an mtarep bundle (rebuild with npm run build)\n`);
     } finally {
-      fs.writeFileSync(bundle, saved);
+      fs.writeFileSync(own, saved);
     }
   });
 });

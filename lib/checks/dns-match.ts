@@ -3,9 +3,9 @@ import { isIP } from '../net/ip.js';
 import * as z from 'zod';
 import { createLimiter, mapLimit } from '../concurrency.js';
 import type { CheckResult, DnsMatchValue, MatchPart } from '../model.js';
-import { type DnsClient, DnsLookupError } from '../net/dns/client.js';
+import type { DnsClient } from '../net/dns/client.js';
+import { DnsLookupError } from '../net/dns/errors.js';
 import { normalizeIp } from '../net/dns/names.js';
-import { readSmtpBanner, SmtpBannerError } from '../net/smtp-banner.js';
 import type { SeverityReason } from '../severity.js';
 import { bit, checkCell, detailRow, failedReason, int, valueOf } from './common.js';
 import { settingsOf, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
@@ -201,6 +201,8 @@ async function fdns(t: Target, dns: DnsClient): Promise<MatchPart> {
 }
 
 async function helo(t: Target, port: number, timeoutMs: number): Promise<MatchPart> {
+  // Imported here: node:net is the check's run only (the plugin list is loaded by check-config too).
+  const { readSmtpBanner, SmtpBannerError } = await import('../net/smtp-banner.js');
   try {
     const g = await readSmtpBanner(t.ip, { port, timeoutMs });
     const found = g.hostname ? [hostName(g.hostname)] : [];

@@ -7,7 +7,7 @@ import { isIP } from '../net/ip.js';
 import type { CodeRule, CodeState, ZoneConfig } from '../config/normalize.js';
 import { ipv4ToInt } from '../net/ip.js';
 import type { DnsblState } from '../model.js';
-import type { DnsErrorKind } from '../net/dns/client.js';
+import type { DnsErrorKind } from '../net/dns/errors.js';
 
 export interface Verdict {
   state: DnsblState;

@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { mapLimit } from '../concurrency.js';
 import type { CheckResult, SenderScoreValue } from '../model.js';
-import { DnsLookupError } from '../net/dns/client.js';
+import { DnsLookupError } from '../net/dns/errors.js';
 import { dnsblName } from '../net/dns/names.js';
 import { apiString, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
 import { settingsOf, type CheckPlugin, type ConfigSlice } from './types.js';

@@ -4,7 +4,7 @@
  * P-256 key, a Mailgun domain that is a URL, an SMTP user without its password) becomes a Problem
  * naming the key path. Pure: no I/O.
  */
-import crypto from 'node:crypto';
+import { nodeCrypto } from '../lazy-builtins.js';
 import type { RawEsp } from './schema.js';
 
 export type EspProviderName = 'sendgrid' | 'mailgun' | 'mandrill' | 'smtp';
@@ -45,7 +45,7 @@ const withSlash = (u: string) => (u.endsWith('/') ? u : u + '/');
 /** True when `b64` is a base64 DER SPKI of an EC P-256 public key (what SendGrid shows). */
 export function isP256PublicKey(b64: string): boolean {
   try {
-    const key = crypto.createPublicKey({ key: Buffer.from(b64.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
+    const key = nodeCrypto().createPublicKey({ key: Buffer.from(b64.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
     return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
   } catch {
     return false;

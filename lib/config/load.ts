@@ -159,7 +159,10 @@ export function parseConfig(text: string, file: string): Config {
   }
   const reserved = reservedKeys(data, []);
   if (reserved.length > 0) throw new ConfigError(abs, reserved);
-  const parsed = configSchema.safeParse(data, { reportInput: true });
+  // jitless: zod would compile a fast path for each object schema with `new Function` on its first
+  // parse; a config is parsed once per process, and that compile (which no code cache keeps) cost
+  // more than the parse itself.
+  const parsed = configSchema.safeParse(data, { reportInput: true, jitless: true });
   if (!parsed.success) throw new ConfigError(abs, toProblems(parsed.error.issues));
   const { config, problems } = normalizeConfig(parsed.data, abs);
   if (problems.length > 0) throw new ConfigError(abs, problems);

@@ -5,12 +5,12 @@
  */
 import path from 'node:path';
 import os from 'node:os';
-import crypto from 'node:crypto';
 import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
 import { ipv4ToInt, isIP } from '../net/ip.js';
+import { nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
 
 export { ipv4ToInt };
@@ -501,7 +501,7 @@ function normalizeAlerts(raw: RawAlerts | undefined, problems: Problem[], warnin
   }
   const seen = new Set<string>();
   raw.webhooks.forEach((w, i) => {
-    const id = `webhook:${crypto.createHash('sha256').update(w.url).digest('hex').slice(0, 8)}`;
+    const id = `webhook:${nodeCrypto().createHash('sha256').update(w.url).digest('hex').slice(0, 8)}`;
     if (seen.has(id)) {
       problems.push({ path: `alerts.webhooks[${i}].url`, message: 'this URL is listed twice' });
       return;

@@ -10,34 +10,15 @@ import type { Config } from '../../config/normalize.js';
 import { isIP } from '../ip.js';
 import { rawReverseLabels, normalizeIp } from './names.js';
 import { createUdpTransport, type UdpServer, type UdpTransport } from './udp.js';
+import { codeKinds, DnsLookupError, kindText, type DnsErrorKind } from './errors.js';
 import type { QueryType } from './wire.js';
+
+export { DnsLookupError, toLookupError, type DnsErrorKind } from './errors.js';
 
 /** `d.c.b.a.in-addr.arpa` / 32 nibbles + `.ip6.arpa` for an IP (IPv4-mapped IPv6 as IPv4). */
 export function arpaName(ip: string): string {
   const n = normalizeIp(ip);
   return `${rawReverseLabels(n)}.${n.includes(':') ? 'ip6.arpa' : 'in-addr.arpa'}`;
-}
-
-/** Why a lookup gave no data. Only NXDOMAIN and NODATA mean "the name has no such record". */
-export type DnsErrorKind = 'NXDOMAIN' | 'NODATA' | 'TIMEOUT' | 'SERVFAIL' | 'REFUSED' | 'NETWORK' | 'OTHER';
-
-/**
- * A failed lookup. The message names the kind and the resolver's code but never the query name
- * (a Spamhaus DQS query name holds the secret key); `query` holds it for callers that may show it.
- */
-export class DnsLookupError extends Error {
-  /** The name that was queried (may hold a DQS key: never put it in a result or a log). */
-  readonly query: string | undefined;
-
-  constructor(
-    readonly kind: DnsErrorKind,
-    message: string,
-    options?: { cause?: unknown; query?: string },
-  ) {
-    super(message, options);
-    this.name = 'DnsLookupError';
-    this.query = options?.query;
-  }
 }
 
 export interface LookupOptions {
@@ -58,46 +39,6 @@ export interface DnsClient {
   /** A records as data, never rejecting: the DNSBL hot path (no error object per NXDOMAIN). */
   probe4(name: string, opts?: LookupOptions): Promise<LookupOutcome>;
   close(): void;
-}
-
-const codeKinds: Record<string, DnsErrorKind> = {
-  ENOTFOUND: 'NXDOMAIN',
-  ENODATA: 'NODATA',
-  ETIMEOUT: 'TIMEOUT',
-  ESERVFAIL: 'SERVFAIL',
-  EREFUSED: 'REFUSED',
-  ECONNREFUSED: 'NETWORK',
-  ECONNRESET: 'NETWORK',
-  EOF: 'NETWORK',
-  ENETUNREACH: 'NETWORK',
-  EHOSTUNREACH: 'NETWORK',
-  ECONNREFUSED_: 'NETWORK',
-};
-
-const kindText: Record<DnsErrorKind, string> = {
-  NXDOMAIN: 'no such name (NXDOMAIN)',
-  NODATA: 'no record of that type (NODATA)',
-  TIMEOUT: 'timeout',
-  SERVFAIL: 'server failure (SERVFAIL)',
-  REFUSED: 'query refused (REFUSED)',
-  NETWORK: 'network error',
-  OTHER: 'lookup failed',
-};
-
-/** Map a node dns error to a DnsLookupError (pure; exported for tests). */
-export function toLookupError(e: unknown, query: string, timeoutMs: number): DnsLookupError {
-  const code = (e as { code?: string } | null)?.code ?? '';
-  const kind = codeKinds[code] ?? 'OTHER';
-  const detail = kind === 'TIMEOUT' ? `timeout after ${timeoutMs} ms per try` : kindText[kind];
-  // No stack: it would only show the c-ares callback, and capturing it for every NXDOMAIN (the
-  // common DNSBL answer) cost ~10% of a 200,000-query run (profiled). `cause` keeps node's error.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new DnsLookupError(kind, code && kind !== 'TIMEOUT' ? `${detail} [${code}]` : detail, { cause: e, query });
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
 }
 
 /** Queries in flight per UDP socket (and, for the TCP fallback, per c-ares channel). */
