@@ -63,6 +63,15 @@ export function apiString<T>(r: CheckResult<T> | undefined, show: (v: T) => stri
 }
 
 /** 1 when a check has no usable fresh result (error, or never run), for the series' `*_error`. */
+/**
+ * A value built at its first use, then kept: plugins' value schemas (read by the record store), which
+ * `mtarep check-config` loads the plugin list without needing (zod schemas cost start time to build).
+ */
+export function once<T>(build: () => T): () => T {
+  let v: T | undefined;
+  return () => (v ??= build());
+}
+
 export const seriesError = (r: CheckResult<unknown> | undefined): number => (r === undefined || r.status === 'error' ? 1 : 0);
 export const bit = (b: boolean): number => (b ? 1 : 0);
 /** An Influx integer field. */

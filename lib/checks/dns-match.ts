@@ -7,12 +7,16 @@ import type { DnsClient } from '../net/dns/client.js';
 import { DnsLookupError } from '../net/dns/errors.js';
 import { normalizeIp } from '../net/dns/names.js';
 import type { SeverityReason } from '../severity.js';
-import { bit, checkCell, detailRow, failedReason, int, valueOf } from './common.js';
+import { bit, checkCell, detailRow, failedReason, int, once, valueOf } from './common.js';
 import { settingsOf, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
 import type { Config } from '../config/normalize.js';
 import { durationMs, port } from '../config/fields.js';
 
-const part = z.looseObject({ state: z.enum(['match', 'mismatch', 'error']), found: z.array(z.string()), reason: z.string().optional() });
+/** The stored value: built on first use (see `once`). */
+const valueSchema = once(() => {
+  const part = z.looseObject({ state: z.enum(['match', 'mismatch', 'error']), found: z.array(z.string()), reason: z.string().optional() });
+  return z.looseObject({ rdns: part, fdns: part, helo: part });
+});
 const labels = [
   ['rdns', 'rDNS'],
   ['fdns', 'fDNS'],
@@ -44,7 +48,9 @@ export const dnsMatchPlugin: CheckPlugin<DnsMatchValue> = {
   name: 'dnsMatch',
   label: 'DNS match',
   config: configSlice,
-  value: z.looseObject({ rdns: part, fdns: part, helo: part }),
+  get value() {
+    return valueSchema();
+  },
   judge(r) {
     const out: SeverityReason[] = [];
     const v = valueOf(r);

@@ -15,11 +15,14 @@ import type { DnsClient, LookupOptions } from '../net/dns/client.js';
 import { rawReverseLabels, reverseLabels } from '../net/dns/names.js';
 import { createRateLimiter } from '../net/dns/rate-limit.js';
 import type { SeverityLevel, SeverityReason } from '../severity.js';
-import { bit, carryStale, failedReason, int } from './common.js';
+import { bit, carryStale, failedReason, int, once } from './common.js';
 import { classifyAnswer, classifyFailure, type Health, type Probe, removalLinkFor, selfTested, selfTestHealth, type Verdict } from './dnsbl-classify.js';
 import type { CheckDeps, CheckPlugin, SeenIssue, SeriesContext, Target } from './types.js';
 
-const zoneSchema = z.looseObject({
+/** The stored value: built on first use (see `once`). */
+const valueSchema = once(() => z.looseObject({ zones: z.array(zoneSchema()) }));
+
+const zoneSchema = () => z.looseObject({
   zone: z.string(),
   kind: z.enum(['block', 'allow', 'reputation', 'score']),
   state: z.enum(['listed', 'not_listed', 'error', 'unknown']),
@@ -95,7 +98,9 @@ function zoneVerdicts(r: CheckResult<DnsblValue> | undefined, { config, v6, unhe
 export const dnsblPlugin: CheckPlugin<DnsblValue> = {
   name: 'dnsbl',
   label: 'DNSBL',
-  value: z.looseObject({ zones: z.array(zoneSchema) }),
+  get value() {
+    return valueSchema();
+  },
   carry(next, prev) {
     if (next.status !== 'ok' || !next.value) return carryStale(next, prev);
     const before = prev?.value?.zones ?? prev?.stale?.value.zones;

@@ -6,7 +6,7 @@ import { durationMs, nonEmpty, positiveInt } from '../config/fields.js';
 import type { CheckResult, HttpReputationValue } from '../model.js';
 import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
-import { apiString, bit, checkCell, detailRow, failedReason, int, seriesError, valueOf } from './common.js';
+import { apiString, bit, checkCell, detailRow, failedReason, int, once, seriesError, valueOf } from './common.js';
 import { settingsOf, type CheckDeps, type CheckPlugin, type ConfigSlice, type Target } from './types.js';
 
 const verdicts = ['good', 'neutral', 'bad', 'unknown'] as const;
@@ -52,11 +52,16 @@ const configSlice: ConfigSlice<HttpReputationSettings> = {
 
 export const httpReputationSettings = (config: Config): HttpReputationSettings => settingsOf<HttpReputationSettings>(config, 'httpReputation');
 
+/** The stored value: built on first use (see `once`). */
+const valueSchema = once(() => z.looseObject({ verdict: z.enum(['good', 'neutral', 'bad', 'unknown']), raw: z.string() }));
+
 export const httpReputationPlugin: CheckPlugin<HttpReputationValue> = {
   name: 'httpReputation',
   label: 'HTTP reputation',
   config: configSlice,
-  value: z.looseObject({ verdict: z.enum(['good', 'neutral', 'bad', 'unknown']), raw: z.string() }),
+  get value() {
+    return valueSchema();
+  },
   judge(r) {
     const out: SeverityReason[] = [];
     const v = valueOf(r);

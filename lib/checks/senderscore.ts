@@ -4,7 +4,7 @@ import { mapLimit } from '../concurrency.js';
 import type { CheckResult, SenderScoreValue } from '../model.js';
 import { DnsLookupError } from '../net/dns/errors.js';
 import { dnsblName } from '../net/dns/names.js';
-import { apiString, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
+import { apiString, checkCell, detailRow, failedReason, freshValue, int, once, seriesError, valueOf } from './common.js';
 import { settingsOf, type CheckPlugin, type ConfigSlice } from './types.js';
 import type { Config } from '../config/normalize.js';
 import { nonEmpty } from '../config/fields.js';
@@ -24,11 +24,16 @@ const configSlice: ConfigSlice<SenderscoreSettings> = {
 
 export const senderscoreSettings = (config: Config): SenderscoreSettings => settingsOf<SenderscoreSettings>(config, 'senderscore');
 
+/** The stored value: built on first use (see `once`). */
+const valueSchema = once(() => z.looseObject({ score: z.number().nullable() }));
+
 export const senderscorePlugin: CheckPlugin<SenderScoreValue> = {
   name: 'senderscore',
   label: 'SenderScore',
   config: configSlice,
-  value: z.looseObject({ score: z.number().nullable() }),
+  get value() {
+    return valueSchema();
+  },
   judge(r, { rules }) {
     const score = valueOf(r)?.score;
     const out = typeof score === 'number' && score < rules.senderscoreWarning ? [{ level: 'warning' as const, text: `SenderScore ${score} < ${rules.senderscoreWarning}` }] : [];

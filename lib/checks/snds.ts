@@ -7,13 +7,21 @@ import { scrub } from '../log.js';
 import type { CheckResult, SndsValue } from '../model.js';
 import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
-import { apiString, bit, checkCell, detailRow, failedReason, freshValue, int, seriesError, valueOf } from './common.js';
+import { apiString, bit, checkCell, detailRow, failedReason, freshValue, int, once, seriesError, valueOf } from './common.js';
 import { type BlockedRange, newestRowPerIp, parseSndsData, parseSndsIpStatus, rangesFor, type SndsDataExport, type SndsRow } from './snds-parse.js';
 import { settingsOf, type CheckDeps, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
 import type { Config } from '../config/normalize.js';
 import { durationMs, httpUrl, nonEmpty } from '../config/fields.js';
 
-const data = z.looseObject({
+/** The stored value: built on first use (see `once`). */
+const valueSchema = once(() =>
+  z.looseObject({
+    data: data().nullable(),
+    blocked: z.looseObject({ blocked: z.boolean(), reason: z.string().optional() }).nullable(),
+  }),
+);
+
+const data = () => z.looseObject({
   color: z.enum(['green', 'yellow', 'red']),
   traps: z.number(),
   complaintRate: z.string(),
@@ -65,10 +73,9 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
   name: 'snds',
   label: 'SNDS',
   config: configSlice,
-  value: z.looseObject({
-    data: data.nullable(),
-    blocked: z.looseObject({ blocked: z.boolean(), reason: z.string().optional() }).nullable(),
-  }),
+  get value() {
+    return valueSchema();
+  },
   judge(r, { rules }) {
     const out: SeverityReason[] = [];
     const v = valueOf(r);
