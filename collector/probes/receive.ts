@@ -2,7 +2,8 @@
  * Receive: one pass over the new messages of the probe mailbox (configured folders + Junk), each
  * classified locally (collector/probes/classify.ts), outcomes applied to the probe records. Matched
  * messages are recorded together with the new read positions and a to-delete list in one transaction,
- * then deleted (a crash between leaves them on the list for the next round, never counted twice).
+ * then deleted (a crash between, or a deletion that fails, leaves them on the list for the next round;
+ * never counted twice).
  */
 import { openImap, type ImapReader, type ImapSettings } from '../../lib/mail/imap.js';
 import { scanFolders } from '../../lib/mail/match.js';
@@ -53,8 +54,8 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
     // Deletions a crashed round recorded but did not do.
     const pending = await store.pendingDeletes();
     if (o.deleteMatched && pending.length) {
-      await deleteUids(reader, pending, o.log);
-      await store.clearPendingDeletes(pending);
+      const { settled } = await deleteUids(reader, pending, o.log);
+      await store.clearPendingDeletes(settled);
     }
     const positions = await store.positions();
     const views: { view: MailView; uid: number }[] = [];
@@ -89,7 +90,7 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
       if (outcome) outcomes.push({ outcome, folder: view.folder, junk: view.junk, uid });
     }
     const changed = new Map<string, ProbeRecord>();
-    const toDelete: [string, string, number][] = [];
+    const toDelete: ToDelete[] = [];
     let matched = 0;
     let bounced = 0;
     const now = o.now();
@@ -107,8 +108,9 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
     await store.commitReceive([...changed.values()], scan.positions, toDelete);
     let deleted = 0;
     if (toDelete.length) {
-      deleted = await deleteUids(reader, toDelete, o.log);
-      await store.clearPendingDeletes(toDelete);
+      const done = await deleteUids(reader, toDelete, o.log);
+      deleted = done.deleted;
+      await store.clearPendingDeletes(done.settled);
     }
     return { scanned: scan.scanned, matched, bounced, deleted, changed: [...changed.values()] };
   } finally {
@@ -116,17 +118,50 @@ export async function receiveImap(store: ProbeStore, o: ImapReceiveOptions): Pro
   }
 }
 
-async function deleteUids(reader: ImapReader, list: readonly [string, string, number][], log: Logger): Promise<number> {
-  const byFolder = new Map<string, number[]>();
-  for (const [f, , uid] of list) byFolder.set(f, [...(byFolder.get(f) ?? []), uid]);
-  let n = 0;
-  for (const [folder, uids] of byFolder) {
+/** A matched message to delete: its folder, the folder's UIDVALIDITY when it was read, its UID. */
+type ToDelete = [string, string, number];
+
+/**
+ * Delete matched messages, folder by folder. Returns how many were deleted and the entries that are
+ * settled: deleted, or never to be deleted (their folder is gone, or was recreated since they were
+ * read, its UIDVALIDITY changed, so their UIDs may name other messages now: those are left alone,
+ * with a warning). A deletion that failed otherwise (the connection dropped, the server refused it)
+ * is not settled: it stays on the store's list and is tried again at the next round.
+ */
+async function deleteUids(reader: ImapReader, list: readonly ToDelete[], log: Logger): Promise<{ deleted: number; settled: ToDelete[] }> {
+  const groups = new Map<string, ToDelete[]>();
+  for (const e of list) {
+    const key = JSON.stringify([e[0], e[1]]);
+    const g = groups.get(key);
+    if (g) g.push(e);
+    else groups.set(key, [e]);
+  }
+  let deleted = 0;
+  const settled: ToDelete[] = [];
+  for (const entries of groups.values()) {
+    const [folder, uidValidity] = entries[0]!;
     try {
-      await reader.delete(folder, uids);
-      n += uids.length;
+      const r = await reader.delete(folder, entries.map((e) => e[2]), uidValidity);
+      if (r === 'deleted') deleted += entries.length;
+      else log.warn('matched probes left in place: the folder was recreated since they were read (its UIDVALIDITY changed), so their UIDs may name other messages now', { folder, messages: entries.length });
+      settled.push(...entries);
     } catch (e) {
-      log.warn('could not delete matched probes', { folder, error: (e as Error).message });
+      if (await folderGone(reader, folder)) {
+        log.warn('matched probes not deleted: the folder no longer exists', { folder, messages: entries.length });
+        settled.push(...entries);
+      } else {
+        log.warn('could not delete matched probes; they stay on the list and are tried again at the next round', { folder, messages: entries.length, error: (e as Error).message });
+      }
     }
   }
-  return n;
+  return { deleted, settled };
+}
+
+/** True when the server lists its folders and this one is not among them (false when it cannot tell). */
+async function folderGone(reader: ImapReader, folder: string): Promise<boolean> {
+  try {
+    return !(await reader.folders()).some((f) => f.path === folder);
+  } catch {
+    return false;
+  }
 }

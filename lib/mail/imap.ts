@@ -101,8 +101,12 @@ export interface ImapReader {
   fetchHeaders(folder: string, uids: number[]): Promise<ScannedMessage[]>;
   /** The whole message (up to maxBytes) of one UID, or undefined when it is gone. */
   fetchSource(folder: string, uid: number, maxBytes?: number): Promise<Buffer | undefined>;
-  /** Delete (flag \Deleted + UID EXPUNGE) exactly these UIDs. */
-  delete(folder: string, uids: number[]): Promise<void>;
+  /**
+   * Delete (flag \Deleted + UID EXPUNGE) exactly these UIDs. With `uidValidity` (the folder's
+   * UIDVALIDITY when the UIDs were read): 'stale' when the folder's is another one now, and nothing is
+   * touched (the UIDs may name other messages since).
+   */
+  delete(folder: string, uids: number[], uidValidity?: string): Promise<'deleted' | 'stale'>;
   close(): Promise<void>;
 }
 
@@ -316,10 +320,11 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         });
         return source;
       }),
-    delete: (folder, uids) =>
+    delete: (folder, uids, uidValidity) =>
       guard(folder, async () => {
-        if (uids.length === 0) return;
-        await select(folder);
+        if (uids.length === 0) return 'deleted' as const;
+        const box = await select(folder);
+        if (uidValidity !== undefined && box.uidValidity !== uidValidity) return 'stale' as const;
         const set = uidSet(uids);
         const uidplus = conn.caps.has('UIDPLUS');
         if (!uidplus) {
@@ -331,6 +336,7 @@ export async function openImap(s: ImapSettings): Promise<ImapReader> {
         }
         await conn.run(['UID', 'STORE', set, '+FLAGS.SILENT', '(\\Deleted)']);
         await conn.run(uidplus ? ['UID', 'EXPUNGE', set] : ['EXPUNGE']);
+        return 'deleted' as const;
       }),
     close: () => conn.close(),
   };

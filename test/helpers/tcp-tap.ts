@@ -1,7 +1,9 @@
 /**
  * A TCP relay on loopback between a client and a real server that records what the client sent, one
  * entry per read: commands a client wrote in one go arrive together, a client waiting for each answer
- * sends them apart. Also counts connections and can cut them (a server hanging up on an idle client).
+ * sends them apart. Also counts connections and can cut them (a server hanging up on an idle client),
+ * or cut a connection when the client sends something (`cutOn`: the network failing in the middle of
+ * a command; what matched is not forwarded).
  *
  *   const tap = await startTcpTap(serverPort);   // point the client at tap.port
  *   tap.chunks  // ['EHLO x\r\n', 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n', ...]
@@ -17,7 +19,7 @@ export interface TcpTap {
   close(): Promise<void>;
 }
 
-export async function startTcpTap(targetPort: number, host = '127.0.0.1'): Promise<TcpTap> {
+export async function startTcpTap(targetPort: number, host = '127.0.0.1', opts: { cutOn?: RegExp } = {}): Promise<TcpTap> {
   const chunks: string[] = [];
   const open = new Set<net.Socket>();
   let connections = 0;
@@ -28,6 +30,11 @@ export async function startTcpTap(targetPort: number, host = '127.0.0.1'): Promi
     open.add(upstream);
     client.on('data', (c: Buffer) => {
       chunks.push(c.toString('latin1'));
+      if (opts.cutOn?.test(c.toString('latin1'))) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
       upstream.write(c);
     });
     upstream.on('data', (c: Buffer) => client.write(c));
