@@ -8,6 +8,8 @@
  *    code cache is code;
  *  - V8 checks a cache against its version, flags and the source, and rejects it when they differ:
  *    then the bundle is compiled as usual and the cache written again when the process exits;
+ *  - a cache is written by a run that did its work (exit 0 or 1), not by one that stopped at a bad
+ *    config or command line: it holds the functions that run compiled, and it is kept once accepted;
  *  - any error reading or writing the cache leaves the start as it would be without it.
  * MTAREP_CODE_CACHE=0 switches the cache off.
  */
@@ -140,7 +142,13 @@ export function loadBundle<T>(file: string, key: string, opts: { cacheDir?: stri
   const cache: CacheState = !cacheFile ? 'off' : !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
   if (cacheFile && cache !== 'accepted') {
     // Written when the command is done: the cache then holds every function this command compiled.
-    process.once('exit', () => writeCache(dir, name, place, tail, script.createCachedData()));
+    // Only after a run that did its work (exit 0, or 1: done with some checks failed). An accepted
+    // cache is never written again, and one made by a run that stopped at a config or usage error
+    // (exit 2) holds little of the command: every later start would compile the rest again (seen:
+    // check-config 3-5 ms slower for good after a first run on a bad config).
+    process.once('exit', (code) => {
+      if (code === 0 || code === 1) writeCache(dir, name, place, tail, script.createCachedData());
+    });
   }
   const fn = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   const mod = { exports: {} as unknown };

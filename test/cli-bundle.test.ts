@@ -126,11 +126,20 @@ describe('the bundled CLI', () => {
     expect((await runBundle(['check-config', '--config', cfg])).cache).toBe('accepted');
   });
 
-  it('a bad config: exit 2, the key named (the config error crosses the bundle as it should)', async () => {
+  it('a bad config: exit 2, the key named (the config error crosses the bundle as it should); that run writes no code cache', async () => {
     const cfg = writeConfig('bad.yml', { rbls: 5, mta_map: { mx1: 'mx1.example.com' } });
-    const res = await runBundle(['check-config', '--config', cfg]);
+    const fresh = path.join(dir, 'cache-bad');
+    fs.mkdirSync(fresh, { mode: 0o700 });
+    const res = await runBundle(['check-config', '--config', cfg], fresh);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/^bad\.yml: rbls: /m);
+    // A cache made by a run that stopped early would hold little of the command, and an accepted
+    // cache is kept: the next run that does its work writes it.
+    expect(res.cache).toBe('none');
+    expect(fs.readdirSync(fresh)).toEqual([]);
+    const good = await runBundle(['check-config', '--config', writeConfig('good-after-bad.yml', { mta_map: { mx1: 'mx1.example.com' } })], fresh);
+    expect(good).toMatchObject({ code: 0, cache: 'none' });
+    expect(fs.readdirSync(fresh).filter((f) => f.endsWith('-check-config.v8'))).toHaveLength(1);
   });
 
   it('without a usable cache folder the bundle runs without a cache', async () => {

@@ -31,6 +31,25 @@ export function durationDays(max: number) {
   return positiveInt.max(max, `must be at most ${max} days`);
 }
 
+/**
+ * An optional section whose schema is built only when a config has it (its first parse): most configs
+ * have no `alerts:`, `esp:` or `probes:`, and building those schemas (about half of the config
+ * schema's zod objects) cost every `mtarep check-config` start more than parsing a whole config. The
+ * section's problems are its schema's own issues (codes, messages, input), under the section's key.
+ */
+export function lazySection<T extends z.ZodType>(build: () => T) {
+  let schema: T | undefined;
+  return z
+    .unknown()
+    .transform((value, ctx): z.output<T> => {
+      const r = (schema ??= build()).safeParse(value, { reportInput: true, jitless: true });
+      if (r.success) return r.data;
+      ctx.issues.push(...(r.error.issues as unknown as typeof ctx.issues));
+      return z.NEVER;
+    })
+    .optional();
+}
+
 /** An http:// or https:// URL. */
 export const httpUrl = nonEmpty.refine(
   (s) => {

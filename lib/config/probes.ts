@@ -8,57 +8,57 @@ import type { TlsMode } from '../mail/tls.js';
 import { fileErrorText } from '../files.js';
 import { durationMs, durationSec } from './fields.js';
 
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
-const port = z.number().int().min(1).max(65535);
-const address = nonEmpty.refine((s) => isAddress(s), { message: 'must be an e-mail address (user@domain)' });
-
 /** A plain check for user@domain.tld as mxtrax's import validated: no spaces, one @, a dotted domain. */
 export function isAddress(s: string): boolean {
   return /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(s) && s.length <= 254;
 }
 
-const tlsMode = z.enum(['none', 'starttls', 'tls']);
+/** The `probes:` section's schema: built when a config has the section (lazySection in fields.ts). */
+export function probesSchema() {
+  const nonEmpty = z.string().trim().min(1, 'must not be empty');
+  const port = z.number().int().min(1).max(65535);
+  const address = nonEmpty.refine((s) => isAddress(s), { message: 'must be an e-mail address (user@domain)' });
+  const tlsMode = z.enum(['none', 'starttls', 'tls']);
+  const server = {
+    host: nonEmpty,
+    port: port.optional(),
+    tls: tlsMode.optional(),
+    password: nonEmpty.optional(),
+    password_file: nonEmpty.optional(),
+    /** Skip certificate verification (self-signed). */
+    insecure: z.boolean().optional(),
+    /** PEM file of an extra CA to trust for this server. */
+    ca_file: nonEmpty.optional(),
+    timeout_ms: durationMs(120_000).optional(),
+  };
+  return z.strictObject({
+    from: address,
+    interval: durationSec(86_400).default(300),
+    subject_prefix: z.string().default('[mtarep probe]'),
+    /** How probes leave: probes.smtp (default) or the ESP gateway of the `esp:` section. */
+    via: z.enum(['smtp', 'esp']).default('smtp'),
+    smtp: z.strictObject({ ...server, user: nonEmpty.optional(), pool: z.number().int().min(1).max(100).default(4) }).optional(),
+    imap: z
+      .strictObject({
+        ...server,
+        user: nonEmpty,
+        folders: z.array(nonEmpty).min(1).default(['INBOX']),
+        delete_matched: z.boolean().default(true),
+      })
+      .optional(),
+    mbox: nonEmpty.optional(),
+    max_return_s: durationSec(7 * 86_400).default(300),
+    max_sec_until_fail: durationSec(30 * 86_400).default(86400),
+    max_fail_number: z.number().int().min(0).default(0),
+    max_fail_percentage: z.number().min(0).max(100).default(0),
+    max_late_number: z.number().int().min(0).default(0),
+    max_late_percentage: z.number().min(0).max(100).default(0),
+    window: durationSec(30 * 86_400).default(86400),
+    alert_to: z.array(address).default([]),
+  });
+}
 
-const server = {
-  host: nonEmpty,
-  port: port.optional(),
-  tls: tlsMode.optional(),
-  password: nonEmpty.optional(),
-  password_file: nonEmpty.optional(),
-  /** Skip certificate verification (self-signed). */
-  insecure: z.boolean().optional(),
-  /** PEM file of an extra CA to trust for this server. */
-  ca_file: nonEmpty.optional(),
-  timeout_ms: durationMs(120_000).optional(),
-};
-
-export const probesSchema = z.strictObject({
-  from: address,
-  interval: durationSec(86_400).default(300),
-  subject_prefix: z.string().default('[mtarep probe]'),
-  /** How probes leave: probes.smtp (default) or the ESP gateway of the `esp:` section. */
-  via: z.enum(['smtp', 'esp']).default('smtp'),
-  smtp: z.strictObject({ ...server, user: nonEmpty.optional(), pool: z.number().int().min(1).max(100).default(4) }).optional(),
-  imap: z
-    .strictObject({
-      ...server,
-      user: nonEmpty,
-      folders: z.array(nonEmpty).min(1).default(['INBOX']),
-      delete_matched: z.boolean().default(true),
-    })
-    .optional(),
-  mbox: nonEmpty.optional(),
-  max_return_s: durationSec(7 * 86_400).default(300),
-  max_sec_until_fail: durationSec(30 * 86_400).default(86400),
-  max_fail_number: z.number().int().min(0).default(0),
-  max_fail_percentage: z.number().min(0).max(100).default(0),
-  max_late_number: z.number().int().min(0).default(0),
-  max_late_percentage: z.number().min(0).max(100).default(0),
-  window: durationSec(30 * 86_400).default(86400),
-  alert_to: z.array(address).default([]),
-});
-
-export type RawProbes = z.infer<typeof probesSchema>;
+export type RawProbes = z.infer<ReturnType<typeof probesSchema>>;
 
 export interface ServerConfig {
   host: string;

@@ -8,7 +8,7 @@ import { isIP } from '../net/ip.js';
 import { regexHazard } from '../regex-safety.js';
 import { isTimeZone } from '../time-zones.js';
 import { checkPlugins } from '../checks/index.js';
-import { durationDays, durationMs, durationSec, httpUrl, nonEmpty, port, positiveInt } from './fields.js';
+import { durationDays, durationMs, durationSec, httpUrl, lazySection, nonEmpty, port, positiveInt } from './fields.js';
 import { probesSchema } from './probes.js';
 
 export { durationDays, durationMs, durationSec };
@@ -111,86 +111,94 @@ const mtaMap = z.union([
   z.record(nonEmpty, z.union([nonEmpty, hostObject])),
 ]);
 
-/** An e-mail address as alert mail needs it: something@domain, no display name, no spaces. */
-const emailAddress = nonEmpty.refine((s) => /^[^\s@<>]+@[^\s@<>]+$/.test(s), { message: 'must be an e-mail address such as ops@example.com' });
+/** `alerts:` (issue 12): where alerts go and how changes are debounced, grouped and repeated. Built when a
+ * config has the section (lazySection in fields.ts). */
+function alertsSchema() {
+  /** An e-mail address as alert mail needs it: something@domain, no display name, no spaces. */
+  const emailAddress = nonEmpty.refine((s) => /^[^\s@<>]+@[^\s@<>]+$/.test(s), { message: 'must be an e-mail address such as ops@example.com' });
+
+  return z.strictObject({
+    email: z
+      .strictObject({
+        to: z.array(emailAddress).min(1, 'needs at least one recipient'),
+        from: emailAddress,
+        smtp: z
+          .strictObject({
+            host: nonEmpty.default('127.0.0.1'),
+            port: port.optional(),
+            tls: z.enum(smtpTlsModes).optional(),
+            user: nonEmpty.optional(),
+            password: nonEmpty.optional(),
+            timeout_ms: durationMs(120_000).default(15000),
+          })
+          .prefault({}),
+      })
+      .optional(),
+    webhooks: z
+      .array(
+        z.strictObject({
+          url: httpUrl,
+          secret: nonEmpty.refine((s) => s.length >= 16, { message: 'must be at least 16 characters (it signs every request)' }),
+          timeout_ms: durationMs(120_000).default(10000),
+        }),
+      )
+      .default([]),
+    confirm_runs: z.number().int().min(1).max(100).default(2),
+    digest_s: z.number().int().min(0).max(86400, 'must be at most 86400 s (1 day)').default(600),
+    remind_s: z.number().int().min(0).max(30 * 86400, 'must be at most 2592000 s (30 days)').default(86400),
+    min_severity: z.enum(alertSeverities).default('warning'),
+    quiet: z.array(nonEmpty).default([]),
+  });
+}
 
 export const smtpTlsModes = ['none', 'starttls', 'tls'] as const;
 export const alertSeverities = ['warning', 'problem'] as const;
 
-/** `alerts:` (issue 12): where alerts go and how changes are debounced, grouped and repeated. */
-const alertsObject = z.strictObject({
-  email: z
-    .strictObject({
-      to: z.array(emailAddress).min(1, 'needs at least one recipient'),
-      from: emailAddress,
-      smtp: z
-        .strictObject({
-          host: nonEmpty.default('127.0.0.1'),
-          port: port.optional(),
-          tls: z.enum(smtpTlsModes).optional(),
-          user: nonEmpty.optional(),
-          password: nonEmpty.optional(),
-          timeout_ms: durationMs(120_000).default(15000),
-        })
-        .prefault({}),
-    })
-    .optional(),
-  webhooks: z
-    .array(
-      z.strictObject({
-        url: httpUrl,
-        secret: nonEmpty.refine((s) => s.length >= 16, { message: 'must be at least 16 characters (it signs every request)' }),
-        timeout_ms: durationMs(120_000).default(10000),
-      }),
-    )
-    .default([]),
-  confirm_runs: z.number().int().min(1).max(100).default(2),
-  digest_s: z.number().int().min(0).max(86400, 'must be at most 86400 s (1 day)').default(600),
-  remind_s: z.number().int().min(0).max(30 * 86400, 'must be at most 2592000 s (30 days)').default(86400),
-  min_severity: z.enum(alertSeverities).default('warning'),
-  quiet: z.array(nonEmpty).default([]),
-});
-
 /** The sending providers of `esp.providers`, told apart by `name` (tried in the order listed). */
 export const espProviderNames = ['sendgrid', 'mailgun', 'mandrill', 'smtp'] as const;
-const espProvider = z.discriminatedUnion('name', [
-  z.strictObject({ name: z.literal('sendgrid'), api_key: nonEmpty, api_url: httpUrl.default('https://api.sendgrid.com/v3/') }),
-  z.strictObject({
-    name: z.literal('mailgun'),
-    api_key: nonEmpty,
-    domain: nonEmpty,
-    api_url: httpUrl.default('https://api.mailgun.net/v3/'),
-  }),
-  z.strictObject({ name: z.literal('mandrill'), api_key: nonEmpty, api_url: httpUrl.default('https://mandrillapp.com/api/1.0/') }),
-  z.strictObject({
-    name: z.literal('smtp'),
-    host: nonEmpty,
-    port: port.default(587),
-    tls: z.enum(['starttls', 'tls', 'none']).default('starttls'),
-    user: nonEmpty.optional(),
-    password: nonEmpty.optional(),
-    /** PEM file of an extra CA to trust for this server (a private relay's own CA). */
-    ca_file: nonEmpty.optional(),
-    /** Skip certificate verification: explicit, never the default. */
-    insecure: z.boolean().default(false),
-  }),
-]);
 
-const espWebhooks = z.strictObject({
-  counters_id: countersId.default('esp'),
-  sendgrid: z.strictObject({ public_key: nonEmpty }).optional(),
-  mailgun: z.strictObject({ signing_key: nonEmpty }).optional(),
-  mandrill: z.strictObject({ webhook_key: nonEmpty, url: httpUrl }).optional(),
-  replay_window_s: durationSec(86_400).default(300),
-});
+/** `esp:`: the sending providers, the failover cache and the webhook keys. Built when a config has the
+ * section (lazySection in fields.ts). */
+function espSchema() {
+  const espProvider = z.discriminatedUnion('name', [
+    z.strictObject({ name: z.literal('sendgrid'), api_key: nonEmpty, api_url: httpUrl.default('https://api.sendgrid.com/v3/') }),
+    z.strictObject({
+      name: z.literal('mailgun'),
+      api_key: nonEmpty,
+      domain: nonEmpty,
+      api_url: httpUrl.default('https://api.mailgun.net/v3/'),
+    }),
+    z.strictObject({ name: z.literal('mandrill'), api_key: nonEmpty, api_url: httpUrl.default('https://mandrillapp.com/api/1.0/') }),
+    z.strictObject({
+      name: z.literal('smtp'),
+      host: nonEmpty,
+      port: port.default(587),
+      tls: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+      user: nonEmpty.optional(),
+      password: nonEmpty.optional(),
+      /** PEM file of an extra CA to trust for this server (a private relay's own CA). */
+      ca_file: nonEmpty.optional(),
+      /** Skip certificate verification: explicit, never the default. */
+      insecure: z.boolean().default(false),
+    }),
+  ]);
 
-const esp = z.strictObject({
-  from: nonEmpty.optional(),
-  providers: z.array(espProvider).default([]),
-  first_working_cache_s: z.number().int().min(0).max(7 * 86_400, 'must be at most 604800 s (7 days)').default(3600),
-  timeout_ms: durationMs(120_000).default(10000),
-  webhooks: espWebhooks.prefault({}),
-});
+  const espWebhooks = z.strictObject({
+    counters_id: countersId.default('esp'),
+    sendgrid: z.strictObject({ public_key: nonEmpty }).optional(),
+    mailgun: z.strictObject({ signing_key: nonEmpty }).optional(),
+    mandrill: z.strictObject({ webhook_key: nonEmpty, url: httpUrl }).optional(),
+    replay_window_s: durationSec(86_400).default(300),
+  });
+
+  return z.strictObject({
+    from: nonEmpty.optional(),
+    providers: z.array(espProvider).default([]),
+    first_working_cache_s: z.number().int().min(0).max(7 * 86_400, 'must be at most 604800 s (7 days)').default(3600),
+    timeout_ms: durationMs(120_000).default(10000),
+    webhooks: espWebhooks.prefault({}),
+  });
+}
 
 export const configSchema = z.strictObject({
   // --- keys of the Ruby mtarep -------------------------------------------------------------
@@ -259,7 +267,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   public_url: httpUrl.optional(),
-  alerts: alertsObject.optional(),
+  alerts: lazySection(alertsSchema),
   retention: z
     .strictObject({
       counters_days: durationDays(3650).default(400),
@@ -269,8 +277,8 @@ export const configSchema = z.strictObject({
       probe_stats_days: durationDays(3650).default(400),
     })
     .prefault({}),
-  esp: esp.optional(),
-  probes: probesSchema.optional(),
+  esp: lazySection(espSchema),
+  probes: lazySection(probesSchema),
 
   // --- the keys each per-IP check owns (its plugin's `config.keys`, lib/checks/) ---------------
   ...checkConfigKeys(),
@@ -291,8 +299,8 @@ function checkConfigKeys(): z.ZodRawShape {
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawZone = z.infer<typeof zoneObject>;
 export type RawHost = z.infer<typeof hostObject>;
-export type RawAlerts = z.infer<typeof alertsObject>;
-export type RawEsp = z.infer<typeof esp>;
+export type RawAlerts = z.infer<ReturnType<typeof alertsSchema>>;
+export type RawEsp = z.infer<ReturnType<typeof espSchema>>;
 export type CodeMeaning = z.infer<typeof codeMeaning>;
 
 /** Parse `host`, `host:port`, `[v6]:port` or a bare IPv6 address. Null when malformed. */
