@@ -9,6 +9,7 @@ import type * as z from 'zod';
 import { configSchema } from './schema.js';
 import { bearerTokenProblems, normalizeConfig, type Config, type Problem } from './normalize.js';
 import { resolveProbeSecrets } from './probes.js';
+import { parseYamlSubset } from './yaml-subset.js';
 import { fileErrorText, readSecretFile } from '../files.js';
 
 export type { Config, Problem } from './normalize.js';
@@ -136,26 +137,29 @@ function reservedKeys(v: unknown, at: PropertyKey[]): Problem[] {
  */
 export function parseConfig(text: string, file: string): Config {
   const abs = path.resolve(file);
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      abs,
-      doc.errors.map((e) => ({
-        path: e.linePos ? `line ${e.linePos[0].line}` : '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-      })),
-    );
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing): bad input, not a crash.
-    throw new ConfigError(abs, [{ path: '', message: `YAML: ${(e as Error).message.split('\n')[0]} (too many or broken aliases)` }]);
-  }
-  if (data === null || data === undefined) data = {};
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(abs, [{ path: '', message: 'the top level must be a mapping of keys to values' }]);
+  // Plain config text is read by the fast subset reader; anything else (and every error) by yaml.
+  let data: unknown = parseYamlSubset(text);
+  if (data === undefined) {
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        abs,
+        doc.errors.map((e) => ({
+          path: e.linePos ? `line ${e.linePos[0].line}` : '',
+          message: `YAML: ${e.message.split('\n')[0]}`,
+        })),
+      );
+    }
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing): bad input, not a crash.
+      throw new ConfigError(abs, [{ path: '', message: `YAML: ${(e as Error).message.split('\n')[0]} (too many or broken aliases)` }]);
+    }
+    if (data === null || data === undefined) data = {};
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      throw new ConfigError(abs, [{ path: '', message: 'the top level must be a mapping of keys to values' }]);
+    }
   }
   const reserved = reservedKeys(data, []);
   if (reserved.length > 0) throw new ConfigError(abs, reserved);
