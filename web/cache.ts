@@ -143,6 +143,8 @@ export class PageCache {
   /** Per key: when the last render ended and how long it took (the render budget). */
   private readonly lastRender = new Map<string, { end: number; took: number }>();
   private bytes = 0;
+  /** The key at the end of the LRU order (`entries`' insertion order). */
+  private newest: string | undefined;
   private readonly maxAgeMs: number;
   private readonly maxBytes: number;
   private readonly staleWaitMs: number;
@@ -203,10 +205,17 @@ export class PageCache {
     if (sameData && this.now() - e.at <= this.maxAgeMs) served = { bytes: e.fresh, stale: false };
     else if (this.rendering.has(key)) served = sameData ? { bytes: e.fresh, stale: false } : { bytes: this.staleOf(e), stale: true };
     if (served === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    this.touch(key, e);
     this.seen(client);
     return served;
+  }
+
+  /** Used: to the end of the LRU order (already there when it was the last one used or stored). */
+  private touch(key: string, e: Entry): void {
+    if (key === this.newest) return;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    this.newest = key;
   }
 
   /** Count a client (its connection) answered by `peek`, per 100 ms window. */
@@ -239,9 +248,7 @@ export class PageCache {
       const v = await readVersion();
       return { bytes: (await this.renderOnce(key, v, render, true)).fresh, stale: false };
     }
-    // Used: to the end of the LRU order.
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    this.touch(key, e);
     const vp = readVersion();
     const v = await within(vp, this.waitMs());
     if (v === timedOut) {
@@ -300,6 +307,7 @@ export class PageCache {
       this.entries.delete(key);
     }
     this.entries.set(key, entry);
+    this.newest = key;
     this.bytes += entry.size;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.maxBytes || k === key) break;
@@ -337,6 +345,7 @@ export class PageCache {
 
   clear(): void {
     this.entries.clear();
+    this.newest = undefined;
     this.lastRender.clear();
     this.bytes = 0;
   }

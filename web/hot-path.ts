@@ -9,12 +9,15 @@
  * (web/cache.ts `peek`: the current page, or the last one marked "may be a moment old" while the page
  * is being rebuilt):
  * the security headers of composeApp's one middleware (`sharedHeaders`) and the page's own
- * (web/send-page.ts `pageAnswer`: encoding, ETag, 304). Anything else (a login to check, a page to
- * render, a version to read, an unusual query, a body, any other route or method) goes on to Hono,
- * which answers it as before. Nothing here decides what a page shows.
+ * (web/send-page.ts `pageChoice` and `answerOf`: encoding, ETag, 304). Anything else (a login to
+ * check, a page to render, a version to read, an unusual query, a body, any other route or method)
+ * goes on to Hono, which answers it as before. Nothing here decides what a page shows.
  *
  * Why: measured in bench:web, Hono's chain (request and response objects, middleware, the two
  * sub-apps) and a Redis GET per request cost ~0.3 ms, three times what sending a 39 KiB gzip page costs.
+ * What is left per request is made once where it can be: the cache key per user and query, the whole
+ * answer (node's flat header list, body) per page variant and encoding; the few request headers read
+ * are taken from `rawHeaders` (`hotHeaders`) rather than node's lazily built `req.headers` object.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { webhookVendors } from '../lib/esp/webhooks/receive.js';
@@ -24,7 +27,8 @@ import { declaredLength, readIncoming } from './body-limit.js';
 import type { WebContext } from './context.js';
 import { overviewKey } from './routes/pages.js';
 import { webhookReceiver } from './routes/webhooks.js';
-import { pageAnswer, type PageAnswer } from './send-page.js';
+import type { PageBytes } from './cache.js';
+import { answerOf, pageChoice, type PageChoice } from './send-page.js';
 import { parseSort, sortKeysOf } from './viewmodel/overview.js';
 
 /** A query the hot path reads exactly as Hono would (no percent-escapes, no '+'): else Hono answers. */
@@ -35,43 +39,113 @@ export type HotPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function overviewHotPath(w: WebContext, store: HtpasswdStore, sharedHeaders: Readonly<Record<string, string>>): HotPath {
   const sortKeys = sortKeysOf(w.config, w.plugins);
-  // The whole header set of an answer, made once per page variant, encoding and status.
-  const made = new WeakMap<Buffer, Map<string, Record<string, string>>>();
-  const headersOf = (a: PageAnswer): Record<string, string> => {
-    const forBody = made.get(a.bytes.identity) ?? new Map<string, Record<string, string>>();
-    made.set(a.bytes.identity, forBody);
-    const id = `${a.status} ${a.headers['Content-Encoding'] ?? ''}`;
-    let h = forBody.get(id);
-    if (h === undefined) {
-      h = { ...sharedHeaders, ...a.headers, ...(a.body === null ? {} : { 'Content-Length': String(a.body.length) }) };
-      forBody.set(id, h);
+  // The page's cache key per user and query, made once: each request looks up the same string (its
+  // hash known) instead of building and hashing a new one.
+  const pageKeys = new Map<string, Map<string, string>>();
+  const keyOf = (user: string, query: string): string => {
+    let byQuery = pageKeys.get(user);
+    if (byQuery === undefined) {
+      if (pageKeys.size >= 1000) pageKeys.clear();
+      pageKeys.set(user, (byQuery = new Map()));
     }
-    return h;
+    let key = byQuery.get(query);
+    if (key === undefined) {
+      const params = query === '' ? null : new URLSearchParams(query);
+      key = overviewKey(user, parseSort(params?.get('sort') ?? undefined, params?.get('dir') ?? undefined, sortKeys));
+      if (byQuery.size >= 64) byQuery.clear();
+      byQuery.set(query, key);
+    }
+    return key;
+  };
+  // The whole answer (status, every header as node's flat list, body) per page variant and choice.
+  const prepared = new WeakMap<PageBytes, Map<PageChoice, Prepared>>();
+  const preparedOf = (b: PageBytes, choice: PageChoice): Prepared => {
+    let byChoice = prepared.get(b);
+    if (byChoice === undefined) prepared.set(b, (byChoice = new Map()));
+    let p = byChoice.get(choice);
+    if (p === undefined) {
+      const a = answerOf(b, choice);
+      const headers = { ...sharedHeaders, ...a.headers, ...(a.body === null ? {} : { 'Content-Length': String(a.body.length) }) };
+      p = { status: a.status, headers: Object.entries(headers).flat(), body: a.body ?? undefined };
+      byChoice.set(choice, p);
+    }
+    return p;
   };
   return (req, res) => {
     if (req.method !== 'GET') return false;
     const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if ((q < 0 ? url : url.slice(0, q)) !== '/') return false;
-    const query = q < 0 ? '' : url.slice(q + 1);
-    if (!plainQuery.test(query)) return false;
-    const length = req.headers['content-length'];
-    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return false;
+    let query = '';
+    if (url !== '/') {
+      if (!url.startsWith('/?')) return false;
+      query = url.slice(2);
+      if (!plainQuery.test(query)) return false;
+    }
+    const h = hotHeaders(req.rawHeaders);
+    if (h === null) return false;
     // Unknown while a change notice waits for its read: then only the last page marked "may be a
     // moment old" while it is being rebuilt (web/cache.ts peek); with no live watch, Hono reads it.
     if (!w.version.live) return false;
     const version = w.version.current();
-    const user = store.rememberedHeader(req.headers.authorization, req.socket);
+    const user = store.rememberedHeader(h.authorization, req.socket);
     if (user === null) return false;
-    const params = query === '' ? null : new URLSearchParams(query);
-    const sort = parseSort(params?.get('sort') ?? undefined, params?.get('dir') ?? undefined, sortKeys);
-    const served = w.cache.peek(overviewKey(user, sort), version, req.socket);
+    const served = w.cache.peek(keyOf(user, query), version, req.socket);
     if (served === undefined) return false;
-    const a = pageAnswer(served.bytes, req.headers['if-none-match'], req.headers['accept-encoding']);
-    res.writeHead(a.status, headersOf(a));
-    res.end(a.body ?? undefined);
+    const p = preparedOf(served.bytes, pageChoice(served.bytes, h.ifNoneMatch, h.acceptEncoding));
+    res.writeHead(p.status, p.headers);
+    res.end(p.body);
     return true;
   };
+}
+
+interface Prepared {
+  status: 200 | 304;
+  headers: string[];
+  body: Buffer | undefined;
+}
+
+/** The request headers the overview's hot path reads, as node's `req.headers` would give them. */
+interface HotHeaders {
+  authorization: string | undefined;
+  ifNoneMatch: string | undefined;
+  acceptEncoding: string | undefined;
+}
+
+/**
+ * The headers `overviewHotPath` reads, from `rawHeaders` in one pass; null when the request has a
+ * body (a Content-Length other than 0, a Transfer-Encoding) or more than one Authorization header
+ * (node's `req.headers` keeps the first, Hono's request joins them and refuses the login: Hono's
+ * answer). Why not `req.headers`: node builds that whole object on first use, a cost per request
+ * larger than the rest of the hot path's own work. Repeated If-None-Match and Accept-Encoding headers
+ * are joined with ', ' as both node and Hono do.
+ */
+export function hotHeaders(raw: readonly string[]): HotHeaders | null {
+  const h: HotHeaders = { authorization: undefined, ifNoneMatch: undefined, acceptEncoding: undefined };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    // Names by length first: most headers are dismissed without lower-casing them.
+    switch (name.length) {
+      case 13: {
+        const n = name.toLowerCase();
+        if (n === 'authorization') {
+          if (h.authorization !== undefined) return null;
+          h.authorization = value;
+        }
+        else if (n === 'if-none-match') h.ifNoneMatch = h.ifNoneMatch === undefined ? value : `${h.ifNoneMatch}, ${value}`;
+        break;
+      }
+      case 14:
+        if (value !== '0' && name.toLowerCase() === 'content-length') return null;
+        break;
+      case 15:
+        if (name.toLowerCase() === 'accept-encoding') h.acceptEncoding = h.acceptEncoding === undefined ? value : `${h.acceptEncoding}, ${value}`;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') return null;
+        break;
+    }
+  }
+  return h;
 }
 
 /** `/webhooks/<vendor>` exactly (a query, a trailing slash or any other path: Hono answers). */

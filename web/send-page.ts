@@ -6,7 +6,7 @@
  * Hono route (`sendPage`) and the raw listener's hot path (web/hot-path.ts).
  */
 import type { Context } from 'hono';
-import { etagMatches, pickEncoding, type PageBytes, type Served } from './cache.js';
+import { etagMatches, pickEncoding, type Encoding, type PageBytes, type Served } from './cache.js';
 import type { WebEnv } from './env.js';
 
 export interface PageAnswer {
@@ -18,18 +18,30 @@ export interface PageAnswer {
   bytes: PageBytes;
 }
 
-/** The status, headers and bytes that answer a request with these If-None-Match / Accept-Encoding headers. */
-export function pageAnswer(b: PageBytes, ifNoneMatch: string | undefined, acceptEncoding: string | undefined): PageAnswer {
+/** How a request is answered: 304 (the client has these bytes), else the encoding sent. */
+export type PageChoice = 304 | Encoding;
+
+/** The choice for a request with these If-None-Match / Accept-Encoding headers. */
+export function pageChoice(b: PageBytes, ifNoneMatch: string | undefined, acceptEncoding: string | undefined): PageChoice {
+  return etagMatches(ifNoneMatch, b.etag) ? 304 : pickEncoding(acceptEncoding, b);
+}
+
+/** The status, headers and bytes of a choice (`pageChoice`). */
+export function answerOf(b: PageBytes, choice: PageChoice): PageAnswer {
   const headers: Record<string, string> = {
     'Content-Type': 'text/html; charset=UTF-8',
     'Cache-Control': 'private, no-cache',
     ETag: b.etag,
     Vary: 'Accept-Encoding, Authorization',
   };
-  if (etagMatches(ifNoneMatch, b.etag)) return { status: 304, headers, body: null, bytes: b };
-  const enc = pickEncoding(acceptEncoding, b);
-  if (enc !== 'identity') headers['Content-Encoding'] = enc;
-  return { status: 200, headers, body: enc === 'identity' ? b.identity : b[enc]!, bytes: b };
+  if (choice === 304) return { status: 304, headers, body: null, bytes: b };
+  if (choice !== 'identity') headers['Content-Encoding'] = choice;
+  return { status: 200, headers, body: choice === 'identity' ? b.identity : b[choice]!, bytes: b };
+}
+
+/** The status, headers and bytes that answer a request with these If-None-Match / Accept-Encoding headers. */
+export function pageAnswer(b: PageBytes, ifNoneMatch: string | undefined, acceptEncoding: string | undefined): PageAnswer {
+  return answerOf(b, pageChoice(b, ifNoneMatch, acceptEncoding));
 }
 
 export function sendPage(c: Context<WebEnv>, served: Served): Response {

@@ -7,6 +7,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
+import net from 'node:net';
+import { hotHeaders } from '../../web/hot-path.js';
 import { startServer, type RunningServer } from '../../web/server.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.js';
 import { basic, htpasswdLine, keys, makeConfig, NOW, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
@@ -127,5 +129,60 @@ describe('the hot path', () => {
       expect(html).toContain('may be a moment old');
       if (Date.now() > deadline) throw new Error('the new version was not shown within 30 s');
     }
+  });
+});
+
+/** One raw HTTP/1.1 request with these header lines (repeats allowed), on its own connection. */
+function rawRequest(base: string, lines: string[]): Promise<{ head: string; body: Buffer }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), hostname, () => s.write(`GET / HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n${lines.map((l) => `${l}\r\n`).join('')}\r\n`));
+    const parts: Buffer[] = [];
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('error', reject);
+    s.on('end', () => {
+      const all = Buffer.concat(parts);
+      const end = all.indexOf('\r\n\r\n');
+      resolve({ head: all.subarray(0, end).toString('latin1'), body: all.subarray(end + 4) });
+    });
+  });
+}
+
+describe('the request headers the hot path reads', () => {
+  it('reads them as node and Hono do: any case, repeated Accept-Encoding and If-None-Match joined; two Authorization headers are Hono\'s', () => {
+    expect(hotHeaders(['Host', 'x', 'authorization', 'Basic a', 'ACCEPT-ENCODING', 'gzip', 'If-None-Match', 'W/"1"'])).toEqual({ authorization: 'Basic a', acceptEncoding: 'gzip', ifNoneMatch: 'W/"1"' });
+    expect(hotHeaders(['Authorization', 'Basic a', 'Authorization', 'Basic b'])).toBeNull();
+    expect(hotHeaders(['Accept-Encoding', 'identity', 'accept-encoding', 'br;q=0, gzip'])!.acceptEncoding).toBe('identity, br;q=0, gzip');
+    expect(hotHeaders(['If-None-Match', '"a"', 'If-None-Match', 'W/"b"'])!.ifNoneMatch).toBe('"a", W/"b"');
+    expect(hotHeaders(['Content-Length', '0'])).toEqual({ authorization: undefined, acceptEncoding: undefined, ifNoneMatch: undefined });
+    // A body: Hono's.
+    expect(hotHeaders(['Content-Length', '5'])).toBeNull();
+    expect(hotHeaders(['transfer-encoding', 'chunked'])).toBeNull();
+  });
+
+  it('on a socket, repeated headers get the answer Hono gives (two Authorization headers: 401)', async () => {
+    await untilCachedWithoutRedis(watched.url, '/', auth, admin);
+    const etag = (await getRaw(watched.url, '/', auth)).headers.etag!;
+    const cases = [
+      [`Authorization: ${auth['Authorization']}`, 'Accept-Encoding: identity', 'Accept-Encoding: gzip'],
+      [`Authorization: ${auth['Authorization']}`, 'If-None-Match: "other"', `If-None-Match: ${etag}`],
+      [`Authorization: ${auth['Authorization']}`, `Authorization: ${basic('alice', 'wrong')['Authorization']}`],
+    ];
+    // Header names compared without case (HTTP's rule; Hono writes them in lower case).
+    const comparableHead = (h: string) =>
+      h
+        .split('\r\n')
+        .map((l) => l.replace(/^[^:]+:/, (n) => n.toLowerCase()))
+        .filter((l) => !/^(date|connection|keep-alive|transfer-encoding):/.test(l))
+        .sort();
+    for (const [i, lines] of cases.entries()) {
+      const before = await redisGets(admin);
+      const hot = await rawRequest(watched.url, lines);
+      if (i < 2) expect(await redisGets(admin)).toBe(before); // answered on the hot path
+      const viaHono = await rawRequest(unwatched.url, lines);
+      expect(comparableHead(hot.head)).toEqual(comparableHead(viaHono.head));
+      expect(hot.body.equals(viaHono.body)).toBe(true);
+    }
+    expect((await rawRequest(watched.url, cases[2]!)).head).toMatch(/^HTTP\/1.1 401 /);
   });
 });

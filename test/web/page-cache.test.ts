@@ -206,6 +206,30 @@ describe('PageCache.peek: what the hot path may send without a read', () => {
   });
 });
 
+describe('PageCache: the size bound drops the page used longest ago', () => {
+  it('a page the hot path keeps asking for (peek) stays; the one nobody asked for goes', async () => {
+    // Three pages of 10,000 bytes (each held as is and marked, with gzip copies): room for two.
+    const page = (name: string) => async () => `<html>${name}${'x'.repeat(10_000)}</html>`;
+    const cache = new PageCache({ marker: '', note: '' }, { maxBytes: 50_000 });
+    const client = {};
+    const version = async () => '1';
+    await cache.page('a', version, page('a'));
+    await cache.page('b', version, page('b'));
+    // 'a' asked for again and again (the second time it is already the newest), then 'c' arrives.
+    expect(cache.peek('a', '1', client)).toBeDefined();
+    expect(cache.peek('a', '1', client)).toBeDefined();
+    await cache.page('c', version, page('c'));
+    expect(cache.peek('b', '1', client)).toBeUndefined();
+    expect(cache.peek('a', '1', client)).toBeDefined();
+    expect(cache.peek('c', '1', client)).toBeDefined();
+    // 'c' was asked for after 'a': a fourth page drops 'a'.
+    await cache.page('d', version, page('d'));
+    expect(cache.peek('a', '1', client)).toBeUndefined();
+    expect(cache.peek('c', '1', client)).toBeDefined();
+    expect(cache.peek('d', '1', client)).toBeDefined();
+  });
+});
+
 describe('negotiation helpers', () => {
   it('picks brotli, then gzip, honouring q=0 and *', () => {
     const both = { br: 1, gzip: 1 };
