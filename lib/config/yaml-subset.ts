@@ -1,6 +1,6 @@
 /**
  * A fast reader for the plain YAML that config files are mostly written in: block mappings and
- * sequences by indentation, one-line flow lists and mappings, plain and quoted one-line scalars,
+ * sequences by indentation (mappings in lists included), one-line flow lists and mappings, plain and quoted one-line scalars,
  * comments. The `yaml` package costs a `mtarep check-config` start more CPU than anything else
  * of mtarep's own work (its lexer, parser and composer run cold, once). For any text outside this
  * subset the answer is `undefined` and the caller uses the `yaml` package, which also gives every
@@ -19,8 +19,8 @@ interface Line {
   text: string;
 }
 
-/** Keys read here: a letter or underscore, then letters, digits, `_`, `.`, `-` (host names included). */
-const keyPattern = /^([A-Za-z_][A-Za-z0-9_.-]*):(?: +(.*))?$/;
+/** Keys read here: letters, digits, `_`, `.`, `-`, `/` (host names, IP addresses, CIDR ranges), typed as strings. */
+const keyPattern = /^([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +(.*))?$/;
 /** Words the core schema reads as null or a boolean: as keys they would not be these strings. */
 const specialWords = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 /** A decimal integer JavaScript holds exactly, written as `Number` and YAML's core schema both read it. */
@@ -87,7 +87,8 @@ function flowItems(inner: string): string[] {
 }
 
 function setKey(map: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__' || specialWords.has(key) || Object.prototype.hasOwnProperty.call(map, key)) fail();
+  // A key the core schema reads as a number, null or a boolean is left to yaml (it would be one).
+  if (key === '__proto__' || specialWords.has(key) || plainScalar(key, false) !== key || Object.prototype.hasOwnProperty.call(map, key)) fail();
   map[key] = value;
 }
 
@@ -107,7 +108,7 @@ function inlineValue(rest: string): unknown {
     if (first === '{') {
       const map: Record<string, unknown> = {};
       for (const item of flowItems(s.slice(1, -1))) {
-        const m = /^([A-Za-z_][A-Za-z0-9_.-]*): +(.+)$/.exec(item);
+        const m = /^([A-Za-z0-9_][A-Za-z0-9_./-]*): +(.+)$/.exec(item);
         if (!m) fail();
         setKey(map, m[1]!, scalar(m[2]!, true));
       }
@@ -131,10 +132,19 @@ function block(lines: Line[], at: number): { value: unknown; next: number } {
       const l = lines[i]!;
       if (!isSeq(l)) fail();
       const item = l.text.slice(2).trim();
-      // `- key: value` (a mapping in a list) and `-` alone (a nested block) are left to yaml.
-      if (item === '' || keyPattern.test(item)) fail();
-      list.push(inlineValue(item));
-      i++;
+      // `-` alone (a nested block) and `- - x` are left to yaml.
+      if (item === '') fail();
+      if (keyPattern.test(item)) {
+        // `- key: value`: a mapping in the list, its keys in the column of the first one.
+        lines[i] = { indent: indent + l.text.length - l.text.slice(1).trimStart().length, text: item };
+        const inner = block(lines, i);
+        if (Array.isArray(inner.value)) fail();
+        list.push(inner.value);
+        i = inner.next;
+      } else {
+        list.push(inlineValue(item));
+        i++;
+      }
       if (i < lines.length && lines[i]!.indent > indent) fail();
     }
     return { value: list, next: i };
