@@ -4,7 +4,9 @@
  * (counted as writes on the client's socket: a pipeline is one write), the render time without the
  * page cache, the page's size per encoding, and wrk on loopback against the overview side by side with
  * a plain `node:http` server writing the same bytes from a Buffer (no auth, no framework), once as is
- * and once gzip-encoded, with the ratio.
+ * and once gzip-encoded, with the ratio and the server's CPU per request (the process, and its main
+ * thread, which bounds the rate). For gzip also, for comparison only, the plain server sending the
+ * overview's own header block instead of its three headers: what those headers cost any server.
  *
  * The served part runs the real server (startServer: the hot path before Hono, the version watch).
  *
@@ -176,12 +178,18 @@ function noErrors(r: WrkResult, what: string): WrkResult {
   return r;
 }
 
-/** The plainest server that can send the same bytes: node:http writing a Buffer. */
-function plainServer(bytes: Map<string, Buffer>): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * The plainest server that can send the same bytes: node:http writing a Buffer. With `headers` (node's
+ * flat list per encoding) it sends exactly those instead of its own three: not the anchor, a way to
+ * show what the overview's header block (security headers, ETag, Vary, ...) costs any server.
+ */
+function plainServer(bytes: Map<string, Buffer>, headers?: Map<string, string[]>): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const enc = req.url === '/gzip' ? 'gzip' : 'identity';
     const b = bytes.get(enc)!;
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': b.length, ...(enc === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) });
+    const own = headers?.get(enc);
+    if (own) res.writeHead(200, own);
+    else res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': b.length, ...(enc === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) });
     res.end(b);
   });
   return new Promise((resolve) =>
@@ -194,14 +202,25 @@ function plainServer(bytes: Map<string, Buffer>): Promise<{ url: string; close()
   );
 }
 
+/** This process's main thread's CPU time in µs (Linux: /proc, 100 ticks a second), or null. */
+function mainThreadCpuUs(): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
 /** GET a URL and return the raw body bytes (no decoding) and headers. */
-function getRaw(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function getRaw(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: Buffer }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers }, (res) => {
         const parts: Buffer[] = [];
         res.on('data', (d: Buffer) => parts.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(parts) }));
       })
       .on('error', reject);
   });
@@ -344,12 +363,20 @@ async function main() {
     // The real server, as `mtarep serve` runs it: the hot path before Hono and the version watch.
     const server = await startServer({ config, redis, log: silentLogger, pageCache: { onStale: () => stale++, brotli: true } });
     const base = server.url.replace(/\/$/, '');
+    // The overview's own header block per encoding (node's flat list, without the per-answer Date and
+    // connection headers node adds to every answer, the plain server's included).
+    const overviewHeaders = new Map<string, string[]>();
     const fetched = async (enc: string): Promise<Buffer> => {
       // The compressed copies are made in the background after a render: ask until they are there.
       for (let i = 0; i < 200; i++) {
         const r = await getRaw(`${base}/`, { Authorization: auth, ...(enc === 'identity' ? {} : { 'Accept-Encoding': enc }) });
         if (r.status !== 200) throw new Error(`GET / answered ${r.status}`);
-        if ((r.headers['content-encoding'] ?? 'identity') === enc) return r.body;
+        if ((r.headers['content-encoding'] ?? 'identity') === enc) {
+          const own: string[] = [];
+          for (let j = 0; j + 1 < r.rawHeaders.length; j += 2) if (!/^(date|connection|keep-alive)$/i.test(r.rawHeaders[j]!)) own.push(r.rawHeaders[j]!, r.rawHeaders[j + 1]!);
+          overviewHeaders.set(enc, own);
+          return r.body;
+        }
         await new Promise((res) => setTimeout(res, 25));
       }
       throw new Error(`no ${enc} copy of the overview after 5 s`);
@@ -371,31 +398,48 @@ async function main() {
 
     // --- wrk: mtarep vs a plain node:http server writing the same bytes -----------------------------
     const plain = await plainServer(bytes);
+    const sameHeaders = await plainServer(bytes, overviewHeaders);
     const A = `Authorization: ${auth}`;
     await wrk(`${base}/`, [A], { seconds: 2 }).catch(() => null); // warm-up
     // Alternate the targets so drifting machine load hits both alike; report the means.
     const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
     // The server's CPU per request (this process: both servers live here, one is asked at a time),
     // which a busy machine disturbs less than the rate: what each answer costs the server itself.
-    const timed = async (url: string, headers: string[], what: string): Promise<{ rps: number; cpuUs: number }> => {
+    // The main thread's share too: it bounds the rate (the render thread and zlib's pool are others).
+    type Timed = { rps: number; cpuUs: number; mainUs: number | null };
+    const timed = async (url: string, headers: string[], what: string): Promise<Timed> => {
       const c0 = process.cpuUsage();
+      const m0 = mainThreadCpuUs();
       const r = noErrors(await wrk(url, headers), what);
       const c = process.cpuUsage(c0);
-      return { rps: r.rps, cpuUs: (c.user + c.system) / Math.max(1, r.requests) };
+      const m1 = mainThreadCpuUs();
+      const n = Math.max(1, r.requests);
+      return { rps: r.rps, cpuUs: (c.user + c.system) / n, mainUs: m0 === null || m1 === null ? null : (m1 - m0) / n };
     };
     for (const enc of ['identity', 'gzip']) {
-      const ours: { rps: number; cpuUs: number }[] = [];
-      const theirs: { rps: number; cpuUs: number }[] = [];
+      const ours: Timed[] = [];
+      const theirs: Timed[] = [];
+      const same: Timed[] = [];
       const accept = enc === 'gzip' ? ['Accept-Encoding: gzip'] : [];
+      const path = `/${enc === 'gzip' ? 'gzip' : ''}`;
       for (let round = 0; round < 2; round++) {
         ours.push(await timed(`${base}/`, [A, ...accept], 'the overview'));
-        theirs.push(await timed(`${plain.url}/${enc === 'gzip' ? 'gzip' : ''}`, accept, 'the plain server'));
+        theirs.push(await timed(`${plain.url}${path}`, accept, 'the plain server'));
+        if (enc === 'gzip') same.push(await timed(`${sameHeaders.url}${path}`, accept, 'the plain server with the overview\'s headers'));
       }
-      const rps = (xs: { rps: number }[]) => mean(xs.map((x) => x.rps));
-      const cpu = (xs: { cpuUs: number }[]) => mean(xs.map((x) => x.cpuUs)).toFixed(0);
+      const rps = (xs: Timed[]) => mean(xs.map((x) => x.rps));
+      const cpu = (xs: Timed[]) => {
+        const main = xs.every((x) => x.mainUs !== null) ? ` (main thread ${mean(xs.map((x) => x.mainUs!)).toFixed(0)})` : '';
+        return `${mean(xs.map((x) => x.cpuUs)).toFixed(0)}${main}`;
+      };
       say(
         `wrk -t2 -c${WRK_CONN} -d${WRK_SECONDS}s, ${enc === 'gzip' ? 'gzip' : 'as is'} (${kib(bytes.get(enc)!)}): overview ${rps(ours).toFixed(0)} req/s, plain node:http ${rps(theirs).toFixed(0)} req/s, ratio ${(rps(ours) / rps(theirs)).toFixed(2)}x (target >= 0.8x); rounds ${ours.map((x) => x.rps.toFixed(0)).join(', ')} vs ${theirs.map((x) => x.rps.toFixed(0)).join(', ')}; server CPU per request ${cpu(ours)} vs ${cpu(theirs)} µs`,
       );
+      if (same.length > 0) {
+        say(
+          `  for comparison, not the target: the plain server sending the overview's own ${overviewHeaders.get(enc)!.length / 2} headers (security headers, ETag, Vary, ...) instead of its 3: ${rps(same).toFixed(0)} req/s (rounds ${same.map((x) => x.rps.toFixed(0)).join(', ')}), server CPU per request ${cpu(same)} µs; overview / that = ${(rps(ours) / rps(same)).toFixed(2)}x`,
+        );
+      }
     }
     if (errorNotes.length) say(`  errors in these rounds: ${errorNotes.join('; ')}`);
 
@@ -430,6 +474,7 @@ async function main() {
       );
     }
     await plain.close();
+    await sameHeaders.close();
     await server.close();
     redis.disconnect();
   } finally {
