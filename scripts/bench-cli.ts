@@ -150,8 +150,9 @@ for (const c of cases) {
   const t = res.get(c.name)!;
   const ours = c.argv[0] === main || c.argv[0] === esmMain;
   const pkgs = ours ? packagesLoaded(c.argv.slice(1), c.env ?? {}) : [];
-  const over = c === cases[0] ? '' : `+${((t.median - floor) / 1000).toFixed(3)}s`;
-  const cpuOver = c === cases[0] ? '' : `+${((t.cpuMean - cpuFloor) / 1000).toFixed(3)}s`;
+  const signed = (ms: number) => `${ms < 0 ? '-' : '+'}${(Math.abs(ms) / 1000).toFixed(3)}s`;
+  const over = c === cases[0] ? '' : signed(t.median - floor);
+  const cpuOver = c === cases[0] ? '' : signed(t.cpuMean - cpuFloor);
   say(
     `${c.name.padEnd(24)} ${(t.median / 1000).toFixed(3).padStart(7)}s ${(t.min / 1000).toFixed(3).padStart(7)}s ${over.padStart(10)} ${(t.cpuMean / 1000).toFixed(3).padStart(8)}s ${cpuOver.padStart(10)}   ${ours ? pkgs.join(', ') || 'none' : ''}`,
   );
