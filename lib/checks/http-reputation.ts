@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { mapLimit } from '../concurrency.js';
 import type { Config } from '../config/normalize.js';
-import { durationMs, nonEmpty, positiveInt } from '../config/fields.js';
+import { durationMs, lazySection, nonEmpty, positiveInt } from '../config/fields.js';
 import type { CheckResult, HttpReputationValue } from '../model.js';
 import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
@@ -26,25 +26,27 @@ export interface HttpReputationSettings {
   lookup?: HttpReputationConfig;
 }
 
-const lookupSchema = z.strictObject({
-  name: nonEmpty.default('Brightmail'),
-  url: nonEmpty.refine((s) => s.includes('{ip}'), { message: 'must contain {ip}' }).pipe(
-    z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http:// or https:// URL' }),
-  ),
-  json_path: nonEmpty,
-  verdicts: z.strictObject({
-    good: z.array(z.string()).default([]),
-    neutral: z.array(z.string()).default([]),
-    bad: z.array(z.string()).default([]),
-  }),
-  timeout_ms: durationMs(120_000).default(5000),
-  concurrency: positiveInt.default(8),
-});
+/** The `http_reputation:` section: built when a config has it (lazySection). */
+const lookupSchema = () =>
+  z.strictObject({
+    name: nonEmpty.default('Brightmail'),
+    url: nonEmpty.refine((s) => s.includes('{ip}'), { message: 'must contain {ip}' }).pipe(
+      z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http:// or https:// URL' }),
+    ),
+    json_path: nonEmpty,
+    verdicts: z.strictObject({
+      good: z.array(z.string()).default([]),
+      neutral: z.array(z.string()).default([]),
+      bad: z.array(z.string()).default([]),
+    }),
+    timeout_ms: durationMs(120_000).default(5000),
+    concurrency: positiveInt.default(8),
+  });
 
 const configSlice: ConfigSlice<HttpReputationSettings> = {
-  keys: { http_reputation: lookupSchema.optional() },
+  keys: { http_reputation: lazySection(lookupSchema) },
   normalize(raw) {
-    const h = raw['http_reputation'] as z.infer<typeof lookupSchema> | undefined;
+    const h = raw['http_reputation'] as z.infer<ReturnType<typeof lookupSchema>> | undefined;
     if (h === undefined) return {};
     return { lookup: { name: h.name, url: h.url, jsonPath: h.json_path, verdicts: h.verdicts, timeoutMs: h.timeout_ms, concurrency: h.concurrency } };
   },
