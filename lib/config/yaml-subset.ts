@@ -194,8 +194,8 @@ export function parseYamlSubset(text: string): Record<string, unknown> | undefin
     const { value, next } = block(lines, 0);
     if (next !== lines.length || Array.isArray(value)) return undefined;
     return value as Record<string, unknown>;
-  } catch (e) {
-    if (e === outside) return undefined;
-    throw e;
+  } catch {
+    // `outside`, or anything unforeseen (a nesting too deep for the stack): yaml reads it and reports.
+    return undefined;
   }
 }
