@@ -49,7 +49,8 @@ function plainScalar(s: string, flow: boolean): unknown {
   if (s === 'false' || s === 'False' || s === 'FALSE') return false;
   if (plainInt.test(s)) return Number(s);
   if (indicatorStart.test(s)) fail();
-  if (otherNumber.some((re) => re.test(s))) fail();
+  // Every number form starts with a digit, a sign or a dot.
+  if (/^[-+.0-9]/.test(s) && otherNumber.some((re) => re.test(s))) fail();
   if (s.includes(': ') || s.endsWith(':') || s.includes(' #')) fail();
   // In [ ] and { } a comma or bracket ends a plain scalar; a colon may stay inside (IPv6 addresses).
   if (flow && /[,[\]{}#]/.test(s)) fail();
