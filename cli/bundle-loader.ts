@@ -14,11 +14,11 @@
  * MTAREP_CODE_CACHE=0 switches the cache off.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { enableLinearRegExp } from '../lib/regex-safety.js';
+import { nodeOs } from '../lib/lazy-builtins.js';
 
 /** What happened to the code cache: for tests and debugging. */
 export type CacheState = 'off' | 'none' | 'accepted' | 'rejected';
@@ -60,12 +60,18 @@ function ownedPrivate(st: fs.Stats): boolean {
 
 /** A folder for code caches that only this user can write, created when missing; undefined when none. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates: string[] = [];
-  if (env['XDG_CACHE_HOME'] && path.isAbsolute(env['XDG_CACHE_HOME'])) candidates.push(path.join(env['XDG_CACHE_HOME'], 'mtarep'));
-  const home = env['HOME'] || os.homedir();
-  if (home && path.isAbsolute(home)) candidates.push(path.join(home, '.cache', 'mtarep'));
-  candidates.push(path.join(os.tmpdir(), `mtarep-cache-${process.getuid?.() ?? 'user'}`));
-  for (const dir of candidates) {
+  // Each candidate made only when the ones before it are not usable (node:os is loaded only then).
+  const candidates: (() => string | undefined)[] = [
+    () => (env['XDG_CACHE_HOME'] && path.isAbsolute(env['XDG_CACHE_HOME']) ? path.join(env['XDG_CACHE_HOME'], 'mtarep') : undefined),
+    () => {
+      const home = env['HOME'] || nodeOs().homedir();
+      return home && path.isAbsolute(home) ? path.join(home, '.cache', 'mtarep') : undefined;
+    },
+    () => path.join(nodeOs().tmpdir(), `mtarep-cache-${process.getuid?.() ?? 'user'}`),
+  ];
+  for (const candidate of candidates) {
+    const dir = candidate();
+    if (dir === undefined) continue;
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const st = fs.lstatSync(dir);

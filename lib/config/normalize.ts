@@ -4,13 +4,12 @@
  * merged with their defaults, provider-block regexes compiled once. Pure: no file system access.
  */
 import path from 'node:path';
-import os from 'node:os';
 import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
 import { ipv4ToInt, isIP } from '../net/ip.js';
-import { nodeCrypto } from '../lazy-builtins.js';
+import { homeDir, nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
 
 export { ipv4ToInt };
@@ -174,7 +173,7 @@ export interface Problem {
 
 /** Resolve a path from config: `~` is the home folder, relative paths are relative to the config file. */
 export function resolvePath(dir: string, p: string): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  if (p === '~' || p.startsWith('~/')) return path.join(homeDir(), p.slice(1));
   return path.resolve(dir, p);
 }
 
