@@ -24,6 +24,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { configSchema } from '../lib/config/schema.js';
@@ -454,7 +455,9 @@ async function main() {
       const v0 = Number(await redis.get(k.dataVersion));
       const accept = LOAD_ENCODING === 'gzip' ? ['Accept-Encoding: gzip'] : [];
       const stale0 = staleCount();
+      const stalls = watchMainThread();
       const r = await wrk(`${base}/`, [A, ...accept], { conn: LOAD_CONN, seconds: LOAD_SECONDS, latency: true, timeout: '2s' });
+      const mainThread = stalls.stop();
       const v1 = Number(await redis.get(k.dataVersion));
       child.kill('SIGTERM');
       await new Promise((res) => child.once('exit', res));
@@ -466,6 +469,7 @@ async function main() {
           `${r.requests} requests, ${r.rps.toFixed(0)} req/s, latency p50 ${r.latency['50']} p90 ${r.latency['90']} p99 ${r.latency['99']} (target < 250ms); ` +
           `errors: ${e.non2xx} non-2xx, ${e.connect + e.read + e.write} socket, ${e.timeout} timeouts (target 0); ${staleCount() - stale0} pages sent marked "may be a moment old"`,
       );
+      say(`  the server's main thread meanwhile: ${mainThread}`);
       // The anchor: the plain server sending the same bytes to as many clients (no writer), same run.
       const anchorSeconds = Math.min(LOAD_SECONDS, 15);
       const p = await wrk(`${plain.url}/${LOAD_ENCODING === 'gzip' ? 'gzip' : ''}`, accept, { conn: LOAD_CONN, seconds: anchorSeconds, latency: true, timeout: '2s' });
@@ -481,6 +485,38 @@ async function main() {
     await redisSrv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The server's main thread (this process's) while the load runs: its event-loop delay (p99, max), every
+ * stall over 0.5 s with its time from the start, and GC pauses over 100 ms: a client timeout at 2 s
+ * with a low p99 is either such a stall or one connection left waiting.
+ */
+function watchMainThread(): { stop(): string } {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const t0 = performance.now();
+  const stalls: string[] = [];
+  let last = t0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    if (now - last > 500) stalls.push(`${((last - t0) / 1000).toFixed(1)} s: ${(now - last).toFixed(0)} ms`);
+    last = now;
+  }, 10);
+  const gcs: string[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration > 100) gcs.push(`${((e.startTime - t0) / 1000).toFixed(1)} s: ${e.duration.toFixed(0)} ms`);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      clearInterval(tick);
+      obs.disconnect();
+      delay.disable();
+      const ms = (ns: number) => (ns / 1e6).toFixed(0);
+      return `event-loop delay p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms; stalls over 0.5 s: ${stalls.length ? stalls.join(', ') : 'none'}; GC pauses over 100 ms: ${gcs.length ? gcs.join(', ') : 'none'}`;
+    },
+  };
 }
 
 const w = process.argv.indexOf('--writer');
