@@ -161,13 +161,14 @@ describe('mtarep collect', () => {
 
 describe('mtarep collect --only maillog as a process', () => {
   let srv: TestSshServer;
-  // Within today (UTC): a first read counts only today's lines.
-  const lineTime = new Date(Math.max(Date.now() - 60_000, Math.floor(Date.now() / 86_400_000) * 86_400_000));
+  // A minute ago by the real clock (the CLI reads it), so maybe yesterday: a first read counts only
+  // today's lines, so the line is written after a first run has read the log empty (new lines all count).
+  const lineTime = new Date(Date.now() - 60_000);
   beforeAll(async () => {
     srv = await startSshServer();
     fs.writeFileSync(path.join(dir, 'id'), srv.clientKey.private, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'known_hosts'), srv.knownHostsLine() + '\n');
-    fs.writeFileSync(path.join(srv.dir, 'maillog'), deliveryLine(lineTime, 'A1B2C3D4E5', 'u@gmail.com', 'sent') + '\n');
+    fs.writeFileSync(path.join(srv.dir, 'maillog'), '');
   });
   afterAll(async () => {
     await srv?.close();
@@ -182,6 +183,9 @@ describe('mtarep collect --only maillog as a process', () => {
 
   it('MTAREP_PHASES=<file> records when each phase was reached; the SSH connection starts before Redis is connected', async () => {
     const file = path.join(dir, 'phases.json');
+    const empty = await runCli(['collect', '--only', 'maillog', '--config', maillogConfig()]);
+    expect(empty.code).toBe(0);
+    fs.appendFileSync(path.join(srv.dir, 'maillog'), deliveryLine(lineTime, 'A1B2C3D4E5', 'u@gmail.com', 'sent') + '\n');
     const before = srv.accepted;
     const res = await runCli(['collect', '--only', 'maillog', '--config', maillogConfig()], { env: { MTAREP_PHASES: file } });
     expect(res.stderr).toBe('');
