@@ -130,8 +130,7 @@ export function hotHeaders(raw: readonly string[]): HotHeaders | null {
         if (n === 'authorization') {
           if (h.authorization !== undefined) return null;
           h.authorization = value;
-        }
-        else if (n === 'if-none-match') h.ifNoneMatch = h.ifNoneMatch === undefined ? value : `${h.ifNoneMatch}, ${value}`;
+        } else if (n === 'if-none-match') h.ifNoneMatch = h.ifNoneMatch === undefined ? value : `${h.ifNoneMatch}, ${value}`;
         break;
       }
       case 14:

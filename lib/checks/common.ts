@@ -62,7 +62,6 @@ export function apiString<T>(r: CheckResult<T> | undefined, show: (v: T) => stri
   return show(r.value);
 }
 
-/** 1 when a check has no usable fresh result (error, or never run), for the series' `*_error`. */
 /**
  * A value built at its first use, then kept: plugins' value schemas (read by the record store), which
  * `mtarep check-config` loads the plugin list without needing (zod schemas cost start time to build).
@@ -72,6 +71,7 @@ export function once<T>(build: () => T): () => T {
   return () => (v ??= build());
 }
 
+/** 1 when a check has no usable fresh result (error, or never run), for the series' `*_error`. */
 export const seriesError = (r: CheckResult<unknown> | undefined): number => (r === undefined || r.status === 'error' ? 1 : 0);
 export const bit = (b: boolean): number => (b ? 1 : 0);
 /** An Influx integer field. */

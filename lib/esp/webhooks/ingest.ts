@@ -171,26 +171,12 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
   // The id sets the call's events are looked up in, by day; `window`: those of the last days of
   // arrival (for events without a signed time), only when there are such events.
   const idSets = new Map<number, number>();
-  const idSetIndex = (day: number) => {
-    let i = idSets.get(day);
-    if (i === undefined) {
-      i = idSets.size + 1;
-      idSets.set(day, i);
-    }
-    return i;
-  };
+  const idSetIndex = indexIn(idSets);
   let window: number[] | undefined;
   const legacySets: string[] = [];
   for (let i = 0; i < windowDays; i++) legacySets.push(k.espSeen(first.provider, utcDay(first.arrivalDay - i)));
   const hashes = new Map<string, number>();
-  const hashIndex = (key: string) => {
-    let i = hashes.get(key);
-    if (i === undefined) {
-      i = hashes.size + 1;
-      hashes.set(key, i);
-    }
-    return i;
-  };
+  const hashIndex = indexIn(hashes);
   let groupLines = '';
   let ids = '';
   const refKeys: string[] = [];
@@ -263,6 +249,18 @@ export async function storeBatches(redis: Redis, k: Keys, batches: readonly Prep
     at += size;
     return { counted, settled };
   });
+}
+
+/** A value's 1-based index among the map's keys, in order of first use (added when new). */
+function indexIn<K>(map: Map<K, number>): (key: K) => number {
+  return (key) => {
+    let i = map.get(key);
+    if (i === undefined) {
+      i = map.size + 1;
+      map.set(key, i);
+    }
+    return i;
+  };
 }
 
 /** Events of one time, type and id day: their counts hash and field, their graph counter hash (null: none), by recipient domain. */
