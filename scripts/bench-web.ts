@@ -456,8 +456,10 @@ async function main() {
       const accept = LOAD_ENCODING === 'gzip' ? ['Accept-Encoding: gzip'] : [];
       const stale0 = staleCount();
       const stalls = watchMainThread();
+      const seen = watchRequests(server.http);
       const r = await wrk(`${base}/`, [A, ...accept], { conn: LOAD_CONN, seconds: LOAD_SECONDS, latency: true, timeout: '2s' });
       const mainThread = stalls.stop();
+      const requests = seen.stop();
       const v1 = Number(await redis.get(k.dataVersion));
       child.kill('SIGTERM');
       await new Promise((res) => child.once('exit', res));
@@ -470,6 +472,7 @@ async function main() {
           `errors: ${e.non2xx} non-2xx, ${e.connect + e.read + e.write} socket, ${e.timeout} timeouts (target 0); ${staleCount() - stale0} pages sent marked "may be a moment old"`,
       );
       say(`  the server's main thread meanwhile: ${mainThread}`);
+      say(`  the requests as the server saw them: ${requests}`);
       // The anchor: the plain server sending the same bytes to as many clients (no writer), same run.
       const anchorSeconds = Math.min(LOAD_SECONDS, 15);
       const p = await wrk(`${plain.url}/${LOAD_ENCODING === 'gzip' ? 'gzip' : ''}`, accept, { conn: LOAD_CONN, seconds: anchorSeconds, latency: true, timeout: '2s' });
@@ -515,6 +518,51 @@ function watchMainThread(): { stop(): string } {
       delay.disable();
       const ms = (ns: number) => (ns / 1e6).toFixed(0);
       return `event-loop delay p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms; stalls over 0.5 s: ${stalls.length ? stalls.join(', ') : 'none'}; GC pauses over 100 ms: ${gcs.length ? gcs.join(', ') : 'none'}`;
+    },
+  };
+}
+
+/**
+ * The load as the server sees it: connections opened and closed while it runs, each request's time
+ * from its arrival (headers read) to its answer handed to the kernel ('finish'), and the gap on each
+ * connection from one answer's finish to the next request's arrival. A wrk timeout (a request older
+ * than 2 s) that the server never saw take 2 s, on a connection that was not closed, is a wait
+ * outside the server's request handling: in the kernel or the client.
+ */
+function watchRequests(server: http.Server): { stop(): string } {
+  let opened = 0;
+  let closed = 0;
+  const lastFinish = new WeakMap<object, number>();
+  const serve: number[] = [];
+  const gaps: number[] = [];
+  const onConnection = (socket: import('node:net').Socket) => {
+    opened++;
+    socket.once('close', () => closed++);
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const t0 = performance.now();
+    const socket = req.socket;
+    const prev = lastFinish.get(socket);
+    if (prev !== undefined) gaps.push(t0 - prev);
+    res.once('finish', () => {
+      const t1 = performance.now();
+      serve.push(t1 - t0);
+      lastFinish.set(socket, t1);
+    });
+  };
+  server.on('connection', onConnection);
+  server.on('request', onRequest);
+  const summary = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(0) : '-');
+    const over = (ms: number) => s.filter((x) => x > ms).length;
+    return `p99 ${at(0.99)} ms, max ${s.length ? s[s.length - 1]!.toFixed(0) : '-'} ms, over 0.5 s ${over(500)}, over 2 s ${over(2000)}`;
+  };
+  return {
+    stop() {
+      server.off('connection', onConnection);
+      server.off('request', onRequest);
+      return `${serve.length} answered; arrival to finish ${summary(serve)}; finish to the next request on the same connection ${summary(gaps)}; connections opened ${opened}, closed ${closed} during the load`;
     },
   };
 }

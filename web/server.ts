@@ -62,6 +62,8 @@ export interface WebDeps {
 
 export interface RunningServer {
   url: string;
+  /** The node:http server underneath (for benchmarks that watch its connections and requests). */
+  http: http.Server;
   close(): Promise<void>;
 }
 
@@ -233,6 +235,7 @@ export async function startServer(deps: WebDeps): Promise<RunningServer> {
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}/`,
+        http: server as http.Server,
         close: () =>
           new Promise<void>((r) => {
             watch?.close();
