@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/normalize.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwaway-redis.js';
+import { stopWhenWeExit, type Watchdog } from '../test/helpers/watchdog.js';
 import { connectRedis } from '../lib/redis.js';
 import { createLogger, silentLogger } from '../lib/log.js';
 import { keys } from '../lib/keys.js';
@@ -271,8 +272,11 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-'));
   const dnsPort = await freePort(); // a free TCP port; rbldnsd binds UDP on it
   const procs: ChildProcess[] = [];
+  // Peers stopped even when this process is killed (test/helpers/watchdog.ts); cancelled by cleanup.
+  const dogs: Watchdog[] = [];
   let redis: ThrowawayRedis | undefined;
   const cleanup = () => {
+    for (const d of dogs) d.cancel();
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
     void redis?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -288,6 +292,7 @@ async function main(): Promise<void> {
     console.log(`machine  ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const rbl = startRbldnsd(rbldnsd, dir, dnsPort);
     procs.push(rbl);
+    dogs.push(stopWhenWeExit(rbl.pid, dir));
     const probe = createDnsClient(benchConfig(dnsPort));
     await waitFor(() => probe.resolve4(`2.0.0.127.${zoneOf(ZONES - 1)}`).then(() => true, () => false), 'rbldnsd');
     probe.close();

@@ -30,6 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { parseConfig } from '../lib/config/load.js';
 import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
+import { stopWhenWeExit, type Watchdog } from '../test/helpers/watchdog.js';
 import { connectRedis } from '../lib/redis.js';
 import { silentLogger } from '../lib/log.js';
 import type { collectMaillogs as CollectFn } from '../collector/maillog/index.js';
@@ -276,7 +277,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-bench-maillog-'));
 // Inside the checkout (gitignored) so the compiled files find node_modules.
 const buildDir = path.join(root, '.bench', `maillog-build-${process.pid}`);
 let stopRedis: (() => Promise<void>) | undefined;
+// Peers stopped even when this process is killed (test/helpers/watchdog.ts); cancelled by cleanup.
+const dogs: Watchdog[] = [];
 const cleanup = () => {
+  for (const d of dogs) d.cancel();
   for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
   void stopRedis?.();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -330,6 +334,7 @@ try {
   fs.mkdirSync(path.join(dir, 'home'));
   const sshd = spawn('/usr/sbin/sshd', ['-D', '-f', path.join(dir, 'sshd_config'), '-E', path.join(dir, 'sshd.log')], { stdio: 'ignore' });
   procs.push(sshd);
+  dogs.push(stopWhenWeExit(sshd.pid, dir));
   const redisSrv = await startThrowawayRedis();
   stopRedis = redisSrv.stop;
   await waitPort(sshPort, 10_000);

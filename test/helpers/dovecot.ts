@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { freePort } from './net.js';
+import { stopWhenWeExit } from './watchdog.js';
 
 export interface DovecotUser {
   user: string;
@@ -199,9 +200,11 @@ service stats {
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const watchdog = stopWhenWeExit(child.pid, dir);
   try {
     await waitPort(port, host, 15_000, () => child.exitCode === null);
   } catch (e) {
+    watchdog.cancel();
     child.kill('SIGKILL');
     let log = '';
     try {
@@ -245,6 +248,7 @@ service stats {
       return fs.readdirSync(path.join(d, 'new')).length + fs.readdirSync(path.join(d, 'cur')).length;
     },
     stop: async () => {
+      watchdog.cancel();
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       fs.rmSync(dir, { recursive: true, force: true });

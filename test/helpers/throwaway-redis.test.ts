@@ -36,7 +36,7 @@ describe('throwaway redis-server', () => {
   it('stop() stops the server and removes its folder', async () => {
     const r = await startThrowawayRedis();
     const c = await connectRedis({ url: r.url }, { reconnect: false });
-    const dir = (await c.config('GET', 'dir'))[1]!;
+    const [, dir] = (await c.config('GET', 'dir')) as [string, string];
     c.disconnect();
     expect(fs.existsSync(dir)).toBe(true);
     await r.stop();
@@ -67,7 +67,7 @@ setInterval(() => {}, 60_000);
       child.once('exit', (code) => reject(new Error(`the child exited (${code}) before starting redis-server`)));
     });
     const c = await connectRedis({ url: `redis://127.0.0.1:${port}/0` }, { reconnect: false });
-    const dir = (await c.config('GET', 'dir'))[1]!;
+    const [, dir] = (await c.config('GET', 'dir')) as [string, string];
     expect(await c.ping()).toBe('PONG');
     c.disconnect();
     child.kill('SIGKILL');

@@ -1,17 +1,17 @@
 /**
  * A throwaway redis-server on a free loopback port (never 6379, never the user's database), for the
  * test run (global-setup.ts) and the benchmarks. No persistence; its folder is removed on stop, and
- * also when this process dies without stopping it (killed, Ctrl-C, a crash): a watchdog shell holds
- * the read end of a pipe from this process and, when the pipe closes, stops the server and removes
- * its folder, so an interrupted test run leaves no redis-server behind.
+ * also when this process dies without stopping it (helpers/watchdog.ts), so an interrupted test run
+ * leaves no redis-server behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connectRedis } from '../../lib/redis.js';
 import { findRedisServer } from '../../cli/redis-embedded.js';
 import { freePort } from './net.js';
+import { stopWhenWeExit } from './watchdog.js';
 
 export interface ThrowawayRedis {
   /** `redis://127.0.0.1:<port>` without a database number. */
@@ -58,13 +58,13 @@ export async function startThrowawayRedis(opts: { databases?: number } = {}): Pr
       await new Promise((r) => setTimeout(r, 50));
     }
     if (ready) {
-      const watchdog = watch(child.pid!, dir);
+      const watchdog = stopWhenWeExit(child.pid, dir);
       return {
         base,
         url: `${base}/0`,
         port,
         stop: async () => {
-          watchdog.kill('SIGKILL'); // stopped here: the watchdog must not act on a pid that may be reused
+          watchdog.cancel();
           if (child.exitCode === null) child.kill('SIGTERM');
           await exited;
           fs.rmSync(dir, { recursive: true, force: true });
@@ -79,20 +79,3 @@ export async function startThrowawayRedis(opts: { databases?: number } = {}): Pr
   throw new Error(`could not start a throwaway redis-server: ${(lastError as Error | undefined)?.message ?? 'unknown error'}`);
 }
 
-/**
- * A shell that waits for end of input on a pipe from this process, which comes when this process
- * exits however it exits, then stops the server and removes its folder. It runs in its own process
- * group (a Ctrl-C to the test run does not stop it before it has acted) and does not hold this
- * process open.
- */
-function watch(pid: number, dir: string): ChildProcess {
-  const w = spawn('sh', ['-c', 'cat >/dev/null; kill "$1" 2>/dev/null; rm -rf "$2"', 'mtarep-redis-watchdog', String(pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true,
-  });
-  w.on('error', () => {}); // no sh: the server is still stopped by stop(), only not after a kill
-  w.stdin!.on('error', () => {});
-  w.unref();
-  (w.stdin as unknown as { unref?: () => void }).unref?.();
-  return w;
-}
