@@ -2,7 +2,8 @@
  * Webhook batches arriving together stored in one script call (lib/esp/webhooks/ingest-queue.ts),
  * against a real Redis: each request gets its own exact result, a batch and its retry in one call
  * count once, a bad key fails only the batches touching it, and a Redis failure fails every request
- * of the call with nothing written.
+ * of the call with nothing written. On a redis-server of its own: the tests count script calls in
+ * INFO commandstats, which is server-wide (other test files run commands on the shared server).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dayKey, keys } from '../../lib/keys.js';
@@ -12,7 +13,7 @@ import { BadKeyError } from '../../lib/esp/webhooks/ingest.js';
 import { IngestQueue } from '../../lib/esp/webhooks/ingest-queue.js';
 import { latestEvents } from '../../lib/esp/webhooks/latest.js';
 import { sgEvent } from '../helpers/esp-webhooks.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { ownTestRedis, type TestRedis } from '../helpers/redis.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
 const TS = 1714564800;
@@ -21,7 +22,7 @@ const opts = { countersId: 'esp', counterTtlSec: 86400 };
 
 let t: TestRedis;
 beforeAll(async () => {
-  t = await testRedis();
+  t = await ownTestRedis();
 });
 afterAll(async () => {
   await t.close();

@@ -1,7 +1,8 @@
 /**
  * The ESP webhooks end to end through the web app's machine sub-app (no login), against a real Redis:
  * requests signed with the vendors' real algorithms; batches, retries, replays, tampering; counters
- * exact; storage failures answer 5xx with nothing written.
+ * exact; storage failures answer 5xx with nothing written. On a redis-server of its own: a test counts
+ * SMISMEMBER calls in INFO commandstats, which is server-wide (other test files use the shared server).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dayKey, keys } from '../../lib/keys.js';
@@ -12,7 +13,7 @@ import type { EspEvent } from '../../lib/esp/webhooks/events.js';
 import { latestEvents } from '../../lib/esp/webhooks/latest.js';
 import { createApp } from '../../web/server.js';
 import { mailgunBody, mailgunLegacyFields, mandrillRequest, sendgridHeaders, sendgridSigner, sgEvent } from '../helpers/esp-webhooks.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { ownTestRedis, type TestRedis } from '../helpers/redis.js';
 import { makeConfig, tempDir } from '../web/fixtures.js';
 
 const NOW = new Date('2024-05-01T12:00:00Z');
@@ -26,7 +27,7 @@ const k = keys('mtarep:');
 
 let t: TestRedis;
 beforeAll(async () => {
-  t = await testRedis();
+  t = await ownTestRedis();
 });
 afterAll(async () => {
   await t.close();
