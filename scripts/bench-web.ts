@@ -530,14 +530,15 @@ function watchMainThread(): { stop(): string } {
  * outside the server's request handling: in the kernel or the client.
  */
 function watchRequests(server: http.Server): { stop(): string } {
+  const t0 = performance.now();
   let opened = 0;
-  let closed = 0;
+  const closedAt: number[] = [];
   const lastFinish = new WeakMap<object, number>();
   const serve: number[] = [];
   const gaps: number[] = [];
   const onConnection = (socket: import('node:net').Socket) => {
     opened++;
-    socket.once('close', () => closed++);
+    socket.once('close', () => closedAt.push(performance.now() - t0));
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const t0 = performance.now();
@@ -562,7 +563,12 @@ function watchRequests(server: http.Server): { stop(): string } {
     stop() {
       server.off('connection', onConnection);
       server.off('request', onRequest);
-      return `${serve.length} answered; arrival to finish ${summary(serve)}; finish to the next request on the same connection ${summary(gaps)}; connections opened ${opened}, closed ${closed} during the load`;
+      const end = performance.now() - t0;
+      const early = closedAt.filter((t) => t < end - 1000).map((t) => (t / 1000).toFixed(1));
+      return (
+        `${serve.length} answered; arrival to finish ${summary(serve)}; finish to the next request on the same connection ${summary(gaps)}; ` +
+        `connections opened ${opened}, closed ${closedAt.length} (${early.length} of them more than 1 s before the load ended${early.length ? `, at ${early.slice(0, 20).join(', ')} s` : ''})`
+      );
     },
   };
 }
