@@ -13,7 +13,8 @@
  * With BENCH_LOAD_SECONDS > 0 (`npm run bench:web -- --load` sets 60), a second phase: wrk with
  * BENCH_LOAD_CONNECTIONS (200) clients for that long on the overview while a child process writes as
  * collector runs do (see `writer` below), printing errors, latency percentiles, how many pages went
- * out marked stale, and the writer's runs and data versions per second.
+ * out marked stale, and the writer's runs and data versions per second; then the plain server under the
+ * same load for as long, the writer writing again, as the anchor (wrk counts timeouts against it too).
  *
  * Options (env): BENCH_HOSTS (1000), BENCH_WRK_SECONDS (10), BENCH_WRK_CONNECTIONS (32),
  * BENCH_LOAD_SECONDS (0; 60 with --load), BENCH_LOAD_CONNECTIONS (200), BENCH_LOAD_ENCODING
@@ -184,7 +185,7 @@ function noErrors(r: WrkResult, what: string): WrkResult {
  * flat list per encoding) it sends exactly those instead of its own three: not the anchor, a way to
  * show what the overview's header block (security headers, ETag, Vary, ...) costs any server.
  */
-function plainServer(bytes: Map<string, Buffer>, headers?: Map<string, string[]>): Promise<{ url: string; close(): Promise<void> }> {
+function plainServer(bytes: Map<string, Buffer>, headers?: Map<string, string[]>): Promise<{ url: string; http: http.Server; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const enc = req.url === '/gzip' ? 'gzip' : 'identity';
     const b = bytes.get(enc)!;
@@ -197,6 +198,7 @@ function plainServer(bytes: Map<string, Buffer>, headers?: Map<string, string[]>
     server.listen(0, '127.0.0.1', () =>
       resolve({
         url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        http: server,
         close: () => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())),
       }),
     ),
@@ -446,14 +448,25 @@ async function main() {
 
     // --- under load while a collector writes ----------------------------------------------------------
     if (LOAD_SECONDS > 0) {
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--writer', redisSrv.url], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, BENCH_LOAD_SECONDS: String(LOAD_SECONDS) },
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      const v0 = Number(await redis.get(k.dataVersion));
+      /** The writer process (see `writer`), started for one load; stop() gives its run count. */
+      const startWriter = () => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--writer', redisSrv.url], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, BENCH_LOAD_SECONDS: String(LOAD_SECONDS) },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        return {
+          stop: async () => {
+            child.kill('SIGTERM');
+            await new Promise((res) => child.once('exit', res));
+            return out.trim().split(' ')[0] ?? '?';
+          },
+        };
+      };
       const accept = LOAD_ENCODING === 'gzip' ? ['Accept-Encoding: gzip'] : [];
+      const writing = startWriter();
+      const v0 = Number(await redis.get(k.dataVersion));
       const stale0 = staleCount();
       const stalls = watchMainThread();
       const seen = watchRequests(server.http);
@@ -461,11 +474,9 @@ async function main() {
       const mainThread = stalls.stop();
       const requests = seen.stop();
       const v1 = Number(await redis.get(k.dataVersion));
-      child.kill('SIGTERM');
-      await new Promise((res) => child.once('exit', res));
+      const runs = await writing.stop();
       const e = r.errors;
-      const [runs] = out.trim().split(' ');
-      const what = WRITER === 'flood' ? `rewrote the whole fleet ${runs ?? '?'} times (flood)` : `wrote ${runs ?? '?'} collector runs back to back (maillog commits of ${HOSTS} hosts, 16 reads at a time of ${SSH_MS} ms each, then the fleet's records and the run summary)`;
+      const what = WRITER === 'flood' ? `rewrote the whole fleet ${runs} times (flood)` : `wrote ${runs} collector runs back to back (maillog commits of ${HOSTS} hosts, 16 reads at a time of ${SSH_MS} ms each, then the fleet's records and the run summary)`;
       say(
         `under load (${LOAD_ENCODING === 'gzip' ? 'gzip' : 'as is'}): wrk -t2 -c${LOAD_CONN} -d${LOAD_SECONDS}s while a writer process ${what}: ${v1 - v0} data versions, ${((v1 - v0) / LOAD_SECONDS).toFixed(1)}/s; ` +
           `${r.requests} requests, ${r.rps.toFixed(0)} req/s, latency p50 ${r.latency['50']} p90 ${r.latency['90']} p99 ${r.latency['99']} (target < 250ms); ` +
@@ -473,12 +484,18 @@ async function main() {
       );
       say(`  the server's main thread meanwhile: ${mainThread}`);
       say(`  the requests as the server saw them: ${requests}`);
-      // The anchor: the plain server sending the same bytes to as many clients (no writer), same run.
-      const anchorSeconds = Math.min(LOAD_SECONDS, 15);
-      const p = await wrk(`${plain.url}/${LOAD_ENCODING === 'gzip' ? 'gzip' : ''}`, accept, { conn: LOAD_CONN, seconds: anchorSeconds, latency: true, timeout: '2s' });
+      // The anchor: the plain server sending the same bytes to as many clients for as long, while the
+      // writer writes as before (the same load on the machine), same run.
+      const anchorWriting = startWriter();
+      const anchorSeen = watchRequests(plain.http);
+      const p = await wrk(`${plain.url}/${LOAD_ENCODING === 'gzip' ? 'gzip' : ''}`, accept, { conn: LOAD_CONN, seconds: LOAD_SECONDS, latency: true, timeout: '2s' });
+      const anchorRequests = anchorSeen.stop();
+      const anchorRuns = await anchorWriting.stop();
       say(
-        `  anchor: plain node:http, same bytes, wrk -t2 -c${LOAD_CONN} -d${anchorSeconds}s: ${p.rps.toFixed(0)} req/s, latency p50 ${p.latency['50']} p90 ${p.latency['90']} p99 ${p.latency['99']}; ${p.errors.timeout} timeouts`,
+        `  anchor: plain node:http, same bytes, wrk -t2 -c${LOAD_CONN} -d${LOAD_SECONDS}s while the writer wrote ${anchorRuns} runs: ${p.rps.toFixed(0)} req/s, latency p50 ${p.latency['50']} p90 ${p.latency['90']} p99 ${p.latency['99']}; ` +
+          `errors: ${p.errors.non2xx} non-2xx, ${p.errors.connect + p.errors.read + p.errors.write} socket, ${p.errors.timeout} timeouts`,
       );
+      say(`  the anchor's requests as it saw them: ${anchorRequests}`);
     }
     await plain.close();
     await sameHeaders.close();
