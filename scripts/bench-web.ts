@@ -542,9 +542,11 @@ function watchMainThread(): { stop(): string } {
 /**
  * The load as the server sees it: connections opened and closed while it runs, each request's time
  * from its arrival (headers read) to its answer handed to the kernel ('finish'), and the gap on each
- * connection from one answer's finish to the next request's arrival. A wrk timeout (a request older
- * than 2 s) that the server never saw take 2 s, on a connection that was not closed, is a wait
- * outside the server's request handling: in the kernel or the client.
+ * connection from one answer's finish to the next request's arrival, and when each connection was
+ * accepted and its first request arrived, counted from the first accept. A wrk timeout (a request
+ * older than 2 s) that the server never saw take 2 s, on a connection that was not closed, is a wait
+ * outside the server's request handling: wrk starts a connection's clock when it connects, and a
+ * connection accepted late has its first request waiting that long.
  */
 function watchRequests(server: http.Server): { stop(): string } {
   const t0 = performance.now();
@@ -553,8 +555,16 @@ function watchRequests(server: http.Server): { stop(): string } {
   const lastFinish = new WeakMap<object, number>();
   const serve: number[] = [];
   const gaps: number[] = [];
+  // When each connection was accepted and its first request arrived, from the first accept: wrk
+  // connects all its clients at once and starts each one's clock at its connect.
+  let firstAccept: number | undefined;
+  const acceptedAt: number[] = [];
+  const firstRequestAt: number[] = [];
   const onConnection = (socket: import('node:net').Socket) => {
     opened++;
+    const now = performance.now();
+    firstAccept ??= now;
+    acceptedAt.push(now - firstAccept);
     socket.once('close', () => closedAt.push(performance.now() - t0));
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -562,6 +572,7 @@ function watchRequests(server: http.Server): { stop(): string } {
     const socket = req.socket;
     const prev = lastFinish.get(socket);
     if (prev !== undefined) gaps.push(t0 - prev);
+    else if (firstAccept !== undefined) firstRequestAt.push(t0 - firstAccept);
     res.once('finish', () => {
       const t1 = performance.now();
       serve.push(t1 - t0);
@@ -584,7 +595,8 @@ function watchRequests(server: http.Server): { stop(): string } {
       const early = closedAt.filter((t) => t < end - 1000).map((t) => (t / 1000).toFixed(1));
       return (
         `${serve.length} answered; arrival to finish ${summary(serve)}; finish to the next request on the same connection ${summary(gaps)}; ` +
-        `connections opened ${opened}, closed ${closedAt.length} (${early.length} of them more than 1 s before the load ended${early.length ? `, at ${early.slice(0, 20).join(', ')} s` : ''})`
+        `connections opened ${opened}, closed ${closedAt.length} (${early.length} of them more than 1 s before the load ended${early.length ? `, at ${early.slice(0, 20).join(', ')} s` : ''}); ` +
+        `accepted after the first one: ${summary(acceptedAt)}; their first requests arrived ${summary(firstRequestAt)} after it`
       );
     },
   };
