@@ -568,15 +568,15 @@ function watchRequests(server: http.Server): { stop(): string } {
     socket.once('close', () => closedAt.push(performance.now() - t0));
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const t0 = performance.now();
+    const arrived = performance.now();
     const socket = req.socket;
     const prev = lastFinish.get(socket);
-    if (prev !== undefined) gaps.push(t0 - prev);
-    else if (firstAccept !== undefined) firstRequestAt.push(t0 - firstAccept);
+    if (prev !== undefined) gaps.push(arrived - prev);
+    else if (firstAccept !== undefined) firstRequestAt.push(arrived - firstAccept);
     res.once('finish', () => {
-      const t1 = performance.now();
-      serve.push(t1 - t0);
-      lastFinish.set(socket, t1);
+      const finished = performance.now();
+      serve.push(finished - arrived);
+      lastFinish.set(socket, finished);
     });
   };
   server.on('connection', onConnection);

@@ -78,4 +78,3 @@ export async function startThrowawayRedis(opts: { databases?: number } = {}): Pr
   }
   throw new Error(`could not start a throwaway redis-server: ${(lastError as Error | undefined)?.message ?? 'unknown error'}`);
 }
-
