@@ -96,6 +96,7 @@ export function workerSink(init: ScanInit): ScanSink {
   let onFail: ((e: Error) => void) | null = null;
   let outstanding = 0;
   let paused = false;
+  let resulted = false;
   const spare: Uint8Array<ArrayBuffer>[] = [];
   const sink: ScanSink = {
     feed,
@@ -121,13 +122,16 @@ export function workerSink(init: ScanInit): ScanSink {
         sink.onBackpressure?.(false);
       }
     } else if (m.type === 'result') {
+      resulted = true;
       if (m.cpuMs !== undefined) phase('scan thread cpu', m.cpuMs);
       onResult?.(m.result!);
     }
   });
   worker.on('error', (e) => failed(new Error(`maillog scanner thread failed: ${e.message}`, { cause: e })));
+  // Any end before the result is a failure, whatever the code: node reports 0 for a thread ended
+  // before it came online (a slow start on a loaded machine), as for one that returned.
   worker.on('exit', (code) => {
-    if (code !== 0 && !failure) failed(new Error(`maillog scanner thread exited with code ${code}`));
+    if (!failure && !resulted) failed(new Error(`maillog scanner thread exited before its result (code ${code})`));
   });
 
   // Batches go to the worker and come back with its acknowledgement: a read of hundreds of MB reuses

@@ -292,6 +292,18 @@ describe('scanner thread', () => {
     await expect.poll(() => calls, { timeout: 60_000, interval: 50 }).toEqual([true, false]);
     expect(() => sink.feed(chunk)).toThrow(/scanner thread exited/);
   });
+
+  it('a scanner thread ended before it came online (node reports exit code 0) still resumes a paused read', async () => {
+    const sink = workerSink({ rules: [], timezone: 'UTC', nowMs: Date.UTC(2026, 10, 3, 12), firstRun: false, queue: {}, queueLimits: defaultQueueLimits });
+    const calls: boolean[] = [];
+    sink.onBackpressure = (pause) => calls.push(pause);
+    sink.close(); // at once, before the thread has started (found by the suite proof on a loaded machine)
+    const chunk = Buffer.alloc(1 << 20, 'Nov  3 07:00:00 h postfix/smtp[1]: A1234: to=<u@b.example>, relay=x, status=sent (ok)\n');
+    for (let i = 0; i < 12; i++) sink.feed(chunk);
+    expect(calls).toEqual([true]);
+    await expect.poll(() => calls, { timeout: 60_000, interval: 50 }).toEqual([true, false]);
+    expect(() => sink.feed(chunk)).toThrow(/scanner thread exited before its result/);
+  });
 });
 
 describe('HostClock in UTC (no Intl)', () => {
