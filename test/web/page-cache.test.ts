@@ -206,6 +206,27 @@ describe('PageCache.peek: what the hot path may send without a read', () => {
   });
 });
 
+describe('PageCache: a page older than maxAgeMs is made again at the same data version', () => {
+  it('so relative times and the "failed in the last 24 h" line move on without a data change', async () => {
+    let clock = 1_000_000;
+    const cache = new PageCache({ marker: '', note: '' }, { maxAgeMs: 30_000, now: () => clock });
+    const client = {};
+    let renders = 0;
+    const render = async () => `<html>render ${++renders} at ${clock}</html>`;
+    const version = async () => '7';
+    expect((await cache.page('k', version, render)).bytes.identity.toString()).toBe('<html>render 1 at 1000000</html>');
+    clock += 30_000; // exactly the max age: still the same page
+    expect((await cache.page('k', version, render)).bytes.identity.toString()).toBe('<html>render 1 at 1000000</html>');
+    expect(cache.peek('k', '7', client)?.stale).toBe(false);
+    clock += 1; // one millisecond past it: the hot path does not serve it, the route renders again
+    expect(cache.peek('k', '7', client)).toBeUndefined();
+    const again = await cache.page('k', version, render);
+    expect(again.stale).toBe(false);
+    expect(again.bytes.identity.toString()).toBe('<html>render 2 at 1030001</html>');
+    expect(renders).toBe(2);
+  });
+});
+
 describe('PageCache: the size bound drops the page used longest ago', () => {
   it('a page the hot path keeps asking for (peek) stays; the one nobody asked for goes', async () => {
     // Three pages of 10,000 bytes (each held as is and marked, with gzip copies): room for two.
