@@ -120,7 +120,8 @@ export function webContext(deps: WebDeps): WebContext {
 function errorHandler(log: Logger) {
   return (err: Error, c: Context<WebEnv>): Response => {
     if (err instanceof HTTPException) return err.getResponse();
-    const api = c.req.path.startsWith('/api/');
+    // Machines get JSON: the API, and the ESPs' webhooks (as their hot path answers, web/hot-path.ts).
+    const api = c.req.path.startsWith('/api/') || c.req.path.startsWith('/webhooks/');
     const tooLarge = err instanceof BodyTooLargeError ? err : err.cause instanceof BodyTooLargeError ? err.cause : null;
     if (tooLarge) {
       log.warn('request body too large: refused', { path: c.req.path, limit: tooLarge.limit });

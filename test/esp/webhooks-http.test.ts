@@ -38,7 +38,7 @@ beforeEach(async () => {
 const batch = (from: number, n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => sgEvent(from + i, 'delivered', `u${from + i}@gmail.com`, { response: '250 2.0.0 OK '.padEnd(200, 'x') })));
 
 /** POST with the body written in `chunks` pieces; chunked transfer encoding unless `declare`. */
-function post(body: string, headers: Record<string, string>, opts: { declare: boolean; chunks: number }): Promise<{ status: number; body: string }> {
+function post(body: string, headers: Record<string, string>, opts: { declare: boolean; chunks: number }): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
     const h: Record<string, string> = { ...headers };
     if (opts.declare) h['content-length'] = String(Buffer.byteLength(body));
@@ -49,7 +49,7 @@ function post(body: string, headers: Record<string, string>, opts: { declare: bo
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: (res.headers['content-type'] ?? '').split(';')[0]!, body: text }));
     });
     req.on('error', (e) => {
       if (!answered) reject(e);
@@ -65,7 +65,7 @@ const sent = async () => Number((await t.redis.hget(k.counter('esp', dayKey(new 
 describe('webhooks on a real socket', () => {
   it('a declared-length body, in one piece or many, counts exactly once', async () => {
     const one = batch(0, 100);
-    expect(await post(one, sendgridHeaders(sg, one, nowSec), { declare: true, chunks: 1 })).toEqual({ status: 200, body: JSON.stringify({ received: 100, counted: 100, duplicates: 0, settled: 0 }) });
+    expect(await post(one, sendgridHeaders(sg, one, nowSec), { declare: true, chunks: 1 })).toEqual({ status: 200, type: 'application/json', body: JSON.stringify({ received: 100, counted: 100, duplicates: 0, settled: 0 }) });
     // About 300 KB, arriving in many reads.
     const big = batch(100, 1000);
     expect(Buffer.byteLength(big)).toBeGreaterThan(256 * 1024);
@@ -96,8 +96,13 @@ describe('webhooks on a real socket', () => {
   it('a body over the limit is refused, declared or chunked', async () => {
     const body = 'x'.repeat(maxBodyBytes + 1);
     const headers = { 'content-type': 'application/json', 'x-twilio-email-event-webhook-signature': 'AA==', 'x-twilio-email-event-webhook-timestamp': String(nowSec) };
-    expect((await post(body, headers, { declare: true, chunks: 1 })).status).toBe(413);
-    expect((await post(body, headers, { declare: false, chunks: 20 })).status).toBe(413);
+    // Both answered by the app's error handler, in JSON as every other webhook answer (an ESP is a machine).
+    for (const declare of [true, false]) {
+      const res = await post(body, headers, { declare, chunks: declare ? 1 : 20 });
+      expect(res.status).toBe(413);
+      expect(res.type).toBe('application/json');
+      expect(JSON.parse(res.body)).toEqual({ error: 'payload too large', message: `The request body is larger than ${maxBodyBytes} bytes. Nothing was stored.` });
+    }
     expect(await t.redis.dbsize()).toBe(0);
   });
 });
