@@ -88,6 +88,8 @@ function smtpChild(): void {
     const port = ((server as unknown as { server: import('node:net').Server }).server.address() as import('node:net').AddressInfo).port;
     process.send!({ port });
   });
+  // The bench's own end closes the IPC channel, however it ends (killed, a crash): this peer goes with it.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m: { count?: boolean }) => {
     const cpu = process.cpuUsage();
     if (m.count) process.send!({ messages, cpuMs: (cpu.user + cpu.system) / 1000 });
