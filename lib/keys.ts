@@ -63,8 +63,10 @@ export interface Keys {
   espFirstWorking: string;
   /** HASH per ESP provider: last attempt, last success and last failure (time, outcome, answer). */
   espProvider(name: string): string;
-  /** LIST of JSON `EspSendRecord` (message + every attempt), newest first, trimmed. */
+  /** LIST of JSON `EspSendRecord` (message + every attempt) of test mails and reports, newest first, trimmed. */
   espSends: string;
+  /** LIST of JSON send records of probes sent through the gateway (`probes.via: esp`), newest first, capped: apart, so that a probe round of many domains does not push the test mails and reports out of `espSends`. */
+  espProbeSends: string;
   /** STRING JSON {sendId, to, at, headers} per message id a provider returned, with expiry: webhook events find their send (and probe). */
   espMessage(provider: string, messageId: string): string;
   /**
@@ -133,6 +135,7 @@ export function keys(prefix: string): Keys {
     espFirstWorking: `${prefix}esp:first-working`,
     espProvider: (name) => `${prefix}esp:provider:${name}`,
     espSends: `${prefix}esp:sends`,
+    espProbeSends: `${prefix}esp:probe-sends`,
     espMessage: (provider, id) => `${prefix}esp:msg:${provider}:${id}`,
     espIds: (provider, day) => `${prefix}esp:ids:${provider}:${day}`,
     espSeen: (provider, day) => `${prefix}esp:seen:${provider}:${day}`,

@@ -1,7 +1,7 @@
 /**
  * The ESP page: each sending provider's state and which one is in use, a test-mail form (POST with
- * the CSRF token), webhook event counts per day by type, the latest events and sends. Every string
- * from a provider or a webhook is escaped by hono/jsx.
+ * the CSRF token), webhook event counts per day by type, the latest events, test mails and reports,
+ * and probes sent. Every string from a provider or a webhook is escaped by hono/jsx.
  */
 import type { EspSendRecord } from '../lib/esp/types.js';
 import type { EspEventType } from '../lib/esp/webhooks/events.js';
@@ -26,6 +26,8 @@ export interface EspProviderRow {
 
 export interface EspSendRow {
   id: string;
+  /** test, report, probe; '' for a record stored before kinds existed. */
+  kind: string;
   at: string;
   to: string;
   subject: string;
@@ -45,7 +47,10 @@ export interface EspPageModel {
   types: EspEventType[];
   days: { day: string; counts: number[]; total: number }[];
   events: { at: string; provider: string; type: string; espEvent: string; recipient: string; smtpStatus: string; reason: string; messageId: string }[];
+  /** Test mails and reports. */
   sends: EspSendRow[];
+  /** Probes sent through the gateway (`probes.via: esp`), apart: a round of many domains would push the others out. */
+  probeSends: EspSendRow[];
   /** The send just made from the form (`?send=<id>`), when it is among the latest. */
   justSent?: EspSendRow;
 }
@@ -217,34 +222,43 @@ export function EspPage(p: { user: string; m: EspPageModel; csrf: string }) {
           </table>
         )}
 
-        <h2>Latest sends</h2>
-        {m.sends.length === 0 ? (
-          <p class="muted">None yet.</p>
-        ) : (
-          <table class="grid">
-            <thead>
-              <tr>
-                <th>time</th>
-                <th>to</th>
-                <th>subject</th>
-                <th>outcome</th>
-                <th>attempts</th>
-              </tr>
-            </thead>
-            <tbody>
-              {m.sends.map((s) => (
-                <tr>
-                  <td>{s.at}</td>
-                  <td>{s.to}</td>
-                  <td>{s.subject}</td>
-                  <td>{s.outcome === 'sent' ? `sent by ${s.provider}` : s.outcome}</td>
-                  <td>{s.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(' → ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <h2>Latest test mails and reports</h2>
+        <SendsTable sends={m.sends} kinds />
+
+        <h2>Latest probes sent through the gateway</h2>
+        <SendsTable sends={m.probeSends} />
       </section>
     </Layout>
+  );
+}
+
+/** Sends, newest first; `kinds`: a column saying which (a test mail or a report). */
+function SendsTable(p: { sends: EspSendRow[]; kinds?: boolean }) {
+  if (p.sends.length === 0) return <p class="muted">None yet.</p>;
+  return (
+    <table class="grid">
+      <thead>
+        <tr>
+          <th>time</th>
+          {p.kinds ? <th>kind</th> : null}
+          <th>to</th>
+          <th>subject</th>
+          <th>outcome</th>
+          <th>attempts</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.sends.map((s) => (
+          <tr>
+            <td>{s.at}</td>
+            {p.kinds ? <td>{s.kind}</td> : null}
+            <td>{s.to}</td>
+            <td>{s.subject}</td>
+            <td>{s.outcome === 'sent' ? `sent by ${s.provider}` : s.outcome}</td>
+            <td>{s.attempts.map((a) => `${a.provider}: ${a.outcome}`).join(' → ')}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -62,7 +62,7 @@ export async function sendProbesViaEsp(
         const m = probeMessage(cfg, r);
         const t0 = performance.now();
         try {
-          const res = await gateway.send({ from: cfg.from, to: r.address, subject: m.subject, text: m.text, headers: { [probeHeader]: r.token } });
+          const res = await gateway.send({ kind: 'probe', from: cfg.from, to: r.address, subject: m.subject, text: m.text, headers: { [probeHeader]: r.token } });
           done[j] = espOutcome(r, res, Math.round(performance.now() - t0));
         } catch (e) {
           done[j] = { ...r, submitMs: Math.round(performance.now() - t0), sendError: { stage: 'esp', message: `the ESP gateway failed: ${(e as Error).message}` } };

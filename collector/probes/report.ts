@@ -89,7 +89,7 @@ export async function sendReportViaEsp(gateway: EspGateway, cfg: ProbesConfig, r
   const m = buildReport(cfg, r);
   const failures: string[] = [];
   for (const to of cfg.alertTo) {
-    const res = await gateway.send({ from: cfg.from, to, subject: m.subject, text: m.text, html: m.html, headers: { 'Auto-Submitted': 'auto-generated' } });
+    const res = await gateway.send({ kind: 'report', from: cfg.from, to, subject: m.subject, text: m.text, html: m.html, headers: { 'Auto-Submitted': 'auto-generated' } });
     if (res.outcome !== 'sent') failures.push(`${to}: ${res.outcome} (${res.attempts.map((a) => `${a.provider} ${a.answer}`).join('; ') || 'no attempt'})`);
   }
   return failures.length ? { ok: false, error: { message: `through the ESP gateway: ${failures.join('; ')}` } } : { ok: true };

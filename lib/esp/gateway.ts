@@ -111,6 +111,7 @@ export class EspGateway {
     }
     const rec: EspSendRecord = {
       id: crypto.randomUUID(),
+      kind: message.kind ?? 'test',
       at: attempts[0]?.at ?? this.now().toISOString(),
       from: msg.from,
       to: msg.to,

@@ -1,7 +1,7 @@
 /**
  * What the ESP page and `GET /api/esp` show, read from Redis in one round trip: each provider's state
  * (last success, last failure and why), which one is in use now, webhook event counts by type per day,
- * the latest events and sends.
+ * the latest events, test mails and reports, and probes sent.
  */
 import type { EspConfig, EspProviderName } from '../config/esp.js';
 import { dayKey, type Keys } from '../keys.js';
@@ -21,7 +21,10 @@ export interface EspReport {
   /** Newest day first: counts per event type (all providers) and per provider:type. */
   days: { day: string; byType: Partial<Record<EspEventType, number>>; byProvider: Record<string, number> }[];
   events: EspEvent[];
+  /** The latest test mails and reports (`esp:sends`), newest first. */
   sends: EspSendRecord[];
+  /** The latest probes sent through the gateway (`esp:probe-sends`), newest first. */
+  probeSends: EspSendRecord[];
 }
 
 function parseList<T>(raw: unknown): T[] {
@@ -36,7 +39,7 @@ function parseList<T>(raw: unknown): T[] {
 }
 
 /** Read the report. `days` days back from `now` (in the process's time zone, as the counters). */
-export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | undefined, now: Date, opts: { days?: number; events?: number; sends?: number } = {}): Promise<EspReport> {
+export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | undefined, now: Date, opts: { days?: number; events?: number; sends?: number; probeSends?: number } = {}): Promise<EspReport> {
   const names = (esp?.providers ?? []).map((p) => p.name);
   const dayList = Array.from({ length: opts.days ?? 7 }, (_, i) => dayKey(new Date(now.getTime() - i * 86400_000)));
   const m = redis.multi();
@@ -48,6 +51,7 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
   const wanted = opts.events ?? 50;
   m.lrange(k.espEvents, 0, wanted - 1);
   m.lrange(k.espSends, 0, (opts.sends ?? 20) - 1);
+  m.lrange(k.espProbeSends, 0, (opts.probeSends ?? 20) - 1);
   const res = await execChecked(m, 'read the ESP report');
   let i = 0;
   const cached = res[i++] as string | null;
@@ -69,6 +73,7 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
   const events = latestEvents(Array.isArray(res[i]) ? (res[i] as string[]) : [], wanted);
   i++;
   const sends = parseList<EspSendRecord>(res[i++]);
+  const probeSends = parseList<EspSendRecord>(res[i++]);
   let inUse: EspReport['inUse'] = null;
   const cachedName = names.find((n) => n === cached);
   if (cachedName) inUse = { name: cachedName, reason: 'first-working', ttlSec: ttl };
@@ -82,5 +87,6 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
     days,
     events,
     sends,
+    probeSends,
   };
 }

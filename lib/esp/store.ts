@@ -8,7 +8,7 @@ import type { Keys } from '../keys.js';
 import { execChecked, type Redis } from '../redis.js';
 import type { EspAttempt, EspSendRecord } from './types.js';
 
-/** Sends kept in `esp:sends`. */
+/** Sends kept in `esp:sends` (test mails and reports), and probe sends kept in `esp:probe-sends`. */
 export const sendsKept = 200;
 /** How long a message id stays matchable by webhook events (ESPs retry webhooks for up to 3 days). */
 export const messageTtlSec = 7 * 86400;
@@ -43,7 +43,8 @@ export async function readFirstWorking(redis: Redis, k: Keys): Promise<{ name: s
 /** Write a send and what each attempt says about its provider, in one transaction. */
 export async function recordSend(redis: Redis, k: Keys, rec: EspSendRecord, firstWorking: { set?: EspProviderName; ttlSec: number; clear: boolean }): Promise<void> {
   const m = redis.multi();
-  m.lpush(k.espSends, JSON.stringify(rec)).ltrim(k.espSends, 0, sendsKept - 1);
+  const list = rec.kind === 'probe' ? k.espProbeSends : k.espSends;
+  m.lpush(list, JSON.stringify(rec)).ltrim(list, 0, sendsKept - 1);
   for (const a of rec.attempts) m.hset(k.espProvider(a.provider), providerFields(a));
   for (const a of rec.attempts) m.hincrby(k.espProvider(a.provider), a.outcome === 'sent' ? 'sent' : a.outcome === 'invalid' ? 'invalid' : 'failed', 1);
   if (rec.outcome === 'sent' && rec.provider && rec.messageId) {
@@ -83,8 +84,9 @@ export async function readProviderStates(redis: Redis, k: Keys, names: readonly 
   return names.map((name, i) => providerState(name, (res[i] ?? {}) as Record<string, string>));
 }
 
-export async function readSends(redis: Redis, k: Keys, n: number): Promise<EspSendRecord[]> {
-  const raw = await redis.lrange(k.espSends, 0, n - 1);
+/** The latest `n` test mails and reports, or probe sends. */
+export async function readSends(redis: Redis, k: Keys, n: number, which: 'sends' | 'probes' = 'sends'): Promise<EspSendRecord[]> {
+  const raw = await redis.lrange(which === 'probes' ? k.espProbeSends : k.espSends, 0, n - 1);
   return raw.flatMap((r) => {
     try {
       return [JSON.parse(r) as EspSendRecord];

@@ -6,8 +6,17 @@ import type { EspProviderName } from '../config/esp.js';
 
 export type { EspProviderName } from '../config/esp.js';
 
+/**
+ * Why a message goes out: a test mail (`mtarep send`, the ESP page's form), the probe round's report
+ * to people, or a probe. Probes are kept apart (`esp:probe-sends`): a round of many domains would push
+ * everything else out of the sends list.
+ */
+export type EspSendKind = 'test' | 'report' | 'probe';
+
 export interface EspMessage {
   to: string;
+  /** Default: test. */
+  kind?: EspSendKind;
   /** Default: `esp.from`. */
   from?: string;
   subject: string;
@@ -45,9 +54,11 @@ export interface EspAttempt extends ProviderAnswer {
   ms: number;
 }
 
-/** The record of one send (stored newest first in `esp:sends`). */
+/** The record of one send (stored newest first in `esp:sends`, a probe's in `esp:probe-sends`). */
 export interface EspSendRecord {
   id: string;
+  /** Absent in records stored before kinds existed (they were tests, reports or probes, all in one list). */
+  kind?: EspSendKind;
   at: string;
   from: string;
   to: string;

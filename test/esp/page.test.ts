@@ -4,6 +4,9 @@
  * use, webhook event counts per day, latest events (escaped), and the form's POST-only, token-checked send.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EspGateway } from '../../lib/esp/gateway.js';
+import { sendsKept } from '../../lib/esp/store.js';
+import { keys } from '../../lib/keys.js';
 import { silentLogger } from '../../lib/log.js';
 import { createApp } from '../../web/server.js';
 import { startEspApi, type EspApiServer } from '../helpers/esp-api.js';
@@ -29,7 +32,7 @@ beforeEach(async () => {
   api.mode.sendgrid = api.mode.mailgun = 'ok';
 });
 
-function app(withEsp = true) {
+function configOf(withEsp: boolean) {
   const config = makeConfig(
     tempDir(),
     withEsp
@@ -48,7 +51,11 @@ function app(withEsp = true) {
     t.prefix,
   );
   writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
-  return createApp({ config, redis: t.redis, log: silentLogger, now: () => NOW });
+  return config;
+}
+
+function app(withEsp = true) {
+  return createApp({ config: configOf(withEsp), redis: t.redis, log: silentLogger, now: () => NOW });
 }
 
 async function csrf(a: ReturnType<typeof app>): Promise<string> {
@@ -106,6 +113,31 @@ describe('ESP page', () => {
     ]);
     expect(json.sends[0]).toMatchObject({ to: 'someone@example.net', provider: 'mailgun' });
     expect(JSON.stringify(json)).not.toContain(api.keys.mailgun);
+  });
+
+  it('lists probes sent through the gateway apart: a probe round of many domains never pushes the test mails out', async () => {
+    const a = app();
+    expect((await postSend(a, { csrf: await csrf(a), to: 'someone@example.net', subject: 'from the form' })).status).toBe(303);
+    // More probes than either list keeps, sent as the probe round sends them (kind: probe).
+    const gw = new EspGateway({ esp: configOf(true).esp, redis: t.redis, k: keys(t.prefix), now: () => NOW });
+    const probes = sendsKept + 10;
+    for (let i = 0; i < probes; i++) {
+      const res = await gw.send({ kind: 'probe', to: `probe@d${i}.test`, subject: `[mtarep probe] t${i}`, text: 'probe', headers: { 'X-Mtarep-Probe': `t${i}` } });
+      expect(res.outcome).toBe('sent');
+    }
+    expect(await t.redis.llen(keys(t.prefix).espProbeSends)).toBe(sendsKept);
+    const json = (await (await a.request('/api/esp', { headers: auth })).json()) as { sends: { kind: string; to: string }[]; probeSends: { kind: string; to: string }[] };
+    expect(json.sends.map((s) => [s.kind, s.to])).toEqual([['test', 'someone@example.net']]);
+    expect(json.probeSends).toHaveLength(20);
+    expect(json.probeSends.map((s) => s.to)).toEqual(Array.from({ length: 20 }, (_, i) => `probe@d${probes - 1 - i}.test`));
+    expect(json.probeSends.every((s) => s.kind === 'probe')).toBe(true);
+    const html = await (await a.request('/esp', { headers: auth })).text();
+    const tests = html.slice(html.indexOf('<h2>Latest test mails and reports</h2>'), html.indexOf('<h2>Latest probes sent through the gateway</h2>'));
+    const probeList = html.slice(html.indexOf('<h2>Latest probes sent through the gateway</h2>'));
+    expect(tests).toMatch(/<td>test<\/td><td>someone@example\.net<\/td><td>from the form<\/td><td>sent by sendgrid<\/td>/);
+    expect(tests).not.toContain('probe@');
+    expect(probeList).toContain(`<td>probe@d${probes - 1}.test</td>`);
+    expect(probeList).not.toContain('someone@example.net');
   });
 
   it('the form refuses a GET, a missing or wrong token, a foreign origin and a bad address, sending nothing', async () => {

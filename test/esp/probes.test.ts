@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runProbeRound } from '../../collector/probes/round.js';
 import type { Config } from '../../lib/config/normalize.js';
 import { EspGateway } from '../../lib/esp/gateway.js';
+import { readSends } from '../../lib/esp/store.js';
 import { keys } from '../../lib/keys.js';
 import { silentLogger } from '../../lib/log.js';
 import { domainStore } from '../../lib/probes/domains.js';
@@ -131,6 +132,15 @@ describe('probes.via: esp', () => {
     expect(res.failing).toEqual(['bad.test']);
     expect(res.alert).toBe('sent');
     expect(api.accepted.find((m) => m.to === 'ops@mon.test')?.subject).toBe('[mtarep] 1 probe domain failing: bad.test');
+    // The ESP page's lists: the probes apart from the report, so a round of many domains never pushes
+    // the test mails and reports out of theirs.
+    const probeSends = await readSends(r.redis, k(), 10, 'probes');
+    expect(probeSends.map((s) => [s.kind, s.to, s.outcome]).sort()).toEqual([
+      ['probe', 'invalid@bad.test', 'invalid'],
+      ['probe', 'probe@fo.test', 'sent'],
+      ['probe', 'probe@ok.test', 'sent'],
+    ]);
+    expect((await readSends(r.redis, k(), 10)).map((s) => [s.kind, s.to, s.outcome])).toEqual([['report', 'ops@mon.test', 'sent']]);
     // The probe API carries the provider.
     const body = (await (await app().request('/api/probes/ok.test', { headers: auth })).json()) as { probes: Record<string, unknown>[] };
     expect(body.probes[0]).toMatchObject({ state: 'pending', provider: 'sendgrid', smtp: '202 accepted' });

@@ -1,6 +1,6 @@
 /**
  * The ESP page's view model: provider rows with a state and its reason, which one is in use, event
- * counts per day by type, the latest events and sends. Pure: the report comes from lib/esp/report.ts.
+ * counts per day by type, the latest events, test mails and reports, and probes sent. Pure: the report comes from lib/esp/report.ts.
  */
 import type { EspReport } from '../../lib/esp/report.js';
 import type { EspSendRecord } from '../../lib/esp/types.js';
@@ -29,6 +29,7 @@ function providerStatus(outcome: string | undefined): { status: ProviderStatus; 
 function sendRow(s: EspSendRecord): EspSendRow {
   return {
     id: s.id,
+    kind: s.kind ?? '',
     at: shortTime(s.at),
     to: s.to,
     subject: s.subject,
@@ -85,6 +86,7 @@ export function buildEspPage(r: EspReport, now: Date, justSentId?: string): EspP
       messageId: e.messageId ?? '',
     })),
     sends,
+    probeSends: r.probeSends.map(sendRow),
   };
   const just = justSentId ? sends.find((s) => s.id === justSentId) : undefined;
   if (just) model.justSent = just;
