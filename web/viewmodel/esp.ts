@@ -6,7 +6,7 @@ import type { EspReport } from '../../lib/esp/report.js';
 import type { EspSendRecord } from '../../lib/esp/types.js';
 import { espEventTypes } from '../../lib/esp/webhooks/events.js';
 import type { EspPageModel, EspProviderRow, EspSendRow, ProviderStatus } from '../../views/esp.js';
-import { ageText, durationText, shortTime } from '../../views/format.js';
+import { ageText, roughDuration, shortTime } from '../../views/format.js';
 
 export type { EspPageModel } from '../../views/esp.js';
 
@@ -58,7 +58,7 @@ export function buildEspPage(r: EspReport, now: Date, justSentId?: string): EspP
   });
   let inUseText = 'no providers configured';
   if (r.inUse?.reason === 'first-working') {
-    inUseText = `${r.inUse.name}: it worked when the providers before it did not; tried first for another ${durationText(Math.max(0, r.inUse.ttlSec ?? 0))}`;
+    inUseText = `${r.inUse.name}: it worked when the providers before it did not; tried first for another ${roughDuration(r.inUse.ttlSec ?? 0)}`;
   } else if (r.inUse) inUseText = `${r.inUse.name}: first in the configured order (no failover in effect)`;
   const types = espEventTypes.filter((t) => r.days.some((d) => (d.byType[t] ?? 0) > 0));
   const days = r.days.map((d) => {

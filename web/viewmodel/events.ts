@@ -13,7 +13,7 @@ import type { IssueKind, OpenIssue, StoredIssueEvent } from '../../lib/events.js
 import type { Ack } from '../../lib/issues.js';
 import type { AlertNotice } from '../../views/alert-notice.js';
 import type { EventRow, EventsPageModel, RowLevel, TestResultRow } from '../../views/events.js';
-import { ageText, shortTime } from '../../views/format.js';
+import { ageText, roughDuration, shortTime } from '../../views/format.js';
 
 export type { EventsPageModel } from '../../views/events.js';
 
@@ -311,8 +311,7 @@ function ageOrIn(now: Date, iso: string): string {
   const ms = Date.parse(iso) - now.getTime();
   if (!Number.isFinite(ms)) return iso;
   if (ms <= 0) return 'due now';
-  const s = Math.round(ms / 1000);
-  return s < 120 ? `in ${s} s` : s < 7200 ? `in ${Math.round(s / 60)} min` : `in ${Math.round(s / 3600)} h`;
+  return `in ${roughDuration(ms / 1000)}`;
 }
 
 /** An outbox item counts as not getting through once it failed, or waited five minutes untried. */
