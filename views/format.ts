@@ -17,13 +17,13 @@ export function shortTime(iso: string): string {
   return iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
 }
 
-/** Seconds as "15 min" / "1 h" / "90 s". */
 /** A time left, rounded as people say it: "45 s", "59 min", "3 h" (durationText is exact, for configured values). */
 export function roughDuration(sec: number): string {
   const s = Math.max(0, Math.round(sec));
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
+/** Seconds as "15 min" / "1 h" / "90 s". */
 export function durationText(sec: number): string {
   if (sec % 3600 === 0) return `${sec / 3600} h`;
   if (sec % 60 === 0) return `${sec / 60} min`;

@@ -1,6 +1,7 @@
 /**
  * The ESP page's view model: provider rows with a state and its reason, which one is in use, event
- * counts per day by type, the latest events, test mails and reports, and probes sent. Pure: the report comes from lib/esp/report.ts.
+ * counts per day by type, the latest events, test mails and reports, and probes sent. Pure: the
+ * report comes from lib/esp/report.ts.
  */
 import type { EspReport } from '../../lib/esp/report.js';
 import type { EspSendRecord } from '../../lib/esp/types.js';
