@@ -1,8 +1,8 @@
 /**
- * The DNS transport of the collector's hot path: queries over UDP from a few sockets per address
- * family, replies matched by id, source and question (wire.ts), one timer for all the queries in
- * flight (they share one timeout, so their deadlines come in the order they were sent: a FIFO swept
- * when its head is due), retries on the next server as c-ares does (a timeout, SERVFAIL, REFUSED or
+ * The DNS transport of the collector's hot path: queries over UDP, sent in bursts (see `burst`),
+ * from a few sockets per address family, replies matched by id, source and question (wire.ts), one
+ * timer for all the queries in flight (they share one timeout, so their deadlines come in the order
+ * they were sent: a FIFO swept when its head is due), retries on the next server as c-ares does (a timeout, SERVFAIL, REFUSED or
  * NOTIMP tries again until `tries` rounds over the servers are spent).
  *
  * Why not node's c-ares resolvers: profiled on 200,000 DNSBL queries, c-ares and the exception node
@@ -52,6 +52,8 @@ interface Pending {
   id: number;
   server: UdpServer;
   finished: boolean;
+  /** Waiting in the outbox for the next burst (see `burst`). */
+  queued: boolean;
 }
 
 interface Sock {
@@ -93,6 +95,20 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   let fifoSeq: number[] = [];
   let fifoDeadline: number[] = [];
   let head = 0;
+  /**
+   * Datagrams go out in bursts: queued, and sent when `burst` are waiting or at the end of the turn
+   * of the event loop (setImmediate runs after the poll phase, so after the replies read in that
+   * turn). A lone datagram to a server that has just emptied its queue wakes it, which is expensive
+   * (an inter-processor interrupt; a VM exit on a virtual machine) and is paid again for the next
+   * one; a burst keeps it busy. Bursts of 16 rather than a whole turn's: the server starts on the
+   * first while the rest of the replies are read. Measured in bench:collect (200,000 DNSBL queries,
+   * 128 in flight, to rbldnsd on 2 cores), four pairs alternated: the check took 5.9-7.2 s with one
+   * send per datagram and 4.7-5.9 s in bursts of 16 (better in every pair); node's CPU 6.3-7.6 s ->
+   * 5.0-6.3 s, rbldnsd's 2.0-2.4 s -> 1.5-1.7 s. Bursts of 4 to 32 measured alike.
+   */
+  const burst = 16;
+  let outbox: Pending[] = [];
+  let flushing = false;
   let timer: NodeJS.Timeout | null = null;
   let timerAt = Infinity;
 
@@ -206,10 +222,32 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     fifoSeq.push(p.seq);
     fifoDeadline.push(performance.now() + opts.timeoutMs);
     arm();
-    // No callback: node then sends at once without a completion request and tick per datagram. A
-    // datagram the kernel refuses is a lost query: its attempt times out and is retried.
     if (sock.early) sock.early.push(p);
-    else sock.s.send(p.buf);
+    else if (!p.queued) {
+      p.queued = true;
+      outbox.push(p);
+      if (outbox.length >= burst) flush();
+      else if (!flushing) {
+        flushing = true;
+        setImmediate(flushTurn);
+      }
+    }
+  }
+
+  function flushTurn() {
+    flushing = false;
+    flush();
+  }
+  function flush() {
+    const list = outbox;
+    outbox = [];
+    for (const p of list) {
+      p.queued = false;
+      // Finished (answered by an earlier attempt, closed) or between attempts: nothing to send. No
+      // callback: node then sends at once without a completion request and tick per datagram. A
+      // datagram the kernel refuses is a lost query: its attempt times out and is retried.
+      if (!p.finished && p.sock !== null) p.sock.s.send(p.buf);
+    }
   }
 
   function onMessage(sock: Sock, msg: Buffer, rinfo: dgram.RemoteInfo) {
@@ -235,7 +273,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
         return done(failed((e as { code?: string }).code ?? 'EBADNAME'));
       }
       if (inFlight++ === 0) setRef(true);
-      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false });
+      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false });
     },
     get inFlight() {
       return inFlight;
