@@ -84,3 +84,12 @@ if (file && !g.mtarepPhasesHook) {
     }
   });
 }
+
+/** The phases of one process as one line: ms from its start to each mark, and CPU per thread. */
+export function formatPhases(p: PhaseReport | undefined): string {
+  if (!p) return '(no phase report)';
+  const marks = p.marks.map(([n, ms, d]) => (d === undefined ? `${n} ${Math.round(ms)}` : `${n} ${Math.round(d)} ms`)).join(', ');
+  const main = p.threads.find((t) => t.tid === p.pid);
+  const others = p.threads.filter((t) => t.tid !== p.pid).reduce((n, t) => n + t.cpuMs, 0);
+  return `node started ${Math.round(p.bootstrapMs)}, ${marks}, exit ${Math.round(p.exitMs)}; CPU: main thread ${main?.cpuMs ?? '?'} ms, other threads alive at exit (V8, libuv) ${others} ms`;
+}

@@ -8,6 +8,8 @@
  *   run      `runCollect` end to end: lock, checks, Redis writes, summary (a throwaway redis-server)
  *   serial   one query at a time over a sample, as the original did, and the ratio
  * Each measured phase runs in a child process of its own so its peak RSS is its own.
+ * BENCH_ONLY=checks: dnsperf and the checks phase only; BENCH_ONLY=process: dnsperf, checks and the
+ * whole process. BENCH_PROFILE=<dir>: a CPU profile of the whole process written there.
  * Installs nothing except rbldnsd/dnsperf when missing and running as root (like scripts/lib.sh).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -15,7 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
 import { parseConfig } from '../lib/config/load.js';
+import { formatPhases, type PhaseReport } from '../lib/phases.js';
 import type { Config } from '../lib/config/normalize.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { stopWhenWeExit, type Watchdog } from '../test/helpers/watchdog.js';
@@ -114,13 +118,15 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
   const now = () => new Date();
   if (phase === 'checks') {
     const dns = createDnsClient(config);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const { targets } = await resolveHosts(config.hosts, dns, now);
     const res = await dnsblPlugin.run(targets, { config, dns, log: silentLogger, now, fetch: globalThis.fetch });
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
     dns.close();
     const v = verify((ip) => res.get(ip)?.value?.zones);
-    console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rssMb(), ...v }));
+    console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rssMb(), cpuMs: (cpu.user + cpu.system) / 1000, ...v }));
   } else if (phase === 'run') {
     const { runCollect } = await import('../collector/run.js');
     const redis = await connectRedis({ url: redisUrl }, { reconnect: false, commandTimeoutMs: 30_000 });
@@ -199,6 +205,16 @@ function runDnsperf(bin: string, dir: string, port: number): { qps: number; lost
   return { qps: Number(qps[1]), lost: Number(lost?.[1] ?? 0), ms: Number(run?.[1] ?? 0) * 1000 };
 }
 
+/** CPU ms a process used so far (Linux /proc; 0 elsewhere). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function runChild(phase: string, dnsPort: number, redisUrl: string): Record<string, number | string> {
   const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', phase, String(dnsPort), redisUrl], {
     encoding: 'utf8',
@@ -225,16 +241,21 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promi
   const build = spawnSync('bash', ['-c', '. scripts/lib.sh && need_build'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) return { error: `build failed: ${(build.stdout + build.stderr).slice(-300)}` };
   const yml = path.join(dir, 'mtarep.yml');
-  fs.writeFileSync(yml, JSON.stringify({ ...benchRaw(dnsPort, redisUrl), data_dir: path.join(dir, 'data') }, null, 1));
+  // Block-style YAML, as a user writes a config (mtarep.example.yml), not JSON.
+  fs.writeFileSync(yml, YAML.stringify({ ...benchRaw(dnsPort, redisUrl), data_dir: path.join(dir, 'data') }));
   const flush = await connectRedis({ url: redisUrl }, { reconnect: false });
   await flush.flushdb();
   await flush.quit();
   const timeBin = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  const cmd = [path.join(root, 'dist/cli/mtarep.cjs'), 'collect', '--config', yml, '--json'];
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
+  const cmd = [...prof, path.join(root, 'dist/cli/mtarep.cjs'), 'collect', '--config', yml, '--json'];
+  const phaseFile = path.join(dir, 'phases.json');
+  const env = { ...process.env, MTAREP_PHASES: phaseFile };
   const t0 = performance.now();
   const r = timeBin
-    ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24 })
-    : spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24 });
+    ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24, env })
+    : spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24, env });
+  const phases = fs.existsSync(phaseFile) ? formatPhases(JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : '(no phase report)';
   const ms = performance.now() - t0;
   let status = `exit ${r.status}`;
   let runMs = 0;
@@ -247,7 +268,7 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promi
   }
   const rss = /maxrss_kb=(\d+)/.exec(r.stderr);
   const v = await storedVerdicts(benchConfig(dnsPort, redisUrl), redisUrl);
-  return { ms, runMs, queries: queriesOf(v.listings), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : '?', status, ...v };
+  return { ms, runMs, queries: queriesOf(v.listings), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : '?', status, phases, ...v };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -303,9 +324,13 @@ async function main(): Promise<void> {
     if ('error' in perf) console.log(`dnsperf  failed: ${perf.error}`);
     else console.log(`dnsperf  ${fmt(IPS * ZONES).padStart(8)} queries  ${(perf.ms / 1000).toFixed(2).padStart(6)} s  ${fmt(perf.qps).padStart(7)} q/s  (rbldnsd's own ceiling; ${perf.lost} lost)`);
 
+    const cpu0 = cpuMsOf(rbl.pid);
     const checks = runChild('checks', dnsPort, redisUrl);
+    const rblCpu = cpuMsOf(rbl.pid) - cpu0;
     report('checks', checks);
-    const run = runChild('run', dnsPort, redisUrl);
+    console.log(`         CPU: node ${(Number(checks.cpuMs) / 1000).toFixed(2)} s (all its threads, V8's GC helpers included), rbldnsd ${(rblCpu / 1000).toFixed(2)} s, over ${(Number(checks.ms) / 1000).toFixed(2)} s on ${os.cpus().length} cores`);
+    if (process.env.BENCH_ONLY === 'checks') return;
+    const run = process.env.BENCH_ONLY === 'process' ? checks : runChild('run', dnsPort, redisUrl);
     if (Number(run.summaryIps) === 0) console.log('run      runCollect is still a placeholder (no IPs checked): full-run figures not available yet');
     else report('run', run);
     const proc = await runProcess(dir, dnsPort, redisUrl);
@@ -317,6 +342,7 @@ async function main(): Promise<void> {
       console.log(
         `         of which the run itself (its summary's duration) ${(rms / 1000).toFixed(2)} s, start-up + config + Redis connection + alert step + exit ${((pms - rms) / 1000).toFixed(2)} s`,
       );
+      console.log(`         phases, ms from the process start (MTAREP_PHASES): ${proc.phases}`);
       if (!('error' in perf)) {
         const ratio = (Number(proc.queries) / pms) * 1000 / perf.qps;
         console.log(`ratio    process ${ratio.toFixed(2)}x dnsperf's rate in this run (target >= 0.5x), process vs in-process run ${(pms / Number(run.ms)).toFixed(2)}x`);

@@ -35,7 +35,7 @@ import { connectRedis } from '../lib/redis.js';
 import { silentLogger } from '../lib/log.js';
 import type { collectMaillogs as CollectFn } from '../collector/maillog/index.js';
 import { freePort } from '../test/helpers/net.js';
-import type { PhaseReport } from '../lib/phases.js';
+import { formatPhases, type PhaseReport } from '../lib/phases.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 2_000_000);
 const APPEND = 10_000;
@@ -233,15 +233,6 @@ interface ProcessRun {
   stdout: string;
   /** What the process wrote under MTAREP_PHASES (lib/phases.ts). */
   phases?: PhaseReport;
-}
-
-/** The phases of one process as one line: ms from its start to each mark, and CPU per thread. */
-function formatPhases(p: PhaseReport | undefined): string {
-  if (!p) return '(no phase report)';
-  const marks = p.marks.map(([n, ms, d]) => (d === undefined ? `${n} ${Math.round(ms)}` : `${n} ${Math.round(d)} ms`)).join(', ');
-  const main = p.threads.find((t) => t.tid === p.pid);
-  const others = p.threads.filter((t) => t.tid !== p.pid).reduce((n, t) => n + t.cpuMs, 0);
-  return `node started ${Math.round(p.bootstrapMs)}, ${marks}, exit ${Math.round(p.exitMs)}; CPU: main thread ${main?.cpuMs ?? '?'} ms, other threads alive at exit (V8, libuv) ${others} ms`;
 }
 
 /** `mtarep collect --only maillog` as cron runs it: the built CLI, no terminal, timed spawn to exit. */

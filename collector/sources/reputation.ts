@@ -13,6 +13,7 @@ import { resolveHosts } from '../hosts.js';
 import { reputationIssues } from '../issues.js';
 import { acksToRemove, buildIpRecord, hasFailure, withStale } from '../records.js';
 import { readAckIds, readIps, readPreviousHosts, removeAcks, writeResults, type Problems } from '../../lib/store/index.js';
+import { phase } from '../../lib/phases.js';
 import { statusOf, tally } from '../summary.js';
 import type { Source, SourceContext, SourceOutcome } from './types.js';
 
@@ -60,11 +61,13 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   ctx.step(`${targets.length} IPs of ${hosts.length} hosts`);
 
   const t1 = performance.now();
+  phase('reputation: hosts resolved');
   const checkDeps: CheckDeps = { config, log, now, dns: ctx.dns, fetch: ctx.fetch };
   const plugins = ctx.checks ?? allChecks;
   const results = await ctx.runChecks(plugins, targets, checkDeps, ctx.step);
 
   const t2 = performance.now();
+  phase('reputation: checked');
   const at = now();
   const fresh = targets.map((t) => buildIpRecord(t, results, ctx.runId, at.toISOString(), plugins));
   // Previous records matter only where something failed (stale values): a healthy run reads none.
@@ -78,6 +81,7 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   // A run that lost its lock (stalled past the TTL) may overlap a newer run: it must not write.
   if (!(await ctx.lock.extend())) throw new Error('the collector lock was lost (the run stalled longer than the lock TTL): results not written');
   await writeResults(redis, k, { records, hosts, removedHosts, removedIps, t: at.getTime(), historyDays: config.retention.historyDays, plugins });
+  phase('reputation: written');
 
   // Only listing acks are judged here: provider blocks are the maillog source's to drop, and the acks
   // of every other issue kind (SNDS, probes, ...) go when their issue resolves (collector/run.ts).
@@ -95,6 +99,7 @@ async function run(ctx: SourceContext): Promise<SourceOutcome> {
   const skipped = Object.entries(results).flatMap(([name, r]) => ('skipped' in r ? [name] : []));
   const t = tally(records, hosts, null, skipped, plugins);
   const issues = reputationIssues(records, config, ctx.runId, at.toISOString(), plugins);
+  phase('reputation: issues');
   return {
     part: { hosts: hosts.length, ips: records.length, checks: t.checks, unhealthyZones: t.unhealthyZones, errors: t.errors, status: statusOf(t) === 'ok' ? 'ok' : 'partial' },
     issues: { at: issues.at, open: issues.open, undetermined: issues.undetermined },
