@@ -5,9 +5,9 @@
  * JSON, has the wrong shape, or sits in a key of the wrong Redis type is reported in `problems` as
  * "<key>: <what>" and left out, so the rest keeps working. Only a failure of Redis itself throws.
  *
- * Round trips do not grow with the fleet: reads are MGETs and pipelines, writes are MULTIs of 500 IPs
- * (measured fastest among 100-1000 with ioredis). Every IP record is one SET (a reader sees the old
- * record or the new one, never a mix), and every transaction that changes stored data also INCRs
+ * Round trips do not grow with the fleet: reads are MGETs and pipelines, writes are MULTIs and, for
+ * IP records, one script call per 500 IPs (write-ips.ts). Every IP record is one SET (a reader sees
+ * the old record or the new one, never a mix), and every transaction that changes stored data also INCRs
  * `dataVersion` (the dashboard caches pages per version). Hosts and IPs that left the config are found
  * through the previous HostRecords and the host index, never KEYS.
  */
@@ -19,6 +19,7 @@ import type { Redis } from '../redis.js';
 import { decode, isWrongType, replies, WrongTypeError, wrongTypeProblem, type Problems } from './codec.js';
 import { historyPoint } from './history.js';
 import { readIpRecord } from './ip-record.js';
+import { writeIpBatch } from './write-ips.js';
 import { blocksRecordSchema, historyPointSchema, hostRecordSchema, runSummarySchema } from './schemas.js';
 
 export { WrongTypeError, type Problems } from './codec.js';
@@ -227,17 +228,10 @@ export async function writeResults(redis: Redis, k: Keys, w: WriteInput): Promis
   for (const part of chunks(w.records)) {
     if (batches.length - settled >= window) await batches[settled++]!.catch(() => (failing = true));
     if (failing) break; // no more writes after a refused one
-    const m = redis.multi();
-    for (const rec of part) {
-      m.set(k.ip(rec.ip), JSON.stringify(rec));
-      const h = k.history(rec.ip);
-      m.zadd(h, w.t, JSON.stringify(historyPoint(rec, w.t, w.plugins)));
-      m.zremrangebyscore(h, '-inf', `(${w.t - keepMs}`);
-      // A history nobody writes to any more (an IP gone without a run noticing) ends on its own.
-      m.pexpire(h, keepMs);
-    }
-    m.incr(k.dataVersion);
-    batches.push(execNamed(m, 'writing IP records', (i, n) => (i === n - 1 ? k.dataVersion : undefined)));
+    // A history nobody writes to any more (an IP gone without a run noticing) ends on its own: each
+    // write renews its expiry (write-ips.ts).
+    const batch = part.map((rec) => ({ ip: rec.ip, json: JSON.stringify(rec), point: JSON.stringify(historyPoint(rec, w.t, w.plugins)) }));
+    batches.push(writeIpBatch(redis, k, batch, w.t, keepMs));
   }
   // All settled before throwing the first failure: no write is left running behind the error.
   const failed = (await Promise.allSettled(batches)).find((r) => r.status === 'rejected');

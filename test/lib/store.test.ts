@@ -83,12 +83,25 @@ describe('writeResults', () => {
     const ips = Array.from({ length: 3000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
     await t.redis.set(k.history(ips[10]!), 'not a sorted set');
     const e = await writeResults(t.redis, k, { records: ips.map((ip) => ipRecord(ip, at)), hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
-    expect(String(e)).toMatch(/writing IP records: WRONGTYPE/);
+    expect(e).toBeInstanceOf(WrongTypeError);
+    expect((e as WrongTypeError).key).toBe(k.history(ips[10]!));
+    expect(String(e)).toMatch(/writing IP records: key \S+ holds the wrong Redis type \(expected a sorted set\)/);
+    // Checked before writing: nothing of the refused batch (the first 500) was written.
+    expect(await t.redis.exists(...ips.slice(0, 500).map((ip) => k.ip(ip)))).toBe(0);
     // Batches of 500, at most 4 in flight: the first refused, so the 5th and 6th were never sent.
     expect(await t.redis.exists(...ips.slice(2500).map((ip) => k.ip(ip)))).toBe(0);
     await t.redis.del(k.history(ips[10]!));
     await writeResults(t.redis, k, { records: ips.map((ip) => ipRecord(ip, at)), hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 });
     expect(await t.redis.exists(...ips.map((ip) => k.ip(ip)))).toBe(3000);
+  });
+
+  it('a data version that is not an integer fails the IP records naming it, with nothing written', async () => {
+    await t.redis.set(k.dataVersion, 'seven');
+    const e = await writeResults(t.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
+    expect((e as WrongTypeError).key).toBe(k.dataVersion);
+    expect(String(e)).toMatch(/does not hold an integer/);
+    expect(await t.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9'))).toBe(0);
+    await t.redis.del(k.dataVersion);
   });
 
   it('a reader never sees a mix of two runs while 3,000 records are replaced', async () => {
