@@ -152,6 +152,21 @@ describe('DNS client against a real UDP server', () => {
     }
   });
 
+  it('sends a burst of queries asked together once each, all answered (queued sends: lib/net/dns/udp.ts burst)', async () => {
+    server.wildcard('burst.test', { A: ['192.0.2.7'] });
+    const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1, concurrency: 100 } }));
+    try {
+      // One first, so the sockets are connected (queries asked before that wait for the connect).
+      expect(await client.resolve4('first.burst.test')).toEqual(['192.0.2.7']);
+      // 100 asked in one turn of the event loop: 6 full bursts of 16 and a last one of 4 at the turn's end.
+      const res = await Promise.all(Array.from({ length: 100 }, (_, i) => client.resolve4(`q${i}.burst.test`)));
+      expect(res.every((r) => r.length === 1 && r[0] === '192.0.2.7')).toBe(true);
+      for (let i = 0; i < 100; i++) expect(server.count((q) => q.name === `q${i}.burst.test`)).toBe(1);
+    } finally {
+      client.close();
+    }
+  });
+
   it('spends `tries` attempts on a server that times out or fails, then reports that', async () => {
     server.fail('dead.test', 'drop');
     server.fail('sick.test', 'SERVFAIL');
