@@ -7,9 +7,9 @@
  *
  * Round trips do not grow with the fleet: reads are MGETs and pipelines, writes are MULTIs and, for
  * IP records, one script call per 500 IPs (write-ips.ts). Every IP record is one SET (a reader sees
- * the old record or the new one, never a mix), and every transaction that changes stored data also INCRs
- * `dataVersion` (the dashboard caches pages per version). Hosts and IPs that left the config are found
- * through the previous HostRecords and the host index, never KEYS.
+ * the old record or the new one, never a mix), and every transaction that changes stored data also
+ * INCRs `dataVersion` (the dashboard caches pages per version). Hosts and IPs that left the config
+ * are found through the previous HostRecords and the host index, never KEYS.
  */
 import type { AnyPlugin } from '../checks/index.js';
 import { parseAck, type Ack } from '../issues.js';

@@ -18,18 +18,22 @@ import { WrongTypeError } from './codec.js';
  * KEYS: 1 the data version, then per record i: 2i its IP key, 2i+1 its history key.
  * ARGV: 1 n (records), 2 the history score (ms), 3 the trim bound (exclusive, `(<ms>`), 4 the history
  *       expiry (ms), then per record i: 3+2i its JSON, 4+2i its history point's JSON.
- * Returns the new data version; BADKEY <key> <what> when a key cannot take its write.
+ * Returns the new data version; `BADKEY type|integer <key>` when a key cannot take its write.
  */
 const script = `
 local n = tonumber(ARGV[1])
 local t, cut, keep = ARGV[2], ARGV[3], ARGV[4]
 local vt = redis.call('TYPE', KEYS[1]).ok
-if vt ~= 'none' and vt ~= 'string' then return redis.error_reply('BADKEY ' .. KEYS[1] .. ' type') end
-if vt == 'string' and not string.match(redis.call('GET', KEYS[1]), '^%-?%d+$') then return redis.error_reply('BADKEY ' .. KEYS[1] .. ' integer') end
+if vt ~= 'none' and vt ~= 'string' then return redis.error_reply('BADKEY type ' .. KEYS[1]) end
+if vt == 'string' then
+  -- As INCR reads it: 0, or no leading zero, at most 19 digits.
+  local v = redis.call('GET', KEYS[1])
+  if #v > 20 or not (v == '0' or string.match(v, '^%-?[1-9]%d*$')) then return redis.error_reply('BADKEY integer ' .. KEYS[1]) end
+end
 for i = 1, n do
   local h = KEYS[2 * i + 1]
   local ht = redis.call('TYPE', h).ok
-  if ht ~= 'none' and ht ~= 'zset' then return redis.error_reply('BADKEY ' .. h .. ' type') end
+  if ht ~= 'none' and ht ~= 'zset' then return redis.error_reply('BADKEY type ' .. h) end
 end
 for i = 1, n do
   local h = KEYS[2 * i + 1]
@@ -60,9 +64,9 @@ export async function writeIpBatch(redis: Redis, k: Keys, batch: readonly IpWrit
   try {
     await redis.eval(script, keyList.length, ...keyList, ...argv);
   } catch (e) {
-    const m = /BADKEY (\S+) (type|integer)/.exec((e as Error).message);
+    const m = /BADKEY (type|integer) (.+)$/.exec((e as Error).message);
     if (!m) throw new Error(`writing IP records: ${(e as Error).message}`, { cause: e });
-    const [, key, what] = m;
+    const [, what, key] = m;
     const why = what === 'integer' ? 'does not hold an integer' : `holds the wrong Redis type (expected a ${key === k.dataVersion ? 'string' : 'sorted set'})`;
     throw new WrongTypeError(key!, `writing IP records: key ${key} ${why}; nothing of this batch was written`, { cause: e });
   }
