@@ -205,7 +205,7 @@ function runDnsperf(bin: string, dir: string, port: number): { qps: number; lost
   return { qps: Number(qps[1]), lost: Number(lost?.[1] ?? 0), ms: Number(run?.[1] ?? 0) * 1000 };
 }
 
-/** CPU ms a process used so far (Linux /proc; 0 elsewhere). */
+/** CPU ms a process used so far (Linux /proc, clock ticks of 10 ms; 0 elsewhere). */
 function cpuMsOf(pid: number | undefined): number {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -255,8 +255,8 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promi
   const r = timeBin
     ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24, env })
     : spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24, env });
-  const phases = fs.existsSync(phaseFile) ? formatPhases(JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : '(no phase report)';
   const ms = performance.now() - t0;
+  const phases = fs.existsSync(phaseFile) ? formatPhases(JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : '(no phase report)';
   let status = `exit ${r.status}`;
   let runMs = 0;
   try {
@@ -330,8 +330,9 @@ async function main(): Promise<void> {
     report('checks', checks);
     console.log(`         CPU: node ${(Number(checks.cpuMs) / 1000).toFixed(2)} s (all its threads, V8's GC helpers included), rbldnsd ${(rblCpu / 1000).toFixed(2)} s, over ${(Number(checks.ms) / 1000).toFixed(2)} s on ${os.cpus().length} cores`);
     if (process.env.BENCH_ONLY === 'checks') return;
-    const run = process.env.BENCH_ONLY === 'process' ? checks : runChild('run', dnsPort, redisUrl);
-    if (Number(run.summaryIps) === 0) console.log('run      runCollect is still a placeholder (no IPs checked): full-run figures not available yet');
+    const run = process.env.BENCH_ONLY === 'process' ? null : runChild('run', dnsPort, redisUrl);
+    if (run === null) console.log('run      skipped (BENCH_ONLY=process)');
+    else if (Number(run.summaryIps) === 0) console.log('run      runCollect is still a placeholder (no IPs checked): full-run figures not available yet');
     else report('run', run);
     const proc = await runProcess(dir, dnsPort, redisUrl);
     if ('error' in proc) console.log(`process  failed: ${proc.error}`);
@@ -345,7 +346,7 @@ async function main(): Promise<void> {
       console.log(`         phases, ms from the process start (MTAREP_PHASES): ${proc.phases}`);
       if (!('error' in perf)) {
         const ratio = (Number(proc.queries) / pms) * 1000 / perf.qps;
-        console.log(`ratio    process ${ratio.toFixed(2)}x dnsperf's rate in this run (target >= 0.5x), process vs in-process run ${(pms / Number(run.ms)).toFixed(2)}x`);
+        console.log(`ratio    process ${ratio.toFixed(2)}x dnsperf's rate in this run (target >= 0.5x)${run ? `, process vs in-process run ${(pms / Number(run.ms)).toFixed(2)}x` : ''}`);
         const met = pms < 5000 && ratio >= 0.5 && Number(proc.spurious) === 0 && Number(proc.wrong) === 0;
         console.log(`target   whole process < 5 s and >= 0.5x dnsperf, 0 spurious errors, 0 wrong verdicts: ${met ? 'met' : 'NOT met'} (${(pms / 1000).toFixed(2)} s, ${ratio.toFixed(2)}x)`);
       }
@@ -353,7 +354,7 @@ async function main(): Promise<void> {
     const serial = runChild('serial', dnsPort, redisUrl);
     report('serial', serial);
     const serialQps = (Number(serial.queries) / Number(serial.ms)) * 1000;
-    const best = Number(run.summaryIps) > 0 ? run : checks;
+    const best = run && Number(run.summaryIps) > 0 ? run : checks;
     const bestQps = (Number(best.queries) / Number(best.ms)) * 1000;
     console.log(
       `ratio    ${(bestQps / serialQps).toFixed(0)}x the serial loop (serial would take ${(Number(best.queries) / serialQps).toFixed(0)} s for the whole set)`,

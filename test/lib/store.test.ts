@@ -97,11 +97,14 @@ describe('writeResults', () => {
 
   it('a data version that is not an integer fails the IP records naming it, with nothing written', async () => {
     await t.redis.set(k.dataVersion, 'seven');
-    const e = await writeResults(t.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
-    expect((e as WrongTypeError).key).toBe(k.dataVersion);
-    expect(String(e)).toMatch(/does not hold an integer/);
-    expect(await t.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9'))).toBe(0);
-    await t.redis.del(k.dataVersion);
+    try {
+      const e = await writeResults(t.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
+      expect((e as WrongTypeError).key).toBe(k.dataVersion);
+      expect(String(e)).toMatch(/does not hold an integer/);
+      expect(await t.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9'))).toBe(0);
+    } finally {
+      await t.redis.del(k.dataVersion);
+    }
   });
 
   it('a reader never sees a mix of two runs while 3,000 records are replaced', async () => {
