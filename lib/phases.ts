@@ -18,15 +18,30 @@ export const phase: (name: string, detail?: number) => void = file
   ? (name, detail) => void performance.mark(`mtarep:${name}`, detail === undefined ? undefined : { detail })
   : () => {};
 
-/** This thread's CPU time in ms (Linux), or undefined: a worker thread reports its own with its result. */
-export function threadCpuMs(): number | undefined {
+/** USER_HZ is 100 on Linux: a tick of /proc's CPU times is 10 ms. */
+const tickMs = 10;
+
+/** User + system CPU ms in the text of a /proc `stat` file (fields after the `(name)`, which may hold spaces). */
+function statCpuMs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * tickMs;
+}
+
+/**
+ * CPU ms so far of the process or thread whose /proc `stat` file this is (`/proc/<pid>/stat`,
+ * `/proc/self/task/<tid>/stat`), or undefined where there is none (not Linux, gone).
+ */
+export function procCpuMs(statPath: string): number | undefined {
   try {
-    const stat = fs.readFileSync('/proc/thread-self/stat', 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
+    return statCpuMs(fs.readFileSync(statPath, 'latin1'));
   } catch {
     return undefined;
   }
+}
+
+/** This thread's CPU time in ms (Linux), or undefined: a worker thread reports its own with its result. */
+export function threadCpuMs(): number | undefined {
+  return procCpuMs('/proc/thread-self/stat');
 }
 
 export interface PhaseReport {
@@ -42,12 +57,9 @@ export interface PhaseReport {
 /** Per-thread CPU from /proc/self/task (empty where there is none). */
 function threadCpu(): PhaseReport['threads'] {
   try {
-    const tick = 10; // USER_HZ is 100 on Linux: a tick is 10 ms
     return fs.readdirSync('/proc/self/task').map((tid) => {
       const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
-      const close = stat.lastIndexOf(')');
-      const f = stat.slice(close + 2).split(' ');
-      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (Number(f[11]) + Number(f[12])) * tick };
+      return { tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpuMs: statCpuMs(stat) };
     });
   } catch {
     return [];

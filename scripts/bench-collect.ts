@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { parseConfig } from '../lib/config/load.js';
-import { formatPhases, type PhaseReport } from '../lib/phases.js';
+import { formatPhases, procCpuMs, type PhaseReport } from '../lib/phases.js';
 import type { Config } from '../lib/config/normalize.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../test/helpers/throwaway-redis.js';
 import { stopWhenWeExit, type Watchdog } from '../test/helpers/watchdog.js';
@@ -205,16 +205,6 @@ function runDnsperf(bin: string, dir: string, port: number): { qps: number; lost
   return { qps: Number(qps[1]), lost: Number(lost?.[1] ?? 0), ms: Number(run?.[1] ?? 0) * 1000 };
 }
 
-/** CPU ms a process used so far (Linux /proc, clock ticks of 10 ms; 0 elsewhere). */
-function cpuMsOf(pid: number | undefined): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 function runChild(phase: string, dnsPort: number, redisUrl: string): Record<string, number | string> {
   const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', phase, String(dnsPort), redisUrl], {
     encoding: 'utf8',
@@ -324,9 +314,9 @@ async function main(): Promise<void> {
     if ('error' in perf) console.log(`dnsperf  failed: ${perf.error}`);
     else console.log(`dnsperf  ${fmt(IPS * ZONES).padStart(8)} queries  ${(perf.ms / 1000).toFixed(2).padStart(6)} s  ${fmt(perf.qps).padStart(7)} q/s  (rbldnsd's own ceiling; ${perf.lost} lost)`);
 
-    const cpu0 = cpuMsOf(rbl.pid);
+    const cpu0 = procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN;
     const checks = runChild('checks', dnsPort, redisUrl);
-    const rblCpu = cpuMsOf(rbl.pid) - cpu0;
+    const rblCpu = (procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN) - cpu0;
     report('checks', checks);
     console.log(`         CPU: node ${(Number(checks.cpuMs) / 1000).toFixed(2)} s (all its threads, V8's GC helpers included), rbldnsd ${(rblCpu / 1000).toFixed(2)} s, over ${(Number(checks.ms) / 1000).toFixed(2)} s on ${os.cpus().length} cores`);
     if (process.env.BENCH_ONLY === 'checks') return;

@@ -32,6 +32,7 @@ import { configSchema } from '../lib/config/schema.js';
 import { normalizeConfig } from '../lib/config/normalize.js';
 import { hashPassword } from '../lib/htpasswd.js';
 import { keys } from '../lib/keys.js';
+import { procCpuMs } from '../lib/phases.js';
 import { silentLogger } from '../lib/log.js';
 import type { BlocksRecord, DnsblResult, HostRecord, IpRecord } from '../lib/model.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
@@ -207,13 +208,8 @@ function plainServer(bytes: Map<string, Buffer>, headers?: Map<string, string[]>
 
 /** This process's main thread's CPU time in µs (Linux: /proc, 100 ticks a second), or null. */
 function mainThreadCpuUs(): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return null;
-  }
+  const ms = procCpuMs(`/proc/self/task/${process.pid}/stat`);
+  return ms === undefined ? null : ms * 1000;
 }
 
 /** GET a URL and return the raw body bytes (no decoding) and headers. */

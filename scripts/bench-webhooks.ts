@@ -33,6 +33,7 @@ import { serve } from '@hono/node-server';
 import { configSchema } from '../lib/config/schema.js';
 import { normalizeConfig } from '../lib/config/normalize.js';
 import { keys } from '../lib/keys.js';
+import { procCpuMs } from '../lib/phases.js';
 import { silentLogger } from '../lib/log.js';
 import { connectRedis, type Redis } from '../lib/redis.js';
 import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
@@ -237,12 +238,7 @@ async function measured<T extends { responses: number }>(redis: Redis, name: str
 
 /** CPU ms of this process's main thread so far (Linux /proc; null elsewhere). Clock ticks of 10 ms. */
 function mainThreadMs(): number | null {
-  try {
-    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return null;
-  }
+  return procCpuMs(`/proc/self/task/${process.pid}/stat`) ?? null;
 }
 
 const workText = (w: Work) =>
