@@ -246,7 +246,14 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       // Finished (answered by an earlier attempt, closed) or between attempts: nothing to send. No
       // callback: node then sends at once without a completion request and tick per datagram. A
       // datagram the kernel refuses is a lost query: its attempt times out and is retried.
-      if (!p.finished && p.sock !== null) p.sock.s.send(p.buf);
+      if (p.finished || p.sock === null) continue;
+      try {
+        p.sock.s.send(p.buf);
+      } catch (e) {
+        // A send refused at once (a socket node no longer runs): this attempt failed, the next may go
+        // elsewhere. Never thrown out of the flush, which may run from setImmediate.
+        failAttempt(p, (e as NodeJS.ErrnoException).code ?? 'ESEND');
+      }
     }
   }
 
