@@ -175,16 +175,18 @@ async function sumHashes(redis: Redis, pattern: string): Promise<number> {
 }
 
 /** Redis's own CPU seconds and the commands it ran (those a script calls included), read from INFO. */
-async function redisWork(redis: Redis): Promise<{ cpu: number; calls: number; stats: Map<string, number> }> {
+async function redisWork(redis: Redis): Promise<{ cpu: number; calls: number; stats: Map<string, number>; usec: Map<string, number> }> {
   const info = await redis.info('all');
   const num = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   const stats = new Map<string, number>();
+  const usec = new Map<string, number>();
   let calls = 0;
-  for (const m of info.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
+  for (const m of info.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+),usec=(\d+)/gm)) {
     stats.set(m[1]!, Number(m[2]));
+    usec.set(m[1]!, Number(m[3]));
     calls += Number(m[2]);
   }
-  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, stats };
+  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls, stats, usec };
 }
 
 /** CPU per request of this process and of Redis over a run, and Redis's commands per request. */
@@ -230,8 +232,10 @@ async function measured<T extends { responses: number }>(redis: Redis, name: str
   const n = Math.max(1, r.responses);
   // The INFO calls themselves are one command each way: not counted.
   const diff = [...r1.stats].map(([name, v]) => [name, v - (r0.stats.get(name) ?? 0) - (name === 'info' ? 1 : 0)] as const).filter(([, v]) => v > 0);
-  diff.sort((a, b) => b[1] - a[1]);
-  const top = diff.slice(0, 6).map(([name, v]) => `${name} ${(v / n).toFixed(1)}`).join(', ');
+  // Each command's time per request (Redis's own accounting: a script's includes the commands it calls).
+  const usOf = (name: string) => ((r1.usec.get(name) ?? 0) - (r0.usec.get(name) ?? 0)) / n;
+  diff.sort((a, b) => usOf(b[0]) - usOf(a[0]) || b[1] - a[1]);
+  const top = diff.slice(0, 8).map(([name, v]) => `${name} ${(v / n).toFixed(1)} (${usOf(name).toFixed(0)} µs)`).join(', ');
   const scripts = diff.filter(([name]) => name === 'evalsha' || name === 'eval').reduce((a, [, v]) => a + v, 0);
   return { ...r, work: { nodeMs: (c.user + c.system) / 1000 / n, nodeMainMs: m0 === null || m1 === null ? null : (m1 - m0) / n, nodeSysMs: c.system / 1000 / n, redisMs: ((r1.cpu - r0.cpu) * 1000) / n, commands: (r1.calls - r0.calls - 1) / n, scripts: scripts / n, top } };
 }
