@@ -4,6 +4,7 @@
  * with some IPs listed in each zone. Prints, per phase: queries/s, wall time, peak RSS, spurious errors
  * and wrong verdicts (every verdict is checked against the generated zone data):
  *   dnsperf  the server's own ceiling (same rbldnsd, same 200,000 names)
+ *   floor    node's own UDP floor: the same queries over node:dgram with nothing done per reply
  *   checks   resolveHosts + the DNSBL check alone
  *   run      `runCollect` end to end: lock, checks, Redis writes, summary (a throwaway redis-server)
  *   serial   one query at a time over a sample, as the original did, and the ratio
@@ -137,6 +138,8 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
     await redis.quit();
     const v = await storedVerdicts(config, redisUrl);
     console.log(JSON.stringify({ ms, queries: queriesOf(v.listings), rssMb: rss, status: summary.status, summaryIps: summary.ips, ...v }));
+  } else if (phase === 'floor') {
+    console.log(JSON.stringify(await udpFloor(dnsPort)));
   } else if (phase === 'serial') {
     const one = createDnsClient({ ...config, dns: { ...config.dns, concurrency: 1 } });
     const t0 = performance.now();
@@ -151,6 +154,76 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
     one.close();
     console.log(JSON.stringify({ ms, queries: SERIAL_SAMPLE, rssMb: rssMb(), spurious: errors }));
   }
+}
+
+/**
+ * node's own UDP floor: the same 200,000 queries, encoded beforehand, sent and answered on one
+ * connected socket, CONCURRENCY in flight, sent in bursts of 16 as lib/net/dns/udp.ts sends them,
+ * and nothing else per query (a reply is matched by its id only: no parsing, no verdict, no timer
+ * per query). What any node client pays for the datagrams themselves; mtarep's check cannot be
+ * faster. A query unanswered for 1 s is sent again (counted as resent).
+ */
+async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
+  const dgram = await import('node:dgram');
+  const { encodeQuery } = await import('../lib/net/dns/wire.js');
+  const total = IPS * ZONES;
+  const queries: Buffer[] = [];
+  for (let i = 0; i < IPS; i++) for (let z = 0; z < ZONES; z++) queries.push(encodeQuery(queries.length & 0xffff, dnsblName(ipOf(i), zoneOf(z)), 'A'));
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => sock.connect(dnsPort, '127.0.0.1', resolve));
+  // In flight by id: the query's index (ids repeat every 65,536 queries, far more than in flight).
+  const inFlight = new Int32Array(65536).fill(-1);
+  let next = 0;
+  let answered = 0;
+  let resent = 0;
+  let outbox: Buffer[] = [];
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    const list = outbox;
+    outbox = [];
+    for (const b of list) sock.send(b);
+  };
+  const sendNext = () => {
+    if (next >= total) return;
+    const q = next++;
+    inFlight[q & 0xffff] = q;
+    outbox.push(queries[q]!);
+    if (outbox.length >= 16) flush();
+    else if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    let progress = 0;
+    const watch = setInterval(() => {
+      if (answered === progress) {
+        for (let id = 0; id < 65536; id++) {
+          if (inFlight[id]! < 0) continue;
+          resent++;
+          sock.send(queries[inFlight[id]!]!);
+        }
+      }
+      progress = answered;
+    }, 1000);
+    sock.on('message', (msg: Buffer) => {
+      const id = msg.readUInt16BE(0);
+      if (inFlight[id]! < 0) return;
+      inFlight[id] = -1;
+      if (++answered === total) {
+        clearInterval(watch);
+        resolve();
+      } else sendNext();
+    });
+    for (let n = 0; n < CONCURRENCY; n++) sendNext();
+  });
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  sock.close();
+  return { ms, queries: total, cpuMs: (cpu.user + cpu.system) / 1000, resent, rssMb: rssMb() };
 }
 
 // --- orchestration ------------------------------------------------------------------------------
@@ -314,6 +387,13 @@ async function main(): Promise<void> {
     if ('error' in perf) console.log(`dnsperf  failed: ${perf.error}`);
     else console.log(`dnsperf  ${fmt(IPS * ZONES).padStart(8)} queries  ${(perf.ms / 1000).toFixed(2).padStart(6)} s  ${fmt(perf.qps).padStart(7)} q/s  (rbldnsd's own ceiling; ${perf.lost} lost)`);
 
+    const f0 = procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN;
+    const floor = runChild('floor', dnsPort, redisUrl);
+    const fRbl = (procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN) - f0;
+    report('floor', floor);
+    console.log(
+      `         node's own UDP floor (the same queries encoded beforehand, nothing done per reply but matching its id; ${floor.resent} resent): CPU node ${(Number(floor.cpuMs) / 1000).toFixed(2)} s, rbldnsd ${(fRbl / 1000).toFixed(2)} s${'error' in perf ? '' : `; ${((Number(floor.queries) / Number(floor.ms)) * 1000 / perf.qps).toFixed(2)}x dnsperf`}`,
+    );
     const cpu0 = procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN;
     const checks = runChild('checks', dnsPort, redisUrl);
     const rblCpu = (procCpuMs(`/proc/${rbl.pid}/stat`) ?? NaN) - cpu0;
