@@ -161,7 +161,7 @@ async function child(phase: string, dnsPort: number, redisUrl: string): Promise<
  * connected socket, CONCURRENCY in flight, sent in bursts of 16 as lib/net/dns/udp.ts sends them,
  * and nothing else per query (a reply is matched by its id only: no parsing, no verdict, no timer
  * per query). What any node client pays for the datagrams themselves; mtarep's check cannot be
- * faster. A query unanswered for 1 s is sent again (counted as resent).
+ * faster. When no reply came for 100 ms, the queries in flight are sent again (counted as resent).
  */
 async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   const dgram = await import('node:dgram');
@@ -208,7 +208,7 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
         }
       }
       progress = answered;
-    }, 1000);
+    }, 100);
     sock.on('message', (msg: Buffer) => {
       const id = msg.readUInt16BE(0);
       if (inFlight[id]! < 0) return;
