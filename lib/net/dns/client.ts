@@ -1,7 +1,7 @@
 /**
- * DNS client for every lookup the collector makes: queries over UDP (udp.ts: a few sockets per server
- * set, one timeout sweep, retries on the next server) behind one concurrency bound (`dns.concurrency`
- * queries in flight in total), with errors mapped to kinds. Node's c-ares resolver only parses the
+ * DNS client for every lookup the collector makes: queries over UDP (udp.ts: one socket per server
+ * and 128 queries in flight, one timeout sweep, retries on the next server) behind one concurrency
+ * bound (`dns.concurrency` queries in flight in total), with errors mapped to kinds. Node's c-ares resolver only parses the
  * server list and asks again over TCP when a reply is truncated. Only NXDOMAIN and NODATA mean
  * "no such record"; every other failure means "cannot tell" and callers must treat it so.
  */

@@ -1,9 +1,10 @@
 /**
  * The DNS transport of the collector's hot path: queries over UDP, sent in bursts (see `burst`),
- * from a few sockets per address family, replies matched by id, source and question (wire.ts), one
- * timer for all the queries in flight (they share one timeout, so their deadlines come in the order
- * they were sent: a FIFO swept when its head is due), retries on the next server as c-ares does (a
- * timeout, SERVFAIL, REFUSED or NOTIMP tries again until `tries` rounds over the servers are spent).
+ * from `sockets` sockets per server (client.ts: one per 128 in flight), replies matched by id,
+ * source and question (wire.ts), one timer for all the queries in flight (they share one timeout,
+ * so their deadlines come in the order they were sent: a FIFO swept when its head is due), retries
+ * on the next server as c-ares does (a timeout, SERVFAIL, REFUSED or NOTIMP tries again until
+ * `tries` rounds over the servers are spent).
  *
  * Why not node's c-ares resolvers: profiled on 200,000 DNSBL queries, c-ares and the exception node
  * builds for every NXDOMAIN took about 40% of the whole collector process. Outcomes here are plain
