@@ -1,9 +1,10 @@
 /**
  * DNS client for every lookup the collector makes: queries over UDP (udp.ts: one socket per server
  * and 128 queries in flight, one timeout sweep, retries on the next server) behind one concurrency
- * bound (`dns.concurrency` queries in flight in total), with errors mapped to kinds. Node's c-ares resolver only parses the
- * server list and asks again over TCP when a reply is truncated. Only NXDOMAIN and NODATA mean
- * "no such record"; every other failure means "cannot tell" and callers must treat it so.
+ * bound (`dns.concurrency` queries in flight in total), with errors mapped to kinds. Node's c-ares
+ * resolver only parses the server list and asks again over TCP when a reply is truncated. Only
+ * NXDOMAIN and NODATA mean "no such record"; every other failure means "cannot tell" and callers
+ * must treat it so.
  */
 import { promises as dnsp } from 'node:dns';
 import type { Config } from '../../config/normalize.js';
@@ -44,10 +45,10 @@ export interface DnsClient {
 /**
  * Queries in flight per UDP socket. One socket carries the default 128: measured in bench:collect
  * (200,000 DNSBL queries, 128 in flight), three sockets (one per 48, a figure from the c-ares
- * channels this client replaced) cost 12-20% more of node's CPU than one (each socket is its own
- * readable event and its own failed read per wakeup, and a burst is split three ways). A reply
- * queue of 128 small datagrams fits a socket's default receive buffer (~200 KB) with room to spare;
- * more in flight get more sockets, as the id space and that buffer want.
+ * channels this client replaced) cost 13-26% more of node's CPU than one, in two pairs: each socket
+ * is its own readable event with its own failed read per wakeup, and a burst is split three ways.
+ * A reply queue of 128 small datagrams fits a socket's default receive buffer (~200 KB) with room
+ * to spare; more in flight get more sockets, as the id space and that buffer want.
  */
 const perChannel = 128;
 
