@@ -3,7 +3,8 @@
  * each) from wrk on loopback into mtarep's real webhook route (signature check, replay window, parse,
  * the exactly-once Lua step, graph counters) backed by a throwaway redis-server on a free port.
  * Prints events/s accepted and counted, p50/p99 per request, and the ratio to the same server
- * answering 200 without doing anything (it reads the body and returns). The server is served as
+ * answering 200 without doing anything (it reads the body and returns). The server's code is the
+ * compiled build (dist/, built when stale), as users run it. The server is served as
  * startServer serves it: the webhook POSTs on its hot path before Hono (web/hot-path.ts), the
  * do-nothing route through Hono. After every run the counts
  * are verified: every answer wrk got was 200; events the server acknowledged as counted == events in
@@ -21,12 +22,13 @@
  * that wrk does not run out and send batches again, which would count as cheaper duplicates), BENCH_ROUNDS (2),
  * BENCH_PROFILE (a folder: a CPU profile of the server per run is written there).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -34,13 +36,33 @@ import { configSchema } from '../lib/config/schema.js';
 import { normalizeConfig } from '../lib/config/normalize.js';
 import { keys } from '../lib/keys.js';
 import { procCpuMs } from '../lib/phases.js';
-import { silentLogger } from '../lib/log.js';
-import { connectRedis, type Redis } from '../lib/redis.js';
+import type * as LogModule from '../lib/log.js';
+import type * as RedisModule from '../lib/redis.js';
+import type { Redis } from '../lib/redis.js';
 import { startThrowawayRedis } from '../test/helpers/throwaway-redis.js';
-import { HtpasswdStore } from '../web/auth.js';
-import { dashboardApp } from '../web/dashboard.js';
-import { machineApp } from '../web/machine.js';
-import { composeApp, serverHotPath, webContext } from '../web/server.js';
+import type * as AuthModule from '../web/auth.js';
+import type * as DashboardModule from '../web/dashboard.js';
+import type * as MachineModule from '../web/machine.js';
+import type * as ServerModule from '../web/server.js';
+
+/*
+ * The server's code as users run it: the compiled build (`npm run build`: dist/, built here when
+ * missing or older than the sources, as scripts/lib.sh need_build does), not the TypeScript sources
+ * through tsx. tsx's transform keeps function names by wrapping every function it creates at run
+ * time (esbuild's keepNames: a call to `__name` and a property write each), a cost per request that
+ * the build does not have, and that the do-nothing route (Hono, from node_modules) hardly paid. The
+ * bench's own setup and checks stay TypeScript.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const built = spawnSync('bash', ['-c', '. scripts/lib.sh && need_build'], { cwd: root, stdio: 'inherit' });
+if (built.status !== 0) throw new Error('building dist/ failed');
+const dist = (f: string) => pathToFileURL(path.join(root, 'dist', f)).href;
+const { silentLogger } = (await import(dist('lib/log.js'))) as typeof LogModule;
+const { connectRedis } = (await import(dist('lib/redis.js'))) as typeof RedisModule;
+const { HtpasswdStore } = (await import(dist('web/auth.js'))) as typeof AuthModule;
+const { dashboardApp } = (await import(dist('web/dashboard.js'))) as typeof DashboardModule;
+const { machineApp } = (await import(dist('web/machine.js'))) as typeof MachineModule;
+const { composeApp, serverHotPath, webContext } = (await import(dist('web/server.js'))) as typeof ServerModule;
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONN = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
@@ -302,6 +324,7 @@ async function main() {
 
     say(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (the machine is shared: figures are noisy when it is busy)`);
     say(`mtarep bench:webhooks — wrk -t${THREADS} -c${CONN} -d${SECONDS}s, signed SendGrid batches of ${PER_BATCH} events, ${BATCHES} distinct batches per run, redis at ${redisSrv.url}`);
+    say('server code timed: the compiled build (dist/, as npm run build makes it), not the TypeScript sources');
     const real: WrkResult[] = [];
     const noop: WrkResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
