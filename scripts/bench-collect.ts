@@ -220,12 +220,16 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   let answered = 0;
   let resent = 0;
   let outbox: Buffer[] = [];
+  // As udp.ts: a burst leaves when 16 wait, the rest at the end of the event loop's turn.
   let flushing = false;
   const flush = () => {
-    flushing = false;
     const list = outbox;
     outbox = [];
     for (const b of list) sock.send(b);
+  };
+  const flushTurn = () => {
+    flushing = false;
+    flush();
   };
   const sendNext = () => {
     if (next >= total) return;
@@ -235,7 +239,7 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
     if (outbox.length >= 16) flush();
     else if (!flushing) {
       flushing = true;
-      setImmediate(flush);
+      setImmediate(flushTurn);
     }
   };
   const c0 = process.cpuUsage();

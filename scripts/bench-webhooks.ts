@@ -50,7 +50,7 @@ import type * as ServerModule from '../web/server.js';
  * missing or older than the sources, as scripts/lib.sh need_build does), not the TypeScript sources
  * through tsx. tsx's transform keeps function names by wrapping every function it creates at run
  * time (esbuild's keepNames: a call to `__name` and a property write each), a cost per request that
- * the build does not have, and that the do-nothing route (Hono, from node_modules) hardly paid. The
+ * the build does not have, and that the do-nothing route (mostly Hono, from node_modules) paid less. The
  * bench's own setup and checks stay TypeScript.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
