@@ -204,7 +204,9 @@ async function profileIfAsked(name: string): Promise<() => Promise<void>> {
  * connected socket, CONCURRENCY in flight, sent in bursts of 16 as lib/net/dns/udp.ts sends them,
  * and nothing else per query (a reply is matched by its id only: no parsing, no verdict, no timer
  * per query). What any node client pays for the datagrams themselves; mtarep's check cannot be
- * faster. When no reply came for 100 ms, the queries in flight are sent again (counted as resent).
+ * faster. A query unanswered after 100 ms is sent again (counted as resent), so a datagram the
+ * server drops (past ~192 in flight here) costs a resend, never a hang; an id still in flight when
+ * its slot comes round again (65,536 queries later) fails the phase rather than miscounting.
  */
 async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   const dgram = await import('node:dgram');
@@ -214,8 +216,10 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   for (let i = 0; i < IPS; i++) for (let z = 0; z < ZONES; z++) queries.push(encodeQuery(queries.length & 0xffff, dnsblName(ipOf(i), zoneOf(z)), 'A'));
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => sock.connect(dnsPort, '127.0.0.1', resolve));
-  // In flight by id: the query's index (ids repeat every 65,536 queries, far more than in flight).
+  // In flight by id: the query's index (ids repeat every 65,536 queries, far more than in flight),
+  // and when it was last sent.
   const inFlight = new Int32Array(65536).fill(-1);
+  const sentAt = new Float64Array(65536);
   let next = 0;
   let answered = 0;
   let resent = 0;
@@ -234,7 +238,9 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   const sendNext = () => {
     if (next >= total) return;
     const q = next++;
+    if (inFlight[q & 0xffff]! >= 0) throw new Error(`floor: query ${inFlight[q & 0xffff]} still unanswered 65,536 queries later`);
     inFlight[q & 0xffff] = q;
+    sentAt[q & 0xffff] = performance.now();
     outbox.push(queries[q]!);
     if (outbox.length >= 16) flush();
     else if (!flushing) {
@@ -244,18 +250,16 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
   };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  await new Promise<void>((resolve) => {
-    let progress = 0;
+  await new Promise<void>((resolve, reject) => {
     const watch = setInterval(() => {
-      if (answered === progress) {
-        for (let id = 0; id < 65536; id++) {
-          if (inFlight[id]! < 0) continue;
-          resent++;
-          sock.send(queries[inFlight[id]!]!);
-        }
+      const due = performance.now() - 100;
+      for (let id = 0; id < 65536; id++) {
+        if (inFlight[id]! < 0 || sentAt[id]! > due) continue;
+        resent++;
+        sentAt[id] = performance.now();
+        sock.send(queries[inFlight[id]!]!);
       }
-      progress = answered;
-    }, 100);
+    }, 50);
     sock.on('message', (msg: Buffer) => {
       const id = msg.readUInt16BE(0);
       if (inFlight[id]! < 0) return;
@@ -263,7 +267,14 @@ async function udpFloor(dnsPort: number): Promise<Record<string, number>> {
       if (++answered === total) {
         clearInterval(watch);
         resolve();
-      } else sendNext();
+        return;
+      }
+      try {
+        sendNext();
+      } catch (e) {
+        clearInterval(watch);
+        reject(e as Error);
+      }
     });
     for (let n = 0; n < CONCURRENCY; n++) sendNext();
   });
