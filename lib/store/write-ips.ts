@@ -1,9 +1,10 @@
 /**
  * Writing one batch of IP records and their history points in ONE script call: per record a SET of
  * the record, a ZADD of its history point, the trim of points past the history window and the
- * history key's expiry, then the data version's INCR. Atomic like the MULTI it replaces (a reader
+ * history key's expiry, and the data version's INCR. Atomic like the MULTI it replaces (a reader
  * sees the old batch or the new one), and checked first: a history key that is not a sorted set, or a
- * data version that is not an integer, fails the batch naming the key, with nothing of it written.
+ * data version INCR cannot take (another type, not an integer, at the top of the range), fails the
+ * batch naming the key, with nothing of it written.
  *
  * Why a script: through ioredis, the MULTI of 4 commands per record cost ~100 µs of node's CPU per
  * record (a Command object, a promise and a parsed reply for each of 2,000 commands a batch, queued
@@ -18,22 +19,23 @@ import { WrongTypeError } from './codec.js';
  * KEYS: 1 the data version, then per record i: 2i its IP key, 2i+1 its history key.
  * ARGV: 1 n (records), 2 the history score (ms), 3 the trim bound (exclusive, `(<ms>`), 4 the history
  *       expiry (ms), then per record i: 3+2i its JSON, 4+2i its history point's JSON.
- * Returns the new data version; `BADKEY type|integer <key>` when a key cannot take its write.
+ * Returns the new data version; `BADKEY type|integer <key>` when a key cannot take its write (the
+ * history keys' types are read first, then the INCR is tried before any other write).
  */
 const script = `
 local n = tonumber(ARGV[1])
 local t, cut, keep = ARGV[2], ARGV[3], ARGV[4]
-local vt = redis.call('TYPE', KEYS[1]).ok
-if vt ~= 'none' and vt ~= 'string' then return redis.error_reply('BADKEY type ' .. KEYS[1]) end
-if vt == 'string' then
-  -- As INCR reads it: 0, or no leading zero, at most 19 digits.
-  local v = redis.call('GET', KEYS[1])
-  if #v > 20 or not (v == '0' or string.match(v, '^%-?[1-9]%d*$')) then return redis.error_reply('BADKEY integer ' .. KEYS[1]) end
-end
 for i = 1, n do
   local h = KEYS[2 * i + 1]
   local ht = redis.call('TYPE', h).ok
   if ht ~= 'none' and ht ~= 'zset' then return redis.error_reply('BADKEY type ' .. h) end
+end
+-- The data version by INCR itself, before anything else is written: a key of another type, a value
+-- that is not an integer or one at the top of the range fails here, exactly as INCR judges it.
+local v = redis.pcall('INCR', KEYS[1])
+if type(v) == 'table' and v.err then
+  if string.find(v.err, 'WRONGTYPE', 1, true) then return redis.error_reply('BADKEY type ' .. KEYS[1]) end
+  return redis.error_reply('BADKEY integer ' .. KEYS[1])
 end
 for i = 1, n do
   local h = KEYS[2 * i + 1]
@@ -42,7 +44,7 @@ for i = 1, n do
   redis.call('ZREMRANGEBYSCORE', h, '-inf', cut)
   redis.call('PEXPIRE', h, keep)
 end
-return redis.call('INCR', KEYS[1])
+return v
 `;
 
 export interface IpWrite {
@@ -67,7 +69,7 @@ export async function writeIpBatch(redis: Redis, k: Keys, batch: readonly IpWrit
     const m = /BADKEY (type|integer) (.+)$/.exec((e as Error).message);
     if (!m) throw new Error(`writing IP records: ${(e as Error).message}`, { cause: e });
     const [, what, key] = m;
-    const why = what === 'integer' ? 'does not hold an integer' : `holds the wrong Redis type (expected a ${key === k.dataVersion ? 'string' : 'sorted set'})`;
+    const why = what === 'integer' ? 'does not hold an integer INCR can take' : `holds the wrong Redis type (expected a ${key === k.dataVersion ? 'string' : 'sorted set'})`;
     throw new WrongTypeError(key!, `writing IP records: key ${key} ${why}; nothing of this batch was written`, { cause: e });
   }
 }

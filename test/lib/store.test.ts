@@ -95,15 +95,23 @@ describe('writeResults', () => {
     expect(await t.redis.exists(...ips.map((ip) => k.ip(ip)))).toBe(3000);
   });
 
-  it('a data version that is not an integer fails the IP records naming it, with nothing written', async () => {
-    await t.redis.set(k.dataVersion, 'seven');
-    try {
-      const e = await writeResults(t.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
-      expect((e as WrongTypeError).key).toBe(k.dataVersion);
-      expect(String(e)).toMatch(/does not hold an integer/);
-      expect(await t.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9'))).toBe(0);
-    } finally {
-      await t.redis.del(k.dataVersion);
+  it('a data version INCR cannot take (not an integer, the top of the range, another type) fails the IP records naming it, with nothing written', async () => {
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['not an integer', () => t.redis.set(k.dataVersion, 'seven'), /does not hold an integer/],
+      // Looks like an integer; INCR overflows it.
+      ['the top of the range', () => t.redis.set(k.dataVersion, '9223372036854775807'), /does not hold an integer/],
+      ['another type', () => t.redis.rpush(k.dataVersion, '1'), /holds the wrong Redis type \(expected a string\)/],
+    ];
+    for (const [what, make, message] of cases) {
+      await make();
+      try {
+        const e = await writeResults(t.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
+        expect((e as WrongTypeError).key, what).toBe(k.dataVersion);
+        expect(String(e), what).toMatch(message);
+        expect(await t.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9')), what).toBe(0);
+      } finally {
+        await t.redis.del(k.dataVersion);
+      }
     }
   });
 
