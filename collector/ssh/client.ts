@@ -4,7 +4,7 @@
  * command and idle timers around `exec` (ssh2 has none). Every failure is an `SshError` whose `kind`
  * says what went wrong and whose message names the host.
  */
-import { Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import { entriesFor, hostKeyAlgorithms, verifyHostKey, type KnownHostEntry } from './known-hosts.js';
 import { phase } from '../../lib/phases.js';
 
@@ -61,12 +61,20 @@ export interface SshSession {
 }
 
 /**
+ * ssh2, loaded on the first connection: loading it costs ~50 ms of a start (its key parser, agent
+ * and HTTP agents load node's crypto, child_process, http, https and tls, and it test-signs with
+ * Ed25519), which a run with no maillog to read (DNSBL only, the dashboard) does not need.
+ */
+let ssh2Module: Promise<typeof import('ssh2')> | undefined;
+const ssh2 = () => (ssh2Module ??= import('ssh2'));
+
+/**
  * Connect and authenticate. Rejects with SshError: 'hostkey' (unknown / changed / revoked key),
  * 'auth' (key refused), 'timeout' (handshake), 'connect' (refused, unreachable, reset).
  */
-export function sshConnect(t: SshTarget): Promise<SshSession> {
+export async function sshConnect(t: SshTarget): Promise<SshSession> {
   const name = t.port === 22 ? t.host : `${t.host}:${t.port}`;
-  const client = new Client();
+  const client = new (await ssh2()).Client();
   let hostKeyProblem: string | null = null;
   // Offer only the key types known_hosts holds for this host, as OpenSSH orders them, so a server
   // with several host keys presents one we can check (otherwise "changed" would be a false alarm).
