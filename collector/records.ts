@@ -60,6 +60,8 @@ export { historyPoint, listingCount } from '../lib/store/history.js';
  * a timeout must not cost the user their acknowledgement.
  */
 export function acksToRemove(ackIds: readonly string[], ips: readonly IpRecord[], blocks: readonly BlocksRecord[]): string[] {
+  // Most runs have no acknowledgement to judge: then no walk over every zone of every record.
+  if (ackIds.length === 0) return [];
   const live = new Set(currentIssues(ips, blocks).map((i) => i.id));
   for (const rec of ips) {
     for (const z of dnsblZones(rec)) {
