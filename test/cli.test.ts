@@ -31,12 +31,15 @@ describe('mtarep CLI', () => {
   it('check-config: exit 0 and a description for a valid file; exit 2, one line per problem, no stack trace', async () => {
     const dir = tmpDir();
     const good = path.join(dir, 'good.yml');
-    fs.writeFileSync(good, 'mta_map:\n  mta1: {fqdn: mta1.example.com, ips: [192.0.2.10]}\nrbls: [zen.spamhaus.org]\nsnds_key: s3cretsndskey\n');
+    fs.writeFileSync(good, 'mta_map:\n  mta1: {fqdn: mta1.example.com, ips: [192.0.2.10]}\nrbls: [zen.spamhaus.org, bl.spamcop.net]\nsnds_key: s3cretsndskey\nprovider_block_strings: {aol: "postmaster\\\\.aol"}\n');
     const ok = await runCli(['check-config', '--config', good]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/is valid/);
     expect(ok.stdout).toMatch(/mta1 {2}fqdn=mta1\.example\.com {2}ips=192\.0\.2\.10 \(from config\)/);
-    expect(ok.stdout).toMatch(/zen\.spamhaus\.org {2}block, ipv4\+ipv6, critical/);
+    expect(ok.stdout).toMatch(/zen\.spamhaus\.org {2}block, ipv4\+ipv6, critical {2}\(14 return codes\)/);
+    // Counts read as English: one code, one pattern.
+    expect(ok.stdout).toMatch(/bl\.spamcop\.net .*\(1 return code\)$/m);
+    expect(ok.stdout).toMatch(/provider blocks: 1 pattern \(aol\)/);
     expect(ok.stdout).toMatch(/SNDS: on \(key set\)/);
     expect(ok.stdout + ok.stderr).not.toContain('s3cretsndskey');
 

@@ -6,6 +6,7 @@ import { parseHtpasswd } from '../../lib/htpasswd.js';
 import { exitCodes } from '../exit-codes.js';
 import type { ConfiguredContext } from '../commands.js';
 import { checkPlugins } from '../../lib/checks/index.js';
+import { counted } from '../../lib/plural.js';
 
 export function describeConfig(config: Config): string {
   const out: string[] = [];
@@ -15,7 +16,7 @@ export function describeConfig(config: Config): string {
   let users = 'missing: created with user admin at first start';
   if (fs.existsSync(config.httpAuthFile)) {
     try {
-      users = `${parseHtpasswd(fs.readFileSync(config.httpAuthFile, 'utf8')).length} user(s)`;
+      users = counted(parseHtpasswd(fs.readFileSync(config.httpAuthFile, 'utf8')).length, 'user');
     } catch (e) {
       users = `unreadable: ${(e as Error).message}`;
     }
@@ -46,10 +47,10 @@ export function describeConfig(config: Config): string {
       z.servers ? `resolvers ${z.servers.join(', ')}` : '',
       z.selfTest ? '' : 'no self-test',
     ].filter(Boolean);
-    line(`  ${z.zone}  ${tags.join(', ')}  (${z.codes.length} return codes)`);
+    line(`  ${z.zone}  ${tags.join(', ')}  (${counted(z.codes.length, 'return code')})`);
   }
   line();
-  line(`provider blocks: ${config.providerBlocks.length} pattern(s)${config.providerBlocks.length ? ` (${config.providerBlocks.map((p) => p.provider).join(', ')})` : ''}, window ${config.providerBlockWindowSec} s`);
+  line(`provider blocks: ${counted(config.providerBlocks.length, 'pattern')}${config.providerBlocks.length ? ` (${config.providerBlocks.map((p) => p.provider).join(', ')})` : ''}, window ${config.providerBlockWindowSec} s`);
   line(`graph domains: ${config.graphDomains.join(', ') || 'none'}`);
   if (config.warnings.length > 0) {
     line();

@@ -12,6 +12,7 @@ import { withSession } from '../session.js';
 import { checkEntry, parseDomainsCsv } from '../../lib/probes/csv.js';
 import { domainStore, DomainError, type DomainStore } from '../../lib/probes/domains.js';
 import { fileErrorText } from '../../lib/files.js';
+import { counted } from '../../lib/plural.js';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s: string) => process.stderr.write(`mtarep: ${s}\n`);
@@ -102,7 +103,7 @@ async function importCsv(store: DomainStore, file: string, text: string): Promis
   const imported = res.imported.length;
   const present = res.present.length;
   const invalid = parsed.invalid.length;
-  out(`${file}: ${parsed.dataLines} data line${parsed.dataLines === 1 ? '' : 's'}${parsed.header ? ' (after the header row)' : ''}`);
+  out(`${file}: ${counted(parsed.dataLines, 'data line')}${parsed.header ? ' (after the header row)' : ''}`);
   out(`imported:        ${imported}`);
   out(`already present: ${present}`);
   out(`invalid:         ${invalid}`);
@@ -131,6 +132,6 @@ async function list(store: DomainStore, json: boolean): Promise<number> {
   const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(width[i]!))).join('  ');
   out(fmt(head));
   for (const r of rows) out(fmt(r));
-  out(`${all.length} domain${all.length === 1 ? '' : 's'}, ${all.filter((d) => d.maintenance).length} in maintenance`);
+  out(`${counted(all.length, 'domain')}, ${all.filter((d) => d.maintenance).length} in maintenance`);
   return exitCodes.ok;
 }

@@ -8,6 +8,7 @@ import type { EspGateway } from '../../lib/esp/gateway.js';
 import type { SendResult, SmtpSender } from '../../lib/mail/smtp.js';
 import type { ProbeDomain } from '../../lib/probes/domains.js';
 import type { DomainSummary } from '../../lib/probes/model.js';
+import { counted } from '../../lib/plural.js';
 
 export interface ReportInput {
   failing: string[];
@@ -36,7 +37,7 @@ export function buildReport(cfg: ProbesConfig, r: ReportInput): { subject: strin
   const rtts = watched.filter((s) => s.avgRttS !== null);
   const avgRtt = rtts.length ? rtts.reduce((a, s) => a + s.avgRttS!, 0) / rtts.length : null;
   const subject = r.failing.length
-    ? `[mtarep] ${r.failing.length} probe domain${r.failing.length === 1 ? '' : 's'} failing: ${r.failing.slice(0, 3).join(', ')}${r.failing.length > 3 ? ', ...' : ''}`
+    ? `[mtarep] ${counted(r.failing.length, 'probe domain')} failing: ${r.failing.slice(0, 3).join(', ')}${r.failing.length > 3 ? ', ...' : ''}`
     : `[mtarep] probe domains recovered: none failing`;
   const limits = `limits: not returned > ${cfg.maxFailNumber} or > ${cfg.maxFailPercentage}%, late > ${cfg.maxLateNumber} or > ${cfg.maxLatePercentage}% over the last ${cfg.window} s (late: back after ${cfg.maxReturnS} s; lost: not back after ${cfg.maxSecUntilFail} s)`;
   const line = (s: DomainSummary) => {
@@ -66,7 +67,7 @@ export function buildReport(cfg: ProbesConfig, r: ReportInput): { subject: strin
   const head = '<tr><th>domain</th><th>customer</th><th>test address</th><th>on time</th><th>late</th><th>not returned</th><th>bounced</th><th>spam</th><th>send failed</th><th>on time %</th><th>avg</th><th>verdict</th></tr>';
   const table = (rows: DomainSummary[]) => `<table border="1" cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-family:sans-serif;font-size:13px">${head}${rows.map(row).join('')}</table>`;
   const html = `<!doctype html><html><body style="font-family:sans-serif">
-<h2>${r.failing.length ? `${r.failing.length} probe domain${r.failing.length === 1 ? '' : 's'} failing` : 'No probe domain is failing'}</h2>
+<h2>${r.failing.length ? `${counted(r.failing.length, 'probe domain')} failing` : 'No probe domain is failing'}</h2>
 ${failingS.length ? table(failingS) : ''}
 ${recovered.length ? `<p>Recovered since the last report: ${esc(recovered.join(', '))}</p>` : ''}
 <h3>Overall</h3>

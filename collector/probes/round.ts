@@ -27,6 +27,7 @@ import { receiveImap, type ReceiveResult } from './receive.js';
 import { sendProbesViaEsp } from './esp-send.js';
 import { sendProbes } from './send.js';
 import { sendReport, sendReportViaEsp } from './report.js';
+import { counted } from '../../lib/plural.js';
 
 export interface ProbeRoundDeps {
   config: Config;
@@ -157,7 +158,7 @@ export async function runProbeRound(deps: ProbeRoundDeps): Promise<ProbeRoundRes
       }
       sent = r.sent;
       sendFailed = r.failed;
-      if (r.failed) errors.push(`${r.failed} probe${r.failed === 1 ? '' : 's'} could not be sent (${r.firstError ?? ''})`);
+      if (r.failed) errors.push(`${counted(r.failed, 'probe')} could not be sent (${r.firstError ?? ''})`);
     }
     // 3. Judge and 4. stats, from the records.
     const t = now();

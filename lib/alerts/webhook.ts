@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import type { AlertWebhookConfig } from '../config/normalize.js';
 import { scrub } from '../log.js';
 import { DeliveryError } from './errors.js';
+import { counted } from '../plural.js';
 
 export const signatureHeader = 'X-Mtarep-Signature';
 export const timestampHeader = 'X-Mtarep-Timestamp';
@@ -86,5 +87,5 @@ export async function postWebhook(cfg: AlertWebhookConfig, body: string, o: Webh
       last = new DeliveryError(`webhook ${cfg.label}: ${scrub(why, secrets)}`, false, { cause: e });
     }
   }
-  throw new DeliveryError(`${last!.message} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, false, { cause: last });
+  throw new DeliveryError(`${last!.message} (after ${counted(attempts, 'attempt')})`, false, { cause: last });
 }

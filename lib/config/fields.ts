@@ -3,6 +3,7 @@
  * own keys, lib/checks): every error names what is wrong with the value.
  */
 import * as z from 'zod';
+import { counted } from '../plural.js';
 
 export const nonEmpty = z.string().trim().min(1, 'must not be empty');
 export const port = z.number().int().min(1).max(65535);
@@ -12,7 +13,7 @@ export const positiveInt = z.number().int().positive();
 function inWords(ms: number): string {
   const units: Array<[number, string]> = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
   for (const [size, name] of units) {
-    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms / size === 1 ? '' : 's'}`;
+    if (ms >= size && ms % size === 0) return counted(ms / size, name);
   }
   return `${ms} ms`;
 }

@@ -14,6 +14,7 @@ import type { Ack } from '../../lib/issues.js';
 import type { AlertNotice } from '../../views/alert-notice.js';
 import type { EventRow, EventsPageModel, RowLevel, TestResultRow } from '../../views/events.js';
 import { ageText, roughDuration, shortTime } from '../../views/format.js';
+import { counted } from '../../lib/plural.js';
 
 export type { EventsPageModel } from '../../views/events.js';
 
@@ -196,7 +197,7 @@ function noticeRow(r: DeliveryRecord, id: string, now: Date, hosts: ReadonlySet<
       ? placeOf({ host: first.host, domain: first.domain } as OpenIssue, '', hosts)
       : { text: r.test ? 'test' : r.changes.length > 1 ? `${r.changes.length} changes` : 'monitoring', href: null };
   const kinds = [...new Set(r.changes.map((c) => c.kind))];
-  const outcome = r.status === 'sent' ? 'delivered' : r.status === 'retrying' ? `not delivered, will retry (attempt ${r.attempts})` : `${r.status} after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`;
+  const outcome = r.status === 'sent' ? 'delivered' : r.status === 'retrying' ? `not delivered, will retry (attempt ${r.attempts})` : `${r.status} after ${counted(r.attempts, 'attempt')}`;
   return {
     id,
     at: shortTime(r.at),
@@ -321,8 +322,8 @@ const stuckAfterMs = 5 * 60_000;
 export function alertNoticeOf(h: AlertHealth, now: Date): AlertNotice | null {
   const stuck = h.pending.filter((it) => it.attempts > 0 || now.getTime() - Date.parse(it.createdAt) > stuckAfterMs).length;
   const parts: string[] = [];
-  if (stuck > 0) parts.push(`${stuck} alert notification${stuck === 1 ? '' : 's'} not delivered yet (retrying)`);
-  if (h.failures.length > 0) parts.push(`${h.failures.length} alert notification${h.failures.length === 1 ? '' : 's'} failed in the last 24 h`);
+  if (stuck > 0) parts.push(`${counted(stuck, 'alert notification')} not delivered yet (retrying)`);
+  if (h.failures.length > 0) parts.push(`${counted(h.failures.length, 'alert notification')} failed in the last 24 h`);
   if (h.corrupt > 0) parts.push(`${h.corrupt} unreadable outbox entr${h.corrupt === 1 ? 'y' : 'ies'}`);
   if (parts.length === 0) return null;
   return { text: parts.join('; '), level: h.failures.length > 0 || h.corrupt > 0 ? 'error' : 'warning' };
