@@ -7,15 +7,8 @@ import type { DayStat, DomainSummary, ProbeRecord, ProbeState, StateCounts } fro
 import { probeStates } from './model.js';
 import type { ProbesConfig } from '../config/probes.js';
 
-export interface Limits {
-  maxReturnS: number;
-  maxSecUntilFail: number;
-  maxFailNumber: number;
-  maxFailPercentage: number;
-  maxLateNumber: number;
-  maxLatePercentage: number;
-  window: number;
-}
+/** The judgement limits: these keys of the `probes:` config (limitsOf takes them out of it). */
+export type Limits = Pick<ProbesConfig, 'maxReturnS' | 'maxSecUntilFail' | 'maxFailNumber' | 'maxFailPercentage' | 'maxLateNumber' | 'maxLatePercentage' | 'window'>;
 
 /** The judgement limits of a `probes:` config (the round, the API and the dashboard use the same). */
 export function limitsOf(p: ProbesConfig): Limits {
