@@ -75,8 +75,10 @@ export async function readEspReport(redis: Redis, k: Keys, esp: EspConfig | unde
   const sends = parseList<EspSendRecord>(res[i++]);
   const probeSends = parseList<EspSendRecord>(res[i++]);
   let inUse: EspReport['inUse'] = null;
+  // The gateway caches whichever provider worked, also the first in order when it worked at once:
+  // that is no failover, and the page must not say the providers before it failed.
   const cachedName = names.find((n) => n === cached);
-  if (cachedName) inUse = { name: cachedName, reason: 'first-working', ttlSec: ttl };
+  if (cachedName && cachedName !== names[0]) inUse = { name: cachedName, reason: 'first-working', ttlSec: ttl };
   else if (names[0]) inUse = { name: names[0], reason: 'first-in-order' };
   return {
     configured: esp !== undefined,

@@ -85,6 +85,19 @@ describe('ESP page', () => {
     expect(await res.text()).toContain('No <code>esp:</code> section');
   });
 
+  it('a send the first provider took at once is no failover: the page says first in order, not that the others failed', async () => {
+    const a = app();
+    const res = await postSend(a, { csrf: await csrf(a), to: 'someone@example.net', subject: 'first try' });
+    expect(res.status).toBe(303);
+    expect(api.accepted.at(-1)).toMatchObject({ vendor: 'sendgrid', to: 'someone@example.net' });
+    const html = await (await a.request(res.headers.get('location')!, { headers: auth })).text();
+    expect(html).toContain('Sent to someone@example.net by sendgrid');
+    expect(html).toContain('sendgrid: first in the configured order (no failover in effect)');
+    expect(html).not.toContain('the providers before it did not');
+    const json = (await (await a.request('/api/esp', { headers: auth })).json()) as { inUse: { name: string; reason: string; ttlSec?: number } };
+    expect(json.inUse).toEqual({ name: 'sendgrid', reason: 'first-in-order' });
+  });
+
   it('the form sends (POST + token), then the page shows the attempts, each provider state and the one in use', async () => {
     const a = app();
     api.mode.sendgrid = '500';
