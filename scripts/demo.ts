@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: mtarep with data, without real MTAs. Starts loopback peers (a DNS server serving
  * DNSBL zones, SenderScore and PTRs; SMTP greeters on 127.1.0.x; an SNDS HTTP server; an SSH server
- * serving a postfix maillog), runs one real collection into an embedded Redis, and serves the
- * dashboard. Everything stays on this machine; nothing is queried on the internet.
+ * serving a postfix maillog; an SMTP relay as the ESP gateway's provider), runs one real collection
+ * into an embedded Redis, serves the dashboard, sends one test mail through the ESP gateway and
+ * posts a signed SendGrid webhook batch to it (the ESP page and the esp counters). Everything stays
+ * on this machine; nothing is queried on the internet.
  *
  *   npm run demo            dashboard on http://127.0.0.1:8080/  (user demo, password demo-password)
  *   DEMO_PORT=9000 npm run demo
@@ -20,6 +22,10 @@ import { startDnsServer } from '../test/helpers/dns-server.js';
 import { startHttpServer } from '../test/helpers/http-server.js';
 import { startSmtpGreeting, type SmtpGreeting } from '../test/helpers/smtp-greeting.js';
 import { startSshServer } from '../test/helpers/ssh-server.js';
+import { startSmtpSink } from '../test/helpers/smtp-sink.js';
+import { sendgridHeaders, sendgridSigner } from '../test/helpers/esp-webhooks.js';
+import { EspGateway } from '../lib/esp/gateway.js';
+import { keys } from '../lib/keys.js';
 
 const port = Number(process.env.DEMO_PORT ?? 8080);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-demo-'));
@@ -92,6 +98,10 @@ const keyFile = path.join(dir, 'id_ed25519');
 fs.writeFileSync(keyFile, ssh.clientKey.private, { mode: 0o600 });
 fs.writeFileSync(path.join(dir, 'known_hosts'), ssh.knownHostsLine() + '\n');
 
+// The ESP gateway's one provider: an SMTP relay that accepts everything; webhooks signed as SendGrid does.
+const relay = await startSmtpSink();
+const sendgrid = sendgridSigner();
+
 const configFile = path.join(dir, 'mtarep.yml');
 fs.writeFileSync(
   configFile,
@@ -111,6 +121,11 @@ fs.writeFileSync(
     provider_block_strings: { hotmail: 'mail\\.live\\.com\\/mail\\/troubleshooting\\.aspx#errors' },
     removal_links: { hotmail: 'https://olcsupport.office.com/', 'zen.spamhaus.org': 'https://check.spamhaus.org/results/?query={ip}' },
     assistance_links: { hotmail: 'https://wiki.example.com/runbooks/hotmail-block' },
+    esp: {
+      from: 'probes@mon.example.com',
+      providers: [{ name: 'smtp', host: relay.host, port: relay.port, tls: 'none' }],
+      webhooks: { counters_id: 'esp', sendgrid: { public_key: sendgrid.publicKey } },
+    },
     mta_map: Object.fromEntries(
       mtas.map((m) => [
         m.name,
@@ -129,12 +144,44 @@ const handle = await openRedis(config, log);
 const summary = await runCollect({ config, redis: handle.redis, log });
 console.log(formatSummaryLine(summary));
 const server = await startServer({ config, redis: handle.redis, log });
+
+// One test mail through the gateway (as `mtarep send` does), then the delivery events an ESP would
+// post back: a signed SendGrid batch, counted into the esp:<day>:<type> graph counters.
+const sent = await new EspGateway({ esp: config.esp, redis: handle.redis, k: keys(config.redis.prefix), log }).send({
+  to: 'postmaster@example.org',
+  subject: 'mtarep demo test mail',
+  text: 'Sent through the ESP gateway by npm run demo.',
+});
+const at = Math.floor(Date.now() / 1000);
+const sgEvent = (n: number, event: string, email: string, extra: Record<string, unknown> = {}) => ({
+  email,
+  timestamp: at - 600 + n * 7,
+  event,
+  sg_event_id: `demo-${n}`,
+  sg_message_id: `demo${Math.floor(n / 3)}.filter0001.example`,
+  'smtp-id': `<demo${Math.floor(n / 3)}@mon.example.com>`,
+  ...extra,
+});
+const domains = ['gmail.com', 'yahoo.com', 'outlook.com'];
+const events = [
+  ...Array.from({ length: 24 }, (_, n) => sgEvent(n, n % 4 === 0 ? 'processed' : 'delivered', `user${n}@${domains[n % 3]!}`, { response: '250 2.0.0 OK' })),
+  sgEvent(24, 'bounce', 'nobody@yahoo.com', { type: 'bounce', status: '5.1.1', reason: '550 5.1.1 <nobody@yahoo.com>: Recipient address rejected: User unknown' }),
+  sgEvent(25, 'deferred', 'user3@outlook.com', { response: '451 4.7.500 Server busy. Please try again later.', attempt: '2' }),
+  sgEvent(26, 'open', 'user1@yahoo.com', { useragent: 'Mozilla/5.0', ip: '127.7.0.1' }),
+  sgEvent(27, 'click', 'user1@yahoo.com', { url: 'https://example.com/offer', ip: '127.7.0.1' }),
+  sgEvent(28, 'spamreport', 'user5@gmail.com'),
+];
+const body = JSON.stringify(events);
+const posted = await fetch(`${server.url}webhooks/sendgrid`, { method: 'POST', headers: sendgridHeaders(sendgrid, body, at), body });
+console.log(
+  `ESP: test mail ${sent.outcome}${sent.provider ? ` through ${sent.provider}` : ''}; SendGrid webhook batch of ${events.length} events: HTTP ${posted.status}`,
+);
 console.log(`mtarep demo: ${server.url}  (user demo, password demo-password); config ${configFile}; Ctrl-C stops`);
 
 const stop = async () => {
   await server.close();
   await handle.close();
-  await Promise.all([dns.close(), snds.close(), ssh.close(), ...greeters.map((g) => g.close())]);
+  await Promise.all([dns.close(), snds.close(), ssh.close(), relay.close(), ...greeters.map((g) => g.close())]);
   fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 };
