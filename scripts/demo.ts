@@ -1,10 +1,12 @@
 /**
  * `npm run demo`: mtarep with data, without real MTAs. Starts loopback peers (a DNS server serving
  * DNSBL zones, SenderScore and PTRs; SMTP greeters on 127.1.0.x; an SNDS HTTP server; an SSH server
- * serving a postfix maillog; an SMTP relay as the ESP gateway's provider), runs one real collection
- * into an embedded Redis, serves the dashboard, sends one test mail through the ESP gateway and
- * posts a signed SendGrid webhook batch to it (the ESP page and the esp counters). Everything stays
- * on this machine; nothing is queried on the internet.
+ * serving a postfix maillog; an SMTP relay as the ESP gateway's provider; the customers' mail servers
+ * for round-trip probes), runs one real collection into an embedded Redis, five real probe rounds
+ * (on a clock moved 5 minutes a round, so that the Delivery page shows domains on time, late and
+ * lost), serves the dashboard, sends one test mail through the ESP gateway and posts a signed
+ * SendGrid webhook batch to it (the ESP page and the esp counters). Everything stays on this
+ * machine; nothing is queried on the internet.
  *
  *   npm run demo            dashboard on http://127.0.0.1:8080/  (user demo, password demo-password)
  *   DEMO_PORT=9000 npm run demo
@@ -26,6 +28,11 @@ import { startSmtpSink } from '../test/helpers/smtp-sink.js';
 import { sendgridHeaders, sendgridSigner } from '../test/helpers/esp-webhooks.js';
 import { EspGateway } from '../lib/esp/gateway.js';
 import { keys } from '../lib/keys.js';
+import { SMTPServer } from 'smtp-server';
+import { runProbeRound } from '../collector/probes/round.js';
+import { domainStore } from '../lib/probes/domains.js';
+import { formatMboxMessage } from '../lib/mail/mbox.js';
+import { freePort } from '../test/helpers/net.js';
 
 const port = Number(process.env.DEMO_PORT ?? 8080);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-demo-'));
@@ -102,6 +109,39 @@ fs.writeFileSync(path.join(dir, 'known_hosts'), ssh.knownHostsLine() + '\n');
 const relay = await startSmtpSink();
 const sendgrid = sendgridSigner();
 
+// Round-trip probes. The customers' test mailboxes, as one SMTP server: a probe to shop, bank or
+// news comes back at once (into the probes mbox, read by the next round), one to slow comes back a
+// round later (late), one to gone never does (lost after max_sec_until_fail).
+const customers = [
+  { customerName: 'Shop Ltd', customer: 'shop', domain: 'shop.example', back: 1 },
+  { customerName: 'Bank plc', customer: 'bank', domain: 'bank.example', back: 1 },
+  { customerName: 'Newsletter Co', customer: 'news', domain: 'news.example', back: 1 },
+  { customerName: 'Slow Hosting', customer: 'slow', domain: 'slow.example', back: 2 },
+  { customerName: 'Gone Inc', customer: 'gone', domain: 'gone.example', back: 0 },
+];
+const mbox = path.join(dir, 'probes.mbox');
+fs.writeFileSync(mbox, '');
+/** Messages on their way back: rounds left before they land in the mbox, and their text. */
+const returning: { rounds: number; text: string }[] = [];
+const customerMx = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
+  onData(stream, session, cb) {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      for (const rcpt of session.envelope.rcptTo) {
+        const c = customers.find((x) => rcpt.address.endsWith(`@${x.domain}`));
+        if (c && c.back > 0) returning.push({ rounds: c.back, text: Buffer.concat(chunks).toString('utf8') });
+      }
+      cb();
+    });
+  },
+});
+const mxPort = await freePort();
+await new Promise<void>((resolve) => customerMx.listen(mxPort, '127.0.0.1', resolve));
+
 const configFile = path.join(dir, 'mtarep.yml');
 fs.writeFileSync(
   configFile,
@@ -121,6 +161,13 @@ fs.writeFileSync(
     provider_block_strings: { hotmail: 'mail\\.live\\.com\\/mail\\/troubleshooting\\.aspx#errors' },
     removal_links: { hotmail: 'https://olcsupport.office.com/', 'zen.spamhaus.org': 'https://check.spamhaus.org/results/?query={ip}' },
     assistance_links: { hotmail: 'https://wiki.example.com/runbooks/hotmail-block' },
+    probes: {
+      from: 'probes@mon.example.com',
+      smtp: { host: '127.0.0.1', port: mxPort, tls: 'none' },
+      mbox,
+      max_return_s: 420,
+      max_sec_until_fail: 900,
+    },
     esp: {
       from: 'probes@mon.example.com',
       providers: [{ name: 'smtp', host: relay.host, port: relay.port, tls: 'none' }],
@@ -143,6 +190,23 @@ const log = loggerFor(config, { stderrLevel: 'warn' });
 const handle = await openRedis(config, log);
 const summary = await runCollect({ config, redis: handle.redis, log });
 console.log(formatSummaryLine(summary));
+
+// The customers' domains, then five probe rounds 5 minutes apart (the round's clock, ending 5
+// minutes ago): before each, the mails due back land in the mbox as the test mailboxes return them.
+const store = domainStore(handle.redis, config.redis.prefix);
+for (const c of customers) await store.add({ customerName: c.customerName, customer: c.customer, address: `mtarep-probe@${c.domain}`, domain: c.domain });
+const t0 = Date.now() - 25 * 60_000;
+for (let round = 0; round < 5; round++) {
+  const at = new Date(t0 + round * 5 * 60_000);
+  for (const m of returning) m.rounds--;
+  for (const m of returning.filter((x) => x.rounds === 0)) {
+    fs.appendFileSync(mbox, formatMboxMessage({ fromLine: `From probes@mon.example.com ${at.toUTCString()}`, raw: m.text.replace(/\r\n/g, '\n') }));
+  }
+  returning.splice(0, returning.length, ...returning.filter((x) => x.rounds > 0));
+  const r = await runProbeRound({ config, redis: handle.redis, log, now: () => at });
+  if (round === 4) console.log(`probes: ${r.summaries.length} domains after 5 rounds: ${r.summaries.map((d) => `${d.domain} ${d.failing ? "failing" : "fine"} (${Object.entries(d.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ")})`).join(', ')}`);
+}
+
 const server = await startServer({ config, redis: handle.redis, log });
 
 // One test mail through the gateway (as `mtarep send` does), then the delivery events an ESP would
@@ -181,7 +245,7 @@ console.log(`mtarep demo: ${server.url}  (user demo, password demo-password); co
 const stop = async () => {
   await server.close();
   await handle.close();
-  await Promise.all([dns.close(), snds.close(), ssh.close(), relay.close(), ...greeters.map((g) => g.close())]);
+  await Promise.all([dns.close(), snds.close(), ssh.close(), relay.close(), new Promise<void>((resolve) => customerMx.close(() => resolve())), ...greeters.map((g) => g.close())]);
   fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 };
