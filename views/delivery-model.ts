@@ -44,7 +44,8 @@ export interface DeliveryRow {
   maintenance: boolean;
   /** "on since 2026-05-02 11:00 UTC by alice" / "off since … by …" / '' when never switched. */
   maintenanceNote: string;
-  last: { state: ProbeState; text: string; sent: string; rtt: string } | null;
+  /** `rtt`: the last probe's round trip, else (still out, or not back) the newest measured one, said in `rttNote`. */
+  last: { state: ProbeState; text: string; sent: string; rtt: string; rttNote?: string } | null;
   counts: Record<CountColumn | 'pending', number>;
   judged: number;
   onTimePct: string;

@@ -31,7 +31,9 @@ export function deliveryRowHtml(r: DeliveryRow): HtmlEscapedString {
     return h`<td class="${cls}">${n}</td>`;
   });
   const last = r.last
-    ? h`<td class="c-${stateClass[r.last.state]}" data-v="${r.sort.state}" title="sent ${r.last.sent}${r.counts.pending ? `; ${r.counts.pending} pending` : ''}">${r.last.text}</td><td class="num" data-v="${r.sort.rtt}">${r.last.rtt}</td>`
+    ? h`<td class="c-${stateClass[r.last.state]}" data-v="${r.sort.state}" title="sent ${r.last.sent}${r.counts.pending ? `; ${r.counts.pending} pending` : ''}">${r.last.text}</td>${
+        r.last.rttNote ? h`<td class="num muted" data-v="${r.sort.rtt}" title="${r.last.rttNote}">${r.last.rtt}</td>` : h`<td class="num" data-v="${r.sort.rtt}">${r.last.rtt}</td>`
+      }`
     : h`<td class="muted" data-v="~">no probe yet</td><td class="num" data-v="-1"></td>`;
   return h`<tr class="sev-${r.level === 'maint' ? 'maint' : r.level}"><td class="sev" data-v="${r.sort.status}" title="${title}"><span class="dot" aria-label="${
     levelText[r.level]

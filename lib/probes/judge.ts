@@ -91,6 +91,7 @@ export function judgeDomain(
   const counts = emptyCounts();
   const from = now - l.window * 1000;
   let newest: ProbeRecord | undefined;
+  let newestBack: { sentAt: number; rttS: number; state: 'on_time' | 'late' } | undefined;
   let rttSum = 0;
   let rttN = 0;
   for (const p of probes) {
@@ -98,8 +99,10 @@ export function judgeDomain(
     const s = probeState(p, now, lastGoodRead, l);
     counts[s]++;
     if (s === 'on_time' || s === 'late') {
-      rttSum += rttS(p)!;
+      const r = rttS(p)!;
+      rttSum += r;
       rttN++;
+      if (!newestBack || p.sentAt > newestBack.sentAt) newestBack = { sentAt: p.sentAt, rttS: r, state: s };
     }
     if (!newest || p.sentAt > newest.sentAt) newest = p;
   }
@@ -122,6 +125,7 @@ export function judgeDomain(
     failing: !maintenance && reasons.length > 0,
     reasons: maintenance ? [] : reasons,
     judgedAt: now,
+    ...(newestBack ? { lastBack: newestBack } : {}),
   };
   if (newest) {
     const s = probeState(newest, now, lastGoodRead, l);

@@ -53,6 +53,8 @@ export interface DomainSummary {
   /** Which limits were passed ("3 not returned > max_fail_number 0"). */
   reasons: string[];
   last?: { token: string; state: ProbeState; sentAt: number; returnedAt?: number; rttS?: number };
+  /** The newest probe in the window that came back (on time or late): the latest round trip measured, when the newest probe is still out. */
+  lastBack?: { sentAt: number; rttS: number; state: 'on_time' | 'late' };
   judgedAt: number;
 }
 

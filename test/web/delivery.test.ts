@@ -104,6 +104,11 @@ describe('Delivery page', () => {
     expect(acme).toContain('<td class="mono">probe@acme.test</td>');
     expect(acme).toContain('<span class="muted">off</span>');
     expect(acme).toMatch(/<td class="c-none" data-v="pending"[^>]*>pending<\/td>/);
+    // The last probe is still out: the round trip shown is the newest one measured (mtp-a2, 8 s), said so.
+    expect(acme).toMatch(/<td class="num muted" data-v="8" title="the newest probe that came back \(on time\), sent [^"]+">8\.0 s<\/td>/);
+    // A last probe that came back shows its own round trip, with no note.
+    const gamma = /<tr class="sev-error">(?:(?!<\/tr>).)*?gamma\.test.*?<\/tr>/s.exec(html)![0];
+    expect(gamma).toContain('<td class="num" data-v="900">900 s</td>');
     expect([...acme.matchAll(/<td class="num[^"]*">(\d+)<\/td>/g)].map((m) => Number(m[1]))).toEqual([1, 0, 0, 0, 0, 0, 0]); // mtp-a1 is older than the window
     expect(acme).toContain('data-v="100">100 %</td>');
     const beta = /<tr class="sev-error">(?:(?!<\/tr>).)*?beta\.test.*?<\/tr>/s.exec(html)![0];

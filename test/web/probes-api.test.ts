@@ -67,7 +67,10 @@ describe('probe API', () => {
       maintenance: false,
       counts: { pending: 1, on_time: 1, late: 0, overdue: 0, lost: 0, bounced: 0, spam: 0, send_failed: 0 },
       last: { state: 'pending', sent_at: '2026-05-02T11:59:00.000Z', returned_at: null, rtt_s: null },
+      // The last probe is out: the newest that came back.
+      last_back: { state: 'on_time', sent_at: '2026-05-02T11:00:00.000Z', rtt_s: 10 },
     });
+    expect(body.domains[0]).toMatchObject({ domain: 'beta.test', last_back: null });
     expect((await app().request('/api/probes')).status).toBe(401);
   });
 

@@ -28,6 +28,16 @@ const levelRank: Record<DeliveryLevel, number> = { error: 4, warning: 3, unknown
 const iso = (ms: number) => new Date(ms).toISOString();
 const secText = (s: number | null | undefined) => (s === null || s === undefined ? '' : s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`);
 
+/**
+ * The last-probe cells: its state, and its round trip; while it is out (or never came back) the
+ * round trip of the newest probe that did come back, marked as that one's.
+ */
+function lastCell(last: NonNullable<DomainSummary['last']>, back: DomainSummary['lastBack']): NonNullable<DeliveryRow['last']> {
+  const cell = { state: last.state, text: stateText[last.state], sent: shortTime(iso(last.sentAt)), rtt: secText(last.rttS) };
+  if (last.rttS !== undefined || !back) return cell;
+  return { ...cell, rtt: secText(back.rttS), rttNote: `the newest probe that came back (${back.state === 'late' ? 'late' : 'on time'}), sent ${shortTime(iso(back.sentAt))}` };
+}
+
 /** ?sort=&dir= of the Delivery page: unknown keys fall back to failing-first. */
 export function parseDeliverySort(sort: string | undefined, dir: string | undefined): { sort: DeliverySortKey; dir: SortDir } {
   const key = (deliverySortKeys as readonly string[]).includes(sort ?? '') ? (sort as DeliverySortKey) : 'status';
@@ -66,7 +76,7 @@ export function deliveryRow(d: ProbeDomain, s: DomainSummary | undefined): Deliv
     reasons: failing ? (s?.reasons ?? []) : [],
     maintenance: d.maintenance,
     maintenanceNote: maintenanceNote(d),
-    last: last ? { state: last.state, text: stateText[last.state], sent: shortTime(iso(last.sentAt)), rtt: secText(last.rttS) } : null,
+    last: last ? lastCell(last, s?.lastBack) : null,
     counts: {
       pending: c.pending,
       on_time: c.on_time,
@@ -87,7 +97,7 @@ export function deliveryRow(d: ProbeDomain, s: DomainSummary | undefined): Deliv
       address: d.address.toLowerCase(),
       maintenance: d.maintenance ? 1 : 0,
       state: last ? last.state : '~',
-      rtt: last?.rttS ?? -1,
+      rtt: last?.rttS ?? s?.lastBack?.rttS ?? -1,
       on_time: c.on_time,
       late: c.late,
       overdue: c.overdue,

@@ -25,6 +25,8 @@ export interface ApiDomain {
   on_time_pct: number | null;
   avg_rtt_s: number | null;
   last: { state: ProbeState; sent_at: string; returned_at: string | null; rtt_s: number | null } | null;
+  /** The newest probe in the window that came back (on time or late). */
+  last_back: { state: 'on_time' | 'late'; sent_at: string; rtt_s: number } | null;
   judged_at: string | null;
 }
 
@@ -67,6 +69,7 @@ export function apiDomain(d: ProbeDomain, s: DomainSummary | undefined): ApiDoma
     last: s?.last
       ? { state: s.last.state, sent_at: iso(s.last.sentAt)!, returned_at: iso(s.last.returnedAt), rtt_s: round(s.last.rttS) }
       : null,
+    last_back: s?.lastBack ? { state: s.lastBack.state, sent_at: iso(s.lastBack.sentAt)!, rtt_s: round(s.lastBack.rttS)! } : null,
     judged_at: iso(s?.judgedAt),
   };
 }
