@@ -14,6 +14,7 @@ import type { ProbeRecord } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import { CsrfTokens } from '../../web/csrf.js';
 import { limitsOfConfig } from '../../web/viewmodel/delivery.js';
+import { secText } from '../../web/viewmodel/delivery-page.js';
 import { createApp } from '../../web/server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, htpasswdLine, keys, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
@@ -89,6 +90,11 @@ const get = async (path: string, a = app()) => {
 const rowsOf = (html: string) => [...html.matchAll(/<tr class="sev-(\w+)">.*?<a href="\/delivery\/([^"]+)">/gs)].map((m) => [m[2], m[1]]);
 
 describe('Delivery page', () => {
+  it('round trips read at a glance and exact to the second', () => {
+    expect([8, 95.4, 119.6, 430, 900, 3725].map(secText)).toEqual(['8.0 s', '95 s', '2 min', '7 min 10 s', '15 min', '62 min 5 s']);
+    expect(secText(null)).toBe('');
+  });
+
   it('one row per domain, failing first, with the last probe, the counts over the window and on-time %', async () => {
     expect((await app().request('/delivery')).status).toBe(401);
     const { status, html } = await get('/delivery');
@@ -108,7 +114,7 @@ describe('Delivery page', () => {
     expect(acme).toMatch(/<td class="num muted" data-v="8" title="the newest probe that came back \(on time\), sent [^"]+">8\.0 s<\/td>/);
     // A last probe that came back shows its own round trip, with no note.
     const gamma = /<tr class="sev-error">(?:(?!<\/tr>).)*?gamma\.test.*?<\/tr>/s.exec(html)![0];
-    expect(gamma).toContain('<td class="num" data-v="900">900 s</td>');
+    expect(gamma).toContain('<td class="num" data-v="900">15 min</td>');
     expect([...acme.matchAll(/<td class="num[^"]*">(\d+)<\/td>/g)].map((m) => Number(m[1]))).toEqual([1, 0, 0, 0, 0, 0, 0]); // mtp-a1 is older than the window
     expect(acme).toContain('data-v="100">100 %</td>');
     const beta = /<tr class="sev-error">(?:(?!<\/tr>).)*?beta\.test.*?<\/tr>/s.exec(html)![0];
@@ -148,7 +154,7 @@ describe('domain page', () => {
     expect(beta).toContain('Failing because');
     const gamma = (await get('/delivery/gamma.test')).html;
     expect(gamma).toContain('<th>Provider</th>');
-    expect(gamma).toMatch(/<td class="c-warn">late<\/td><td>2026-05-02 09:00 UTC<\/td><td>2026-05-02 09:15 UTC<\/td><td class="num">900 s<\/td><td>INBOX<\/td><td>sendgrid<\/td>/);
+    expect(gamma).toMatch(/<td class="c-warn">late<\/td><td>2026-05-02 09:00 UTC<\/td><td>2026-05-02 09:15 UTC<\/td><td class="num">15 min<\/td><td>INBOX<\/td><td>sendgrid<\/td>/);
     expect((await get('/delivery/nope.test')).status).toBe(404);
   });
 
