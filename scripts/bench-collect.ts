@@ -10,6 +10,8 @@
  *   serial   one query at a time over a sample, as the original did, and the ratio
  * Each measured phase runs in a child process of its own so its peak RSS is its own, on the compiled
  * build (dist/, built when stale), as users run it; the whole process runs the CLI bundle.
+ * When NODE_EXTRA_CA_CERTS is set (Node 20 parses it in every start, see bench:cli), the whole
+ * process runs a second time without it.
  * BENCH_ONLY=checks: dnsperf and the checks phase only; BENCH_ONLY=process: dnsperf, checks and the
  * whole process. BENCH_PROFILE=<dir>: CPU profiles of the checks phase and of the whole process
  * written there.
@@ -356,7 +358,7 @@ function runChild(phase: string, dnsPort: number, redisUrl: string): Record<stri
  * verified afterwards. Peak RSS from /usr/bin/time when installed. `runMs` is the run's own duration
  * from its summary: the rest is start-up, config, Redis connection, the alert step and exit.
  */
-async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promise<Record<string, number | string> | { error: string }> {
+async function runProcess(dir: string, dnsPort: number, redisUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Record<string, number | string> | { error: string }> {
   const root = path.resolve(path.dirname(self), '..');
   // As `npm run build` does (tsc, then the CLI bundle), when dist/ is missing or older than the sources.
   const build = spawnSync('bash', ['-c', '. scripts/lib.sh && need_build'], { cwd: root, encoding: 'utf8' });
@@ -371,7 +373,7 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string): Promi
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE)}`] : [];
   const cmd = [...prof, path.join(root, 'dist/cli/mtarep.cjs'), 'collect', '--config', yml, '--json'];
   const phaseFile = path.join(dir, 'phases.json');
-  const env = { ...process.env, MTAREP_PHASES: phaseFile };
+  const env = { ...process.env, MTAREP_PHASES: phaseFile, ...extraEnv }; // an undefined value leaves the variable out
   const t0 = performance.now();
   const r = timeBin
     ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24, env })
@@ -485,6 +487,21 @@ async function main(): Promise<void> {
         console.log(`ratio    process ${ratio.toFixed(2)}x dnsperf's rate in this run (target >= 0.5x)${run ? `, process vs in-process run ${(pms / Number(run.ms)).toFixed(2)}x` : ''}`);
         const met = pms < 5000 && ratio >= 0.5 && Number(proc.spurious) === 0 && Number(proc.wrong) === 0;
         console.log(`target   whole process < 5 s and >= 0.5x dnsperf, 0 spurious errors, 0 wrong verdicts: ${met ? 'met' : 'NOT met'} (${(pms / 1000).toFixed(2)} s, ${ratio.toFixed(2)}x)`);
+      }
+      // Node 20 reads and parses NODE_EXTRA_CA_CERTS in every start (bench:cli): when it is set, the
+      // same process again without it, as on a machine that does not set it.
+      const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+      if (extraCa) {
+        const bare = await runProcess(dir, dnsPort, redisUrl, { NODE_EXTRA_CA_CERTS: undefined });
+        if ('error' in bare) console.log(`process  without NODE_EXTRA_CA_CERTS: failed: ${bare.error}`);
+        else {
+          const bms = Number(bare.ms);
+          const bratio = 'error' in perf ? NaN : (Number(bare.queries) / bms) * 1000 / perf.qps;
+          const bmet = bms < 5000 && bratio >= 0.5 && Number(bare.spurious) === 0 && Number(bare.wrong) === 0;
+          console.log(
+            `process  without NODE_EXTRA_CA_CERTS (this machine sets it to ${extraCa}): ${(bms / 1000).toFixed(2)} s, ${bratio.toFixed(2)}x dnsperf, spurious errors ${bare.spurious}, wrong verdicts ${bare.wrong}, records stored ${bare.stored}: ${bmet ? 'met' : 'NOT met'}`,
+          );
+        }
       }
     }
     const serial = runChild('serial', dnsPort, redisUrl);
