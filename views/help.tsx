@@ -1,7 +1,16 @@
 /** The help page: what each column and colour means, and where each is configured. Static text. */
 import { Layout } from './layout.js';
 
-export function HelpPage(p: { user: string; trapsWarning: number; scoreWarning: number; criticalZones: string[]; staleAfter: string }) {
+/** The probe limits as configured ('7 min', '1 day', ...), or null when probes are off. */
+export interface HelpProbeLimits {
+  maxReturn: string;
+  untilFail: string;
+  window: string;
+}
+
+export function HelpPage(p: { user: string; trapsWarning: number; scoreWarning: number; criticalZones: string[]; staleAfter: string; probes: HelpProbeLimits | null }) {
+  const back = p.probes?.maxReturn ?? <code>max_return_s</code>;
+  const fail = p.probes?.untilFail ?? <code>max_sec_until_fail</code>;
   return (
     <Layout title="Help" user={p.user} active="help">
       <section class="prose">
@@ -80,11 +89,43 @@ export function HelpPage(p: { user: string; trapsWarning: number; scoreWarning: 
           Sent / bounced / deferred / expired / fbl per <code>graph_domains</code> for a day, summed over every identifier of the{' '}
           <code>&lt;id&gt;:&lt;YYYYMMDD&gt;:&lt;type&gt;</code> counters (the original mtarep's format). Click a legend item to hide a series.
         </p>
+        <h2>Delivery (round-trip probes)</h2>
+        <p>
+          {p.probes ? '' : <>Off until a <code>probes:</code> section is configured. </>}
+          Each round sends every domain's test address a mail with a unique token; the address returns it and mtarep finds it in its own
+          mailbox. A probe is <b>on time</b> when it came back within {back} (<code>max_return_s</code>), <b>late</b> when it came back
+          after that, <b>pending</b> while it is out and younger than that, <b>overdue</b> when it is out and older, <b>lost</b> when it
+          is out longer than {fail} (<code>max_sec_until_fail</code>), <b>bounced</b> when a bounce or an ESP webhook said so,{' '}
+          <b>spam</b> when it came back into a Junk folder, and <b>send failed</b> when no server took it. A probe counts as out only up
+          to the last complete read of the mailbox: a mailbox that cannot be read makes nothing overdue or lost.
+        </p>
+        <p>
+          A domain is <b>failing</b> when the probes of the last {p.probes?.window ?? <code>window</code>} that are not pending pass a
+          limit (<code>max_fail_number</code>, <code>max_fail_percentage</code> for not returned, bounced, spam and send failed;{' '}
+          <code>max_late_number</code>, <code>max_late_percentage</code> for late); the row's tooltip names the limit. A domain in{' '}
+          <b>maintenance</b> gets no probes and is never failing. The Round trip column is the last probe's; while that one is out, it is
+          the newest that came back, greyed.
+        </p>
+        <h2>ESP</h2>
+        <p>
+          Test mails and probes (with <code>probes.via: esp</code>) go through <code>esp.providers</code> in order; the first that works is
+          tried first by every process for <code>esp.first_working_cache_s</code>. A provider that is down, slow or refuses the key is
+          skipped; a message refused as invalid is not sent elsewhere. The ESP page shows each provider's last success and failure, the one
+          in use, and the events the webhooks (<code>/webhooks/sendgrid</code>, <code>/mailgun</code>, <code>/mandrill</code>, each
+          checked by its vendor's signature) counted per day.
+        </p>
+        <h2>Events and alerts</h2>
+        <p>
+          Every issue that opens, changes, resolves or is acknowledged is a line on the Events page. Alerts (<code>alerts.email</code>,{' '}
+          <code>alerts.webhooks</code>) are sent in digests of those changes; the page says when a notification is still retrying or
+          failed.
+        </p>
         <h2>API</h2>
         <p>
           <code>GET /api/&lt;fqdn&gt;</code> and <code>GET /api/hosts</code> (same login) return the original keys (<code>hostname</code>,{' '}
           <code>senderscore</code>, <code>sndscolor</code>, <code>sndstraps</code>, <code>brightmail</code>, <code>provblocks</code>,{' '}
-          <code>listings</code>) plus every check's structured result under <code>ips</code>.
+          <code>listings</code>) plus every check's structured result under <code>ips</code>. <code>GET /api/probes</code>,{' '}
+          <code>/api/probes/&lt;domain&gt;</code> and <code>GET /api/esp</code> give what the Delivery and ESP pages show.
         </p>
       </section>
     </Layout>

@@ -138,6 +138,18 @@ describe('Delivery page', () => {
     expect(html).toContain('href="/delivery?sort=customer&amp;dir=asc"');
   });
 
+  it('the help page explains the probe states with the configured limits, and says when probes are off', async () => {
+    const { html } = await get('/help');
+    // probes config defaults: max_return_s 300, max_sec_until_fail 86400, window 86400.
+    expect(html).toContain('<b>on time</b> when it came back within 5 min');
+    expect(html).toContain('out longer than 24 h');
+    expect(html).toContain('the probes of the last 24 h');
+    expect(html).not.toContain('Off until a <code>probes:</code> section');
+    const off = await get('/help', app(plain));
+    expect(off.html).toContain('Off until a <code>probes:</code> section is configured.');
+    expect(off.html).toContain('came back within <code>max_return_s</code>');
+  });
+
   it('says when probes are not configured', async () => {
     const { html } = await get('/delivery', app(plain));
     expect(html).toContain('Round-trip probes are not configured');

@@ -145,6 +145,11 @@ export function pageRoutes(app: Hono<WebEnv>, w: WebContext): void {
           scoreWarning={rules.senderscoreWarning}
           criticalZones={config.severity.criticalZones}
           staleAfter={durationText(rules.staleAfterMs / 1000)}
+          probes={
+            config.probes
+              ? { maxReturn: durationText(config.probes.maxReturnS), untilFail: durationText(config.probes.maxSecUntilFail), window: durationText(config.probes.window) }
+              : null
+          }
         />,
       ),
       200,
