@@ -204,7 +204,7 @@ for (let round = 0; round < 5; round++) {
   }
   returning.splice(0, returning.length, ...returning.filter((x) => x.rounds > 0));
   const r = await runProbeRound({ config, redis: handle.redis, log, now: () => at });
-  if (round === 4) console.log(`probes: ${r.summaries.length} domains after 5 rounds: ${r.summaries.map((d) => `${d.domain} ${d.failing ? "failing" : "fine"} (${Object.entries(d.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ")})`).join(', ')}`);
+  if (round === 4) console.log(`probes: ${r.summaries.length} domains after 5 rounds: ${r.summaries.map((d) => `${d.domain} ${d.failing ? 'failing' : 'fine'} (${Object.entries(d.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')})`).join(', ')}`);
 }
 
 const server = await startServer({ config, redis: handle.redis, log });
