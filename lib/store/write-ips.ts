@@ -35,7 +35,9 @@ end
 local v = redis.pcall('INCR', KEYS[1])
 if type(v) == 'table' and v.err then
   if string.find(v.err, 'WRONGTYPE', 1, true) then return redis.error_reply('BADKEY type ' .. KEYS[1]) end
-  return redis.error_reply('BADKEY integer ' .. KEYS[1])
+  if string.find(v.err, 'not an integer', 1, true) or string.find(v.err, 'overflow', 1, true) then return redis.error_reply('BADKEY integer ' .. KEYS[1]) end
+  -- Anything else (OOM under maxmemory, say) is not the key's fault: Redis's own error, as it said it.
+  return v
 end
 for i = 1, n do
   local h = KEYS[2 * i + 1]

@@ -5,7 +5,7 @@ import { keys } from '../../lib/keys.js';
 import { connectRedis, type Redis } from '../../lib/redis.js';
 import type { HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
 import { ipRecord } from '../helpers/ip-record.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
+import { ownTestRedis, testRedis, type TestRedis } from '../helpers/redis.js';
 
 let t: TestRedis;
 const k = keys('mtarep:');
@@ -112,6 +112,23 @@ describe('writeResults', () => {
       } finally {
         await t.redis.del(k.dataVersion);
       }
+    }
+  });
+
+  it('a refusal that is not the data version\'s fault (Redis out of memory) is said as Redis said it, not blamed on the key', async () => {
+    // A server of its own: maxmemory is server-wide.
+    const own = await ownTestRedis();
+    try {
+      await own.redis.config('SET', 'maxmemory-policy', 'noeviction');
+      await own.redis.config('SET', 'maxmemory', '1');
+      const e = await writeResults(own.redis, k, { records: [ipRecord('192.0.2.9', '2024-05-01T10:00:00.000Z')], hosts: [], removedHosts: [], removedIps: [], t: 1, historyDays: 90 }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(Error);
+      expect(e).not.toBeInstanceOf(WrongTypeError);
+      expect(String(e)).toMatch(/OOM/);
+      await own.redis.config('SET', 'maxmemory', '0');
+      expect(await own.redis.exists(k.ip('192.0.2.9'), k.history('192.0.2.9'), k.dataVersion)).toBe(0);
+    } finally {
+      await own.close();
     }
   });
 
