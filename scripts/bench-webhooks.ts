@@ -18,7 +18,7 @@
  * Each run also prints the CPU per request of this process and of Redis (INFO cpu) and the Redis
  * commands per request (INFO commandstats, a script's own calls included).
  *
- * Options (env): BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BATCHES (15000: enough distinct batches
+ * Options (env): BENCH_SECONDS (10), BENCH_CONNECTIONS (16), BENCH_BATCHES (25000: enough distinct batches
  * that wrk does not run out and send batches again, which would count as cheaper duplicates), BENCH_ROUNDS (2),
  * BENCH_PROFILE (a folder: a CPU profile of the server per run is written there).
  */
@@ -66,7 +66,7 @@ const { composeApp, serverHotPath, webContext } = (await import(dist('web/server
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const CONN = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
-const BATCHES = Number(process.env['BENCH_BATCHES'] ?? 15000);
+const BATCHES = Number(process.env['BENCH_BATCHES'] ?? 25000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const THREADS = 2;
 const PER_BATCH = 100;

@@ -54,9 +54,10 @@ describe('IngestQueue', () => {
     const batches = Array.from({ length: 8 }, (_, b) => sg(b * 10, 10));
     const results = await Promise.all(batches.map((b) => q.ingest(b.events, { now: NOW, latest: { format: 'sendgrid', payload: b.raw } })));
     for (const r of results) expect(r).toEqual({ counted: Array(10).fill(true), settled: Array(10).fill(false) });
-    // The first is stored at once; the seven arriving meanwhile in one call.
-    expect(q.calls).toBe(2);
-    expect(await evalCalls()).toBe(2);
+    // The first two are stored at once, each in its own call (two calls run at a time); the six
+    // arriving meanwhile in one call.
+    expect(q.calls).toBe(3);
+    expect(await evalCalls()).toBe(3);
     expect(await sent()).toBe(80);
     // One latest-events entry per batch, newest first.
     expect(await t.redis.llen(k.espEvents)).toBe(8);
@@ -69,21 +70,22 @@ describe('IngestQueue', () => {
     await t.redis.config('RESETSTAT');
     const batches = Array.from({ length: 8 }, (_, b) => sg(b * 100, 100));
     await Promise.all(batches.map((b) => q.ingest(b.events, { now: NOW, latest: { format: 'sendgrid', payload: b.raw } })));
-    expect(q.calls).toBe(2);
+    expect(q.calls).toBe(3);
     expect(await sent()).toBe(800);
     // The newest 500 events, as when the batches come one by one.
     const latest = await latestEvents(await t.redis.lrange(k.espEvents, 0, -1), 10_000);
     expect(latest).toHaveLength(500);
     expect(latest[0]!.id).toBe('sg-evt-799-delivered');
     expect(latest.at(-1)!.id).toBe('sg-evt-300-delivered');
-    // The first batch alone, then of the seven stored together only the newest five: the two older
-    // ones would have been pushed out by them at once.
+    // The first two batches alone, then of the six stored together only the newest five: the oldest
+    // would have been pushed out by them at once.
     const lpush = /cmdstat_lpush:calls=(\d+)/.exec(await t.redis.info('commandstats'))?.[1];
-    expect(Number(lpush)).toBe(2 * (1 + 5));
+    expect(Number(lpush)).toBe(2 * (1 + 1 + 5));
   });
 
   it('a batch and its retry stored in the same call count once', async () => {
-    const q = new IngestQueue(t.redis, k, opts);
+    // One call at a time: the batch arriving first is stored alone, the batch and its retry together.
+    const q = new IngestQueue(t.redis, k, { ...opts, inFlight: 1 });
     const first = sg(0, 5);
     const other = sg(100, 5);
     const retry = { raw: JSON.stringify([...JSON.parse(first.raw), sgEvent(5, 'delivered', 'u5@gmail.com', {}, TS)]), events: [] as EspEvent[] };
@@ -101,6 +103,26 @@ describe('IngestQueue', () => {
     expect(await t.redis.hget(k.espEventCounts(dayKey(NOW)), 'sendgrid:delivered')).toBe('11');
     // The retry's entry shows only its new event.
     expect(latestEvents([(await t.redis.lindex(k.espEvents, 0))!], 100).map((e) => e.id)).toEqual(['sg-evt-5-delivered']);
+  });
+
+  it('a batch and its retry in two calls running at once count once', async () => {
+    const q = new IngestQueue(t.redis, k, opts);
+    const first = sg(0, 5);
+    const retry = sg(0, 6);
+    const pending = [q.ingest(first.events, { now: NOW }), q.ingest(retry.events, { now: NOW })];
+    // Both calls were sent before either answered; Redis ran them in that order.
+    expect(q.calls).toBe(2);
+    const [a, b] = await Promise.all(pending);
+    expect(q.calls).toBe(2);
+    expect(a!.counted).toEqual(Array(5).fill(true));
+    expect(b!.counted).toEqual([false, false, false, false, false, true]);
+    expect(await sent()).toBe(6);
+    expect(await t.redis.scard(k.espIds('sendgrid', dayKey(new Date(TS * 1000), 'UTC')))).toBe(6);
+  });
+
+  it('inFlight must be a positive integer', () => {
+    expect(() => new IngestQueue(t.redis, k, { ...opts, inFlight: 0 })).toThrow(/inFlight must be a positive integer, not 0/);
+    expect(() => new IngestQueue(t.redis, k, { ...opts, inFlight: 1.5 })).toThrow(/not 1.5/);
   });
 
   it('batches of different arrival days go in separate calls', async () => {
