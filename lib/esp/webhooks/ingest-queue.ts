@@ -14,8 +14,9 @@
  * and a request arriving when fewer run is stored at once. Two, not one: with one call at a time
  * node waited for Redis's answer and Redis for node's next call, each idle while the other worked;
  * with the next call already sent, Redis starts it the moment the first ends (bench:webhooks,
- * 2026-11-30, same hour: 0.56x-0.70x of do-nothing in seven runs against 0.43x-0.52x with one).
- * More than two made the calls smaller without keeping either side busier (three or four: 0.49x-0.61x).
+ * 2026-11-30, alternated in the same hour: 0.56x-0.70x of do-nothing in five runs against
+ * 0.43x-0.52x in three with one). More than two made the calls smaller without keeping either side
+ * busier (three or four: 0.49x-0.61x).
  * The calls share one connection, so Redis runs them in the order they were sent, one after the
  * other: a batch and its retry in two calls count once, as in two requests far apart.
  * A call failing on a key of the wrong type is retried batch by batch, so only the requests whose
