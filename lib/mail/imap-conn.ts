@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { MailError, type MailStage } from './errors.js';
 import { AnswerReader, astring, responseCode, wireText, type Answer, type Arg } from './imap-wire.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
+import { attachHandlers, detachHandlers, type SocketHandlers } from './socket-handlers.js';
 
 export interface ImapConnSettings extends TlsSettings {
   host: string;
@@ -329,18 +330,15 @@ export class ImapConnection {
     this.fail(this.error(`${this.at}: no answer within ${this.commandTimeoutMs} ms`, 'ETIMEDOUT'));
   };
 
+  private get handlers(): SocketHandlers {
+    return { onData: this.onData, onError: this.onError, onClose: this.onClose, onTimeout: this.onTimeout };
+  }
+
   private attach(sock: net.Socket): void {
-    sock.on('data', this.onData);
-    sock.on('error', this.onError);
-    sock.on('close', this.onClose);
-    sock.on('timeout', this.onTimeout);
+    attachHandlers(sock, this.handlers);
   }
 
   private detach(sock: net.Socket): void {
-    sock.off('data', this.onData);
-    sock.off('error', this.onError);
-    sock.off('close', this.onClose);
-    sock.off('timeout', this.onTimeout);
-    sock.setTimeout(0);
+    detachHandlers(sock, this.handlers);
   }
 }

@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import { MailError, type MailStage } from './errors.js';
 import { ehloExtensions, hasEightBit, ReplyReader, type Reply } from './smtp-wire.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
+import { attachHandlers, detachHandlers, type SocketHandlers } from './socket-handlers.js';
 
 export interface ConnectionSettings extends TlsSettings {
   host: string;
@@ -372,20 +373,17 @@ export class SmtpConnection {
     return w ? ` (waiting for ${w.what === 'greeting' || w.what === 'TLS handshake' ? `the ${w.what}` : `the answer to ${w.what}`})` : '';
   }
 
+  private get handlers(): SocketHandlers {
+    return { onData: this.onData, onError: this.onError, onClose: this.onClose, onTimeout: this.onTimeout };
+  }
+
   private attach(sock: net.Socket): void {
-    sock.on('data', this.onData);
-    sock.on('error', this.onError);
-    sock.on('close', this.onClose);
     sock.setTimeout(this.timeoutMs);
-    sock.on('timeout', this.onTimeout);
+    attachHandlers(sock, this.handlers);
   }
 
   private detach(sock: net.Socket): void {
-    sock.off('data', this.onData);
-    sock.off('error', this.onError);
-    sock.off('close', this.onClose);
-    sock.off('timeout', this.onTimeout);
-    sock.setTimeout(0);
+    detachHandlers(sock, this.handlers);
   }
 
   /** The connection is gone: every waiting answer is this error. */
