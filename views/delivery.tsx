@@ -32,8 +32,9 @@ export function deliveryRowHtml(r: DeliveryRow): HtmlEscapedString {
   });
   const last = r.last
     ? h`<td class="c-${stateClass[r.last.state]}" data-v="${r.sort.state}" title="sent ${r.last.sent}${r.counts.pending ? `; ${r.counts.pending} pending` : ''}">${r.last.text}</td>${
-        r.last.rttNote ? h`<td class="num muted" data-v="${r.sort.rtt}" title="${r.last.rttNote}">${r.last.rtt}</td>` : h`<td class="num" data-v="${r.sort.rtt}">${r.last.rtt}</td>`
-      }`
+        // A round trip not of this probe (still out) is greyed, its tooltip saying whose it is.
+        r.last.rttNote ? h`<td class="num muted" data-v="${r.sort.rtt}" title="${r.last.rttNote}">` : h`<td class="num" data-v="${r.sort.rtt}">`
+      }${r.last.rtt}</td>`
     : h`<td class="muted" data-v="~">no probe yet</td><td class="num" data-v="-1"></td>`;
   return h`<tr class="sev-${r.level === 'maint' ? 'maint' : r.level}"><td class="sev" data-v="${r.sort.status}" title="${title}"><span class="dot" aria-label="${
     levelText[r.level]

@@ -29,3 +29,12 @@ export function durationText(sec: number): string {
   if (sec % 60 === 0) return `${sec / 60} min`;
   return `${sec} s`;
 }
+
+/** A measured time (a round trip) as read at a glance, exact to the second: `8.0 s`, `95 s`, `7 min 10 s`, `15 min`; '' for none. */
+export function secText(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '';
+  if (s < 10) return `${s.toFixed(1)} s`;
+  const r = Math.round(s);
+  if (r < 120) return `${r} s`;
+  return r % 60 === 0 ? `${r / 60} min` : `${Math.floor(r / 60)} min ${r % 60} s`;
+}

@@ -14,7 +14,7 @@ import type { ProbeRecord } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
 import { CsrfTokens } from '../../web/csrf.js';
 import { limitsOfConfig } from '../../web/viewmodel/delivery.js';
-import { secText } from '../../web/viewmodel/delivery-page.js';
+import { secText } from '../../views/format.js';
 import { createApp } from '../../web/server.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { basic, htpasswdLine, keys, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';

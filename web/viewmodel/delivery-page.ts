@@ -19,22 +19,13 @@ import {
   type ProbeRow,
   type SortDir,
 } from '../../views/delivery-model.js';
-import { ageText, durationText, shortTime } from '../../views/format.js';
+import { ageText, durationText, secText, shortTime } from '../../views/format.js';
 
 export type { DeliveryPageModel, DomainPageModel } from '../../views/delivery-model.js';
 
 const levelRank: Record<DeliveryLevel, number> = { error: 4, warning: 3, unknown: 2, ok: 1, maint: 0 };
 
 const iso = (ms: number) => new Date(ms).toISOString();
-/** A round trip as read at a glance, exact to the second: `8.0 s`, `95 s`, `7 min 10 s`, `15 min`. */
-export function secText(s: number | null | undefined): string {
-  if (s === null || s === undefined) return '';
-  if (s < 10) return `${s.toFixed(1)} s`;
-  const r = Math.round(s);
-  if (r < 120) return `${r} s`;
-  return r % 60 === 0 ? `${r / 60} min` : `${Math.floor(r / 60)} min ${r % 60} s`;
-}
-
 /**
  * The last-probe cells: its state, and its round trip; while it is out (or never came back) the
  * round trip of the newest probe that did come back, marked as that one's.
