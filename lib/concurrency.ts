@@ -70,3 +70,57 @@ export async function mapLimit<T, R>(items: readonly T[], max: number, fn: (item
   await Promise.all(Array.from({ length: Math.min(Math.max(1, max), items.length) }, worker));
   return out;
 }
+
+/** The callback a `mapLimitEach` task calls once: an error, or its result. */
+export type Done<R> = (err: unknown, result?: R) => void;
+
+/**
+ * `mapLimit` for tasks that report to a callback instead of returning a promise: the hot path of
+ * 200,000 DNSBL lookups, where a promise and an async function per task were a measurable part of
+ * the check. A task calls `done` once (later calls are ignored), at once or later; the first error
+ * (passed to `done` or thrown by a task as it starts) rejects the whole map and starts no more tasks.
+ */
+export function mapLimitEach<T, R>(items: readonly T[], max: number, task: (item: T, index: number, done: Done<R>) => void): Promise<R[]> {
+  return new Promise((resolve, reject) => {
+    const out = new Array<R>(items.length);
+    const limit = Math.max(1, max);
+    let next = 0;
+    let running = 0;
+    let left = items.length;
+    let failed = false;
+    let pumping = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      reject(e);
+    };
+    // Starts tasks while slots are free; a task that finishes at once frees its slot within the loop
+    // (no recursion however many finish synchronously).
+    const pump = () => {
+      if (pumping) return;
+      pumping = true;
+      try {
+        while (!failed && running < limit && next < items.length) {
+          const i = next++;
+          running++;
+          let called = false;
+          task(items[i]!, i, (err, r) => {
+            if (called || failed) return;
+            called = true;
+            if (err) return fail(err);
+            out[i] = r as R;
+            running--;
+            if (--left === 0) resolve(out);
+            else pump();
+          });
+        }
+      } catch (e) {
+        fail(e);
+      } finally {
+        pumping = false;
+      }
+    };
+    if (left === 0) resolve(out);
+    else pump();
+  });
+}

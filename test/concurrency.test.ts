@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter, mapLimit } from '../lib/concurrency.js';
+import { createLimiter, mapLimit, mapLimitEach } from '../lib/concurrency.js';
 
 describe('limiter', () => {
   it('never runs more than max at once and runs everything', async () => {
@@ -55,3 +55,63 @@ describe('mapLimit', () => {
 });
 
 
+
+describe('mapLimitEach (tasks that report to a callback)', () => {
+  it('keeps input order whether a task finishes at once or later', async () => {
+    const out = await mapLimitEach([3, 1, 2, 5], 2, (x, i, done) => {
+      if (i % 2 === 0) done(null, x * 2);
+      else setImmediate(() => done(null, x * 2));
+    });
+    expect(out).toEqual([6, 2, 4, 10]);
+    expect(await mapLimitEach([], 4, (x: number, _i, done) => done(null, x))).toEqual([]);
+  });
+  it('never has more than max tasks running, and starts each item once', async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    await mapLimitEach(Array.from({ length: 40 }, (_, i) => i), 4, (x, i, done) => {
+      expect(i).toBe(x);
+      seen.push(x);
+      running++;
+      peak = Math.max(peak, running);
+      setImmediate(() => {
+        running--;
+        done(null, x);
+      });
+    });
+    expect(peak).toBe(4);
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+  it('runs 200,000 tasks that finish at once without growing the stack', async () => {
+    const items = Array.from({ length: 200_000 }, (_, i) => i);
+    const out = await mapLimitEach(items, 128, (x, _i, done) => done(null, x + 1));
+    expect(out.length).toBe(200_000);
+    expect(out[199_999]).toBe(200_000);
+  });
+  it('rejects with the first error, passed or thrown, and starts no task after it', async () => {
+    const started: number[] = [];
+    await expect(
+      mapLimitEach([1, 2, 3, 4, 5], 1, (x, _i, done) => {
+        started.push(x);
+        if (x === 2) setImmediate(() => done(new Error('two')));
+        else setImmediate(() => done(null, x));
+      }),
+    ).rejects.toThrow('two');
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([1, 2]);
+    await expect(
+      mapLimitEach([1, 2, 3], 2, (x, _i, done) => {
+        if (x === 3) throw new Error('thrown while starting');
+        setImmediate(() => done(null, x));
+      }),
+    ).rejects.toThrow('thrown while starting');
+  });
+  it('ignores a second call of a task\'s callback', async () => {
+    const out = await mapLimitEach([1, 2], 1, (x, _i, done) => {
+      done(null, x);
+      done(null, 99);
+      done(new Error('late'));
+    });
+    expect(out).toEqual([1, 2]);
+  });
+});

@@ -126,6 +126,28 @@ describe('DNS client against a real UDP server', () => {
     expect(await dns.probe4('bad..name')).toMatchObject({ kind: 'OTHER' });
   });
 
+  it('gives the same outcomes to a callback, called once each (probe4Cb, no promise per query)', async () => {
+    server.set('2.0.0.127.bl.test', { A: ['127.0.0.2'] });
+    server.fail('x.servfail.test', 'SERVFAIL');
+    const names = ['2.0.0.127.bl.test', '1.0.0.127.bl.test', 'x.servfail.test', 'bad..name'];
+    const calls: unknown[][] = names.map(() => []);
+    await new Promise<void>((resolve) => {
+      let left = names.length;
+      names.forEach((n, i) =>
+        dns.probe4Cb(n, undefined, (o) => {
+          calls[i]!.push(o);
+          if (--left === 0) resolve();
+        }),
+      );
+    });
+    expect(calls).toEqual([
+      [{ answers: ['127.0.0.2'] }],
+      [{ kind: 'NXDOMAIN', message: 'no such name (NXDOMAIN) [ENOTFOUND]' }],
+      [expect.objectContaining({ kind: 'SERVFAIL' })],
+      [expect.objectContaining({ kind: 'OTHER' })],
+    ]);
+  });
+
   it('asks again over TCP when the UDP reply is truncated', async () => {
     const long = 'reason '.repeat(120);
     server.set('big.test', { TXT: [long], A: ['192.0.2.5'] });

@@ -68,6 +68,21 @@ describe('dnsbl check', () => {
     expect(res.get('192.0.2.10')!.value!.zones.map((r) => r.zone)).toEqual(['zen.spamhaus.org', 'bl.example.test']);
   });
 
+  it('gives every clean answer of a zone one frozen result, and each listing its own', async () => {
+    server.testPoints('bl.example.test');
+    server.list('bl.example.test', '192.0.2.12', ['127.0.0.2']);
+    const { config, deps } = setup(['bl.example.test']);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13'), deps);
+    const clean = one(res, '192.0.2.10', 'bl.example.test');
+    expect(clean).toEqual({ zone: 'bl.example.test', kind: 'block', state: 'not_listed', critical: false, codes: [], labels: [], at: '2025-03-04T05:06:07.000Z' });
+    expect(Object.isFrozen(clean) && Object.isFrozen(clean.codes) && Object.isFrozen(clean.labels)).toBe(true);
+    expect(one(res, '192.0.2.11', 'bl.example.test')).toBe(clean);
+    expect(one(res, '192.0.2.13', 'bl.example.test')).toBe(clean);
+    const listed = one(res, '192.0.2.12', 'bl.example.test');
+    expect(listed).toMatchObject({ state: 'listed', codes: ['127.0.0.2'] });
+    expect(Object.isFrozen(listed)).toBe(false);
+  });
+
   it('turns a timeout and a SERVFAIL for one IP into errors, never not_listed', async () => {
     server.testPoints('bl.example.test');
     server.fail('20.2.0.192.bl.example.test', 'drop');

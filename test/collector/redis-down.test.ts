@@ -39,6 +39,7 @@ describe('collector with Redis gone mid-run', () => {
       resolveTxt: (n, o) => real.resolveTxt(n, o),
       reverse: (ip, o) => real.reverse(ip, o),
       probe4: (n, o) => real.probe4(n, o),
+      probe4Cb: (n, o, d) => real.probe4Cb(n, o, d),
       close: () => real.close(),
     };
     const log = captureLog();

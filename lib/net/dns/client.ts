@@ -39,6 +39,8 @@ export interface DnsClient {
   reverse(ip: string, opts?: LookupOptions): Promise<string[]>;
   /** A records as data, never rejecting: the DNSBL hot path (no error object per NXDOMAIN). */
   probe4(name: string, opts?: LookupOptions): Promise<LookupOutcome>;
+  /** probe4 to a callback, called exactly once (no promise per query: the DNSBL check's 200,000 lookups). It runs in the reply handler and must not throw. */
+  probe4Cb(name: string, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void;
   close(): void;
 }
 
@@ -155,38 +157,39 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     return pool;
   };
 
-  /** One lookup as data: never rejects. */
-  const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<LookupOutcome> => {
-    if (closed) return Promise.resolve({ kind: 'OTHER', message: 'DNS client is closed' });
+  /** One lookup as data, to a callback called exactly once. */
+  const lookupCb = (name: string, type: QueryType, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void => {
+    if (closed) return done({ kind: 'OTHER', message: 'DNS client is closed' });
     let pool: Pool;
     try {
       pool = poolOf(opts);
     } catch (e) {
-      return Promise.resolve({ kind: 'OTHER', message: `bad DNS server list: ${(e as Error).message}` });
+      return done({ kind: 'OTHER', message: `bad DNS server list: ${(e as Error).message}` });
     }
-    return new Promise((resolve) => {
-      const go = () =>
-        pool.udp.query(name, type, (o) => {
-          if ('records' in o) {
+    const go = () =>
+      pool.udp.query(name, type, (o) => {
+        if ('records' in o) {
+          release();
+          done({ answers: o.records });
+        } else if (o.code === 'TRUNCATED') {
+          // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
+          viaTcp(pool, name, type).then((r) => {
             release();
-            resolve({ answers: o.records });
-          } else if (o.code === 'TRUNCATED') {
-            // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
-            viaTcp(pool, name, type).then((r) => {
-              release();
-              resolve(r);
-            });
-          } else {
-            release();
-            resolve(failure(pool, o.code));
-          }
-        });
-      if (active < concurrency) {
-        active++;
-        go();
-      } else waiting.push(go);
-    });
+            done(r);
+          });
+        } else {
+          release();
+          done(failure(pool, o.code));
+        }
+      });
+    if (active < concurrency) {
+      active++;
+      go();
+    } else waiting.push(go);
   };
+  /** One lookup as data: never rejects. */
+  const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<LookupOutcome> =>
+    new Promise((resolve) => lookupCb(name, type, opts, resolve));
 
   const viaTcp = async (pool: Pool, name: string, type: QueryType): Promise<LookupOutcome> => {
     const r = pool.tcp();
@@ -222,6 +225,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
       return rejecting(name, 'PTR', opts, ip);
     },
     probe4: (name, opts) => lookup(name, 'A', opts),
+    probe4Cb: (name, opts, done) => lookupCb(name, 'A', opts, done),
     close() {
       closed = true;
       for (const pool of pools.values()) pool.udp.close();
