@@ -15,9 +15,16 @@ export type RunResults = Record<string, { results: Map<string, CheckResult<unkno
 
 const missing = 'the check returned no result for this IP';
 
+/** A skipped check's result, one frozen object per check and run: the records of a run share it. */
+const skippedResults = new WeakMap<object, CheckResult<unknown>>();
+
 function resultFor(r: RunResults[string] | undefined, ip: string, at: string): CheckResult<unknown> {
   if (r === undefined) return { status: 'skipped', at, reason: 'not part of this build' };
-  if ('skipped' in r) return { status: 'skipped', at, reason: r.skipped };
+  if ('skipped' in r) {
+    let shared = skippedResults.get(r);
+    if (shared === undefined || shared.at !== at) skippedResults.set(r, (shared = Object.freeze({ status: 'skipped' as const, at, reason: r.skipped })));
+    return shared;
+  }
   return r.results.get(ip) ?? { status: 'error', at, reason: missing };
 }
 

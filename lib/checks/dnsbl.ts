@@ -215,13 +215,26 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, labels, deps, perZone)));
     const at = deps.now().toISOString();
     const out = new Map<string, CheckResult<DnsblValue>>();
+    // Most IPs are clean on every zone: they share one frozen result per address family, whose JSON
+    // the record store then writes once (lib/store/codec.ts).
+    const allClean = new Map<4 | 6, CheckResult<DnsblValue>>();
     targets.forEach((t, i) => {
       const list: DnsblResult[] = [];
       for (const zr of byZone) {
         const r = zr[i];
         if (r) list.push(r);
       }
-      out.set(t.ip, { status: 'ok', at, value: { zones: list } });
+      // Only the zones' shared clean results are frozen.
+      let result: CheckResult<DnsblValue> | undefined;
+      if (list.every((r) => Object.isFrozen(r))) {
+        result = allClean.get(t.family);
+        const zones = result?.value?.zones ?? [];
+        if (result === undefined) {
+          result = Object.freeze({ status: 'ok' as const, at, value: Object.freeze({ zones: Object.freeze(list) as DnsblResult[] }) });
+          allClean.set(t.family, result);
+        } else if (zones.length !== list.length || zones.some((r, j) => r !== list[j])) result = undefined;
+      }
+      out.set(t.ip, result ?? { status: 'ok', at, value: { zones: list } });
     });
     return out;
   },

@@ -16,7 +16,7 @@ import { parseAck, type Ack } from '../issues.js';
 import type { Keys } from '../keys.js';
 import type { BlocksRecord, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../model.js';
 import type { Redis } from '../redis.js';
-import { decode, isWrongType, replies, WrongTypeError, wrongTypeProblem, type Problems } from './codec.js';
+import { decode, encode, isWrongType, replies, WrongTypeError, wrongTypeProblem, type Problems } from './codec.js';
 import { historyPoint } from './history.js';
 import { readIpRecord } from './ip-record.js';
 import { writeIpBatch } from './write-ips.js';
@@ -230,7 +230,7 @@ export async function writeResults(redis: Redis, k: Keys, w: WriteInput): Promis
     if (failing) break; // no more writes after a refused one
     // A history nobody writes to any more (an IP gone without a run noticing) ends on its own: each
     // write renews its expiry (write-ips.ts).
-    const batch = part.map((rec) => ({ ip: rec.ip, json: JSON.stringify(rec), point: JSON.stringify(historyPoint(rec, w.t, w.plugins)) }));
+    const batch = part.map((rec) => ({ ip: rec.ip, json: encode(rec), point: JSON.stringify(historyPoint(rec, w.t, w.plugins)) }));
     batches.push(writeIpBatch(redis, k, batch, w.t, keepMs));
   }
   // All settled before throwing the first failure: no write is left running behind the error.

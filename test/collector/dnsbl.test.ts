@@ -81,6 +81,11 @@ describe('dnsbl check', () => {
     const listed = one(res, '192.0.2.12', 'bl.example.test');
     expect(listed).toMatchObject({ state: 'listed', codes: ['127.0.0.2'] });
     expect(Object.isFrozen(listed)).toBe(false);
+    // IPs clean on every zone share one frozen result.
+    expect(res.get('192.0.2.10')).toBe(res.get('192.0.2.13'));
+    expect(res.get('192.0.2.10')).toEqual({ status: 'ok', at: '2025-03-04T05:06:07.000Z', value: { zones: [clean] } });
+    expect(Object.isFrozen(res.get('192.0.2.10')!.value!.zones)).toBe(true);
+    expect(Object.isFrozen(res.get('192.0.2.12'))).toBe(false);
   });
 
   it('turns a timeout and a SERVFAIL for one IP into errors, never not_listed', async () => {

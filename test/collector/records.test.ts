@@ -1,7 +1,8 @@
 /** Pure record logic: stale values, history points, which acknowledgements survive. */
 import { describe, expect, it } from 'vitest';
 import { checkPlugins as checks } from '../../lib/checks/index.js';
-import { acksToRemove, carryStale, hasFailure, historyPoint, withStale } from '../../collector/records.js';
+import { acksToRemove, buildIpRecord, carryStale, hasFailure, historyPoint, withStale, type RunResults } from '../../collector/records.js';
+import { configFrom } from '../helpers/collector-config.js';
 import type { BlocksRecord } from '../../lib/model.js';
 import { ipRecord, zoneResult as zone } from '../helpers/ip-record.js';
 
@@ -81,5 +82,21 @@ describe('hasFailure', () => {
     expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsbl: [zone('a.test', 'unknown', t1)] }), checks)).toBe(true);
     expect(hasFailure(ipRecord('192.0.2.1', t1, { httpReputation: { status: 'error', at: t1, reason: 'x' } }), checks)).toBe(true);
     expect(hasFailure(ipRecord('192.0.2.1', t1, { dnsMatch: { status: 'skipped', at: t1, reason: 'x' } }), checks)).toBe(false);
+  });
+});
+
+describe('buildIpRecord', () => {
+  it('gives the records of a run one frozen result per skipped check, and a new one in the next run', () => {
+    const host = configFrom({ mta_map: ['mx.example.test'] }).hosts[0]!;
+    const res: RunResults = { dnsbl: { results: new Map() }, senderscore: { skipped: 'senderscore_zone is false' } };
+    const a = buildIpRecord({ ip: '192.0.2.1', family: 4, host }, res, 'r1', t1, checks);
+    const b = buildIpRecord({ ip: '192.0.2.2', family: 4, host }, res, 'r1', t1, checks);
+    expect(a.senderscore).toEqual({ status: 'skipped', at: t1, reason: 'senderscore_zone is false' });
+    expect(b.senderscore).toBe(a.senderscore);
+    expect(Object.isFrozen(a.senderscore)).toBe(true);
+    // A check that returned nothing for an IP is an error, never a clean verdict.
+    expect(a.dnsbl).toMatchObject({ status: 'error', at: t1 });
+    const later = buildIpRecord({ ip: '192.0.2.1', family: 4, host }, res, 'r2', t2, checks);
+    expect(later.senderscore).toEqual({ status: 'skipped', at: t2, reason: 'senderscore_zone is false' });
   });
 });
