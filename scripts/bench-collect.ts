@@ -501,6 +501,7 @@ async function main(): Promise<void> {
           console.log(
             `process  without NODE_EXTRA_CA_CERTS (this machine sets it to ${extraCa}): ${(bms / 1000).toFixed(2)} s, ${bratio.toFixed(2)}x dnsperf, spurious errors ${bare.spurious}, wrong verdicts ${bare.wrong}, records stored ${bare.stored}: ${bmet ? 'met' : 'NOT met'}`,
           );
+          console.log(`         phases: ${bare.phases}`);
         }
       }
     }
