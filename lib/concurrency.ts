@@ -71,7 +71,10 @@ export async function mapLimit<T, R>(items: readonly T[], max: number, fn: (item
   return out;
 }
 
-/** The callback a `mapLimitEach` task calls once: an error, or its result. */
+/**
+ * The callback a `mapLimitEach` task calls once: `null` and its result, or an error (anything else,
+ * so that `.catch(done)` never turns a rejection into a result, whatever it was rejected with).
+ */
 export type Done<R> = (err: unknown, result?: R) => void;
 
 /**
@@ -107,7 +110,7 @@ export function mapLimitEach<T, R>(items: readonly T[], max: number, task: (item
           task(items[i]!, i, (err, r) => {
             if (called || failed) return;
             called = true;
-            if (err) return fail(err);
+            if (err !== null) return fail(err);
             out[i] = r as R;
             running--;
             if (--left === 0) resolve(out);

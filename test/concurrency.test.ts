@@ -105,6 +105,8 @@ describe('mapLimitEach (tasks that report to a callback)', () => {
         setImmediate(() => done(null, x));
       }),
     ).rejects.toThrow('thrown while starting');
+    // A rejection passed on as it came, with no reason at all, is still a failure.
+    await expect(mapLimitEach([1], 1, (_x, _i, done) => void Promise.reject(undefined).catch(done))).rejects.toBeUndefined();
   });
   it('ignores a second call of a task\'s callback', async () => {
     const out = await mapLimitEach([1, 2], 1, (x, _i, done) => {
