@@ -225,16 +225,16 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
         if (r) list.push(r);
       }
       // Only the zones' shared clean results are frozen.
-      let result: CheckResult<DnsblValue> | undefined;
+      let shared: CheckResult<DnsblValue> | undefined;
       if (list.every((r) => Object.isFrozen(r))) {
-        result = allClean.get(t.family);
-        const zones = result?.value?.zones ?? [];
-        if (result === undefined) {
-          result = Object.freeze({ status: 'ok' as const, at, value: Object.freeze({ zones: Object.freeze(list) as DnsblResult[] }) });
-          allClean.set(t.family, result);
-        } else if (zones.length !== list.length || zones.some((r, j) => r !== list[j])) result = undefined;
+        shared = allClean.get(t.family);
+        const zones = shared?.value?.zones ?? [];
+        if (shared === undefined) {
+          shared = Object.freeze({ status: 'ok' as const, at, value: Object.freeze({ zones: Object.freeze(list) as DnsblResult[] }) });
+          allClean.set(t.family, shared);
+        } else if (zones.length !== list.length || zones.some((r, j) => r !== list[j])) shared = undefined;
       }
-      out.set(t.ip, result ?? { status: 'ok', at, value: { zones: list } });
+      out.set(t.ip, shared ?? { status: 'ok', at, value: { zones: list } });
     });
     return out;
   },

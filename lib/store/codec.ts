@@ -53,16 +53,19 @@ export function decode<S extends z.ZodType>(
  */
 const encoded = new WeakMap<object, string | null>();
 
+/** An array, or an object of Object's or no prototype (not a Date, Map or boxed primitive). */
+function isPlain(v: object): boolean {
+  if (Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * A plain object or array, frozen, holding only data properties whose values are primitives or such
  * values in turn (no getter, no toJSON): its JSON can never change.
  */
 function deeplyFrozen(v: object): boolean {
-  if (!Object.isFrozen(v)) return false;
-  if (!Array.isArray(v)) {
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if ((proto !== Object.prototype && proto !== null) || 'toJSON' in v) return false;
-  }
+  if (!Object.isFrozen(v) || !isPlain(v) || (!Array.isArray(v) && 'toJSON' in v)) return false;
   for (const d of Object.values(Object.getOwnPropertyDescriptors(v))) {
     if (!('value' in d)) return false;
     const x = d.value as unknown;
@@ -96,10 +99,7 @@ function keyText(k: string): string {
 
 /** A plain object or array holding no object (JSON.stringify alone gives its text). */
 function flat(v: object): boolean {
-  if (!Array.isArray(v)) {
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) return false;
-  }
+  if (!isPlain(v)) return false;
   for (const k in v) {
     const x = (v as Record<string, unknown>)[k];
     if (typeof x === 'object' && x !== null) return false;
@@ -139,8 +139,7 @@ function encodeInto(parts: string[], v: unknown, key: string): boolean {
     return true;
   }
   // Anything but a plain object (a boxed primitive, a Map): JSON.stringify's own rules.
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlain(v)) {
     parts.push(JSON.stringify(v));
     return true;
   }
