@@ -205,6 +205,87 @@ describe('DNS client against a real UDP server', () => {
     }
   });
 
+  describe('a datagram with no answer in time is sent again within its try (lib/net/dns/udp.ts resendAfter)', () => {
+    /** A client with one try of ANSWERS_MS that has timed its server with a few answers. */
+    async function warmClient(): Promise<DnsClient> {
+      server.wildcard('warm.test', { A: ['192.0.2.5'] });
+      const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 } }));
+      for (let i = 0; i < 4; i++) expect(await client.resolve4(`w${i}.warm.test`)).toEqual(['192.0.2.5']);
+      return client;
+    }
+    const copies = (name: string) => server.queries.filter((q) => q.name === name);
+
+    it('answers a query whose first datagram was lost, from the copy sent again (same id), in its one try', async () => {
+      server.set('lost.test', { A: ['192.0.2.8'] });
+      server.dropFirst('lost.test', 1);
+      const client = await warmClient();
+      try {
+        // One try of 5 s: without the resend this would be a TIMEOUT.
+        expect(await client.resolve4('lost.test')).toEqual(['192.0.2.8']);
+        const seen = copies('lost.test');
+        expect(seen).toHaveLength(2);
+        expect(seen[1]!.id).toBe(seen[0]!.id);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('never gives a slow answer up sooner: a query answered after the resend takes the first answer, once', async () => {
+      server.set('slow.test', { A: ['192.0.2.9'] });
+      const release = server.hold('slow.test');
+      const client = await warmClient();
+      try {
+        const outcomes: unknown[] = [];
+        const answered = new Promise<void>((resolve) =>
+          client.probe4Cb('slow.test', undefined, (o) => {
+            outcomes.push(o);
+            resolve();
+          }),
+        );
+        // Unanswered, the datagram goes again (same id); then both answers come.
+        await expect.poll(() => copies('slow.test').length, { timeout: ANSWERS_MS }).toBeGreaterThanOrEqual(2);
+        expect(copies('slow.test')[1]!.id).toBe(copies('slow.test')[0]!.id);
+        release();
+        await answered;
+        // A lookup after both answers were sent is read after them: the second answer was ignored.
+        expect(await client.resolve4('after.warm.test')).toEqual(['192.0.2.5']);
+        expect(outcomes).toEqual([{ answers: ['192.0.2.9'] }]);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('sends a datagram at most three times in one try, and still reports the timeout after the whole try', async () => {
+      server.fail('gone.test', 'drop');
+      const client = await warmClient();
+      try {
+        const t0 = performance.now();
+        expect(await kindOf(client.resolve4('x.gone.test'))).toBe('TIMEOUT');
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(ANSWERS_MS - 5);
+        const seen = copies('x.gone.test');
+        expect(seen).toHaveLength(3);
+        expect(new Set(seen.map((q) => q.id)).size).toBe(1);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('resends nothing to a server that has not answered yet (no answer time to go by)', async () => {
+      server.dropFirst('cold.test', 1);
+      server.set('cold.test', { A: ['192.0.2.10'] });
+      const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: SILENT_MS, tries: 2 } }));
+      try {
+        // The first try is lost and never sent again; the second try (a new id) is answered.
+        expect(await client.resolve4('cold.test')).toEqual(['192.0.2.10']);
+        const seen = copies('cold.test');
+        expect(seen).toHaveLength(2);
+        expect(seen[1]!.id).not.toBe(seen[0]!.id);
+      } finally {
+        client.close();
+      }
+    });
+  });
+
   it('ignores datagrams that do not answer the query (another id or question) and takes the one that does', async () => {
     const fake = dgram.createSocket('udp4');
     fake.on('message', (msg, rinfo) => {

@@ -26,6 +26,8 @@ export interface ReceivedQuery {
   name: string;
   type: string;
   transport: 'udp' | 'tcp';
+  /** The message id. */
+  id: number;
   /** performance.now() when the query arrived. */
   t: number;
 }
@@ -50,6 +52,8 @@ export interface TestDnsServer {
   fail(suffix: string, how: TestFailure, type?: TestRecordType): void;
   /** Every name under `suffix` without records of its own answers these (a list that lists everything). */
   wildcard(suffix: string, records: TestRecords): void;
+  /** The first `n` UDP queries at or under `suffix` go unanswered (counted, as if the reply were lost); later ones are answered. */
+  dropFirst(suffix: string, n: number): void;
   /** Answers for names at or under `suffix` are sent after `ms`. */
   slow(suffix: string, ms: number): void;
   /** Hold every answer under `suffix` until the returned function is called (then send them all). */
@@ -95,6 +99,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
   const delays = new Map<string, number>();
   const holds = new Map<string, { sends: (() => void)[] | null }>();
   const truncated = new Map<string, true>();
+  const dropsLeft = new Map<string, { left: number }>();
   const queries: ReceivedQuery[] = [];
 
   const answer = (name: string, type: string): { rcode: keyof typeof rcodeNumber; answers: dnsPacket.Answer[] } | null => {
@@ -123,7 +128,12 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     const q = req.questions?.[0];
     if (!q) return;
     const name = lc(q.name);
-    queries.push({ name, type: q.type, transport, t: performance.now() });
+    queries.push({ name, type: q.type, transport, id: req.id ?? 0, t: performance.now() });
+    const drop = transport === 'udp' ? ruleFor(dropsLeft, name) : undefined;
+    if (drop !== undefined && drop.left > 0) {
+      drop.left--;
+      return;
+    }
     const res = answer(name, q.type);
     if (res === null) return;
     const tc = transport === 'udp' && ruleFor(truncated, name) !== undefined;
@@ -219,6 +229,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
     truncate: (suffix) => void truncated.set(lc(suffix), true),
     fail: (suffix, how, type) => void failures.set(lc(suffix), { how, ...(type !== undefined ? { type } : {}) }),
     wildcard: (suffix, records) => void wildcards.set(lc(suffix), { ...records }),
+    dropFirst: (suffix, n) => void dropsLeft.set(lc(suffix), { left: n }),
     slow: (suffix, ms) => void delays.set(lc(suffix), ms),
     hold(suffix) {
       const h: { sends: (() => void)[] | null } = { sends: [] };
@@ -241,6 +252,7 @@ export async function startDnsServer(opts: { host?: string } = {}): Promise<Test
       delays.clear();
       holds.clear();
       truncated.clear();
+      dropsLeft.clear();
       queries.length = 0;
     },
     close: () =>

@@ -13,6 +13,7 @@ import { rawReverseLabels, normalizeIp } from './names.js';
 import { createUdpTransport, type UdpServer, type UdpTransport } from './udp.js';
 import { codeKinds, DnsLookupError, kindText, type DnsErrorKind } from './errors.js';
 import type { QueryType } from './wire.js';
+import { phase } from '../../phases.js';
 
 export { DnsLookupError, toLookupError, type DnsErrorKind } from './errors.js';
 
@@ -228,7 +229,13 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     probe4Cb: (name, opts, done) => lookupCb(name, 'A', opts, done),
     close() {
       closed = true;
-      for (const pool of pools.values()) pool.udp.close();
+      let resent = 0;
+      for (const pool of pools.values()) {
+        resent += pool.udp.resent;
+        pool.udp.close();
+      }
+      // Datagrams sent again because no answer came in time (udp.ts): for MTAREP_PHASES readers.
+      if (pools.size > 0) phase('dns: datagrams resent', resent);
       pools.clear();
       defaultPool = undefined;
     },

@@ -4,7 +4,8 @@
  * source and question (wire.ts), one timer for all the queries in flight (they share one timeout,
  * so their deadlines come in the order they were sent: a FIFO swept when its head is due), retries
  * on the next server as c-ares does (a timeout, SERVFAIL, REFUSED or NOTIMP tries again until
- * `tries` rounds over the servers are spent).
+ * `tries` rounds over the servers are spent), and an unanswered query sent again within its try once
+ * the server's answers say it should have been answered (see `resendAfter`).
  *
  * Why not node's c-ares resolvers: profiled on 200,000 DNSBL queries, c-ares and the exception node
  * builds for every NXDOMAIN took about 40% of the whole collector process. Outcomes here are plain
@@ -40,6 +41,8 @@ export interface UdpTransport {
   query(name: string, type: QueryType, done: (o: UdpOutcome) => void): void;
   /** Queries sent and not yet answered or failed. */
   readonly inFlight: number;
+  /** Datagrams sent again within their try (see `resendAfter`), since the transport was made. */
+  readonly resent: number;
   close(): void;
 }
 
@@ -55,6 +58,10 @@ interface Pending {
   finished: boolean;
   /** Waiting in the outbox for the next burst (see `burst`). */
   queued: boolean;
+  /** performance.now() when the current try was sent. */
+  sentAt: number;
+  /** Times the current try's datagram was sent again. */
+  resends: number;
 }
 
 interface Sock {
@@ -79,6 +86,27 @@ function failed(code: string): { code: string } {
   return o;
 }
 
+/**
+ * Resending within a try. A datagram lost on the way (a server's receive buffer overflowing for a
+ * moment: rbldnsd on a busy machine drops a few in 200,000) used to cost its query the whole
+ * `timeout_ms` of its try, and the run waited for it: one lost datagram near the end of a 4 s DNSBL
+ * run added up to 2 s to it. Now an unanswered query is sent again, same id and socket, once it has
+ * waited `resendFactor` times the server's average answer time (never sooner than `minResendMs`),
+ * at most `maxResends` times per try. Either copy's answer is taken; the try's deadline and the number
+ * of tries do not change, so a slow answer is never given up sooner than before. The figures are
+ * c-ares's own dynamic timeouts (1.32: 5x the average latency, at least 250 ms, about the round trip
+ * half-way around the world; c-ares moves on to the next try then, this client keeps waiting):
+ * a resolver's cache misses are much slower than its cache hits, so the average is multiplied. Only
+ * answers to datagrams sent once are timed (Karn's rule: an answer to a resent one could be to either
+ * copy), and there is no resend before `minSamples` answers (a server that never answered gets none).
+ */
+const resendFactor = 5;
+const minResendMs = 250;
+const maxResends = 2;
+const minSamples = 3;
+/** Resends due within this much of each other go out in one timer callback. */
+const resendSlackMs = 20;
+
 export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   if (opts.servers.length === 0) throw new Error('no DNS servers to send to');
   const attempts = Math.max(1, opts.tries) * opts.servers.length;
@@ -96,6 +124,14 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   let fifoSeq: number[] = [];
   let fifoDeadline: number[] = [];
   let head = 0;
+  // The resend cursor over the same FIFO: entries before it were due a resend already (see `resendAfter`).
+  let rhead = 0;
+  let resent = 0;
+  // The average answer time (an exponentially weighted mean, 1/8 per answer, as TCP's smoothed RTT).
+  let rttAvg = 0;
+  let rttCount = 0;
+  /** How long an unanswered datagram waits before it is sent again; Infinity: not (yet) at all. */
+  const resendAfter = () => (rttCount < minSamples ? Infinity : Math.max(minResendMs, rttAvg * resendFactor));
   /**
    * Datagrams go out in bursts: queued, and sent when `burst` are waiting or at the end of the turn
    * of the event loop (setImmediate runs after the poll phase, so after the replies read in that
@@ -157,7 +193,12 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
 
   const arm = () => {
     if (head >= fifoDeadline.length) return;
-    const at = fifoDeadline[head]!;
+    let at = fifoDeadline[head]!;
+    const r = Math.max(rhead, head);
+    if (r < fifoDeadline.length) {
+      const due = fifoDeadline[r]! - opts.timeoutMs + resendAfter() + resendSlackMs;
+      if (due < at) at = due;
+    }
     if (timer !== null && timerAt <= at) return;
     if (timer !== null) clearTimeout(timer);
     timerAt = at;
@@ -175,14 +216,39 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       head++;
       if (live) failAttempt(p, 'ETIMEOUT');
     }
+    // Entries are in the order they were sent (each one's deadline is its send time + timeoutMs).
+    const wait = resendAfter();
+    if (rhead < head) rhead = head;
+    while (rhead < fifoDeadline.length && fifoDeadline[rhead]! - opts.timeoutMs + wait <= now) {
+      const p = all[fifoSock[rhead]!]!.pending[fifoId[rhead]!];
+      if (p !== undefined && p.seq === fifoSeq[rhead] && p.resends < maxResends) resend(p, now);
+      rhead++;
+    }
     if (head > 4096 && head * 2 > fifoDeadline.length) {
       fifoSock = fifoSock.slice(head);
       fifoId = fifoId.slice(head);
       fifoSeq = fifoSeq.slice(head);
       fifoDeadline = fifoDeadline.slice(head);
+      rhead -= head;
       head = 0;
     }
     arm();
+  }
+
+  /**
+   * Send the try's datagram again (same id and socket), and put it at the FIFO's end as if sent now,
+   * so the resend cursor meets it again. That entry never times the try out: by its deadline the
+   * try's own entry has (the query then has another seq, or is finished).
+   */
+  function resend(p: Pending, now: number) {
+    if (p.sock === null || p.sock.early !== null) return;
+    p.resends++;
+    resent++;
+    fifoSock.push(p.sock.index);
+    fifoId.push(p.id);
+    fifoSeq.push(p.seq);
+    fifoDeadline.push(now + opts.timeoutMs);
+    enqueue(p);
   }
 
   const finish = (p: Pending, o: UdpOutcome) => {
@@ -218,20 +284,25 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     p.buf.writeUInt16BE(id, 0);
     sock.pending[id] = p;
     p.seq = ++seq;
+    p.resends = 0;
+    p.sentAt = performance.now();
     fifoSock.push(sock.index);
     fifoId.push(id);
     fifoSeq.push(p.seq);
-    fifoDeadline.push(performance.now() + opts.timeoutMs);
+    fifoDeadline.push(p.sentAt + opts.timeoutMs);
     arm();
     if (sock.early) sock.early.push(p);
-    else if (!p.queued) {
-      p.queued = true;
-      outbox.push(p);
-      if (outbox.length >= burst) flush();
-      else if (!flushing) {
-        flushing = true;
-        setImmediate(flushTurn);
-      }
+    else enqueue(p);
+  }
+
+  function enqueue(p: Pending) {
+    if (p.queued) return;
+    p.queued = true;
+    outbox.push(p);
+    if (outbox.length >= burst) flush();
+    else if (!flushing) {
+      flushing = true;
+      setImmediate(flushTurn);
     }
   }
 
@@ -264,6 +335,11 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     if (!p || rinfo.port !== p.server.port || rinfo.address !== p.server.address) return;
     const reply = decodeReply(msg, p.buf);
     if (reply === null) return; // not the reply to this question: keep waiting for it
+    // An answer (records, NODATA or NXDOMAIN) to a datagram sent once times the server (c-ares counts the same).
+    if (p.resends === 0 && (reply.rcode === 0 || reply.rcode === 3)) {
+      const rtt = performance.now() - p.sentAt;
+      rttAvg = rttCount++ === 0 ? rtt : rttAvg + (rtt - rttAvg) / 8;
+    }
     if (reply.tc) return finish(p, failed('TRUNCATED'));
     if (reply.rcode === 0) return finish(p, reply.records.length > 0 ? { records: reply.records } : failed('ENODATA'));
     const retry = retryCodes[reply.rcode];
@@ -281,10 +357,13 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
         return done(failed((e as { code?: string }).code ?? 'EBADNAME'));
       }
       if (inFlight++ === 0) setRef(true);
-      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false });
+      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false, sentAt: 0, resends: 0 });
     },
     get inFlight() {
       return inFlight;
+    },
+    get resent() {
+      return resent;
     },
     close() {
       if (closed) return;
@@ -297,6 +376,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       fifoSeq = [];
       fifoDeadline = [];
       head = 0;
+      rhead = 0;
       for (const list of socks) if (list) for (const s of list) s.s.close();
     },
   };
