@@ -13,9 +13,18 @@ import fs from 'node:fs';
 
 const file = process.env['MTAREP_PHASES'];
 
-/** Mark that `name` is reached now, with an optional figure (a no-op unless MTAREP_PHASES names a file). */
-export const phase: (name: string, detail?: number) => void = file
-  ? (name, detail) => void performance.mark(`mtarep:${name}`, detail === undefined ? undefined : { detail })
+/** A figure a mark carries: a duration (`ms`) or a count. */
+export interface PhaseFigure {
+  value: number;
+  unit: 'ms' | 'count';
+}
+
+/**
+ * Mark that `name` is reached now, with the marking thread's CPU time so far and an optional figure
+ * (a no-op unless MTAREP_PHASES names a file).
+ */
+export const phase: (name: string, figure?: PhaseFigure) => void = file
+  ? (name, figure) => void performance.mark(`mtarep:${name}`, { detail: { cpuMs: threadCpuMs(), ...(figure ? { figure } : {}) } })
   : () => {};
 
 /** USER_HZ is 100 on Linux: a tick of /proc's CPU times is 10 ms. */
@@ -48,7 +57,8 @@ export interface PhaseReport {
   pid: number;
   /** ms from the process's start (performance.timeOrigin) to Node's bootstrap done and to each mark. */
   bootstrapMs: number;
-  marks: [name: string, ms: number, detail?: number][];
+  /** Each mark: when, the marking thread's CPU ms by then (Linux), and its figure if it has one. */
+  marks: { name: string; ms: number; cpuMs?: number; figure?: PhaseFigure }[];
   exitMs: number;
   /** CPU ms of each thread still alive at exit (Linux /proc; the main thread's id is `pid`). */
   threads: { tid: number; name: string; cpuMs: number }[];
@@ -75,9 +85,13 @@ export function phaseReport(): PhaseReport {
       .getEntriesByType('mark')
       .filter((m) => m.name.startsWith('mtarep:'))
       .map((m) => {
-        const at = Math.round(m.startTime * 10) / 10;
-        const detail = (m as { detail?: unknown }).detail;
-        return typeof detail === 'number' ? [m.name.slice(7), at, detail] : [m.name.slice(7), at];
+        const detail = (m as { detail?: { cpuMs?: number; figure?: PhaseFigure } }).detail ?? {};
+        return {
+          name: m.name.slice(7),
+          ms: Math.round(m.startTime * 10) / 10,
+          ...(detail.cpuMs !== undefined ? { cpuMs: detail.cpuMs } : {}),
+          ...(detail.figure ? { figure: detail.figure } : {}),
+        };
       }),
     exitMs: Math.round(performance.now() * 10) / 10,
     threads: threadCpu(),
@@ -97,10 +111,18 @@ if (file && !g.mtarepPhasesHook) {
   });
 }
 
-/** The phases of one process as one line: ms from its start to each mark, and CPU per thread. */
+/**
+ * The phases of one process as one line: ms from its start to each mark (with the main thread's CPU
+ * ms by then), a mark's figure, and CPU per thread.
+ */
 export function formatPhases(p: PhaseReport | undefined): string {
   if (!p) return '(no phase report)';
-  const marks = p.marks.map(([n, ms, d]) => (d === undefined ? `${n} ${Math.round(ms)}` : `${n} ${Math.round(d)} ms`)).join(', ');
+  const marks = p.marks
+    .map(({ name, ms, cpuMs, figure }) => {
+      if (figure) return `${name} ${Math.round(figure.value)}${figure.unit === 'ms' ? ' ms' : ''}`;
+      return `${name} ${Math.round(ms)}${cpuMs !== undefined ? ` (CPU ${cpuMs})` : ''}`;
+    })
+    .join(', ');
   const main = p.threads.find((t) => t.tid === p.pid);
   const others = p.threads.filter((t) => t.tid !== p.pid).reduce((n, t) => n + t.cpuMs, 0);
   return `node started ${Math.round(p.bootstrapMs)}, ${marks}, exit ${Math.round(p.exitMs)}; CPU: main thread ${main?.cpuMs ?? '?'} ms, other threads alive at exit (V8, libuv) ${others} ms`;

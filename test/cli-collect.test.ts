@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../lib/keys.js';
 import type { RunSummary } from '../lib/model.js';
+import type { PhaseReport } from '../lib/phases.js';
 import { runCli } from './helpers/cli.js';
 import { startDnsServer, type TestDnsServer } from './helpers/dns-server.js';
 import { startHttpServer, type TestHttpServer } from './helpers/http-server.js';
@@ -192,17 +193,22 @@ describe('mtarep collect --only maillog as a process', () => {
     expect(res.code).toBe(0);
     // One connection: the one started early is the one the read used.
     expect(srv.accepted - before).toBe(1);
-    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as { bootstrapMs: number; exitMs: number; marks: [string, number][] };
-    const at = (name: string) => {
-      const m = report.marks.find(([n]) => n === name);
+    const report = JSON.parse(fs.readFileSync(file, 'utf8')) as PhaseReport;
+    const mark = (name: string) => {
+      const m = report.marks.find((x) => x.name === name);
       if (!m) throw new Error(`no mark ${name} in ${JSON.stringify(report.marks)}`);
-      return m[1];
+      return m;
     };
+    const at = (name: string) => mark(name).ms;
     const order = ['main', 'config loaded', 'command loaded', 'ssh connect', 'redis connected', 'locked', 'maillog state loaded', 'probe done', 'committed', 'summary stored', 'alert step done', 'redis closed'];
     const times = order.map(at);
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(at('ssh ready')).toBeGreaterThan(at('ssh connect'));
     expect(report.exitMs).toBeGreaterThanOrEqual(at('redis closed'));
+    // Each mark has the main thread's CPU by then (Linux), never going back.
+    const cpu = order.map((n) => mark(n).cpuMs);
+    expect(cpu.every((c) => typeof c === 'number' && c >= 0)).toBe(true);
+    expect(cpu).toEqual([...cpu].sort((a, b) => a! - b!));
     expect(await r.redis.hget(k.counter('mta1', lineTime.toISOString().slice(0, 10).replace(/-/g, ''), 'sent'), 'gmail.com')).toBe('1');
   });
 });

@@ -123,7 +123,7 @@ export function workerSink(init: ScanInit): ScanSink {
       }
     } else if (m.type === 'result') {
       resulted = true;
-      if (m.cpuMs !== undefined) phase('scan thread cpu', m.cpuMs);
+      if (m.cpuMs !== undefined) phase('scan thread cpu', { value: m.cpuMs, unit: 'ms' });
       onResult?.(m.result!);
     }
   });

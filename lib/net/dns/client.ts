@@ -235,7 +235,7 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
         pool.udp.close();
       }
       // Datagrams sent again because no answer came in time (udp.ts): for MTAREP_PHASES readers.
-      if (pools.size > 0) phase('dns: datagrams resent', resent);
+      if (pools.size > 0) phase('dns: datagrams resent', { value: resent, unit: 'count' });
       pools.clear();
       defaultPool = undefined;
     },

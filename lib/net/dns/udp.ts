@@ -236,18 +236,20 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   }
 
   /**
-   * Send the try's datagram again (same id and socket), and put it at the FIFO's end as if sent now,
-   * so the resend cursor meets it again. That entry never times the try out: by its deadline the
-   * try's own entry has (the query then has another seq, or is finished).
+   * Send the try's datagram again (same id and socket) and, while it may be sent once more, put it at
+   * the FIFO's end as if sent now, so the resend cursor meets it again. That entry never times the try
+   * out: by its deadline the try's own entry has (the query then has another seq, or is finished).
    */
   function resend(p: Pending, now: number) {
     if (p.sock === null || p.sock.early !== null) return;
     p.resends++;
     resent++;
-    fifoSock.push(p.sock.index);
-    fifoId.push(p.id);
-    fifoSeq.push(p.seq);
-    fifoDeadline.push(now + opts.timeoutMs);
+    if (p.resends < maxResends) {
+      fifoSock.push(p.sock.index);
+      fifoId.push(p.id);
+      fifoSeq.push(p.seq);
+      fifoDeadline.push(now + opts.timeoutMs);
+    }
     enqueue(p);
   }
 
