@@ -6,7 +6,7 @@
  * every source run and on a timer (digest windows end, reminders, the dead man's switch).
  */
 import { channelsOf, renderFor, sendOn, type SendOptions } from '../lib/alerts/channels.js';
-import { step, type AlertSettings, type StreamEvent } from '../lib/alerts/engine.js';
+import { advance, type AlertSettings, type StreamEvent } from '../lib/alerts/engine.js';
 import { subjectOf } from '../lib/alerts/message.js';
 import { Outbox, outboxItem, queueInto, type DeliverySummary, type OutboxItem } from '../lib/alerts/outbox.js';
 import { freshState, parseState, type AlertState } from '../lib/alerts/state.js';
@@ -90,7 +90,9 @@ export async function runAlerts(deps: AlertRunDeps): Promise<AlertRunResult | nu
       const stored = await readEvents(redis, k, { ...(state.position !== '0' ? { after: state.position } : {}), limit: batch });
       const events: StreamEvent[] = stored.map(({ streamId, ...event }) => ({ id: streamId, event }));
       const t = now();
-      const r = step(state, events, t, settings);
+      // The state was parsed for this call and is replaced by the result: no copy (a failed write below
+      // ends the call, and the next one reads the stored state again).
+      const r = advance(state, events, t, settings);
       const items = r.digests.flatMap((d) => {
         const subject = subjectOf(d);
         return channels.map((ch) => outboxItem(d, ch, renderFor(ch, d, config), subject, t));

@@ -224,7 +224,14 @@ function remind(state: AlertState, now: Date, s: AlertSettings, out: AlertEntry[
  * and the digests whose window has ended, each to be sent once on every channel.
  */
 export function step(input: AlertState, events: readonly StreamEvent[], now: Date, s: AlertSettings): { state: AlertState; digests: Digest[] } {
-  const state = clone(input);
+  return advance(clone(input), events, now, s);
+}
+
+/**
+ * `step` on a state the caller owns and gives up: it is changed in place and returned, with no copy
+ * made (the collector's state of 2,000 open issues took ~25 ms to copy per batch of events).
+ */
+export function advance(state: AlertState, events: readonly StreamEvent[], now: Date, s: AlertSettings): { state: AlertState; digests: Digest[] } {
   const found: AlertEntry[] = [];
   for (const { id, event } of events) {
     if (event.type === 'run') judgeRun(state, event, s, found);

@@ -1,7 +1,7 @@
 /** The alert rules as a pure function, driven by event sequences and a fixed clock. */
 import { describe, expect, it } from 'vitest';
 import type { IssueEvent, OpenIssue } from '../../lib/events.js';
-import { step, type AlertSettings, type StreamEvent } from '../../lib/alerts/engine.js';
+import { advance, step, type AlertSettings, type StreamEvent } from '../../lib/alerts/engine.js';
 import { freshState, parseState, type AlertState, type Digest } from '../../lib/alerts/state.js';
 
 const t0 = Date.parse('2026-03-01T10:00:00Z');
@@ -286,5 +286,21 @@ describe('alert engine', () => {
     expect(again).toEqual(JSON.parse(before));
     expect(() => parseState('{"version":1}')).toThrow(/createdAt/);
     expect(() => parseState('nope')).toThrow(/not JSON/);
+  });
+
+  it('advance (the collector\'s step on a state it owns) changes that state in place and ends where step ends', () => {
+    const d = new Driver({ ...settings, confirmRuns: 1, digestS: 0 });
+    d.run(0);
+    const text = JSON.stringify(d.state);
+    const batch: StreamEvent[] = [
+      { id: `${t0 + 5 * 60_000}-0`, event: { ...opened(listing('192.0.2.1', 'zen.spamhaus.org')), at: at(5).toISOString(), runId: 'r5' } },
+      { id: `${t0 + 5 * 60_000}-1`, event: { type: 'run', at: at(5).toISOString(), source: 'reputation', runId: 'r5', run: { status: 'ok', opened: 1, changed: 0, resolved: 0, open: 1 } } },
+    ];
+    const viaStep = step(parseState(text), batch, at(5), d.s);
+    const owned = parseState(text);
+    const viaAdvance = advance(owned, batch, at(5), d.s);
+    expect(viaAdvance.state).toBe(owned);
+    expect(viaAdvance).toEqual(viaStep);
+    expect(entries(viaAdvance.digests)).toEqual(['opened rbl:zen.spamhaus.org:192.0.2.1']);
   });
 });
