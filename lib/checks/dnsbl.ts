@@ -13,6 +13,7 @@ import { rblIssueId } from '../issues.js';
 import type { CheckResult, DnsblResult, DnsblValue, IpRecord } from '../model.js';
 import type { DnsClient, LookupOptions } from '../net/dns/client.js';
 import { rawReverseLabels, reverseLabels } from '../net/dns/names.js';
+import { wireLabels, wireTail } from '../net/dns/wire.js';
 import { createRateLimiter } from '../net/dns/rate-limit.js';
 import type { SeverityLevel, SeverityReason } from '../severity.js';
 import { bit, carryStale, failedReason, int, once } from './common.js';
@@ -210,9 +211,11 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     // Each zone may use a fair share of the global bound (twice, so zones that finish early leave
     // room); a zone that turns slow mid-run then holds at most that share of the slots.
     const perZone = Math.max(4, Math.ceil((2 * deps.config.dns.concurrency) / Math.max(1, zones.length)));
-    // Reverse labels once per IP, not once per IP and zone.
+    // Reverse labels once per IP, not once per IP and zone; on the wire too (most queries are built
+    // from them and each zone's tail, wire.ts joinQuery).
     const labels = targets.map((t) => reverseLabels(t.ip));
-    const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, labels, deps, perZone)));
+    const wire = labels.map(wireLabelsOrNull);
+    const byZone = await Promise.all(zones.map((z) => checkZone(z, targets, { text: labels, wire }, deps, perZone)));
     const at = deps.now().toISOString();
     const out = new Map<string, CheckResult<DnsblValue>>();
     // Most IPs are clean on every zone: they share one frozen result per address family, whose JSON
@@ -266,6 +269,8 @@ interface ZoneRun {
   probe(name: string): Promise<Probe>;
   /** The same to a callback (no promise per query); null for a rate-limited zone. */
   probeCb: ((name: string, done: (p: Probe) => void) => void) | null;
+  /** probeCb of <labels>.<zone> from their wire parts (DnsClient.probe4PartsCb); null for a rate-limited zone. */
+  probePartsCb: ((labels: Uint8Array, tail: Uint8Array, done: (p: Probe) => void) => void) | null;
   txt(name: string): Promise<string | undefined>;
 }
 
@@ -284,6 +289,7 @@ function zoneRun(zone: ZoneConfig, dns: DnsClient): ZoneRun {
         }
       : (name) => dns.probe4(name, opts),
     probeCb: rate ? null : (name, done) => dns.probe4Cb(name, opts, done),
+    probePartsCb: rate ? null : (labels, tail, done) => dns.probe4PartsCb(labels, tail, opts, done),
     async txt(name) {
       if (rate) await rate.acquire();
       try {
@@ -325,11 +331,27 @@ function result(zone: ZoneConfig, at: string, v: Verdict, extra?: Partial<DnsblR
   };
 }
 
+/** Something that cannot go on the wire gives null: its queries are then asked by name (which fails them with the reason). */
+function wireLabelsOrNull(labels: string): Uint8Array | null {
+  try {
+    return wireLabels(labels);
+  } catch {
+    return null;
+  }
+}
+function wireTailOrNull(zone: string): Uint8Array | null {
+  try {
+    return wireTail(zone, 'A');
+  } catch {
+    return null;
+  }
+}
+
 /** Results of one zone, indexed like `targets` (undefined where the zone does not apply). */
 async function checkZone(
   zone: ZoneConfig,
   targets: readonly Target[],
-  labels: readonly string[],
+  labels: { text: readonly string[]; wire: readonly (Uint8Array | null)[] },
   deps: CheckDeps,
   perZone: number,
 ): Promise<(DnsblResult | undefined)[]> {
@@ -346,7 +368,9 @@ async function checkZone(
 
   // Most answers are "not listed": one frozen result per zone serves them all (200,000 at scale).
   const clean = Object.freeze(result(zone, at, { state: 'not_listed', codes: Object.freeze([]) as unknown as string[], labels: Object.freeze([]) as unknown as string[] })) as DnsblResult;
-  const settle = (t: Target, name: string, probe: Probe, health: Health, done: Done<DnsblResult | undefined>): void => {
+  const nameOf = (i: number) => `${labels.text[i]}.${zone.queryZone}`;
+  const tail = run.probePartsCb === null ? null : wireTailOrNull(zone.queryZone);
+  const settle = (t: Target, i: number, probe: Probe, health: Health, done: Done<DnsblResult | undefined>): void => {
     const v = 'answers' in probe ? classifyAnswer(probe.answers, zone.codes) : classifyFailure(probe.kind, probe.message);
     if (!health.healthy) {
       if (v.state === 'error') return done(null, result(zone, at, v, { unhealthy: health.reason! }));
@@ -354,7 +378,7 @@ async function checkZone(
       return done(null, result(zone, at, { state: 'unknown', codes: v.codes, labels: [], reason: `zone unhealthy: ${health.reason}` }, { unhealthy: health.reason! }));
     }
     if (v.state !== 'listed') return done(null, v.state === 'not_listed' && v.codes.length === 0 && v.reason === undefined ? clean : result(zone, at, v));
-    run.txt(name).then((txt) => {
+    run.txt(nameOf(i)).then((txt) => {
       const link = removalLinkFor(zone.removalLink, t.ip);
       done(null, result(zone, at, v, { ...(txt !== undefined ? { txt } : {}), ...(link !== undefined ? { removalLink: link } : {}) }));
     }).catch(done);
@@ -367,18 +391,20 @@ async function checkZone(
       // The zone did not answer its own test points: querying it for every IP would only time out.
       return done(null, result(zone, at, { state: 'error', codes: [], labels: [], reason: `not queried: ${health.reason}` }, { unhealthy: health.reason! }));
     }
-    const name = `${labels[i]}.${zone.queryZone}`;
-    if (run.probeCb === null) {
-      run.probe(name).then((probe) => settle(t, name, probe, health, done)).catch(done);
-      return;
-    }
     // Called from the DNS client's reply handler: nothing may be thrown back into it.
-    run.probeCb(name, (probe) => {
+    const answered = (probe: Probe) => {
       try {
-        settle(t, name, probe, health, done);
+        settle(t, i, probe, health, done);
       } catch (e) {
         done(e);
       }
-    });
+    };
+    const wire = labels.wire[i];
+    if (tail !== null && wire !== null && wire !== undefined) return run.probePartsCb!(wire, tail, answered);
+    if (run.probeCb === null) {
+      run.probe(nameOf(i)).then((probe) => settle(t, i, probe, health, done)).catch(done);
+      return;
+    }
+    run.probeCb(nameOf(i), answered);
   });
 }

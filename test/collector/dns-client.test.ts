@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDnsClient, DnsLookupError, type DnsClient } from '../../lib/net/dns/client.js';
+import { wireLabels, wireTail } from '../../lib/net/dns/wire.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { configFrom } from '../helpers/collector-config.js';
 import { ANSWERS_MS, SILENT_MS } from '../helpers/timeouts.js';
@@ -146,6 +147,26 @@ describe('DNS client against a real UDP server', () => {
       [expect.objectContaining({ kind: 'SERVFAIL' })],
       [expect.objectContaining({ kind: 'OTHER' })],
     ]);
+  });
+
+  it('gives the same outcomes for a name given as its wire parts (probe4PartsCb), a truncated reply and a name too long included', async () => {
+    server.set('2.0.0.127.bl.test', { A: ['127.0.0.2'] });
+    server.set('3.0.0.127.big.test', { A: ['127.0.0.3'] });
+    server.truncate('big.test');
+    const long = `${'abcdefghi.'.repeat(13)}test`;
+    const cases: [string, string][] = [
+      ['2.0.0.127', 'bl.test'],
+      ['1.0.0.127', 'bl.test'],
+      ['3.0.0.127', 'big.test'],
+      [long, long],
+    ];
+    const viaParts = await Promise.all(cases.map(([l, z]) => new Promise((r) => dns.probe4PartsCb(wireLabels(l), wireTail(z, 'A'), undefined, r))));
+    const viaName = await Promise.all(cases.map(([l, z]) => dns.probe4(`${l}.${z}`)));
+    expect(viaParts).toEqual(viaName);
+    expect(viaParts.slice(0, 3)).toEqual([{ answers: ['127.0.0.2'] }, { kind: 'NXDOMAIN', message: 'no such name (NXDOMAIN) [ENOTFOUND]' }, { answers: ['127.0.0.3'] }]);
+    expect(viaParts[3]).toMatchObject({ kind: 'OTHER' });
+    // The truncated one was asked again over TCP, by its name.
+    expect(server.count((q) => q.name === '3.0.0.127.big.test' && q.transport === 'tcp')).toBe(2);
   });
 
   it('asks again over TCP when the UDP reply is truncated', async () => {

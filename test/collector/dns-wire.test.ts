@@ -1,6 +1,6 @@
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { BadNameError, decodeReply, encodeQuery, ipv6Text, readName } from '../../lib/net/dns/wire.js';
+import { BadNameError, decodeReply, encodeQuery, ipv6Text, joinQuery, readName, wireLabels, wireTail } from '../../lib/net/dns/wire.js';
 
 /** A reply to `query` built by dns-packet (an independent encoder), with `patch` applied. */
 function replyTo(query: Buffer, answers: dnsPacket.Answer[], patch: { rcode?: number; tc?: boolean; id?: number; qname?: string } = {}): Buffer {
@@ -33,6 +33,25 @@ describe('DNS wire format', () => {
       expect(() => encodeQuery(1, bad, 'A'), bad).toThrow(BadNameError);
     }
     expect(() => encodeQuery(1, `${'x'.repeat(63)}.test`, 'A')).not.toThrow();
+  });
+
+  it('builds from wire parts (an IP\'s labels, a zone\'s tail) the very query encodeQuery makes of the whole name', () => {
+    const labels = wireLabels('10.2.0.192');
+    for (const [zone, type] of [['zen.spamhaus.org', 'A'], ['key123.zen.dq.spamhaus.net.', 'A'], ['t.example.test', 'TXT']] as const) {
+      const q = joinQuery(labels, wireTail(zone, type));
+      expect(q.equals(encodeQuery(0, `10.2.0.192.${zone}`, type)), zone).toBe(true);
+      expect(dnsPacket.decode(q).questions).toEqual([{ name: `10.2.0.192.${zone.replace(/\.$/, '')}`, type, class: 'IN' }]);
+    }
+    // Each query is its own buffer: the transport writes its id into it.
+    const tail = wireTail('bl.test', 'A');
+    expect(joinQuery(labels, tail)).not.toBe(joinQuery(labels, tail));
+    // The parts are checked as a name is; their join may not pass 255 bytes either.
+    expect(() => wireLabels('a..b')).toThrow(BadNameError);
+    expect(() => wireTail(`${'x'.repeat(64)}.test`, 'A')).toThrow(BadNameError);
+    const long = `${'abcdefghi.'.repeat(13)}test`;
+    expect(() => encodeQuery(0, `${long}.${long}`, 'A')).toThrow(BadNameError);
+    expect(() => joinQuery(wireLabels(long), wireTail(long, 'A'))).toThrow(BadNameError);
+    expect(() => joinQuery(wireLabels(long), wireTail('x.test', 'A'))).not.toThrow();
   });
 
   it('reads A records, NXDOMAIN, SERVFAIL and the TC bit', () => {

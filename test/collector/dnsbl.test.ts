@@ -157,6 +157,18 @@ describe('dnsbl check', () => {
     expect(server.count((q) => q.name.endsWith('dead.example.test'))).toBe(2);
   });
 
+  it('reports a zone whose name cannot go on the wire as an error for every IP, asking nothing (never not_listed)', async () => {
+    server.wildcard('example.test', { A: ['127.0.0.2'] });
+    const bad = `${'x'.repeat(64)}.example.test`;
+    const { config, deps } = setup([{ zone: bad, self_test: false }, { zone: 'ok.example.test', self_test: false }]);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.60', '192.0.2.61'), deps);
+    for (const ip of ['192.0.2.60', '192.0.2.61']) {
+      expect(one(res, ip, bad).state).toBe('error');
+      expect(one(res, ip, 'ok.example.test').state).toBe('listed');
+    }
+    expect(server.count((q) => q.name.endsWith(bad))).toBe(0);
+  });
+
   it('honours self_test: false (no test-point queries) and exempts score zones', async () => {
     server.list('notest.example.test', '192.0.2.50', ['127.0.0.2']);
     const { config, deps } = setup([{ zone: 'notest.example.test', self_test: false }, { zone: 'scores.example.test', kind: 'score', codes: { '127.0.4.0/24': 'score' } }]);

@@ -40,6 +40,7 @@ describe('collector with Redis gone mid-run', () => {
       reverse: (ip, o) => real.reverse(ip, o),
       probe4: (n, o) => real.probe4(n, o),
       probe4Cb: (n, o, d) => real.probe4Cb(n, o, d),
+      probe4PartsCb: (l, t, o, d) => real.probe4PartsCb(l, t, o, d),
       close: () => real.close(),
     };
     const log = captureLog();

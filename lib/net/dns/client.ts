@@ -10,9 +10,9 @@ import { promises as dnsp } from 'node:dns';
 import type { Config } from '../../config/normalize.js';
 import { isIP } from '../ip.js';
 import { rawReverseLabels, normalizeIp } from './names.js';
-import { createUdpTransport, type UdpServer, type UdpTransport } from './udp.js';
+import { createUdpTransport, type UdpOutcome, type UdpServer, type UdpTransport } from './udp.js';
 import { codeKinds, DnsLookupError, kindText, type DnsErrorKind } from './errors.js';
-import type { QueryType } from './wire.js';
+import { joinQuery, readName, type QueryType } from './wire.js';
 import { phase } from '../../phases.js';
 
 export { DnsLookupError, toLookupError, type DnsErrorKind } from './errors.js';
@@ -42,6 +42,11 @@ export interface DnsClient {
   probe4(name: string, opts?: LookupOptions): Promise<LookupOutcome>;
   /** probe4 to a callback, called exactly once (no promise per query: the DNSBL check's 200,000 lookups). It runs in the reply handler and must not throw. */
   probe4Cb(name: string, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void;
+  /**
+   * probe4Cb of the name <labels>.<zone> given as its two wire parts (wire.ts wireLabels, and
+   * wireTail with type A): the DNSBL check encodes each IP's labels and each zone's tail once.
+   */
+  probe4PartsCb(labels: Uint8Array, tail: Uint8Array, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void;
   close(): void;
 }
 
@@ -158,8 +163,11 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     return pool;
   };
 
-  /** One lookup as data, to a callback called exactly once. */
-  const lookupCb = (name: string, type: QueryType, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void => {
+  /**
+   * One lookup as data, to a callback called exactly once. `query`: the query already encoded (its
+   * name is then read back from it only to ask again over TCP).
+   */
+  const lookupCb = (name: string | null, type: QueryType, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void, query?: Buffer): void => {
     if (closed) return done({ kind: 'OTHER', message: 'DNS client is closed' });
     let pool: Pool;
     try {
@@ -167,22 +175,22 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     } catch (e) {
       return done({ kind: 'OTHER', message: `bad DNS server list: ${(e as Error).message}` });
     }
-    const go = () =>
-      pool.udp.query(name, type, (o) => {
-        if ('records' in o) {
+    const settle = (o: UdpOutcome) => {
+      if ('records' in o) {
+        release();
+        done({ answers: o.records });
+      } else if (o.code === 'TRUNCATED') {
+        // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
+        viaTcp(pool, name ?? readName(query!, 12).name, type).then((r) => {
           release();
-          done({ answers: o.records });
-        } else if (o.code === 'TRUNCATED') {
-          // Too long for a datagram: node's resolver asks again (over TCP), still in this slot.
-          viaTcp(pool, name, type).then((r) => {
-            release();
-            done(r);
-          });
-        } else {
-          release();
-          done(failure(pool, o.code));
-        }
-      });
+          done(r);
+        });
+      } else {
+        release();
+        done(failure(pool, o.code));
+      }
+    };
+    const go = query === undefined ? () => pool.udp.query(name!, type, settle) : () => pool.udp.queryEncoded(query, settle);
     if (active < concurrency) {
       active++;
       go();
@@ -227,6 +235,19 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
     },
     probe4: (name, opts) => lookup(name, 'A', opts),
     probe4Cb: (name, opts, done) => lookupCb(name, 'A', opts, done),
+    probe4PartsCb: (labels, tail, opts, done) => {
+      let query: Buffer;
+      try {
+        query = joinQuery(labels, tail);
+      } catch {
+        // Longer than a name may be: the name's own lookup reports that, as for any name.
+        const whole = Buffer.alloc(12 + labels.length + tail.length);
+        whole.set(labels, 12);
+        whole.set(tail, 12 + labels.length);
+        return lookupCb(readName(whole, 12).name, 'A', opts, done);
+      }
+      lookupCb(null, 'A', opts, done, query);
+    },
     close() {
       closed = true;
       let resent = 0;

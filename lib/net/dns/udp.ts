@@ -39,6 +39,8 @@ export interface UdpTransportOptions {
 export interface UdpTransport {
   /** Send one query; `done` is called exactly once (also on close, with ECANCELLED). */
   query(name: string, type: QueryType, done: (o: UdpOutcome) => void): void;
+  /** The same for a query already encoded (wire.ts, id 0): the transport owns the buffer from now on (it writes the id). */
+  queryEncoded(query: Buffer, done: (o: UdpOutcome) => void): void;
   /** Queries sent and not yet answered or failed. */
   readonly inFlight: number;
   /** Datagrams sent again within their try (see `resendAfter`), since the transport was made. */
@@ -276,7 +278,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   function send(p: Pending) {
     const index = p.attempt % opts.servers.length;
     const server = opts.servers[index]!;
-    const list = socketsOf(server, index);
+    const list = socks[index] ?? socketsOf(server, index);
     const sock = list[nextSock++ % list.length]!;
     let id = randomId();
     while (sock.pending[id] !== undefined) id = randomId();
@@ -331,6 +333,11 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     }
   }
 
+  function start(buf: Buffer, done: (o: UdpOutcome) => void) {
+    if (inFlight++ === 0) setRef(true);
+    send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false, sentAt: 0, resends: 0 });
+  }
+
   function onMessage(sock: Sock, msg: Buffer, rinfo: dgram.RemoteInfo) {
     if (msg.length < 12) return;
     const p = sock.pending[msg.readUInt16BE(0)];
@@ -358,8 +365,11 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
       } catch (e) {
         return done(failed((e as { code?: string }).code ?? 'EBADNAME'));
       }
-      if (inFlight++ === 0) setRef(true);
-      send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false, sentAt: 0, resends: 0 });
+      start(buf, done);
+    },
+    queryEncoded(query, done) {
+      if (closed) return done(failed('ECANCELLED'));
+      start(query, done);
     },
     get inFlight() {
       return inFlight;

@@ -62,6 +62,36 @@ export function encodeQuery(id: number, name: string, type: QueryType): Buffer {
   return buf;
 }
 
+/*
+ * A query name in two parts already on the wire, for the DNSBL check's 200,000 names <ip labels>.<zone>:
+ * each IP's labels and each zone's tail are encoded once, and a query is the two copied after a
+ * header (measured: ~45 ms for 200,000 queries against ~165 ms building and encoding each name).
+ */
+/** `labels` (dotted, no root) as length-prefixed labels, checked as encodeQuery checks a name. */
+export function wireLabels(labels: string): Uint8Array {
+  const q = encodeQuery(0, labels, 'A');
+  // Header, then the labels, then the root (1 byte) and type and class (4).
+  return q.subarray(HEADER, q.length - 5);
+}
+
+/** The end of a query: `zone`'s labels, the root, `type` and class IN. */
+export function wireTail(zone: string, type: QueryType): Uint8Array {
+  return encodeQuery(0, zone, type).subarray(HEADER);
+}
+
+/** The query (id 0, as encodeQuery makes it) for <labels>.<zone> from its wire parts; throws BadNameError past 255 bytes. */
+export function joinQuery(labels: Uint8Array, tail: Uint8Array): Buffer {
+  if (labels.length + tail.length - 4 > 255) throw new BadNameError('query name longer than 255 bytes');
+  const buf = Buffer.allocUnsafe(HEADER + labels.length + tail.length);
+  buf.set(header, 0);
+  buf.set(labels, HEADER);
+  buf.set(tail, HEADER + labels.length);
+  return buf;
+}
+
+/** id 0, RD, one question. */
+const header = Uint8Array.of(0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0);
+
 /** A reply matched to its query. `records` only when rcode is 0 and the reply was not truncated. */
 export interface Reply {
   rcode: number;
