@@ -190,11 +190,11 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
         done(failure(pool, o.code));
       }
     };
-    const go = query === undefined ? () => pool.udp.query(name!, type, settle) : () => pool.udp.queryEncoded(query, settle);
     if (active < concurrency) {
       active++;
-      go();
-    } else waiting.push(go);
+      if (query === undefined) pool.udp.query(name!, type, settle);
+      else pool.udp.queryEncoded(query, settle);
+    } else waiting.push(() => (query === undefined ? pool.udp.query(name!, type, settle) : pool.udp.queryEncoded(query, settle)));
   };
   /** One lookup as data: never rejects. */
   const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<LookupOutcome> =>
