@@ -67,9 +67,12 @@ export function classifyAnswer(answers: readonly string[], rules: readonly CodeR
   };
 }
 
-/** Verdict for a lookup that failed: no record = not listed; anything else = error with its kind. */
+/** The verdict of most DNSBL answers (NXDOMAIN), one frozen object: 200,000 per run at scale. */
+const notListed: Verdict = Object.freeze({ state: 'not_listed' as const, codes: Object.freeze([]) as unknown as string[], labels: Object.freeze([]) as unknown as string[] });
+
+/** Verdict for a lookup that failed: no record = not listed (the shared frozen verdict); anything else = error with its kind. */
 export function classifyFailure(kind: DnsErrorKind, message: string): Verdict {
-  if (kind === 'NXDOMAIN' || kind === 'NODATA') return { state: 'not_listed', codes: [], labels: [] };
+  if (kind === 'NXDOMAIN' || kind === 'NODATA') return notListed;
   return { state: 'error', codes: [], labels: [], reason: message };
 }
 

@@ -221,24 +221,24 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     // Most IPs are clean on every zone: they share one frozen result per address family, whose JSON
     // the record store then writes once (lib/store/codec.ts).
     const allClean = new Map<4 | 6, CheckResult<DnsblValue>>();
-    targets.forEach((t, i) => {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
       const list: DnsblResult[] = [];
+      // Only the zones' shared clean results are frozen.
+      let clean = true;
       for (const zr of byZone) {
         const r = zr[i];
-        if (r) list.push(r);
+        if (r === undefined) continue;
+        list.push(r);
+        if (clean && !Object.isFrozen(r)) clean = false;
       }
-      // Only the zones' shared clean results are frozen.
-      let shared: CheckResult<DnsblValue> | undefined;
-      if (list.every((r) => Object.isFrozen(r))) {
-        shared = allClean.get(t.family);
-        const zones = shared?.value?.zones ?? [];
-        if (shared === undefined) {
-          shared = Object.freeze({ status: 'ok' as const, at, value: Object.freeze({ zones: Object.freeze(list) as DnsblResult[] }) });
-          allClean.set(t.family, shared);
-        } else if (zones.length !== list.length || zones.some((r, j) => r !== list[j])) shared = undefined;
-      }
+      let shared = clean ? allClean.get(t.family) : undefined;
+      if (clean && shared === undefined) {
+        shared = Object.freeze({ status: 'ok' as const, at, value: Object.freeze({ zones: Object.freeze(list) as DnsblResult[] }) });
+        allClean.set(t.family, shared);
+      } else if (shared !== undefined && !sameItems(shared.value!.zones, list)) shared = undefined;
       out.set(t.ip, shared ?? { status: 'ok', at, value: { zones: list } });
-    });
+    }
     return out;
   },
   describe: (config) => `DNSBL: ${config.zones.filter((z) => !z.domainOnly).length} IP zone(s), listed below`,
@@ -329,6 +329,12 @@ function result(zone: ZoneConfig, at: string, v: Verdict, extra?: Partial<DnsblR
     ...extra,
     at,
   };
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Something that cannot go on the wire gives null: its queries are then asked by name (which fails them with the reason). */

@@ -53,6 +53,10 @@ describe('lookup failures', () => {
   it('only NXDOMAIN and NODATA are not_listed', () => {
     expect(classifyFailure('NXDOMAIN', 'x').state).toBe('not_listed');
     expect(classifyFailure('NODATA', 'x').state).toBe('not_listed');
+    // One shared verdict for every "no record" (most answers of a run), frozen so no caller can change it.
+    expect(classifyFailure('NXDOMAIN', 'a')).toBe(classifyFailure('NODATA', 'b'));
+    expect(Object.isFrozen(classifyFailure('NXDOMAIN', 'a'))).toBe(true);
+    expect(Object.isFrozen(classifyFailure('NXDOMAIN', 'a').codes)).toBe(true);
     for (const k of ['TIMEOUT', 'SERVFAIL', 'REFUSED', 'NETWORK', 'OTHER'] as const) {
       expect(classifyFailure(k, `why ${k}`)).toEqual({ state: 'error', codes: [], labels: [], reason: `why ${k}` });
     }
