@@ -112,8 +112,9 @@ if (file && !g.mtarepPhasesHook) {
 }
 
 /**
- * The phases of one process as one line: ms from its start to each mark (with the main thread's CPU
- * ms by then), a mark's figure, and CPU per thread.
+ * The phases of one process as one line: ms from its start to each mark (with the marking thread's
+ * CPU ms by then: the main thread's for every mark the collector sets), a mark's figure, and CPU per
+ * thread.
  */
 export function formatPhases(p: PhaseReport | undefined): string {
   if (!p) return '(no phase report)';

@@ -383,7 +383,11 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string, extraE
     ? spawnSync(timeBin, ['-f', 'maxrss_kb=%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 1 << 24, env })
     : spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24, env });
   const ms = performance.now() - t0;
-  const phases = fs.existsSync(phaseFile) ? formatPhases(JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : '(no phase report)';
+  const report = fs.existsSync(phaseFile) ? (JSON.parse(fs.readFileSync(phaseFile, 'utf8')) as PhaseReport) : undefined;
+  const phases = formatPhases(report);
+  // Whether the process worked or waited: its main thread's CPU, and the datagrams it sent again.
+  const mainCpuMs = report?.threads.find((t) => t.tid === report.pid)?.cpuMs ?? '?';
+  const resent = report?.marks.find((m) => m.name === 'dns: datagrams resent')?.figure?.value ?? '?';
   let status = `exit ${r.status}`;
   let runMs = 0;
   try {
@@ -395,7 +399,7 @@ async function runProcess(dir: string, dnsPort: number, redisUrl: string, extraE
   }
   const rss = /maxrss_kb=(\d+)/.exec(r.stderr);
   const v = await storedVerdicts(benchConfig(dnsPort, redisUrl), redisUrl);
-  return { ms, runMs, queries: queriesOf(v.listings), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : '?', status, phases, ...v };
+  return { ms, runMs, queries: queriesOf(v.listings), rssMb: rss ? Math.round(Number(rss[1]) / 1024) : '?', status, phases, mainCpuMs, resent, ...v };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -454,7 +458,8 @@ async function processRounds(dir: string, dnsperfBin: string, dnsPort: number, r
       const ratio = (Number(p.queries) / ms) * 1000 / perf.qps;
       const ok = ms < 5000 && ratio >= 0.5 && Number(p.spurious) === 0 && Number(p.wrong) === 0;
       if (Number(p.spurious) !== 0 || Number(p.wrong) !== 0 || Number(p.stored) !== IPS) failures++;
-      parts.push(`${kind.name} ${(ms / 1000).toFixed(2)} s = ${ratio.toFixed(2)}x${ok ? '' : ' (not met)'}, RSS ${p.rssMb} MB, spurious ${p.spurious}, wrong ${p.wrong}, stored ${p.stored}`);
+      const cpu = typeof p.mainCpuMs === 'number' ? `${(p.mainCpuMs / 1000).toFixed(2)} s` : p.mainCpuMs;
+      parts.push(`${kind.name} ${(ms / 1000).toFixed(2)} s = ${ratio.toFixed(2)}x${ok ? '' : ' (not met)'}, main thread CPU ${cpu}, resent ${p.resent}, RSS ${p.rssMb} MB, spurious ${p.spurious}, wrong ${p.wrong}, stored ${p.stored}`);
     }
     console.log(parts.join('  |  '));
   }
