@@ -14,7 +14,7 @@ import { keys, type Keys } from '../lib/keys.js';
 import { applySourceIssues } from '../lib/issue-store.js';
 import { acquireLock, LockHeldError, type Lock } from './lock.js';
 import { runChecks } from './check-runner.js';
-import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
+import { createDnsClient, type DnsClient, type DnsStats } from '../lib/net/dns/client.js';
 import { selectSources, sources as allSources } from './sources/index.js';
 import type { AnyPlugin } from '../lib/checks/types.js';
 import type { CheckRunner, Source, SourceContext, SourceOutcome, SourcePart } from './sources/types.js';
@@ -127,8 +127,11 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
 
   let ownDns: DnsClient | undefined;
   const parts: { source: string; part: SourcePart; summary: RunSummary }[] = [];
+  let counted: { dns: DnsClient; before: DnsStats } | undefined;
   try {
     const dns = deps.dns ?? (ownDns = createDnsClient(config));
+    // The scheduler's client lives across runs: this run's figures are the difference.
+    counted = { dns, before: dns.stats() };
     await Promise.all(
       list.map(async (source) => {
         const t0 = now();
@@ -170,6 +173,11 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
       }),
     );
   } finally {
+    if (counted) {
+      const after = counted.dns.stats();
+      const note = dnsResendNote(after.queries - counted.before.queries, after.resent - counted.before.resent);
+      if (note) log[note.level](note.message, note.fields);
+    }
     ownDns?.close();
   }
   phase('sources done');
@@ -230,6 +238,25 @@ async function settleLast(redis: Redis, k: Keys, perSource: RunSummary[], others
     await execNamed(m, 'storing the last run', (j) => [k.lastRun, k.dataVersion][j]);
     seen = new Map([...seen.keys()].map((n) => [n, now.get(n)?.id]));
   }
+}
+
+/**
+ * What to say about the DNS datagrams a run had to send again (lib/net/dns/udp.ts: no answer within
+ * 5x the server's average time): nothing when none; a warning when 1% or more were, since the
+ * resolver or the network is then dropping queries (each costing at least 250 ms, or a failed try),
+ * and a lower `dns.concurrency` or a look at the resolver is due; a debug line otherwise.
+ */
+export function dnsResendNote(queries: number, resent: number): { level: 'warn' | 'debug'; message: string; fields: Record<string, number> } | null {
+  if (resent <= 0) return null;
+  const fields = { queries, resent };
+  if (queries > 0 && resent * 100 >= queries) {
+    return {
+      level: 'warn',
+      message: `DNS: ${resent} datagram(s) of ${queries} queries had to be sent again (no answer in time): the resolver or the network is dropping queries; check the resolver, or lower dns.concurrency`,
+      fields,
+    };
+  }
+  return { level: 'debug', message: 'DNS datagrams sent again (no answer in time)', fields };
 }
 
 /** 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors. */

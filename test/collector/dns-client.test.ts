@@ -246,6 +246,8 @@ describe('DNS client against a real UDP server', () => {
         const seen = copies('lost.test');
         expect(seen).toHaveLength(2);
         expect(seen[1]!.id).toBe(seen[0]!.id);
+        // The four warm-up lookups and this one; one datagram sent again.
+        expect(client.stats()).toEqual({ queries: 5, resent: 1 });
       } finally {
         client.close();
       }
@@ -286,6 +288,22 @@ describe('DNS client against a real UDP server', () => {
         const seen = copies('x.gone.test');
         expect(seen).toHaveLength(3);
         expect(new Set(seen.map((q) => q.id)).size).toBe(1);
+      } finally {
+        client.close();
+      }
+    });
+
+    it('resends a datagram lost among the first queries once enough answers come, with no further query to wake it', async () => {
+      server.wildcard('first.test', { A: ['192.0.2.11'] });
+      server.dropFirst('lost.first.test', 1);
+      const client = createDnsClient(configFrom({ dns: { servers: [server.address], timeout_ms: ANSWERS_MS, tries: 1 } }));
+      try {
+        // All asked in one turn, before any answer: the lost one's resend is due only once three
+        // answers have timed the server, and nothing is sent after them.
+        const names = ['a.first.test', 'b.first.test', 'c.first.test', 'lost.first.test'];
+        const res = await Promise.all(names.map((n) => client.resolve4(n)));
+        expect(res).toEqual(names.map(() => ['192.0.2.11']));
+        expect(client.stats()).toEqual({ queries: 4, resent: 1 });
       } finally {
         client.close();
       }

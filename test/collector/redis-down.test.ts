@@ -41,6 +41,7 @@ describe('collector with Redis gone mid-run', () => {
       probe4: (n, o) => real.probe4(n, o),
       probe4Cb: (n, o, d) => real.probe4Cb(n, o, d),
       probe4PartsCb: (l, t, o, d) => real.probe4PartsCb(l, t, o, d),
+      stats: () => real.stats(),
       close: () => real.close(),
     };
     const log = captureLog();

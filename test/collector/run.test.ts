@@ -3,7 +3,8 @@
  * greeters) and the real test Redis: what is stored, stale values, ack cleanup, removals, the lock.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LockHeldError, runChecks, runCollect, type CollectDeps } from '../../collector/run.js';
+import { dnsResendNote, LockHeldError, runChecks, runCollect, type CollectDeps } from '../../collector/run.js';
+import { captureLog } from '../helpers/capture-log.js';
 import type { AnyPlugin, CheckDeps, CheckPlugin, Target } from '../../lib/checks/types.js';
 import { dnsblPlugin } from '../../lib/checks/dnsbl.js';
 import { senderscorePlugin } from '../../lib/checks/senderscore.js';
@@ -341,6 +342,30 @@ describe('runCollect', () => {
     expect(s.errors[0]).toMatch(/^run failed: .*WRONGTYPE/);
     expect((await getJson<RunSummary>(k.lastRun)).status).toBe('failed');
     expect(await r.redis.exists(k.sourceLock('reputation'))).toBe(0);
+  });
+
+  it('warns when the resolver drops queries (datagrams sent again), naming the counts, and still gets every verdict', async () => {
+    const config = configWith({ senderscore_zone: false, dns_match: false, snds_key: undefined });
+    // The listed IP's first datagram is lost: answered from the copy sent again, within its one try.
+    dns.dropFirst(`${mx1a.split('.').reverse().join('.')}.bl.test`, 1);
+    const log = captureLog();
+    const s = await runCollect(deps({ config, log }));
+    expect(s.status).toBe('ok');
+    expect(((await getJson<IpRecord>(k.ip(mx1a))).dnsbl as CheckResult<DnsblValue>).value!.zones[0]!.state).toBe('listed');
+    const warn = log.lines.map((l) => JSON.parse(l) as { level: string; msg: string; resent?: number; queries?: number }).find((l) => l.msg.startsWith('DNS: '));
+    expect(warn).toMatchObject({ level: 'warn', resent: 1 });
+    expect(warn!.queries).toBeGreaterThan(1);
+    expect(warn!.msg).toMatch(/^DNS: 1 datagram\(s\) of \d+ queries had to be sent again .*lower dns\.concurrency$/);
+  });
+});
+
+describe('dnsResendNote', () => {
+  it('says nothing without resends, a debug line under 1% of queries, a warning from 1%', () => {
+    expect(dnsResendNote(200_000, 0)).toBeNull();
+    expect(dnsResendNote(200_000, 19)).toMatchObject({ level: 'debug', fields: { queries: 200_000, resent: 19 } });
+    expect(dnsResendNote(200_000, 1999)?.level).toBe('debug');
+    expect(dnsResendNote(200_000, 2000)?.level).toBe('warn');
+    expect(dnsResendNote(3, 1)).toMatchObject({ level: 'warn', message: expect.stringContaining('1 datagram(s) of 3 queries') });
   });
 });
 

@@ -47,6 +47,8 @@ export interface DnsClient {
    * wireTail with type A): the DNSBL check encodes each IP's labels and each zone's tail once.
    */
   probe4PartsCb(labels: Uint8Array, tail: Uint8Array, opts: LookupOptions | undefined, done: (o: LookupOutcome) => void): void;
+  /** Queries asked over UDP and datagrams sent again (udp.ts resendAfter) since the client was made. */
+  stats(): DnsStats;
   close(): void;
 }
 
@@ -63,6 +65,11 @@ const perChannel = 128;
 export interface DnsClientOptions {
   /** UDP sockets per server set and address family; default: one per 128 in flight, max 16. */
   poolSize?: number;
+}
+
+export interface DnsStats {
+  queries: number;
+  resent: number;
 }
 
 /** A lookup's outcome as data: the records, or why there are none (DnsLookupError's kind and message). */
@@ -196,6 +203,14 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
       else pool.udp.queryEncoded(query, settle);
     } else waiting.push(() => (query === undefined ? pool.udp.query(name!, type, settle) : pool.udp.queryEncoded(query, settle)));
   };
+  const stats = (): DnsStats => {
+    const s = { queries: 0, resent: 0 };
+    for (const pool of pools.values()) {
+      s.queries += pool.udp.queries;
+      s.resent += pool.udp.resent;
+    }
+    return s;
+  };
   /** One lookup as data: never rejects. */
   const lookup = (name: string, type: QueryType, opts: LookupOptions | undefined): Promise<LookupOutcome> =>
     new Promise((resolve) => lookupCb(name, type, opts, resolve));
@@ -248,13 +263,11 @@ export function createDnsClient(config: Config, options: DnsClientOptions = {}):
       }
       lookupCb(null, 'A', opts, done, query);
     },
+    stats,
     close() {
       closed = true;
-      let resent = 0;
-      for (const pool of pools.values()) {
-        resent += pool.udp.resent;
-        pool.udp.close();
-      }
+      const { resent } = stats();
+      for (const pool of pools.values()) pool.udp.close();
       // Datagrams sent again because no answer came in time (udp.ts): for MTAREP_PHASES readers.
       if (pools.size > 0) phase('dns: datagrams resent', { value: resent, unit: 'count' });
       pools.clear();

@@ -43,6 +43,8 @@ export interface UdpTransport {
   queryEncoded(query: Buffer, done: (o: UdpOutcome) => void): void;
   /** Queries sent and not yet answered or failed. */
   readonly inFlight: number;
+  /** Queries asked, since the transport was made. */
+  readonly queries: number;
   /** Datagrams sent again within their try (see `resendAfter`), since the transport was made. */
   readonly resent: number;
   close(): void;
@@ -129,6 +131,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   // The resend cursor over the same FIFO: entries before it were due a resend already (see `resendAfter`).
   let rhead = 0;
   let resent = 0;
+  let queries = 0;
   // The average answer time (an exponentially weighted mean, 1/8 per answer, as TCP's smoothed RTT).
   let rttAvg = 0;
   let rttCount = 0;
@@ -335,6 +338,7 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
   }
 
   function start(buf: Buffer, done: (o: UdpOutcome) => void) {
+    queries++;
     if (inFlight++ === 0) setRef(true);
     send({ buf, done, attempt: 0, seq: 0, sock: null, id: 0, server: opts.servers[0]!, finished: false, queued: false, sentAt: 0, resends: 0 });
   }
@@ -349,6 +353,8 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     if (p.resends === 0 && (reply.rcode === 0 || reply.rcode === 3)) {
       const rtt = performance.now() - p.sentAt;
       rttAvg = rttCount++ === 0 ? rtt : rttAvg + (rtt - rttAvg) / 8;
+      // Resends start now: the timer may be set for the first deadline only, with nothing more to send.
+      if (rttCount === minSamples) arm();
     }
     if (reply.tc) return finish(p, failed('TRUNCATED'));
     if (reply.rcode === 0) return finish(p, reply.records.length > 0 ? { records: reply.records } : failed('ENODATA'));
@@ -374,6 +380,9 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     },
     get inFlight() {
       return inFlight;
+    },
+    get queries() {
+      return queries;
     },
     get resent() {
       return resent;
