@@ -323,10 +323,12 @@ export function createUdpTransport(opts: UdpTransportOptions): UdpTransport {
     outbox = [];
     for (const p of list) {
       p.queued = false;
-      // Finished (answered by an earlier attempt, closed) or between attempts: nothing to send. No
-      // callback: node then sends at once without a completion request and tick per datagram. A
-      // datagram the kernel refuses is a lost query: its attempt times out and is retried.
-      if (p.finished || p.sock === null) continue;
+      // Finished (answered by an earlier attempt, closed) or between attempts: nothing to send. On a
+      // socket still connecting (a resend queued, then a retry moved the query to the next server's
+      // new socket): its connect sends it. No callback: node then sends at once without a completion
+      // request and tick per datagram. A datagram the kernel refuses is a lost query: its attempt
+      // times out and is retried.
+      if (p.finished || p.sock === null || p.sock.early !== null) continue;
       try {
         p.sock.s.send(p.buf);
       } catch (e) {
