@@ -74,6 +74,10 @@ describe('a Ruby-mtarep config', () => {
     expect(h[0]).toMatchObject({ name: 'mta1.example.com', fqdn: 'mta1.example.com', sshHost: '10.0.0.5', maillogPath: '/var/log/mail.log', countersId: 'mta1' });
     expect(h[1]).toMatchObject({ fqdn: 'm2.example.com', ips: ['192.0.2.10', '2001:db8::10'], timezone: 'Europe/Paris', countersId: 'm2x', sshPort: 2222 });
   });
+
+  it('takes IPs as written, around white space', () => {
+    expect(parseConfig("mta_map: {m1: {ips: [' 192.0.2.1 ', '2001:db8::a']}}", '/x/m.yml').hosts[0]!.ips).toEqual(['192.0.2.1', '2001:db8::a']);
+  });
 });
 
 describe('the example config', () => {
@@ -137,6 +141,9 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['wrong type', 'rbls: zen.spamhaus.org', /^mtarep\.yml: rbls: must be a list, not the string "zen\.spamhaus\.org"$/],
     ['bad regex', "provider_block_strings: {hotmail: 'mail\\.live\\.com(('}", /^mtarep\.yml: provider_block_strings\.hotmail: bad regular expression/],
     ['bad IP in ips', 'mta_map: {m1: {ips: [192.0.2.300]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: must be an IPv4 or IPv6 address$/],
+    ['empty IP in ips', "mta_map: {m1: {ips: [192.0.2.1, '  ']}}", /^mtarep\.yml: mta_map\.m1\.ips\[1\]: must not be empty$/],
+    ['empty ips list', 'mta_map: {m1: {ips: []}}', /^mtarep\.yml: mta_map\.m1\.ips: /],
+    ['an IP that is not a string', 'mta_map: {m1: {ips: [192.0.2.1, 7]}}', /^mtarep\.yml: mta_map\.m1\.ips\[1\]: /],
     ['resolver not an IP', 'dns: {servers: [resolver.example.com]}', /^mtarep\.yml: dns\.servers\[0\]: must be an IP address/],
     ['negative timeout', 'dns: {timeout_ms: -5}', /^mtarep\.yml: dns\.timeout_ms: must be greater than 0$/],
     ['bad port', 'ssh_port: 70000', /^mtarep\.yml: ssh_port: must be at most 65535$/],

@@ -26,16 +26,33 @@ const dnsServer = nonEmpty.refine((s) => isIP(parseHostPort(s, 53)?.host ?? '') 
   message: 'must be an IP address, optionally with :port (IPv6 as [addr]:port)',
 });
 
-const ipAddress = nonEmpty.superRefine((s, ctx) => {
-  if (s.includes('%')) {
-    ctx.addIssue({ code: 'custom', message: `"${s}" has an IPv6 scope (%...): give the address without it (DNSBLs and DNS know no scope)` });
-  } else if (isIP(s) === 0) {
-    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 address' });
-  } else {
-    const v4 = mappedIpv4(s);
-    if (v4 !== null) ctx.addIssue({ code: 'custom', message: `"${s}" is an IPv4-mapped IPv6 address: write the IPv4 address ${v4}` });
-  }
-});
+/** What is wrong with one configured IP address (trimmed as `nonEmpty` trims), or null. */
+function ipProblem(raw: string): string | null {
+  const s = raw.trim();
+  if (s.length === 0) return 'must not be empty';
+  if (s.includes('%')) return `"${s}" has an IPv6 scope (%...): give the address without it (DNSBLs and DNS know no scope)`;
+  if (isIP(s) === 0) return 'must be an IPv4 or IPv6 address';
+  const v4 = mappedIpv4(s);
+  return v4 === null ? null : `"${s}" is an IPv4-mapped IPv6 address: write the IPv4 address ${v4}`;
+}
+
+/**
+ * A host's IP addresses, each checked in one plain loop: at 10,000 addresses a zod schema per item
+ * (trim, min, superRefine) cost ~40 ms of every collect's start. Each problem names its item, as an
+ * item schema would (`ips[3]: ...`); values come out trimmed.
+ */
+const ipList = z
+  .array(z.string())
+  .min(1)
+  .transform((ips, ctx) => {
+    const out = new Array<string>(ips.length);
+    for (let i = 0; i < ips.length; i++) {
+      const why = ipProblem(ips[i]!);
+      if (why !== null) ctx.addIssue({ code: 'custom', message: why, path: [i], input: ips[i] });
+      out[i] = ips[i]!.trim();
+    }
+    return out;
+  });
 
 /** The IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d) stands for, else null. */
 export function mappedIpv4(ip: string): string | null {
@@ -98,7 +115,7 @@ const hostObject = z.strictObject({
   ssh_port: port.optional(),
   ssh_user: nonEmpty.optional(),
   maillog_path: maillogPath.optional(),
-  ips: z.array(ipAddress).min(1).optional(),
+  ips: ipList.optional(),
   timezone: nonEmpty
     .refine(isTimeZone, { message: 'must be an IANA time zone such as America/New_York' })
     .optional(),
