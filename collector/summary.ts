@@ -66,9 +66,9 @@ export function tally(
   const sinks = plugins.map((p): TallySink => {
     let counts: Counts[string] | undefined;
     return {
-      bump: (what) => {
+      bump: (what, n = 1) => {
         counts ??= checks[p.name] ??= { ok: 0, error: 0, skipped: 0 };
-        counts[what]++;
+        counts[what] += n;
       },
       error: (label, reason) => group(label, reason, ip),
       unhealthy: (name, why) => unhealthy.set(name, why),

@@ -48,7 +48,8 @@ export interface IssueContext extends JudgeContext {
 
 /** Where a plugin's summary counting goes. */
 export interface TallySink {
-  bump(what: 'ok' | 'error' | 'skipped'): void;
+  /** Count `n` (default 1) results as `what`. */
+  bump(what: 'ok' | 'error' | 'skipped', n?: number): void;
   /** One failed result: grouped by label + reason over IPs in the run summary. */
   error(label: string, reason: string): void;
   /** A zone (or other part) that failed its self-test: one line, and the run is partial. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsblPlugin } from '../../lib/checks/dnsbl.js';
+import { dnsblPlugin, sharedAllClean } from '../../lib/checks/dnsbl.js';
 import type { CheckDeps, Target } from '../../lib/checks/types.js';
 import { createDnsClient, type DnsClient } from '../../lib/net/dns/client.js';
 import type { Config } from '../../lib/config/normalize.js';
@@ -86,6 +86,39 @@ describe('dnsbl check', () => {
     expect(res.get('192.0.2.10')).toEqual({ status: 'ok', at: '2025-03-04T05:06:07.000Z', value: { zones: [clean] } });
     expect(Object.isFrozen(res.get('192.0.2.10')!.value!.zones)).toBe(true);
     expect(Object.isFrozen(res.get('192.0.2.12'))).toBe(false);
+  });
+
+  it('answers for the shared clean result as for the same data unfrozen, and only shares what is frozen and clean', async () => {
+    server.testPoints('bl.example.test');
+    server.testPoints('b2.example.test');
+    server.list('b2.example.test', '192.0.2.12', ['127.0.0.2']);
+    const { config, deps } = setup(['bl.example.test', 'b2.example.test']);
+    const res = await dnsblPlugin.run(targets(config, '192.0.2.10', '192.0.2.12'), deps);
+    const shared = res.get('192.0.2.10')!;
+    const copy = structuredClone(shared) as CheckResult<DnsblValue>;
+    expect(sharedAllClean(shared)).toBe(true);
+    expect(sharedAllClean(copy)).toBe(false);
+    expect(sharedAllClean(res.get('192.0.2.12')!)).toBe(false);
+    const steps = (r: CheckResult<DnsblValue>) => {
+      const counts = { ok: 0, error: 0, skipped: 0 };
+      const errors: string[] = [];
+      dnsblPlugin.tally!(r, { bump: (what, n = 1) => (counts[what] += n), error: (l, why) => errors.push(`${l} ${why}`), unhealthy: (z) => errors.push(z) });
+      const ctx = { rules: [], host: 'mx', ip: '192.0.2.10' } as unknown as Parameters<typeof dnsblPlugin.issues>[1];
+      return { failed: dnsblPlugin.failed!(r), counts, errors, issues: dnsblPlugin.issues(r, ctx), history: dnsblPlugin.history!(r) };
+    };
+    expect(steps(shared)).toEqual(steps(copy));
+    expect(steps(shared)).toEqual({ failed: false, counts: { ok: 2, error: 0, skipped: 0 }, errors: [], issues: { open: [], undetermined: [] }, history: { listings: 0 } });
+    // The listed IP, frozen by hand: a listing is never taken for clean, frozen or not.
+    const listed = res.get('192.0.2.12')!;
+    const frozen = Object.freeze({ ...listed, value: Object.freeze({ zones: Object.freeze(listed.value!.zones.map((z) => Object.freeze({ ...z }))) }) }) as unknown as CheckResult<DnsblValue>;
+    expect(sharedAllClean(frozen)).toBe(false);
+    expect(steps(frozen)).toEqual(steps(listed));
+    expect(steps(frozen).history).toEqual({ listings: 1 });
+    // Frozen on top only: its zones may still change, so nothing is taken as settled.
+    const shallow = Object.freeze({ ...copy });
+    expect(sharedAllClean(shallow)).toBe(false);
+    copy.value!.zones[0] = { ...copy.value!.zones[0]!, state: 'error', reason: 'timeout' };
+    expect(steps(shallow).failed).toBe(true);
   });
 
   it('turns a timeout and a SERVFAIL for one IP into errors, never not_listed', async () => {
