@@ -132,7 +132,7 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     const byZone = new Map(before.map((z) => [z.zone, z]));
     return { ...next, value: { zones: next.value.zones.map((z) => carryZone(z, byZone.get(z.zone))) } };
   },
-  failed: (r) => sharedAllClean(r) ? false : r.status === 'error' || (r.value?.zones.some((z) => z.state === 'error' || z.state === 'unknown') ?? false),
+  failed: (r) => !sharedAllClean(r) && (r.status === 'error' || (r.value?.zones.some((z) => z.state === 'error' || z.state === 'unknown') ?? false)),
   judge(r) {
     const out: SeverityReason[] = [];
     if (r.status === 'ok') for (const d of r.value?.zones ?? []) zoneReasons(d, out);
