@@ -48,7 +48,7 @@ describe('mtarep CLI', () => {
     const r = await runCli(['check-config', '--config', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([
-      'bad.yml: rbls: must be a list, not number 7',
+      'bad.yml: rbls: must be a list, not the number 7',
       expect.stringMatching(/^bad\.yml: provider_block_strings\.aol: bad regular expression/),
       'bad.yml: bogus: unknown key',
     ]);
@@ -59,6 +59,13 @@ describe('mtarep CLI', () => {
     const b = await runCli(['check-config', '--config', bomb]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/^bomb\.yml: YAML: Excessive alias count/);
+
+    // An alias inside the value it names is a loop: a config error naming where (it overflowed the stack, exit 4).
+    const loop = path.join(dir, 'loop.yml');
+    fs.writeFileSync(loop, 'rbls: &x [zen.spamhaus.org, *x]\n');
+    const l = await runCli(['check-config', '--config', loop]);
+    expect(l.code).toBe(2);
+    expect(l.stderr.trim()).toBe('loop.yml: rbls[1]: YAML: an alias refers to a value that holds it (a loop)');
 
     const missing = await runCli(['check-config', '--config', path.join(dir, 'nope.yml')]);
     expect(missing.code).toBe(2);

@@ -48,3 +48,30 @@ describe('metrics.bearer_token', () => {
     ]);
   });
 });
+
+describe('a secret of the wrong type', () => {
+  it('is named by its key and never repeated: an unquoted run of digits reads as a number', () => {
+    const text = [
+      'snds_key: 987654321012',
+      'rbls: [{zone: zen.spamhaus.org, dqs_key: 55555555555}]',
+      'metrics: {bearer_token: 27182818284590452353}',
+      'alerts: {email: {to: [ops@example.com], from: m@example.com, smtp: {password: 8675309112233}}, webhooks: [{url: "https://hooks.example.com/x", secret: 31415926535897932}]}',
+      'esp: {providers: [{name: sendgrid, api_key: 424242424242}], webhooks: {mailgun: {signing_key: 7777777777777777}}}',
+      '',
+    ].join('\n');
+    const lines = problems(() => parseConfig(text, '/x/s.yml'));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        's.yml: snds_key: must be a string, not a number (put it in quotes)',
+        's.yml: rbls[0].dqs_key: must be a string, not a number (put it in quotes)',
+        's.yml: metrics.bearer_token: must be a string, not a number (put it in quotes)',
+        's.yml: alerts.email.smtp.password: must be a string, not a number (put it in quotes)',
+      ]),
+    );
+    const all = lines.join('\n');
+    // Not the digits, nor the rounded forms JavaScript prints for the long ones.
+    for (const digits of ['98765', '55555', '27182', '86753', '31415', '42424', '77777']) expect(all).not.toContain(digits);
+    // Where no secret can be, the value helps find the mistake.
+    expect(problems(() => parseConfig('dns: {tries: "3x"}\n', '/x/d.yml'))).toEqual(['d.yml: dns.tries: must be a number, not the string "3x"']);
+  });
+});

@@ -151,14 +151,20 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['bad zone kind', 'rbls: [{zone: bl.example.net, kind: blocklist}]', /^mtarep\.yml: rbls\[0\]\.kind: /],
     ['bad return code', 'rbls: [{zone: bl.example.net, codes: {"127.0.0": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0"\]: key must be an IPv4 return code/],
     ['bad time zone', 'mta_map: {m1: {timezone: Mars/Olympus}}', /^mtarep\.yml: mta_map\.m1\.timezone: must be an IANA time zone/],
-    ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping$/],
+    ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping, not the number 5$/],
     ['duplicate host', 'mta_map: [a.example.com, A.example.com]', /^mtarep\.yml: mta_map\[1\]: duplicate host A\.example\.com$/],
     ['duplicate zone', 'rbls: [bl.spamcop.net, BL.SPAMCOP.NET]', /^mtarep\.yml: rbls\[1\]: zone bl\.spamcop\.net is listed twice$/],
     ['zone not a name', 'rbls: ["not a zone"]', /^mtarep\.yml: rbls\[0\]: "not a zone" is not a DNS zone name$/],
     ['bad redis url', 'redis_url: http://localhost', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
     ['bad listen', 'listen: "127.0.0.1:http"', /^mtarep\.yml: listen: must be host:port/],
-    ['YAML syntax', 'rbls: [zen.spamhaus.org\nmta_map: {}', /^mtarep\.yml: line \d+: YAML: /],
-    ['duplicate YAML key', 'listen: 127.0.0.1:1\nlisten: 127.0.0.1:2', /^mtarep\.yml: line 2: YAML: Map keys must be unique/],
+    // The position once, as the path, and no dangling colon where yaml's code frame was cut off.
+    ['YAML syntax', 'rbls: [zen.spamhaus.org\nmta_map: {}', /^mtarep\.yml: line \d+, column \d+: YAML: [^:]+[^:]$/],
+    ['duplicate YAML key', 'listen: 127.0.0.1:1\nlisten: 127.0.0.1:2', /^mtarep\.yml: line 2, column 1: YAML: the key listen appears twice in the same mapping$/],
+    ['bad indentation', 'dns:\n  timeout_ms: 100\n tries: 2', /^mtarep\.yml: line 3, column 1: YAML: All mapping items must start at the same column$/],
+    ['alias loop', 'mta_map: &m {a: *m}', /^mtarep\.yml: mta_map\.a: YAML: an alias refers to a value that holds it \(a loop\)$/],
+    ['number too large', 'collect_interval: 1e400', /^mtarep\.yml: collect_interval: must be a finite number, not Infinity$/],
+    ['zone or false', 'senderscore_zone: true', /^mtarep\.yml: senderscore_zone: must be a string or false, not true$/],
+    ['bad FQDN in the list form: one problem', 'mta_map: ["not a host"]', /^mtarep\.yml: mta_map\[0\]: "not a host" is not a host name/],
     ['top level a list', '- a\n- b', /^mtarep\.yml: the top level must be a mapping/],
     ['http_reputation without {ip}', 'http_reputation: {url: "https://rep.example.com/x", json_path: v, verdicts: {}}', /^mtarep\.yml: http_reputation\.url: must contain \{ip\}$/],
     ['bad DQS key', 'rbls: [{zone: zen.spamhaus.org, dqs_key: "a.b"}]', /^mtarep\.yml: rbls\[0\]\.dqs_key: must be letters and digits only$/],
@@ -206,6 +212,20 @@ describe('a bad config gives one line per problem naming the key', () => {
       for (const l of lines) expect(l).not.toMatch(/\n|at .*\.ts:\d+/); // one line each, no stack trace
     });
   }
+
+  it('says a bad name in the list form of mta_map once', () => {
+    expect(problemsOf('mta_map: ["not a host", b.example.com]')).toEqual(['mtarep.yml: mta_map[0]: "not a host" is not a host name (letters, digits and dashes in dot-separated labels)']);
+  });
+
+  it('names the first line that is not UTF-8 (a Latin-1 file read as UTF-8 turned é into U+FFFD in host names)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-utf8-'));
+    const file = path.join(dir, 'latin1.yml');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('rbls: [zen.spamhaus.org]\nmta_map:\n  caf'), Buffer.from([0xe9]), Buffer.from('.example.com: {ips: [192.0.2.1]}\n')]));
+    expect(() => loadConfig(file)).toThrow(/^latin1\.yml: line 3: is not UTF-8 text: save the file as UTF-8$/);
+    // The same text in UTF-8 (and with a byte-order mark) is read.
+    fs.writeFileSync(file, '\ufeffrbls: [zen.spamhaus.org]\nmta_map:\n  m1: {fqdn: café.example.com, ips: [192.0.2.1]}\n');
+    expect(() => loadConfig(file)).toThrow(/mta_map\.m1\.fqdn: "café\.example\.com" is not a host name/);
+  });
 
   it('reports every problem, not only the first', () => {
     const lines = problemsOf('foo: 1\nssh_port: "22"\nrbls: [{zone: bl.example.net, bogus: 1}]');

@@ -59,7 +59,13 @@ function toProblems(issues: readonly Issue[], prefix: PropertyKey[] = []): Probl
       const branches = issue.errors.filter(
         (b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0),
       );
-      if (branches.length > 0) {
+      // Every branch a one-issue miss at the value itself (a type or a literal: `a zone name or
+      // false`): one line naming what each branch takes, not the first branch's own words.
+      const wants = issue.errors.map((b) => (b.length === 1 && b[0]!.path.length === 0 ? branchWant(b[0]!) : null));
+      if (wants.length > 0 && wants.every((w) => w !== null)) {
+        const what = [...new Set(wants)].join(' or ');
+        out.push({ path: formatPath(at), message: issue.input === undefined ? `is required (${what})` : `must be ${what}, not ${describeValue(issue.input, at)}` });
+      } else if (branches.length > 0) {
         out.push(...toProblems(branches[0]!, at));
       } else {
         const expected = issue.errors
@@ -76,13 +82,7 @@ function toProblems(issues: readonly Issue[], prefix: PropertyKey[] = []): Probl
     } else if (issue.code === 'too_big' && issue.origin === 'number' && issue.message.startsWith('Too big')) {
       out.push({ path: formatPath(at), message: `must be at most ${String(issue.maximum)}` });
     } else if (issue.code === 'invalid_type') {
-      out.push({
-        path: formatPath(at),
-        message:
-          issue.input === undefined
-            ? `is required (${describeType(issue.expected)})`
-            : `must be ${describeType(issue.expected)}, not ${describeValue(issue.input)}`,
-      });
+      out.push({ path: formatPath(at), message: typeMessage(issue.expected, issue.input, at) });
     } else {
       out.push({ path: formatPath(at), message: issue.message });
     }
@@ -108,12 +108,69 @@ function describeType(t: string): string {
   }
 }
 
-function describeValue(v: unknown): string {
+/** What one branch of a union takes, when it says so in one issue at the value itself; null otherwise. */
+function branchWant(i: Issue): string | null {
+  if (i.code === 'invalid_type') return describeType(i.expected);
+  if (i.code === 'invalid_value' && i.values.length > 0) return i.values.map((v) => (typeof v === 'string' ? `"${v}"` : String(v))).join(' or ');
+  return null;
+}
+
+/**
+ * A key whose value may be a secret (password, snds_key, dqs_key, api_key, signing_key, secret,
+ * bearer_token...), anywhere on the path: its value is never repeated in a message. Broad on
+ * purpose: naming a harmless value's type only costs nothing.
+ */
+const secretKey = /pass|secret|token|key|auth|cred/i;
+const isSecretPath = (at: readonly PropertyKey[]) => at.some((p) => typeof p === 'string' && secretKey.test(p));
+
+/** A value of the wrong type, for a message: its type, and the value itself only where it cannot be a secret. */
+function describeValue(v: unknown, at: readonly PropertyKey[]): string {
   if (v === null) return 'empty';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'boolean' || (typeof v === 'number' && !Number.isFinite(v))) return String(v);
+  if (isSecretPath(at)) return `a ${typeof v}`;
   if (typeof v === 'string') return `the string "${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
-  return `${typeof v} ${String(v)}`;
+  return `the ${typeof v} ${String(v)}`;
+}
+
+/** The message of a value of the wrong type (or a missing one). */
+function typeMessage(expected: string, input: unknown, at: readonly PropertyKey[]): string {
+  if (input === undefined) return `is required (${describeType(expected)})`;
+  // 1e400 reads as Infinity: not a figure anything can use.
+  if (expected === 'number' && typeof input === 'number') return `must be a finite number, not ${String(input)}`;
+  const base = `must be ${describeType(expected)}, not ${describeValue(input, at)}`;
+  // An unquoted run of digits or `yes` is read by YAML as a number or a boolean (a long number even
+  // loses digits): the fix is quotes.
+  if (expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) return `${base} (put it in quotes)`;
+  return base;
+}
+
+/**
+ * yaml's message without the position it appends (` at line 5, column 1:` and a code frame, which
+ * could show a secret's line): the position is the problem's path. A duplicate key is named.
+ */
+function yamlMessage(e: { code: string; message: string; pos: [number, number] }, text: string): string {
+  const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  if (e.code === 'DUPLICATE_KEY') {
+    const key = /^\s*("[^"\n]*"|'[^'\n]*'|[^:#\n]+?)\s*:/.exec(text.slice(e.pos[0], e.pos[0] + 200))?.[1];
+    if (key !== undefined) return `the key ${key.length > 60 ? key.slice(0, 60) + '…' : key} appears twice in the same mapping`;
+  }
+  return first;
+}
+
+/** The path of the first value that holds itself (`a: &x [*x]`), or null: yaml builds such loops, and every walk over them would never end. */
+function cyclePath(v: unknown, at: PropertyKey[], open = new Set<object>()): PropertyKey[] | null {
+  if (v === null || typeof v !== 'object') return null;
+  if (open.has(v)) return at;
+  open.add(v);
+  const entries: [PropertyKey, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  for (const [k, x] of entries) {
+    const found = cyclePath(x, [...at, k], open);
+    if (found !== null) return found;
+  }
+  open.delete(v);
+  return null;
 }
 
 /**
@@ -145,8 +202,8 @@ export function parseConfig(text: string, file: string): Config {
       throw new ConfigError(
         abs,
         doc.errors.map((e) => ({
-          path: e.linePos ? `line ${e.linePos[0].line}` : '',
-          message: `YAML: ${e.message.split('\n')[0]}`,
+          path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '',
+          message: `YAML: ${yamlMessage(e, text)}`,
         })),
       );
     }
@@ -155,6 +212,10 @@ export function parseConfig(text: string, file: string): Config {
     } catch (e) {
       // yaml throws a ReferenceError for an alias bomb (and for an alias to nothing): bad input, not a crash.
       throw new ConfigError(abs, [{ path: '', message: `YAML: ${(e as Error).message.split('\n')[0]} (too many or broken aliases)` }]);
+    }
+    const loop = cyclePath(data, []);
+    if (loop !== null) {
+      throw new ConfigError(abs, [{ path: formatPath(loop), message: 'YAML: an alias refers to a value that holds it (a loop)' }]);
     }
     if (data === null || data === undefined) data = {};
     if (typeof data !== 'object' || Array.isArray(data)) {
@@ -199,17 +260,43 @@ export function checkFiles(config: Config): Problem[] {
   return problems;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The file's text; a ConfigError naming the first line that is not UTF-8 (a file saved as Latin-1, say):
+ * read leniently, its bytes would turn into U+FFFD and reach host names and keys unnoticed.
+ */
+function utf8Text(bytes: Buffer, abs: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        strictUtf8.decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line++;
+      start = i + 1;
+    }
+    throw new ConfigError(abs, [{ path: `line ${line}`, message: 'is not UTF-8 text: save the file as UTF-8' }]);
+  }
+}
+
 /** Read, validate and check a config file. Throws ConfigError. */
 export function loadConfig(file: string, opts: { checkFiles?: boolean } = {}): Config {
   const abs = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(abs, 'utf8');
+    bytes = fs.readFileSync(abs);
   } catch (e) {
     const why = fileErrorText(e);
     throw new ConfigError(abs, [{ path: '', message: `cannot read ${abs}: ${why}` }]);
   }
-  const config = parseConfig(text, abs);
+  const config = parseConfig(utf8Text(bytes, abs), abs);
   const secretProblems = readSecrets(config, process.env, { files: opts.checkFiles !== false });
   if (secretProblems.length > 0) throw new ConfigError(abs, secretProblems);
   if (config.probes) {

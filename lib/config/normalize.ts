@@ -265,10 +265,13 @@ function normalizeHosts(raw: RawConfig, problems: Problem[]): HostConfig[] {
     const key = h.name.toLowerCase();
     if (seen.has(key)) problems.push({ path: `mta_map[${i}]`, message: `duplicate host ${h.name}` });
     seen.set(key, i);
-    if (!/^[A-Za-z0-9._:-]+$/.test(h.name)) {
-      problems.push({ path: `mta_map.${h.name}`, message: 'host name may only hold letters, digits, dot, dash, underscore and colon' });
+    const listed = Array.isArray(raw.mta_map);
+    const badFqdn = !isHostName(h.fqdn) && isIP(h.fqdn) === 0;
+    // In the list form the name is the FQDN: one problem for the one value, said once.
+    if (!/^[A-Za-z0-9._:-]+$/.test(h.name) && !(listed && badFqdn)) {
+      problems.push({ path: listed ? `mta_map[${i}]` : hostPath(h.name), message: 'host name may only hold letters, digits, dot, dash, underscore and colon' });
     }
-    if (!isHostName(h.fqdn) && isIP(h.fqdn) === 0) {
+    if (badFqdn) {
       const where = Array.isArray(raw.mta_map) ? `mta_map[${i}]` : typeof raw.mta_map[h.name] === 'string' ? hostPath(h.name) : `${hostPath(h.name)}.fqdn`;
       problems.push({ path: where, message: `"${h.fqdn}" is not a host name (letters, digits and dashes in dot-separated labels)` });
     }
