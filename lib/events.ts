@@ -5,19 +5,22 @@
  * lives in lib/issue-diff.ts, the stored open sets and the stream in lib/issue-store.ts.
  */
 
+/** The kinds of problem the built-in sources open (alerts.quiet is checked against them). */
+export const knownIssueKinds = [
+  'listing', // a DNSBL lists an IP (zone)
+  'block', // a provider blocks a host (maillog rejection line)
+  'dns_mismatch', // rDNS / fDNS / HELO do not match
+  'snds', // SNDS filter yellow/red, or the IP is blocked by SNDS
+  'snds_traps', // SNDS trap hits over the threshold
+  'score', // SenderScore below the threshold
+  'zone_unhealthy', // a DNSBL zone failed its self-test: the monitoring is blind there
+  'maillog_unreadable', // a host's maillog could not be read
+  'probe_failing', // a round-trip probe domain passes its limits
+  'esp_failover', // an ESP provider failed and the gateway moved on
+] as const;
+
 /** What kind of problem an issue is. Sources may add kinds; consumers show unknown kinds generically. */
-export type IssueKind =
-  | 'listing' // a DNSBL lists an IP (zone)
-  | 'block' // a provider blocks a host (maillog rejection line)
-  | 'dns_mismatch' // rDNS / fDNS / HELO do not match
-  | 'snds' // SNDS filter yellow/red, or the IP is blocked by SNDS
-  | 'snds_traps' // SNDS trap hits over the threshold
-  | 'score' // SenderScore below the threshold
-  | 'zone_unhealthy' // a DNSBL zone failed its self-test: the monitoring is blind there
-  | 'maillog_unreadable' // a host's maillog could not be read
-  | 'probe_failing' // a round-trip probe domain passes its limits
-  | 'esp_failover' // an ESP provider failed and the gateway moved on
-  | (string & {});
+export type IssueKind = (typeof knownIssueKinds)[number] | (string & {});
 
 /** `warning` = a yellow row; `problem` = a red row (alerts.min_severity takes the same two words). */
 export type IssueSeverity = 'warning' | 'problem';

@@ -140,6 +140,12 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['unknown nested key', 'dns: {server: [127.0.0.1]}', /^mtarep\.yml: dns\.server: unknown key$/],
     ['wrong type', 'rbls: zen.spamhaus.org', /^mtarep\.yml: rbls: must be a list, not the string "zen\.spamhaus\.org"$/],
     ['bad regex', "provider_block_strings: {hotmail: 'mail\\.live\\.com(('}", /^mtarep\.yml: provider_block_strings\.hotmail: bad regular expression/],
+    // A rule matching the empty text matches every rejection line a remote server writes.
+    ['block rule matching any line', "provider_block_strings: {gmail: '.*'}", /^mtarep\.yml: provider_block_strings\.gmail: \/\.\*\/ matches any line \(it matches empty text\): name what the provider writes$/],
+    ['empty block rule', "provider_block_strings: {gmail: ''}", /^mtarep\.yml: provider_block_strings\.gmail: /],
+    ['block rule with an empty branch', "provider_block_strings: {gmail: 'gsmtp|'}", /^mtarep\.yml: provider_block_strings\.gmail: \/gsmtp\|\/ matches any line/],
+    // A typo would quiet nothing, silently.
+    ['alerts.quiet typo', 'rbls: [zen.spamhaus.org]\nalerts: {quiet: [listng, ZEN.spamhaus.org]}', /^mtarep\.yml: alerts\.quiet\[0\]: "listng" is neither an issue kind \(listing, block, .*\) nor a zone in rbls$/],
     ['bad IP in ips', 'mta_map: {m1: {ips: [192.0.2.300]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: must be an IPv4 or IPv6 address$/],
     ['empty IP in ips', "mta_map: {m1: {ips: [192.0.2.1, '  ']}}", /^mtarep\.yml: mta_map\.m1\.ips\[1\]: must not be empty$/],
     ['empty ips list', 'mta_map: {m1: {ips: []}}', /^mtarep\.yml: mta_map\.m1\.ips: /],

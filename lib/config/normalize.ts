@@ -11,6 +11,7 @@ import { normalizeEsp, type EspConfig } from './esp.js';
 import { ipv4ToInt, isIP } from '../net/ip.js';
 import { homeDir, nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
+import { knownIssueKinds } from '../events.js';
 
 export { ipv4ToInt };
 
@@ -446,6 +447,14 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     problems.push({ path: 'probes.via', message: 'is esp, but no esp.providers are configured: add esp.from and esp.providers, or send probes through probes.smtp (via: smtp)' });
   }
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
+
+  // A typo here would quiet nothing, silently.
+  const zoneNames = new Set(config.zones.map((z) => z.zone.toLowerCase()));
+  config.alerts.quiet.forEach((q, i) => {
+    if (!(knownIssueKinds as readonly string[]).includes(q) && !zoneNames.has(q)) {
+      problems.push({ path: `alerts.quiet[${i}]`, message: `"${q}" is neither an issue kind (${knownIssueKinds.join(', ')}) nor a zone in rbls` });
+    }
+  });
 
   for (const z of config.zones) {
     if (z.domainOnly) {

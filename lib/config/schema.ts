@@ -74,6 +74,9 @@ const regexString = z.string().superRefine((s, ctx) => {
   }
   const hazard = regexHazard(s);
   if (hazard !== null) ctx.addIssue({ code: 'custom', message: `unsafe regular expression /${s}/: ${hazard}` });
+  // '', '.*' or 'a|' match the empty text, so every rejection line a remote server writes: every
+  // host would show a block.
+  else if (new RegExp(s).test('')) ctx.addIssue({ code: 'custom', message: `/${s}/ matches any line (it matches empty text): name what the provider writes` });
 });
 
 /** An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. */

@@ -24,6 +24,7 @@ describe('alerts config', () => {
   it('reads the keys the issue names', () => {
     const c = parseConfig(
       `public_url: https://mon.example.com/mtarep
+rbls: [zen.spamhaus.org, b.barracudacentral.org]
 alerts:
   email:
     to: [ops@example.com]
