@@ -13,7 +13,7 @@
  * - Dead man's switch: no successful run (status ok/partial) of a source for three of its intervals
  *   alerts at once, and so does its return.
  */
-import type { IssueEvent, IssueSeverity, OpenIssue } from '../events.js';
+import { knownIssueKinds, type IssueEvent, type IssueSeverity, type OpenIssue } from '../events.js';
 import type { AlertEntry, AlertState, Digest, TrackedIssue, Verdict } from './state.js';
 
 export interface AlertSettings {
@@ -219,6 +219,26 @@ function remind(state: AlertState, now: Date, s: AlertSettings, out: AlertEntry[
   }
 }
 
+const kindRank = new Map<string, number>(knownIssueKinds.map((k, i) => [k, i]));
+const rankOf = (e: AlertEntry) => kindRank.get(e.issue.kind) ?? knownIssueKinds.length;
+
+/** New trouble first, then what is still open, then what got better. */
+const changeRank: Record<AlertEntry['change'], number> = { opened: 0, changed: 0, collector_silent: 0, reminder: 1, resolved: 2, collector_back: 2 };
+
+/**
+ * A digest's entries: new trouble before reminders before resolutions, problems before warnings,
+ * then by kind (listings, blocks, ...) and issue id. The sources run side by side, so the stream's
+ * order of their events is the order they happened to finish in: the same changes gave "listed on
+ * bl.test, blocked by hotmail" or the reverse from run to run. The sort is stable: one issue's
+ * entries keep the order they happened in.
+ */
+function ordered(entries: readonly AlertEntry[]): AlertEntry[] {
+  const sev = (e: AlertEntry) => (e.issue.severity === 'problem' ? 0 : 1);
+  return [...entries].sort(
+    (a, b) => changeRank[a.change] - changeRank[b.change] || sev(a) - sev(b) || rankOf(a) - rankOf(b) || (a.issue.id < b.issue.id ? -1 : a.issue.id > b.issue.id ? 1 : 0),
+  );
+}
+
 /**
  * Consume `events` (in stream order) at time `now`. Returns the new state (the input is not changed)
  * and the digests whose window has ended, each to be sent once on every channel.
@@ -252,7 +272,7 @@ export function advance(state: AlertState, events: readonly StreamEvent[], now: 
   const d = state.digest;
   if (d && (d.urgent || now.getTime() - Date.parse(d.openedAt) >= s.digestS * 1000)) {
     state.seq += 1;
-    digests.push({ id: `${Date.parse(d.openedAt).toString(36)}-${state.seq}`, createdAt: now.toISOString(), entries: d.entries });
+    digests.push({ id: `${Date.parse(d.openedAt).toString(36)}-${state.seq}`, createdAt: now.toISOString(), entries: ordered(d.entries) });
     state.digest = null;
   }
   return { state, digests };

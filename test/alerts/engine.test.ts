@@ -184,6 +184,30 @@ describe('alert engine', () => {
     expect(entries(d.digests.slice(1))).toEqual([`opened ${blk.id}`, `resolved ${a.id}`]);
   });
 
+  it('orders a digest the same whichever source finished first: new trouble, problems, listings before blocks', () => {
+    const blk: OpenIssue = { id: 'block:hotmail:mx', kind: 'block', severity: 'problem', source: 'maillog', host: 'mx', provider: 'hotmail', state: 'blocked', firstSeen: at(0).toISOString(), lastSeen: at(0).toISOString() };
+    const lst = listing('192.0.2.1', 'bl.spamcop.net');
+    const warn = listing('192.0.2.2', 'b.barracudacentral.org', { severity: 'warning' });
+    const gone = listing('192.0.2.3', 'zen.spamhaus.org');
+    const orders = [
+      ['maillog', 'reputation'],
+      ['reputation', 'maillog'],
+    ].map(([first, second]) => {
+      const d = new Driver({ ...settings, confirmRuns: 1 });
+      d.run(0, [], 'ok', 'maillog');
+      d.run(0);
+      d.run(1, [opened(gone)]);
+      d.feed(12, []); // its own digest
+      const changes: Record<string, IssueEvent[]> = { maillog: [opened(blk)], reputation: [opened(warn), resolved(gone), opened(lst)] };
+      d.run(20, changes[first!], 'ok', first);
+      d.run(20, changes[second!], 'ok', second);
+      d.feed(40, []);
+      return entries(d.digests.slice(-1));
+    });
+    expect(orders[0]).toEqual([`opened ${lst.id}`, `opened ${blk.id}`, `opened ${warn.id}`, `resolved ${gone.id}`]);
+    expect(orders[1]).toEqual(orders[0]);
+  });
+
   it('min_severity: warnings do not alert; warning -> problem opens, problem -> warning closes', () => {
     const d = new Driver({ ...settings, confirmRuns: 1, digestS: 0, minSeverity: 'problem' });
     const w = listing('192.0.2.1', 'b.barracudacentral.org', { severity: 'warning', state: 'listed: 127.0.0.2' });
