@@ -144,6 +144,7 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['block rule matching any line', "provider_block_strings: {gmail: '.*'}", /^mtarep\.yml: provider_block_strings\.gmail: \/\.\*\/ matches any line \(it matches empty text\): name what the provider writes$/],
     ['empty block rule', "provider_block_strings: {gmail: ''}", /^mtarep\.yml: provider_block_strings\.gmail: /],
     ['block rule with an empty branch', "provider_block_strings: {gmail: 'gsmtp|'}", /^mtarep\.yml: provider_block_strings\.gmail: \/gsmtp\|\/ matches any line/],
+    ['graph domain not a domain', 'graph_domains: [gmail.com, "not a domain"]', /^mtarep\.yml: graph_domains\[1\]: "not a domain" is not a domain name$/],
     // A typo would quiet nothing, silently.
     ['alerts.quiet typo', 'rbls: [zen.spamhaus.org]\nalerts: {quiet: [listng, ZEN.spamhaus.org]}', /^mtarep\.yml: alerts\.quiet\[0\]: "listng" is neither an issue kind \(listing, block, .*\) nor a zone in rbls$/],
     ['bad IP in ips', 'mta_map: {m1: {ips: [192.0.2.300]}}', /^mtarep\.yml: mta_map\.m1\.ips\[0\]: must be an IPv4 or IPv6 address$/],

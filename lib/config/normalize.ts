@@ -448,6 +448,11 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
   }
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
 
+  // Recipient domains of the graph counters: a name that is no domain would never be counted.
+  raw.graph_domains.forEach((d, i) => {
+    if (!isHostName(d)) problems.push({ path: `graph_domains[${i}]`, message: `"${d}" is not a domain name` });
+  });
+
   // A typo here would quiet nothing, silently.
   const zoneNames = new Set(config.zones.map((z) => z.zone.toLowerCase()));
   config.alerts.quiet.forEach((q, i) => {
