@@ -21,6 +21,20 @@ export function getRaw(base: string, path: string, headers: Record<string, strin
   });
 }
 
+/** A POST of exactly these body bytes (a declared Content-Length), as curl --data-binary sends it. */
+export function postRaw(base: string, path: string, headers: Record<string, string>, body: string | Buffer): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    http
+      .request(new URL(path, base), { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      })
+      .on('error', reject)
+      .end(body);
+  });
+}
+
 /** GET commands redis-server has run so far (INFO commandstats). */
 export async function redisGets(admin: Redis): Promise<number> {
   return Number(/cmdstat_get:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
