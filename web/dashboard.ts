@@ -1,17 +1,18 @@
 /**
  * The dashboard sub-app: everything a person uses in a browser. Every route here (pages, assets, API,
  * the ack form, unknown paths) is behind basic auth, and every unsafe method behind hono's Origin check
- * (plus the per-user form token the ack route checks). A new page goes in web/routes/ and is registered
- * in `dashboardApp` below; it is then behind auth and CSRF without doing anything else.
+ * (web/origin-check.tsx; plus the per-user form token every form route checks, web/form.tsx). A new
+ * page goes in web/routes/ and is registered in `dashboardApp` below; it is then behind auth and CSRF
+ * without doing anything else.
  */
 import { Hono } from 'hono';
-import { csrf } from 'hono/csrf';
 import { ErrorPage } from '../views/error.js';
 import { page } from '../views/layout.js';
 import { assetRoutes } from './assets.js';
 import { basicAuth, type HtpasswdStore } from './auth.js';
 import type { WebContext } from './context.js';
 import type { WebEnv } from './env.js';
+import { originCheck } from './origin-check.js';
 import { ackRoutes } from './routes/ack.js';
 import { apiRoutes } from './routes/api.js';
 import { deliveryRoutes } from './routes/delivery.js';
@@ -20,19 +21,10 @@ import { eventsRoutes } from './routes/events.js';
 import { probesApiRoutes } from './routes/probes-api.js';
 import { pageRoutes } from './routes/pages.js';
 
-/** Same origin for POSTs: the Origin's host must be the host the browser addressed. */
-function sameHost(origin: string, c: { req: { header(n: string): string | undefined; url: string } }): boolean {
-  try {
-    return new URL(origin).host === (c.req.header('host') ?? new URL(c.req.url).host);
-  } catch {
-    return false;
-  }
-}
-
 export function dashboardApp(w: WebContext, store: HtpasswdStore): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use('*', basicAuth(store));
-  app.use('*', csrf({ origin: sameHost }));
+  app.use('*', originCheck(w.log));
   assetRoutes(app);
   pageRoutes(app, w);
   deliveryRoutes(app, w);
