@@ -220,6 +220,11 @@ describe('a bad config gives one line per problem naming the key', () => {
     });
   }
 
+  it('warns that an empty config watches nothing', () => {
+    expect(parseConfig('', '/x/m.yml').warnings).toContain('nothing to monitor: mta_map is empty and there are no probes or esp sections (add your MTAs to mta_map)');
+    expect(parseConfig('mta_map: [mx1.example.com]', '/x/m.yml').warnings.join('\n')).not.toMatch(/nothing to monitor/);
+  });
+
   it('says a bad name in the list form of mta_map once', () => {
     expect(problemsOf('mta_map: ["not a host", b.example.com]')).toEqual(['mtarep.yml: mta_map[0]: "not a host" is not a host name (letters, digits and dashes in dot-separated labels)']);
   });

@@ -448,6 +448,11 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
   }
   if (raw.error_log !== undefined) config.errorLog = resolvePath(dir, raw.error_log);
 
+  // An empty file is a valid config (mtarep init writes one) but watches nothing: say so.
+  if (config.hosts.length === 0 && config.probes === undefined && config.esp === undefined) {
+    warnings.push('nothing to monitor: mta_map is empty and there are no probes or esp sections (add your MTAs to mta_map)');
+  }
+
   // Recipient domains of the graph counters: a name that is no domain would never be counted.
   raw.graph_domains.forEach((d, i) => {
     if (!isHostName(d)) problems.push({ path: `graph_domains[${i}]`, message: `"${d}" is not a domain name` });
