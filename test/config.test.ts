@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config/load.js';
 import { senderscoreSettings } from '../lib/checks/senderscore.js';
+import { classifyAnswer } from '../lib/checks/dnsbl-classify.js';
 
 const rubyFixture = fs.readFileSync(path.join(__dirname, '../../shared/fixtures/ruby-mtarep.yml.example'), 'utf8');
 const example = fs.readFileSync(path.join(__dirname, '../mtarep.example.yml'), 'utf8');
@@ -124,6 +125,16 @@ redis_server: ignored.example.com`,
     expect(c.warnings.join(' ')).toMatch(/redis_url wins/);
   });
 
+  it('takes CIDR prefixes 0 to 32 in a code table; a Spamhaus error code stays an error beside a broad rule', () => {
+    const c = parseConfig('rbls: [{zone: zen.spamhaus.org, codes: {"127.0.0.0/3": listed, "127.0.0.0/0": unknown, "127.0.0.9/32": DROP}}]', '/x/m.yml');
+    const zen = c.zones[0]!;
+    expect(zen.codes.find((r) => r.code === '127.0.0.0/3')).toMatchObject({ bits: 3, net: 0x60000000 });
+    expect(zen.codes.find((r) => r.code === '127.0.0.0/0')).toMatchObject({ bits: 0, net: 0 });
+    expect(zen.codes.find((r) => r.code === '127.0.0.9/32')).toMatchObject({ bits: 32, label: 'DROP' });
+    expect(classifyAnswer(['127.255.255.254'], zen.codes).state).toBe('error');
+    expect(classifyAnswer(['127.0.0.2'], zen.codes).labels).toEqual(['SBL']);
+  });
+
   it('fills defaults for an empty file', () => {
     const c = parseConfig('', '/x/m.yml');
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
@@ -157,6 +168,13 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['javascript: link', 'removal_links: {aol: "javascript:alert(1)"}', /^mtarep\.yml: removal_links\.aol: must be an http:\/\/ or https:\/\/ URL$/],
     ['bad zone kind', 'rbls: [{zone: bl.example.net, kind: blocklist}]', /^mtarep\.yml: rbls\[0\]\.kind: /],
     ['bad return code', 'rbls: [{zone: bl.example.net, codes: {"127.0.0": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0"\]: key must be an IPv4 return code/],
+    // A prefix above 32 used to pass and act modulo 32 (/99 as /3), sorted as the most specific rule.
+    ['CIDR prefix 99', 'rbls: [{zone: zen.spamhaus.org, codes: {"127.0.0.0/99": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/99"\]: .*prefix must be 0-32 .*not "99"$/],
+    ['CIDR prefix 33', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/33": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/33"\]: .*prefix must be 0-32/],
+    ['CIDR prefix negative', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/-1": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/-1"\]: .*prefix must be 0-32/],
+    ['CIDR prefix empty', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/"\]: .*prefix must be 0-32 .*not empty$/],
+    ['CIDR prefix with a leading zero', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/08": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/08"\]: .*prefix must be 0-32/],
+    ['CIDR address out of range', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.256/8": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.256\/8"\]: key must be an IPv4 return code/],
     ['bad time zone', 'mta_map: {m1: {timezone: Mars/Olympus}}', /^mtarep\.yml: mta_map\.m1\.timezone: must be an IANA time zone/],
     ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping, not the number 5$/],
     ['duplicate host', 'mta_map: [a.example.com, A.example.com]', /^mtarep\.yml: mta_map\[1\]: duplicate host A\.example\.com$/],

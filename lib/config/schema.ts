@@ -79,9 +79,21 @@ const regexString = z.string().superRefine((s, ctx) => {
   else if (new RegExp(s).test('')) ctx.addIssue({ code: 'custom', message: `/${s}/ matches any line (it matches empty text): name what the provider writes` });
 });
 
-/** An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. */
-const returnCode = z.string().refine((s) => /^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/.test(s) && isIP(s.split('/')[0]!) === 4, {
-  message: 'must be an IPv4 return code such as 127.0.0.2 or a range such as 127.0.4.0/24',
+/**
+ * An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. The prefix is
+ * checked here, digits only and 0-32: the shift that builds the mask works modulo 32, so /99 would
+ * silently act as /3 (and be sorted as the most specific rule).
+ */
+const returnCode = z.string().superRefine((s, ctx) => {
+  const slash = s.indexOf('/');
+  if (isIP(slash === -1 ? s : s.slice(0, slash)) !== 4) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IPv4 return code such as 127.0.0.2 or a range such as 127.0.4.0/24' });
+    return;
+  }
+  const prefix = slash === -1 ? '32' : s.slice(slash + 1);
+  if (!/^(0|[1-9]\d?)$/.test(prefix) || Number(prefix) > 32) {
+    ctx.addIssue({ code: 'custom', message: `prefix must be 0-32 (the number after the /), not ${prefix === '' ? 'empty' : `"${prefix}"`}` });
+  }
 });
 
 export const codeStates = ['listed', 'not_listed', 'error', 'unknown'] as const;
