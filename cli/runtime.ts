@@ -8,13 +8,21 @@ import { createLogger, secretsOf, type Level, type Logger } from '../lib/log.js'
 import { connectRedis, RedisUnavailableError, type Redis } from '../lib/redis.js';
 import { describeTarget, type RedisTarget } from '../lib/redis-target.js';
 import { ensureEmbeddedRedis } from './redis-embedded.js';
+import { fileErrorText } from '../lib/files.js';
 
 export function loggerFor(
   config: Config,
   opts: { level?: Level; stderrLevel?: Level; stream?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
 ): Logger {
   // data_dir (and so an error_log or htpasswd inside it) is mtarep's own: create it on first start.
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
+  } catch (e) {
+    // Commands that load the config without its file checks get here with a data_dir the checks reject.
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where a folder must be' : fileErrorText(e);
+    throw new Error(`data_dir: cannot create ${config.dataDir}: ${why}`, { cause: e });
+  }
   return createLogger({
     secrets: secretsOf(config),
     ...(config.errorLog !== undefined ? { file: config.errorLog } : {}),

@@ -23,7 +23,7 @@ import { checkPlugins as allChecks } from '../lib/checks/index.js';
 import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
 import { LockHeldError, runCollect } from './run.js';
 import { fromShardTargets, serializeResults, shardRunner, type ShardJobData, type ShardResult } from './shards.js';
-import { defaultShardSize, intervalOf, sourceConfigProblems, sources } from './sources/index.js';
+import { defaultShardSize, intervalOf, sources } from './sources/index.js';
 
 export const queueNames = { sources: 'sources', shards: 'shards' } as const;
 
@@ -73,11 +73,9 @@ function bullConnection(redis: Redis): Redis {
   });
 }
 
-/** Start the schedulers and/or a worker. Throws on a `sources.<name>` config key naming no source. */
+/** Start the schedulers and/or a worker (a `sources.<name>` naming no source was rejected by the config load). */
 export async function startScheduler(deps: SchedulerDeps): Promise<Scheduler> {
   const { config, log } = deps;
-  const problems = sourceConfigProblems(config);
-  if (problems.length) throw new Error(problems.join('; '));
   const k = keys(config.redis.prefix);
   const connection = bullConnection(deps.redis);
   connection.on('error', (e: Error) => log.warn('redis connection error (job queue)', { error: e.message }));

@@ -73,6 +73,36 @@ describe('mtarep CLI', () => {
     expect(missing.stderr).toMatch(/mtarep init/);
   });
 
+  it('check-config refuses what the commands refuse: exit 2 naming the key, never "is valid"', async () => {
+    const dir = tmpDir();
+    const aFile = path.join(dir, 'plain');
+    fs.writeFileSync(aFile, 'x');
+    // A closed loopback port: nothing here may reach Redis or DNS.
+    const base = `redis_url: redis://127.0.0.1:1/0\ndns: {servers: ["127.0.0.1:1"]}\n`;
+    const cases: Array<[string, string, RegExp]> = [
+      ['sources.yml', 'sources: {mailog: {interval: 5}, reputaton: {}}', /^sources\.yml: sources\.mailog: no such source .*\nsources\.yml: sources\.reputaton: no such source/],
+      ['auth.yml', `http_auth_file: ${dir}`, /^auth\.yml: http_auth_file: .* is a folder, not an htpasswd file$/],
+      ['datadir.yml', `data_dir: ${aFile}`, /^datadir\.yml: data_dir: .* is a file, not a folder$/],
+      ['errlog.yml', `error_log: ${dir}`, /^errlog\.yml: error_log: .* is a folder: give the path of the log file$/],
+      ['cidr.yml', 'rbls: [{zone: zen.spamhaus.org, codes: {"127.0.0.0/99": listed}}]', /^cidr\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/99"\]: .*prefix must be 0-32/],
+    ];
+    for (const [name, yaml, message] of cases) {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, base + yaml + '\n');
+      const r = await runCli(['check-config', '--config', f]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.trim(), name).toMatch(message);
+      expect(r.stdout, name).not.toMatch(/is valid/);
+    }
+    // serve stops at the same check, naming the key (it failed with EEXIST from mkdir, exit 4).
+    const serve = await runCli(['serve', '--config', path.join(dir, 'datadir.yml')]);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr.trim()).toMatch(/^datadir\.yml: data_dir: .* is a file, not a folder$/);
+    // Commands that skip the file checks still name data_dir.
+    const listed = await runCli(['domains', 'list', '--config', path.join(dir, 'datadir.yml')]);
+    expect(listed.stderr).toMatch(/data_dir: cannot create .*plain: a file stands where a folder must be/);
+  });
+
   it('init writes a minimal valid config once', async () => {
     const dir = tmpDir();
     const f = path.join(dir, 'mtarep.yml');

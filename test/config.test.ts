@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../lib/config/load.js';
 import { senderscoreSettings } from '../lib/checks/senderscore.js';
 import { classifyAnswer } from '../lib/checks/dnsbl-classify.js';
+import { sourceNames } from '../lib/config/schema.js';
+import { sources as collectorSources } from '../collector/sources/index.js';
 
 const rubyFixture = fs.readFileSync(path.join(__dirname, '../../shared/fixtures/ruby-mtarep.yml.example'), 'utf8');
 const example = fs.readFileSync(path.join(__dirname, '../mtarep.example.yml'), 'utf8');
@@ -62,6 +64,30 @@ describe('a Ruby-mtarep config', () => {
     expect(err.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['ssh_key', 'http_auth_file']));
   });
 
+  it('with files checked, rejects a file where a folder must be and a folder where a file must be', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-cfg-'));
+    const file = path.join(dir, 'mtarep.yml');
+    const aFile = path.join(dir, 'plain');
+    fs.writeFileSync(aFile, 'x');
+    const problems = (yaml: string) => {
+      fs.writeFileSync(file, yaml);
+      try {
+        loadConfig(file);
+        return [];
+      } catch (e) {
+        if (e instanceof ConfigError) return e.message.split('\n');
+        throw e;
+      }
+    };
+    expect(problems(`data_dir: ${aFile}`)).toEqual([`mtarep.yml: data_dir: ${aFile} is a file, not a folder`]);
+    expect(problems(`data_dir: ${aFile}/data`)).toEqual([`mtarep.yml: data_dir: cannot create ${aFile}/data: ${aFile} is a file, not a folder`]);
+    expect(problems(`error_log: ${dir}`)).toEqual([`mtarep.yml: error_log: ${dir} is a folder: give the path of the log file`]);
+    expect(problems(`http_auth_file: ${dir}`)).toEqual([`mtarep.yml: http_auth_file: ${dir} is a folder, not an htpasswd file`]);
+    // What start creates is fine missing: data_dir, the log file, the htpasswd file (user admin at first start).
+    expect(problems(`data_dir: ./data\nerror_log: ./data/mtarep.log\nhttp_auth_file: ${dir}/htpasswd`)).toEqual([]);
+    expect(problems(`error_log: ${aFile}\nhttp_auth_file: ${aFile}`)).toEqual([]);
+  });
+
   it('accepts the three mta_map forms', () => {
     expect(parseConfig('mta_map: [a.example.com, b.example.com]', '/x/m.yml').hosts.map((h) => [h.name, h.fqdn, h.sshHost])).toEqual([
       ['a.example.com', 'a.example.com', 'a.example.com'],
@@ -78,6 +104,12 @@ describe('a Ruby-mtarep config', () => {
 
   it('takes IPs as written, around white space', () => {
     expect(parseConfig("mta_map: {m1: {ips: [' 192.0.2.1 ', '2001:db8::a']}}", '/x/m.yml').hosts[0]!.ips).toEqual(['192.0.2.1', '2001:db8::a']);
+  });
+});
+
+describe('sources', () => {
+  it('the names the config takes are the collector\'s sources, in order', () => {
+    expect(collectorSources.map((s) => s.name)).toEqual([...sourceNames]);
   });
 });
 
@@ -175,6 +207,8 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['CIDR prefix empty', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/"\]: .*prefix must be 0-32 .*not empty$/],
     ['CIDR prefix with a leading zero', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/08": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/08"\]: .*prefix must be 0-32/],
     ['CIDR address out of range', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.256/8": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.256\/8"\]: key must be an IPv4 return code/],
+    // collect refused these (exit 2) while check-config and serve took them.
+    ['unknown source name', 'sources: {mailog: {interval: 5}, reputaton: {}}', /^mtarep\.yml: sources\.mailog: no such source \(the sources are reputation, maillog, probes, esp\)$/],
     ['bad time zone', 'mta_map: {m1: {timezone: Mars/Olympus}}', /^mtarep\.yml: mta_map\.m1\.timezone: must be an IANA time zone/],
     ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping, not the number 5$/],
     ['duplicate host', 'mta_map: [a.example.com, A.example.com]', /^mtarep\.yml: mta_map\[1\]: duplicate host A\.example\.com$/],

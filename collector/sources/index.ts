@@ -29,11 +29,3 @@ export const defaultShardSize = 500;
 export function intervalOf(config: Config, name: string): number {
   return config.sources[name]?.interval ?? (name === 'probes' ? config.probes?.interval : undefined) ?? config.collectInterval;
 }
-
-/** Config problems of the `sources` section (a name that is no source), one line each naming the key. */
-export function sourceConfigProblems(config: Config, list: readonly Source[] = sources): string[] {
-  const names = list.map((s) => s.name);
-  return Object.keys(config.sources)
-    .filter((n) => !names.includes(n))
-    .map((n) => `sources.${n}: no such source (the sources are ${names.join(', ')})`);
-}

@@ -9,6 +9,7 @@
  * issue events and stores the merged summary.
  */
 import type { Config } from '../../lib/config/normalize.js';
+import type { SourceName } from '../../lib/config/schema.js';
 import type { OpenIssue, SourceIssues } from '../../lib/events.js';
 import type { Logger } from '../../lib/log.js';
 import type { RunSummary } from '../../lib/model.js';
@@ -63,8 +64,9 @@ export interface SourceOutcome {
 }
 
 export interface Source {
-  /** Unique, lower case: used in `--only`, `sources.<name>` config, lock and issue ownership. */
-  readonly name: string;
+  /** Unique, lower case: used in `--only`, `sources.<name>` config, lock and issue ownership. One of
+   * lib/config/schema.ts's `sourceNames`, which the config is checked against. */
+  readonly name: SourceName;
   /** How many progress steps a run reports (for the progress bar). */
   steps(config: Config): number;
   run(ctx: SourceContext): Promise<SourceOutcome>;

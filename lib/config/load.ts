@@ -249,12 +249,34 @@ export function checkFiles(config: Config): Problem[] {
       });
     }
   }
-  const inDataDir = (p: string) => p === config.dataDir || p.startsWith(config.dataDir + path.sep);
-  if (config.errorLog !== undefined && !isDir(path.dirname(config.errorLog)) && !inDataDir(path.dirname(config.errorLog))) {
-    problems.push({ path: 'error_log', message: `folder ${path.dirname(config.errorLog)} does not exist` });
+  // data_dir is created at start (mkdir -p): what stands in the way is a file at it or above it.
+  const blocker = nonFolderOnPath(config.dataDir);
+  if (blocker !== null) {
+    problems.push({
+      path: 'data_dir',
+      message: blocker === config.dataDir ? `${blocker} is a file, not a folder` : `cannot create ${config.dataDir}: ${blocker} is a file, not a folder`,
+    });
   }
+  const inDataDir = (p: string) => p === config.dataDir || p.startsWith(config.dataDir + path.sep);
+  if (config.errorLog !== undefined) {
+    const st = statOf(config.errorLog);
+    if (st?.isDirectory()) {
+      problems.push({ path: 'error_log', message: `${config.errorLog} is a folder: give the path of the log file` });
+    } else if (st !== null && !isWritable(config.errorLog)) {
+      problems.push({ path: 'error_log', message: `cannot write ${config.errorLog}` });
+    } else if (st === null && !isDir(path.dirname(config.errorLog)) && !inDataDir(path.dirname(config.errorLog))) {
+      problems.push({ path: 'error_log', message: `folder ${path.dirname(config.errorLog)} does not exist` });
+    }
+  }
+  // A missing file is created at first start (user admin); one that exists must be a readable file, or
+  // the dashboard would run with nobody able to log in.
+  const auth = statOf(config.httpAuthFile);
   const authDir = path.dirname(config.httpAuthFile);
-  if (!fs.existsSync(config.httpAuthFile) && !isDir(authDir) && !inDataDir(authDir)) {
+  if (auth?.isDirectory()) {
+    problems.push({ path: 'http_auth_file', message: `${config.httpAuthFile} is a folder, not an htpasswd file` });
+  } else if (auth !== null && !isReadableFile(config.httpAuthFile)) {
+    problems.push({ path: 'http_auth_file', message: `cannot read ${config.httpAuthFile}` });
+  } else if (auth === null && !isDir(authDir) && !inDataDir(authDir)) {
     problems.push({ path: 'http_auth_file', message: `folder ${authDir} does not exist` });
   }
   return problems;
@@ -283,6 +305,32 @@ function utf8Text(bytes: Buffer, abs: string): string {
       start = i + 1;
     }
     throw new ConfigError(abs, [{ path: `line ${line}`, message: 'is not UTF-8 text: save the file as UTF-8' }]);
+  }
+}
+
+/** The nearest existing path at or above `dir` when it is not a folder (mkdir -p would fail on it), else null. */
+function nonFolderOnPath(dir: string): string | null {
+  for (let p = dir; ; p = path.dirname(p)) {
+    const st = statOf(p);
+    if (st !== null) return st.isDirectory() ? null : p;
+    if (path.dirname(p) === p) return null;
+  }
+}
+
+function statOf(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function isWritable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

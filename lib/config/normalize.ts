@@ -4,7 +4,7 @@
  * merged with their defaults, provider-block regexes compiled once. Pure: no file system access.
  */
 import path from 'node:path';
-import { parseHostPort, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
+import { parseHostPort, sourceNames, type RawAlerts, type RawConfig, type RawHost, type CodeMeaning } from './schema.js';
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
@@ -367,6 +367,12 @@ export function normalizeConfig(raw: RawConfig, file: string): { config: Config;
     provider,
     pattern: new RegExp(src),
   }));
+
+  for (const name of Object.keys(raw.sources)) {
+    if (!(sourceNames as readonly string[]).includes(name)) {
+      problems.push({ path: `sources.${name}`, message: `no such source (the sources are ${sourceNames.join(', ')})` });
+    }
+  }
 
   const listen = parseHostPort(raw.listen, 8080)!;
   const dataDir = resolvePath(dir, raw.data_dir);

@@ -105,6 +105,14 @@ const codeMeaning = z.union([
 
 export const zoneKinds = ['block', 'allow', 'reputation', 'score'] as const;
 
+/**
+ * The collector's sources, the names `sources.<name>` and `--only` take. collector/sources/index.ts
+ * holds one module per name (a test keeps the two lists equal); the names live here so that every
+ * command's config load, check-config included, rejects a misspelt one the way collect does.
+ */
+export const sourceNames = ['reputation', 'maillog', 'probes', 'esp'] as const;
+export type SourceName = (typeof sourceNames)[number];
+
 const zoneObject = z.strictObject({
   zone: nonEmpty,
   servers: z.array(dnsServer).min(1).optional(),
