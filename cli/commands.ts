@@ -208,15 +208,18 @@ password twice on a terminal; with --password-stdin reads one line from standard
 The domains that round-trip probes go to (mxtrax's customers and mail domains), stored in Redis.
 import reads mxtrax's CSV (Customer.friendlyname,Customer.codename,MailDomain.testuser,
 MailDomain.domainname; the header row is optional; testuser is the local part or the whole address)
-and prints how many were imported, already present and invalid (each invalid line with its number
-and reason); the three add up to the file's data lines. Re-importing a file imports nothing new.
+and prints how many were imported, already present, conflicting and invalid; the four add up to the
+file's data lines. A line for a stored domain (or one given earlier in the file) with another test
+user, customer code or name is conflicting: listed with its number and the differing fields, and not
+applied (remove the domain first to replace it). Re-importing a file imports nothing new.
 Maintenance stops probes to a domain and keeps it out of judgement and alerts.
 
       --json            list: JSON
       --customer CODE   add: the customer code
       --name TEXT       add: the customer's friendly name
 
-Exit codes: 0 ok, 1 import had invalid lines, 2 usage error or unknown domain, 4 Redis unreachable.
+Exit codes: 0 ok, 1 import had conflicting or invalid lines, 2 usage error or unknown domain,
+4 Redis unreachable.
 `,
     load: () => import('./commands/domains.js'),
   },

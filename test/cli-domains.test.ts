@@ -1,7 +1,7 @@
 /**
  * `mtarep domains ...` as a user runs it: the real CLI against the test Redis. Import counts (imported,
- * already present, invalid with line numbers and reasons) add up to the data lines; re-import imports
- * nothing; add / remove / maintenance / list.
+ * already present, conflicting and invalid with line numbers and reasons) add up to the data lines;
+ * re-import imports nothing and never changes a stored domain; add / remove / maintenance / list.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,14 +49,17 @@ describe('mtarep domains', () => {
     expect(a.code).toBe(1);
     expect(a.stdout).toContain('8 data lines (after the header row)');
     expect(a.stdout).toMatch(/imported:\s+2\n/);
-    expect(a.stdout).toMatch(/already present:\s+1\n/);
+    expect(a.stdout).toMatch(/already present:\s+0\n/);
+    // Line 7 gives acme.example again with another test user: not applied, named with the field.
+    expect(a.stdout).toMatch(/conflicting:\s+1 /);
+    expect(a.stdout).toContain('line 7: acme.example differs from line 2: MailDomain.testuser "other@acme.example" (line 2: "probe@acme.example")');
     expect(a.stdout).toMatch(/invalid:\s+5\n/);
     expect(a.stdout).toContain('line 5: malformed address "bad user@gamma.example"');
     expect(a.stdout).toContain('line 6: wrong column count: 3 instead of 4');
     expect(a.stdout).toContain('line 8: address probe@else.example is not at domain eps.example');
     expect(a.stdout).toContain('line 9: malformed domain "zeta..example"');
     expect(a.stdout).toMatch(/line 10: not valid CSV/);
-    expect(a.stdout).toContain('check: 2 + 1 + 5 = 8 data lines');
+    expect(a.stdout).toContain('check: 2 + 0 + 1 + 5 = 8 data lines');
     const store = domainStore(r.redis, r.prefix);
     expect((await store.list()).map((d) => [d.domain, d.address, d.customer, d.customerName])).toEqual([
       ['acme.example', 'probe@acme.example', 'acme', 'Acme Corp'],
@@ -64,8 +67,9 @@ describe('mtarep domains', () => {
     ]);
     const b = await runCli(['domains', 'import', file, '--config', cfg]);
     expect(b.stdout).toMatch(/imported:\s+0\n/);
-    expect(b.stdout).toMatch(/already present:\s+3\n/);
-    expect(b.stdout).toContain('check: 0 + 3 + 5 = 8 data lines');
+    expect(b.stdout).toMatch(/already present:\s+2\n/);
+    expect(b.stdout).toContain('line 7: acme.example differs from line 2: MailDomain.testuser "other@acme.example" (line 2: "probe@acme.example")');
+    expect(b.stdout).toContain('check: 0 + 2 + 1 + 5 = 8 data lines');
   }, 60_000);
 
   it('a file without the header row counts every line; an unreadable file is a usage error', async () => {
@@ -73,10 +77,41 @@ describe('mtarep domains', () => {
     fs.writeFileSync(file, 'Kappa,kappa,probe,kappa.example\r\nLambda,lambda,probe,lambda.example\r\n');
     const a = await runCli(['domains', 'import', file, '--config', cfg]);
     expect(a.code).toBe(0);
-    expect(a.stdout).toContain('check: 2 + 0 + 0 = 2 data lines');
+    expect(a.stdout).toContain('check: 2 + 0 + 0 + 0 = 2 data lines');
     const b = await runCli(['domains', 'import', path.join(dir, 'missing.csv'), '--config', cfg]);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('file not found');
+  }, 60_000);
+
+  it('a line for a stored domain with other fields is a conflict naming its line and fields, never applied; repeats in a file are named', async () => {
+    const first = path.join(dir, 'first.csv');
+    fs.writeFileSync(first, 'Omega,omega,probe,omega.example\n');
+    expect((await runCli(['domains', 'import', first, '--config', cfg])).code).toBe(0);
+    const before = await domainStore(r.redis, r.prefix).get('omega.example');
+
+    const file = path.join(dir, 'conflicts.csv');
+    fs.writeFileSync(file, ['Omega Renamed,omega2,newprobe,omega.example', 'Omega,omega,probe,omega.example', 'A,a,p,dup.example', 'B,b,q,dup.example', 'A,a,p,dup.example'].join('\n'));
+    const res = await runCli(['domains', 'import', file, '--config', cfg]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/imported:\s+1\n/);
+    expect(res.stdout).toMatch(/already present:\s+2\n/);
+    expect(res.stdout).toContain('line 5: dup.example repeats line 3');
+    expect(res.stdout).toMatch(/conflicting:\s+2 \(not imported/);
+    expect(res.stdout).toContain(
+      'line 1: omega.example differs from the stored entry: Customer.friendlyname "Omega Renamed" (stored: "Omega"), Customer.codename "omega2" (stored: "omega"), MailDomain.testuser "newprobe@omega.example" (stored: "probe@omega.example")',
+    );
+    expect(res.stdout).toContain('line 4: dup.example differs from line 3: Customer.friendlyname "B" (line 3: "A"), Customer.codename "b" (line 3: "a"), MailDomain.testuser "q@dup.example" (line 3: "p@dup.example")');
+    expect(res.stdout).toContain('check: 1 + 2 + 2 + 0 = 5 data lines');
+    expect(res.stdout).toContain('mtarep domains remove <domain>');
+    const store = domainStore(r.redis, r.prefix);
+    expect(await store.get('omega.example')).toEqual(before);
+    expect(await store.get('dup.example')).toMatchObject({ customer: 'a', customerName: 'A', address: 'p@dup.example' });
+
+    // A file equal to what is stored is all "already present", exit 0.
+    const same = await runCli(['domains', 'import', first, '--config', cfg]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain('check: 0 + 1 + 0 + 0 = 1 data lines');
   }, 60_000);
 
   it('add, maintenance, list and remove', async () => {

@@ -1,7 +1,8 @@
 /**
  * `mtarep domains import|list|add|remove|maintenance`: the probe domains (mxtrax's customers and mail
- * domains). Import prints imported / already present / invalid with each invalid line's number and
- * reason, and checks that they add up to the file's data lines.
+ * domains). Import prints imported / already present / conflicting / invalid, each conflicting line
+ * with the fields that differ and each invalid line with its reason, and checks that they add up to
+ * the file's data lines.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -102,18 +103,30 @@ async function importCsv(store: DomainStore, file: string, text: string): Promis
   const res = await store.import(parsed.rows);
   const imported = res.imported.length;
   const present = res.present.length;
+  const conflicting = res.conflicts.length;
   const invalid = parsed.invalid.length;
   out(`${file}: ${counted(parsed.dataLines, 'data line')}${parsed.header ? ' (after the header row)' : ''}`);
   out(`imported:        ${imported}`);
   out(`already present: ${present}`);
+  for (const r of res.repeats) out(`  line ${r.line}: ${r.domain} repeats line ${r.of}`);
+  out(`conflicting:     ${conflicting}${conflicting > 0 ? ' (not imported: import never changes a stored domain)' : ''}`);
+  for (const c of res.conflicts) {
+    const against = c.against === 'stored' ? 'the stored entry' : `line ${c.against.line}`;
+    const kept = c.against === 'stored' ? 'stored' : `line ${c.against.line}`;
+    out(`  line ${c.line}: ${c.domain} differs from ${against}: ${c.fields.map((f) => `${f.field} ${JSON.stringify(f.given)} (${kept}: ${JSON.stringify(f.kept)})`).join(', ')}`);
+  }
   out(`invalid:         ${invalid}`);
   for (const i of parsed.invalid) out(`  line ${i.line}: ${i.reason}`);
-  if (imported + present + invalid !== parsed.dataLines) {
-    err(`the counts do not add up: ${imported} + ${present} + ${invalid} != ${parsed.dataLines} data lines`);
+  const sum = imported + present + conflicting + invalid;
+  if (sum !== parsed.dataLines) {
+    err(`the counts do not add up: ${imported} + ${present} + ${conflicting} + ${invalid} != ${parsed.dataLines} data lines`);
     return exitCodes.fatal;
   }
-  out(`check: ${imported} + ${present} + ${invalid} = ${parsed.dataLines} data lines`);
-  return invalid > 0 ? exitCodes.partial : exitCodes.ok;
+  out(`check: ${imported} + ${present} + ${conflicting} + ${invalid} = ${parsed.dataLines} data lines`);
+  if (res.conflicts.some((c) => c.against === 'stored')) {
+    out('to replace a stored domain: mtarep domains remove <domain> (its probe statistics go with it), then import again');
+  }
+  return invalid > 0 || conflicting > 0 ? exitCodes.partial : exitCodes.ok;
 }
 
 async function list(store: DomainStore, json: boolean): Promise<number> {

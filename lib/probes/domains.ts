@@ -26,10 +26,51 @@ export class DomainError extends Error {
   override readonly name = 'DomainError';
 }
 
+/** The fields of a CSV row a stored domain keeps, with the CSV column each comes from. */
+const comparedFields = [
+  ['customerName', 'Customer.friendlyname'],
+  ['customer', 'Customer.codename'],
+  ['address', 'MailDomain.testuser'],
+] as const;
+
+export interface FieldDifference {
+  /** The CSV column: Customer.friendlyname, Customer.codename or MailDomain.testuser. */
+  field: string;
+  /** What is kept (the stored entry, or the earlier row). */
+  kept: string;
+  /** What this line gives. */
+  given: string;
+}
+
+export interface ImportConflict {
+  line: number;
+  domain: string;
+  /** What the line disagrees with: the stored entry, or an earlier line of the same rows. */
+  against: 'stored' | { line: number };
+  fields: FieldDifference[];
+}
+
 export interface ImportOutcome {
   imported: string[];
+  /** Rows equal to the stored entry or to an earlier row for their domain: nothing to do. */
   present: string[];
+  /** Rows that repeat an earlier row of the same import unchanged (also counted in `present`). */
+  repeats: { line: number; domain: string; of: number }[];
+  /** Rows for a domain already stored (or given earlier in the rows) with other fields: not applied. */
+  conflicts: ImportConflict[];
 }
+
+function differences(kept: Pick<ProbeDomain, 'customerName' | 'customer' | 'address'>, row: CsvDomainRow): FieldDifference[] {
+  return comparedFields.filter(([k]) => kept[k] !== row[k]).map(([k, field]) => ({ field, kept: kept[k], given: row[k] }));
+}
+
+/*
+ * KEYS[1] domains hash; ARGV[1] domain; ARGV[2] record JSON. Stores the record unless the domain is
+ * there; returns false when stored, else the stored JSON (to compare, read in the same step).
+ */
+const insertScript = `
+if redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2]) == 1 then return false end
+return redis.call('hget', KEYS[1], ARGV[1])`;
 
 /*
  * KEYS[1] domains hash, KEYS[2] data version; ARGV[1] domain; ARGV[2] 'on'|'off'; ARGV[3] who;
@@ -81,18 +122,26 @@ export function domainStore(redis: Redis, prefix: string) {
     async count(): Promise<number> {
       return redis.hlen(k.probeDomains);
     },
-    /** Import rows: a domain already stored (or earlier in the same rows) is `present`, never overwritten. */
+    /**
+     * Import rows. A domain already stored is never overwritten: a row equal to the stored entry is
+     * `present`, one with other fields a conflict naming them. Within the rows the first one for a
+     * domain is imported; a later one is compared with what is kept (that first row, or the stored
+     * entry when the first row was not applied): a repeat when equal, else a conflict.
+     */
     async import(rows: readonly CsvDomainRow[], now = new Date()): Promise<ImportOutcome> {
-      const out: ImportOutcome = { imported: [], present: [] };
-      const seen = new Set<string>();
+      const out: ImportOutcome = { imported: [], present: [], repeats: [], conflicts: [] };
       const fresh: CsvDomainRow[] = [];
+      const later: CsvDomainRow[] = [];
+      const seen = new Set<string>();
       for (const r of rows) {
-        if (seen.has(r.domain)) out.present.push(r.domain);
+        if (seen.has(r.domain)) later.push(r);
         else {
           seen.add(r.domain);
           fresh.push(r);
         }
       }
+      /** Per domain, what stands after the first rows: a row of this import (by line) or the stored entry. */
+      const kept = new Map<string, { fields: Pick<ProbeDomain, 'customerName' | 'customer' | 'address'>; from: 'stored' | { line: number } }>();
       for (let i = 0; i < fresh.length; i += 1000) {
         const chunk = fresh.slice(i, i + 1000);
         const p = redis.pipeline();
@@ -105,14 +154,38 @@ export function domainStore(redis: Redis, prefix: string) {
             maintenance: false,
             addedAt: now.toISOString(),
           };
-          p.hsetnx(k.probeDomains, r.domain, JSON.stringify(rec));
+          p.eval(insertScript, 1, k.probeDomains, r.domain, JSON.stringify(rec));
         }
         const res = (await p.exec()) ?? [];
         res.forEach(([err, v], j) => {
           if (err) throw err;
-          (v === 1 ? out.imported : out.present).push(chunk[j]!.domain);
+          const r = chunk[j]!;
+          if (v === null || v === undefined) {
+            out.imported.push(r.domain);
+            kept.set(r.domain, { fields: r, from: { line: r.line } });
+            return;
+          }
+          const stored = JSON.parse(String(v)) as ProbeDomain;
+          const fields = differences(stored, r);
+          if (fields.length === 0) {
+            out.present.push(r.domain);
+            kept.set(r.domain, { fields: r, from: { line: r.line } });
+          } else {
+            out.conflicts.push({ line: r.line, domain: r.domain, against: 'stored', fields });
+            kept.set(r.domain, { fields: stored, from: 'stored' });
+          }
         });
       }
+      for (const r of later) {
+        const keep = kept.get(r.domain)!;
+        const fields = differences(keep.fields, r);
+        if (fields.length > 0) out.conflicts.push({ line: r.line, domain: r.domain, against: keep.from, fields });
+        else {
+          out.present.push(r.domain);
+          if (keep.from !== 'stored') out.repeats.push({ line: r.line, domain: r.domain, of: keep.from.line });
+        }
+      }
+      out.conflicts.sort((a, b) => a.line - b.line);
       return out;
     },
     async add(row: Omit<CsvDomainRow, 'line'>, now = new Date()): Promise<ProbeDomain> {
