@@ -167,6 +167,22 @@ redis_server: ignored.example.com`,
     expect(classifyAnswer(['127.0.0.2'], zen.codes).labels).toEqual(['SBL']);
   });
 
+  it('keeps every redis_url form ioredis connects to as written', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379/0',
+      'redis://localhost',
+      'redis://:s3cret@127.0.0.1:6390',
+      'redis://:s3cret@127.0.0.1:6390/15',
+      'redis://mtarep:s3cret@redis.example.com:6390/2',
+      'redis://:s3c%25ret@[::1]:6390/3',
+      'redis://127.0.0.1:6390/4/',
+      'redis://127.0.0.1:6390/?db=5&family=4',
+      'rediss://:s3cret@redis.example.com:6380/1',
+    ]) {
+      expect(parseConfig(`redis_url: "${url}"`, '/x/m.yml').redis.url, url).toBe(url);
+    }
+  });
+
   it('fills defaults for an empty file', () => {
     const c = parseConfig('', '/x/m.yml');
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
@@ -215,6 +231,22 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['duplicate zone', 'rbls: [bl.spamcop.net, BL.SPAMCOP.NET]', /^mtarep\.yml: rbls\[1\]: zone bl\.spamcop\.net is listed twice$/],
     ['zone not a name', 'rbls: ["not a zone"]', /^mtarep\.yml: rbls\[0\]: "not a zone" is not a DNS zone name$/],
     ['bad redis url', 'redis_url: http://localhost', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
+    // What used to pass check-config and crash or write to database 0 at collect (ioredis: "Invalid URL",
+    // URIError, SELECT NaN, parseInt("1x") = 1). Never with the password in the message.
+    ['redis_url port not a number', 'redis_url: "redis://:S3cretPW@127.0.0.1:notaport/0"', /^mtarep\.yml: redis_url: the port must be a number from 1 to 65535$/],
+    ['redis_url port 0', 'redis_url: "redis://:S3cretPW@127.0.0.1:0/0"', /^mtarep\.yml: redis_url: the port must be a number from 1 to 65535$/],
+    ['redis_url port too large', 'redis_url: "redis://:S3cretPW@127.0.0.1:70000/0"', /^mtarep\.yml: redis_url: the port must be a number from 1 to 65535$/],
+    ['redis_url IPv6 without ]', 'redis_url: "redis://:S3cretPW@[::1/0"', /^mtarep\.yml: redis_url: the host: an IPv6 address needs its closing \]/],
+    ['redis_url bad host', 'redis_url: "redis://:S3cretPW@red is/0"', /^mtarep\.yml: redis_url: the host is not a valid host name or address/],
+    ['redis_url bad percent-encoding', 'redis_url: "redis://:S3c%ZZret@127.0.0.1:6379/0"', /^mtarep\.yml: redis_url: the password has a bad percent-encoding \(write a % in it as %25\)$/],
+    ['redis_url bad percent-encoding in the user', 'redis_url: "redis://us%e9r:S3cretPW@127.0.0.1:6379/0"', /^mtarep\.yml: redis_url: the user name has a bad percent-encoding/],
+    ['redis_url database a word', 'redis_url: "redis://:S3cretPW@127.0.0.1:6379/abc"', /^mtarep\.yml: redis_url: the database \(the path after host:port, e\.g\. \/0\) must be a non-negative integer$/],
+    ['redis_url database negative', 'redis_url: "redis://:S3cretPW@127.0.0.1:6379/-1"', /^mtarep\.yml: redis_url: the database \(the path after host:port, e\.g\. \/0\) must be a non-negative integer$/],
+    ['redis_url database with a tail', 'redis_url: "redis://:S3cretPW@127.0.0.1:6379/1x"', /^mtarep\.yml: redis_url: the database .* must be a non-negative integer$/],
+    ['redis_url database too large', 'redis_url: "redis://:S3cretPW@127.0.0.1:6379/2147483648"', /^mtarep\.yml: redis_url: the database must be at most 2147483647$/],
+    ['redis_url db option not a number', 'redis_url: "redis://:S3cretPW@127.0.0.1:6379/?db=x"', /^mtarep\.yml: redis_url: the database \(the db option\) must be a non-negative integer$/],
+    ['redis_url unix socket', 'redis_url: "unix:///run/redis.sock"', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
+    ['redis_url upper-case scheme (no TLS from ioredis)', 'redis_url: "REDISS://:S3cretPW@127.0.0.1:6379/0"', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
     ['bad listen', 'listen: "127.0.0.1:http"', /^mtarep\.yml: listen: must be host:port/],
     // The position once, as the path, and no dangling colon where yaml's code frame was cut off.
     ['YAML syntax', 'rbls: [zen.spamhaus.org\nmta_map: {}', /^mtarep\.yml: line \d+, column \d+: YAML: [^:]+[^:]$/],
@@ -269,6 +301,7 @@ describe('a bad config gives one line per problem naming the key', () => {
       const lines = problemsOf(text);
       expect(lines.some((l) => line.test(l)), lines.join('\n')).toBe(true);
       for (const l of lines) expect(l).not.toMatch(/\n|at .*\.ts:\d+/); // one line each, no stack trace
+      for (const l of lines) expect(l).not.toContain('S3cretPW');
     });
   }
 

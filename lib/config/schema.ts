@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { isIP } from '../net/ip.js';
 import { regexHazard } from '../regex-safety.js';
+import { checkRedisUrl } from '../redis-target.js';
 import { isTimeZone } from '../time-zones.js';
 import { checkPlugins } from '../checks/index.js';
 import { durationDays, durationMs, durationSec, httpUrl, lazySection, nonEmpty, port, positiveInt } from './fields.js';
@@ -257,7 +258,12 @@ export const configSchema = z.strictObject({
 
   // --- added by mtarep ---------------------------------------------------------------------
   redis_url: nonEmpty
-    .refine((s) => /^rediss?:\/\//.test(s), { message: 'must start with redis:// or rediss://' })
+    .superRefine((s, ctx) => {
+      // Checked here, not at connect: ioredis throws a bare "Invalid URL" or URIError for a garbled
+      // URL, and reads a database that is not a number as 0 (or sends SELECT NaN).
+      const checked = checkRedisUrl(s);
+      if ('problem' in checked) ctx.addIssue({ code: 'custom', message: checked.problem });
+    })
     .optional(),
   redis_prefix: z
     .string()
