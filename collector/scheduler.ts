@@ -17,7 +17,7 @@ import type { Config } from '../lib/config/normalize.js';
 import { keys } from '../lib/keys.js';
 import type { Logger } from '../lib/log.js';
 import type { RunSummary } from '../lib/model.js';
-import type { Redis } from '../lib/redis.js';
+import { duplicateRedis, type Redis } from '../lib/redis.js';
 import { runChecks } from './check-runner.js';
 import { checkPlugins as allChecks } from '../lib/checks/index.js';
 import { createDnsClient, type DnsClient } from '../lib/net/dns/client.js';
@@ -61,10 +61,11 @@ export interface Scheduler {
 
 /**
  * BullMQ needs connections that retry forever and never time a command out (its blocking reads wait
- * longer than mtarep's 5 s command timeout): a duplicate of mtarep's connection with those settings.
+ * longer than mtarep's 5 s command timeout): a duplicate of mtarep's connection with those settings
+ * (closed for good if Redis ever refuses its database, like the original).
  */
 function bullConnection(redis: Redis): Redis {
-  return redis.duplicate({
+  return duplicateRedis(redis, {
     maxRetriesPerRequest: null,
     commandTimeout: undefined,
     lazyConnect: false,

@@ -36,7 +36,7 @@ export const failFastOptions = { enableOfflineQueue: false, maxRetriesPerRequest
 
 /**
  * Connect and PING. Throws RedisUnavailableError naming the target (password redacted) and the
- * cause when Redis does not answer within the connect timeout.
+ * cause when Redis does not answer within the connect timeout, or refuses the URL's database.
  */
 export async function connectRedis(target: RedisTarget, opts: ConnectOptions = {}): Promise<Redis> {
   const base: RedisOptions = {
@@ -53,15 +53,29 @@ export async function connectRedis(target: RedisTarget, opts: ConnectOptions = {
   redis.on('error', (e: Error) => {
     lastError = e;
   });
+  const guard = guardDatabase(redis);
   try {
     await redis.connect(); // resolves once the ready check passed
     await redis.ping();
+    await checkDatabase(redis, guard);
   } catch (e) {
     redis.disconnect();
+    if (guard.refused) throw refusedError(redis, guard.refused, describeTarget(target));
     const cause = lastError ?? (e as Error);
     throw new RedisUnavailableError(`cannot reach Redis at ${describeTarget(target)}: ${cause.message}`, { cause });
   }
   return redis;
+}
+
+/**
+ * A copy of a connection (same server, database and options, `override` aside), guarded like the
+ * original against a refused database. For the connections BullMQ and the dashboard's subscriber
+ * need, and failFastCopy.
+ */
+export function duplicateRedis(redis: Redis, override: Partial<RedisOptions> = {}): Redis {
+  const copy = redis.duplicate(override);
+  guardDatabase(copy);
+  return copy;
 }
 
 /**
@@ -71,7 +85,14 @@ export async function connectRedis(target: RedisTarget, opts: ConnectOptions = {
 export async function failFastCopy(redis: Redis): Promise<Redis> {
   const copy = redis.duplicate({ ...failFastOptions, lazyConnect: true });
   copy.on('error', () => {}); // reported by the original connection's handler; commands fail with their own error
-  await copy.connect();
+  const guard = guardDatabase(copy);
+  try {
+    await copy.connect();
+    await checkDatabase(copy, guard);
+  } catch (e) {
+    copy.disconnect();
+    throw guard.refused ? refusedError(copy, guard.refused) : e;
+  }
   return copy;
 }
 
@@ -102,4 +123,42 @@ export async function execChecked(multi: ReturnType<Redis['multi']>, what: strin
   const failed = res.find(([err]) => err !== null);
   if (failed) throw new Error(`${what}: ${(failed[0] as Error).message}`);
   return res.map(([, v]) => v);
+}
+
+/**
+ * ioredis selects the URL's database on each (re)connection but does not wait for the answer: when
+ * the server refuses (a number past its `databases`, an ACL without SELECT) it emits an 'error' and
+ * sends the queued commands anyway, to database 0. This closes such a connection for good instead,
+ * before the commands queued behind the SELECT go out, and re-emits the refusal as a
+ * RedisUnavailableError naming the database; its commands then fail with "Connection is closed.".
+ */
+function guardDatabase(redis: Redis): { refused: Error | undefined } {
+  const state: { refused: Error | undefined } = { refused: undefined };
+  redis.on('error', (e: Error & { command?: { name?: string } }) => {
+    // After a failed AUTH the SELECT fails too (NOAUTH): that is the password, reported as such.
+    if (e.command?.name !== 'select' || /^(NOAUTH|WRONGPASS)\b/.test(e.message) || state.refused) return;
+    state.refused = e;
+    redis.disconnect();
+    redis.emit('error', refusedError(redis, e));
+  });
+  return state;
+}
+
+/** At connect, the SELECT is asked again and awaited: its 'error' event alone could come too late. */
+async function checkDatabase(redis: Redis, guard: { refused: Error | undefined }): Promise<void> {
+  const db = redis.options.db ?? 0;
+  if (guard.refused) throw guard.refused;
+  if (db !== 0) {
+    await redis.select(db).catch((e: unknown) => {
+      if (!/^(NOAUTH|WRONGPASS)\b/.test((e as Error).message)) guard.refused ??= e as Error;
+      throw e;
+    });
+  }
+}
+
+function refusedError(redis: Redis, cause: Error, target?: string): RedisUnavailableError {
+  const db = redis.options.db ?? 0;
+  const where = target === undefined ? 'Redis' : `Redis at ${target}`;
+  const outcome = target === undefined ? 'connection closed, nothing more is sent on it' : 'nothing was written';
+  return new RedisUnavailableError(`${where} refused database ${db} of redis_url (the number after host:port): ${cause.message}; ${outcome}`, { cause });
 }

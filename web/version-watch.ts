@@ -16,7 +16,7 @@
  */
 import type { Keys } from '../lib/keys.js';
 import type { Logger } from '../lib/log.js';
-import type { Redis } from '../lib/redis.js';
+import { duplicateRedis, type Redis } from '../lib/redis.js';
 import { readVersion, type VersionReader } from './data.js';
 
 export interface VersionWatchOptions {
@@ -88,7 +88,7 @@ export function watchVersion(redis: Redis, k: Keys, reader: VersionReader, log: 
       return;
     }
     if (closed) return;
-    const s = redis.duplicate({ lazyConnect: true, autoResubscribe: false, enableOfflineQueue: false });
+    const s = duplicateRedis(redis, { lazyConnect: true, autoResubscribe: false, enableOfflineQueue: false });
     sub = s;
     s.on('error', () => {}); // a drop is seen as 'close'; the main connection reports Redis errors
     s.on('message', (ch: string) => {
