@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { keys } from '../lib/keys.js';
+import { connectRedis } from '../lib/redis.js';
 import type { RunSummary } from '../lib/model.js';
 import type { PhaseReport } from '../lib/phases.js';
 import { runCli } from './helpers/cli.js';
@@ -146,6 +147,46 @@ describe('mtarep collect', () => {
     expect(res.code).toBe(4);
     expect(res.stdout).toMatch(/^mtarep collect failed: /);
     expect(res.stderr).toMatch(/collector run failed.*WRONGTYPE/);
+  });
+
+  it('exits 4 when Redis refuses redis_url\'s database (past its 64), naming it without the password; nothing written to database 0', async () => {
+    const user = `mtarep-cli-collect-${process.pid}`;
+    await r.redis.call('ACL', 'SETUSER', user, 'reset', 'on', '>Db99-S3cretPW', '~*', '&*', '+@all');
+    const db0 = await connectRedis({ url: `${inject('redisUrl')}/0` }, { reconnect: false });
+    try {
+      const url = new URL(r.url);
+      url.username = user;
+      url.password = 'Db99-S3cretPW';
+      url.pathname = '/99';
+      const res = await runCli(['collect', '--config', writeConfig({ redis_url: url.toString() })]);
+      expect(res.code).toBe(4);
+      expect(res.stderr).toMatch(/refused database 99 of redis_url .*DB index is out of range; nothing was written/);
+      expect(res.stdout + res.stderr).not.toContain('Db99-S3cretPW');
+      expect(await db0.exists(k.ip(mta), k.hostIndex)).toBe(0);
+    } finally {
+      db0.disconnect();
+      await r.redis.call('ACL', 'DELUSER', user);
+    }
+  });
+
+  it('a malformed redis_url is a config error (exit 2) for check-config and collect alike, without the password', async () => {
+    const base = new URL(r.url);
+    for (const [redisUrl, problem] of [
+      [`redis://:S3cretPW@127.0.0.1:notaport/0`, /redis_url: the port must be a number from 1 to 65535/],
+      [`redis://:S3cretPW@[::1/0`, /redis_url: the host: an IPv6 address needs its closing \]/],
+      [`redis://:S3c%ZZret@${base.host}/0`, /redis_url: the password has a bad percent-encoding/],
+      [`redis://${base.host}/abc`, /redis_url: the database .* must be a non-negative integer/],
+      [`redis://${base.host}/-1`, /redis_url: the database .* must be a non-negative integer/],
+    ] as const) {
+      const file = writeConfig({ redis_url: redisUrl });
+      for (const command of ['check-config', 'collect']) {
+        const res = await runCli([command, '--config', file]);
+        expect(res.code, `${command} ${redisUrl}`).toBe(2);
+        expect(res.stderr).toMatch(problem);
+        expect(res.stderr).not.toMatch(/S3c|stack|at .*:\d+:\d+/);
+      }
+    }
+    expect(await r.redis.dbsize()).toBe(0);
   });
 
   it('exits 3 when another run holds the lock, naming the holder', async () => {
