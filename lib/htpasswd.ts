@@ -37,20 +37,56 @@ export function schemeOf(hash: string): HashScheme {
 }
 
 export function parseHtpasswd(text: string): HtpasswdEntry[] {
-  const out: HtpasswdEntry[] = [];
+  return scanHtpasswd(text).entries;
+}
+
+/** What a file holds: its entries (first of a user wins) and the lines no one can log in with. */
+export interface HtpasswdScan {
+  entries: HtpasswdEntry[];
+  /**
+   * 1-based numbers of the lines that are neither blank, a comment, nor an entry with a hash mtarep
+   * checks (no `user:` part, an empty, truncated or plain-text hash, an unsupported scheme).
+   */
+  badLines: number[];
+}
+
+/** A hash of a scheme mtarep checks, in the shape its writer gives it (a truncated one never matches). */
+export function checkableHash(hash: string): boolean {
+  return (
+    /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash) ||
+    /^\$(apr1|1)\$[^$]{0,8}\$[./0-9A-Za-z]{22}$/.test(hash) ||
+    /^\{SHA\}[A-Za-z0-9+/]{27}=$/.test(hash)
+  );
+}
+
+/** "line 3 is" / "lines 3, 7 are" ... not entries anyone logs in with; '' for none. Never the lines' content. */
+export function badLinesText(lines: readonly number[]): string {
+  if (lines.length === 0) return '';
+  const shown = lines.length > 10 ? `${lines.slice(0, 10).join(', ')} and ${lines.length - 10} more` : lines.join(', ');
+  const which = lines.length === 1 ? `line ${lines[0]} is` : `lines ${shown} are`;
+  return `${which} not user:hash with a bcrypt, $apr1$ or {SHA} hash mtarep can check: nobody logs in with ${lines.length === 1 ? 'it' : 'them'}`;
+}
+
+export function scanHtpasswd(text: string): HtpasswdScan {
+  const entries: HtpasswdEntry[] = [];
+  const badLines: number[] = [];
   const seen = new Set<string>();
-  for (const raw of text.split(/\r?\n/)) {
+  text.split('\n').forEach((raw, n) => {
     const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
+    if (!line || line.startsWith('#')) return;
     const i = line.indexOf(':');
-    if (i <= 0) continue;
+    if (i <= 0) {
+      badLines.push(n + 1);
+      return;
+    }
     const user = line.slice(0, i);
     const hash = line.slice(i + 1);
-    if (seen.has(user)) continue; // first matching user wins
+    if (!checkableHash(hash)) badLines.push(n + 1);
+    if (seen.has(user)) return; // first matching user wins
     seen.add(user);
-    out.push({ user, hash, scheme: schemeOf(hash) });
-  }
-  return out;
+    entries.push({ user, hash, scheme: schemeOf(hash) });
+  });
+  return { entries, badLines };
 }
 
 function equalConstantTime(a: string, b: string): boolean {
@@ -103,8 +139,24 @@ export function hashPassword(password: string): string {
   return bcrypt.hashSync(password, 10).replace(/^\$2b\$/, '$2y$');
 }
 
+/**
+ * Why `user` cannot be written to the file, or undefined when it can. A name that was not valid
+ * UTF-8 on the command line reaches us with U+FFFD in it: written, it would be a user nobody types.
+ */
+export function userNameProblem(user: string): string | undefined {
+  if (user === '') return 'it is empty';
+  if (user.includes('\uFFFD') || /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(user)) return 'it is not valid UTF-8';
+  if (/[\r\n]/.test(user)) return 'it contains a line break';
+  if (/[\x00-\x1f\x7f]/.test(user)) return 'it contains a control character';
+  if (user.includes(':')) return 'it contains a colon (the separator of user and hash)';
+  if (/\s/.test(user)) return 'it contains white space';
+  if (user.startsWith('#')) return 'it starts with # (a comment line)';
+  if (user.length > 64) return 'it is longer than 64 characters';
+  return undefined;
+}
+
 export function validUserName(user: string): boolean {
-  return /^[^:\s#][^:\s]{0,63}$/.test(user);
+  return userNameProblem(user) === undefined;
 }
 
 /**
@@ -113,7 +165,7 @@ export function validUserName(user: string): boolean {
  * root:root 0600 copy locked the dashboard out). A symlink is followed; its target is replaced. A new
  * file gets mode 0600.
  */
-export function writeKeepingOwner(file: string, text: string): void {
+export function writeKeepingOwner(file: string, text: string | Uint8Array): void {
   let target = file;
   let st: fs.Stats | null = null;
   try {
@@ -122,7 +174,8 @@ export function writeKeepingOwner(file: string, text: string): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  // A missing folder is created: the config checks and `mtarep passwd` allow that only under data_dir.
+  fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o750 });
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
@@ -144,33 +197,81 @@ export function writeKeepingOwner(file: string, text: string): void {
     throw e;
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, target);
+  try {
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const HASH = 0x23;
+const isBlank = (b: number) => b === 0x20 || b === 0x09 || b === 0x0b || b === 0x0c || b === CR;
+
+/** The user of a line as bytes (as parseHtpasswd reads it: trimmed, up to the first colon), or undefined. */
+function userBytes(line: Buffer): Buffer | undefined {
+  let start = 0;
+  while (start < line.length && isBlank(line[start]!)) start++;
+  if (start === line.length || line[start] === HASH) return undefined;
+  const colon = line.indexOf(COLON, start);
+  return colon > start ? line.subarray(start, colon) : undefined;
 }
 
 /**
- * Add or replace `user` in the file (created with mode 0600 when missing), keeping every other line,
- * comments included. Written to a temporary file and renamed, so a reader never sees half a file.
+ * The file's bytes with `user`'s entries replaced by `entry` (each keeping its line break) or, when
+ * it has none, `entry` appended (after a line break for a last line that lacks one; CRLF when the
+ * file's first line ends so). Every other byte is kept: user names in Latin-1, comments, blank lines.
+ */
+export function upsertEntryBytes(bytes: Buffer, user: string, entry: string): { bytes: Buffer; result: 'added' | 'updated' } {
+  const want = Buffer.from(user, 'utf8');
+  const parts: Buffer[] = [];
+  let result: 'added' | 'updated' = 'added';
+  let eol: string | undefined;
+  let lastBreak = true;
+  for (let at = 0; at < bytes.length; ) {
+    const nl = bytes.indexOf(NL, at);
+    const end = nl < 0 ? bytes.length : nl;
+    const crlf = end > at && bytes[end - 1] === CR && nl >= 0;
+    eol ??= nl < 0 ? undefined : crlf ? '\r\n' : '\n';
+    const line = bytes.subarray(at, crlf ? end - 1 : end);
+    const lineUser = userBytes(line);
+    if (lineUser?.equals(want)) {
+      parts.push(Buffer.from(entry, 'utf8'), bytes.subarray(line.length + at, nl < 0 ? end : nl + 1));
+      result = 'updated';
+    } else {
+      parts.push(bytes.subarray(at, nl < 0 ? end : nl + 1));
+    }
+    lastBreak = nl >= 0;
+    at = nl < 0 ? end : nl + 1;
+  }
+  if (result === 'added') {
+    const br = eol ?? '\n';
+    parts.push(Buffer.from(`${lastBreak ? '' : br}${entry}${br}`, 'utf8'));
+  }
+  return { bytes: Buffer.concat(parts), result };
+}
+
+/**
+ * Add or replace `user` in the file (created with mode 0600 when missing). The file is read and
+ * written as bytes: only the user's own lines change (see upsertEntryBytes). Written to a temporary
+ * file and renamed, so a reader never sees half a file. Throws the fs error (with its `code`) when
+ * the file cannot be read or written.
  */
 export function upsertUser(file: string, user: string, password: string): 'added' | 'updated' {
-  if (!validUserName(user)) throw new Error(`invalid user name "${user}": no colon or white space, at most 64 characters`);
-  let lines: string[] = [];
+  const bad = userNameProblem(user);
+  if (bad !== undefined) throw new Error(`invalid user name ${JSON.stringify(user)}: ${bad}`);
+  let bytes = Buffer.alloc(0);
   try {
-    lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
-    if (lines[lines.length - 1] === '') lines.pop();
+    bytes = fs.readFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const entry = `${user}:${hashPassword(password)}`;
-  let result: 'added' | 'updated' = 'added';
-  const idx = lines.findIndex((l) => !l.trim().startsWith('#') && l.slice(0, l.indexOf(':')) === user);
-  if (idx >= 0) {
-    lines[idx] = entry;
-    result = 'updated';
-  } else {
-    lines.push(entry);
-  }
-  writeKeepingOwner(file, lines.join('\n') + '\n');
-  return result;
+  const out = upsertEntryBytes(bytes, user, `${user}:${hashPassword(password)}`);
+  writeKeepingOwner(file, out.bytes);
+  return out.result;
 }
 
 /** A random password for the first-start `admin` user. */
