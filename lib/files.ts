@@ -7,6 +7,8 @@ export function fileErrorText(e: unknown): string {
   if (code === 'ENOENT') return 'file not found';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder';
+  if (code === 'EROFS') return 'read-only file system';
   return String(code ?? (e as Error).message ?? e);
 }
 

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import type { Config } from '../../lib/config/normalize.js';
 import { describeTarget } from '../../lib/redis-target.js';
-import { parseHtpasswd } from '../../lib/htpasswd.js';
+import { badLinesText, checkableHash, scanHtpasswd } from '../../lib/htpasswd.js';
+import { fileErrorText } from '../../lib/files.js';
 import { exitCodes } from '../exit-codes.js';
 import type { ConfiguredContext } from '../commands.js';
 import { checkPlugins } from '../../lib/checks/index.js';
@@ -14,11 +15,15 @@ export function describeConfig(config: Config): string {
   line(`config: ${config.file} is valid`);
   line(`redis: ${config.redis.url ? describeTarget({ url: config.redis.url }) : `embedded redis-server, data in ${config.dataDir}/redis`} (prefix "${config.redis.prefix}")`);
   let users = 'missing: created with user admin at first start';
+  const warnings = [...config.warnings];
   if (fs.existsSync(config.httpAuthFile)) {
     try {
-      users = counted(parseHtpasswd(fs.readFileSync(config.httpAuthFile, 'utf8')).length, 'user');
+      const scan = scanHtpasswd(fs.readFileSync(config.httpAuthFile, 'utf8'));
+      // Only the users who can log in: a malformed line is no user.
+      users = counted(scan.entries.filter((e) => checkableHash(e.hash)).length, 'user');
+      if (scan.badLines.length > 0) warnings.push(`http_auth_file: ${badLinesText(scan.badLines)}`);
     } catch (e) {
-      users = `unreadable: ${(e as Error).message}`;
+      users = `unreadable: ${fileErrorText(e)}`;
     }
   }
   line(`dashboard: http://${config.listen.host}:${config.listen.port}/ (users: ${config.httpAuthFile}, ${users})`);
@@ -52,9 +57,9 @@ export function describeConfig(config: Config): string {
   line();
   line(`provider blocks: ${counted(config.providerBlocks.length, 'pattern')}${config.providerBlocks.length ? ` (${config.providerBlocks.map((p) => p.provider).join(', ')})` : ''}, window ${config.providerBlockWindowSec} s`);
   line(`graph domains: ${config.graphDomains.join(', ') || 'none'}`);
-  if (config.warnings.length > 0) {
+  if (warnings.length > 0) {
     line();
-    for (const w of config.warnings) line(`warning: ${w}`);
+    for (const w of warnings) line(`warning: ${w}`);
   }
   return out.join('\n') + '\n';
 }

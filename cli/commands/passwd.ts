@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import type { Config } from '../../lib/config/normalize.js';
 import type { Logger } from '../../lib/log.js';
-import { randomPassword, upsertUser, validUserName } from '../../lib/htpasswd.js';
+import { badLinesText, randomPassword, scanHtpasswd, upsertUser, userNameProblem } from '../../lib/htpasswd.js';
+import { formatProblem, httpAuthFileProblem } from '../../lib/config/load.js';
+import { fileErrorText } from '../../lib/files.js';
 import { exitCodes } from '../exit-codes.js';
 import type { ConfiguredContext } from '../commands.js';
 
@@ -22,9 +24,16 @@ export function ensureHtpasswd(config: Config, log: Logger, out: NodeJS.Writable
 }
 
 export async function cmdPasswd(config: Config, user: string, opts: { stdin: boolean }): Promise<number> {
-  if (!validUserName(user)) {
-    process.stderr.write(`mtarep: invalid user name "${user}": no colon or white space, at most 64 characters\n`);
+  const badName = userNameProblem(user);
+  if (badName !== undefined) {
+    process.stderr.write(`mtarep: invalid user name ${JSON.stringify(user)}: ${badName}; nothing changed\n`);
     return exitCodes.usage;
+  }
+  // Before asking for the password: a file that cannot be written is a config error, not a crash.
+  const fileProblem = httpAuthFileProblem(config);
+  if (fileProblem !== undefined) {
+    process.stderr.write(formatProblem(config.file, fileProblem) + '\n');
+    return exitCodes.config;
   }
   let password: string;
   if (opts.stdin || !process.stdin.isTTY) {
@@ -41,9 +50,30 @@ export async function cmdPasswd(config: Config, user: string, opts: { stdin: boo
     process.stderr.write('mtarep: the password must have at least 8 characters; nothing changed\n');
     return exitCodes.usage;
   }
-  const result = upsertUser(config.httpAuthFile, user, password);
+  let result: 'added' | 'updated';
+  try {
+    result = upsertUser(config.httpAuthFile, user, password);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+    const message = `cannot update ${config.httpAuthFile}: ${fileErrorText(e)}; nothing changed`;
+    process.stderr.write(formatProblem(config.file, { path: 'http_auth_file', message }) + '\n');
+    return exitCodes.config;
+  }
   process.stdout.write(`${result} user ${user} in ${config.httpAuthFile}\n`);
+  warnBadLines(config.httpAuthFile);
   return exitCodes.ok;
+}
+
+/** Warn (stderr) about the lines of the file as written that nobody can log in with: their numbers, never their content (a hash). */
+function warnBadLines(file: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return; // just written: a reader replacing it meanwhile is no concern of this warning
+  }
+  const warning = badLinesText(scanHtpasswd(text).badLines);
+  if (warning) process.stderr.write(`mtarep: warning: http_auth_file ${file}: ${warning}\n`);
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {

@@ -257,28 +257,20 @@ export function checkFiles(config: Config): Problem[] {
       message: blocker === config.dataDir ? `${blocker} is a file, not a folder` : `cannot create ${config.dataDir}: ${blocker} is a file, not a folder`,
     });
   }
-  const inDataDir = (p: string) => p === config.dataDir || p.startsWith(config.dataDir + path.sep);
   if (config.errorLog !== undefined) {
     const st = statOf(config.errorLog);
     if (st?.isDirectory()) {
       problems.push({ path: 'error_log', message: `${config.errorLog} is a folder: give the path of the log file` });
     } else if (st !== null && !isWritable(config.errorLog)) {
       problems.push({ path: 'error_log', message: `cannot write ${config.errorLog}` });
-    } else if (st === null && !isDir(path.dirname(config.errorLog)) && !inDataDir(path.dirname(config.errorLog))) {
+    } else if (st === null && !isDir(path.dirname(config.errorLog)) && !inDataDir(config, path.dirname(config.errorLog))) {
       problems.push({ path: 'error_log', message: `folder ${path.dirname(config.errorLog)} does not exist` });
     }
   }
   // A missing file is created at first start (user admin); one that exists must be a readable file, or
   // the dashboard would run with nobody able to log in.
-  const auth = statOf(config.httpAuthFile);
-  const authDir = path.dirname(config.httpAuthFile);
-  if (auth?.isDirectory()) {
-    problems.push({ path: 'http_auth_file', message: `${config.httpAuthFile} is a folder, not an htpasswd file` });
-  } else if (auth !== null && !isReadableFile(config.httpAuthFile)) {
-    problems.push({ path: 'http_auth_file', message: `cannot read ${config.httpAuthFile}` });
-  } else if (auth === null && !isDir(authDir) && !inDataDir(authDir)) {
-    problems.push({ path: 'http_auth_file', message: `folder ${authDir} does not exist` });
-  }
+  const auth = httpAuthFileProblem(config);
+  if (auth) problems.push(auth);
   return problems;
 }
 
@@ -332,6 +324,31 @@ function isWritable(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** data_dir and what is under it are mtarep's own: created at first start. */
+function inDataDir(config: Config, p: string): boolean {
+  return p === config.dataDir || p.startsWith(config.dataDir + path.sep);
+}
+
+/**
+ * What keeps mtarep from reading or creating http_auth_file, or undefined: a folder (or anything
+ * not a file) at its path, a path through a file, a missing folder outside data_dir. Used by
+ * checkFiles and by `mtarep passwd` (whose config is loaded without the file checks).
+ */
+export function httpAuthFileProblem(config: Config): Problem | undefined {
+  const file = config.httpAuthFile;
+  const problem = (message: string): Problem => ({ path: 'http_auth_file', message });
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) return problem(`${file} is a folder, not a file`);
+    if (!st.isFile()) return problem(`${file} is not a regular file`);
+    return isReadableFile(file) ? undefined : problem(`cannot read ${file}`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return problem(`cannot use ${file}: ${fileErrorText(e)}`);
+  }
+  const dir = path.dirname(file);
+  return isDir(dir) || inDataDir(config, dir) ? undefined : problem(`folder ${dir} does not exist`);
 }
 
 /** Read, validate and check a config file. Throws ConfigError. */

@@ -20,6 +20,8 @@ describe('files', () => {
   it('names a missing file and a folder given as a file', () => {
     expect(fileErrorText(errorOf(() => readSecretFile(path.join(dir, 'nope'))))).toBe('file not found');
     expect(fileErrorText(errorOf(() => readSecretFile(dir)))).toBe('is a folder, not a file');
+    fs.writeFileSync(path.join(dir, 'plain'), '');
+    expect(fileErrorText(errorOf(() => readSecretFile(path.join(dir, 'plain', 'x'))))).toBe('a part of the path is a file, not a folder');
   });
 
   it('reads a secret without its trailing line break, and keeps everything else', () => {
