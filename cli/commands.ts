@@ -273,7 +273,7 @@ Sends a mail with a random token through SMTP, then searches IMAP for it (the in
 flagged \\Junk) every --check-frequency seconds, up to --max-checks times, and prints how long each
 part took. A drop-in for email-end2end-test: same options, defaults and output. Needs no config file.
 
-      --email-from ADDR         sender address (required)
+      --email-from ADDR         sender address, user@domain (required)
       --email-to ADDR           recipient address, the mailbox IMAP reads (required)
       --prefix TEXT             subject prefix (default '[e2e email monitoring] ')
       --check-frequency S       seconds between IMAP searches (default 2)
@@ -289,7 +289,8 @@ part took. A drop-in for email-end2end-test: same options, defaults and output. 
       --imap-tls MODE           none, tls or starttls (default starttls)
       --imap-username USER      (required)
       --imap-password PW        or --imap-password-file FILE, or $MTAREP_IMAP_PASSWORD (required)
-      --timeout S               hard bound on the whole run (default check-frequency x max-checks + 60)
+      --timeout S               hard bound on the whole run (default check-frequency x max-checks + 60;
+                                at most 2073600, 24 days)
       --delete                  delete the mail once found
       --insecure                do not verify TLS certificates (says so on stderr)
       --warning S, --critical S nagios: total seconds above which the state is WARNING / CRITICAL

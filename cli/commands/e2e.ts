@@ -12,6 +12,8 @@ import type { E2eTarget } from '../../lib/e2e/result.js';
 import { scrub } from '../../lib/log.js';
 import type { TlsMode } from '../../lib/mail/tls.js';
 import { fileErrorText, readSecretFile } from '../../lib/files.js';
+import { isAddress, isHostName } from '../../lib/net/names.js';
+import { isIP } from '../../lib/net/ip.js';
 
 export const e2eEnv = { smtpPassword: 'MTAREP_SMTP_PASSWORD', imapPassword: 'MTAREP_IMAP_PASSWORD' } as const;
 
@@ -32,6 +34,18 @@ function required(v: Values, name: string): string {
   const x = str(v, name);
   if (x === undefined || x.trim() === '') throw new E2eUsageError(`--${name} is required`);
   return x.trim();
+}
+/** A required address: user@domain (a one-label domain such as localhost too). */
+function address(v: Values, name: string): string {
+  const x = required(v, name);
+  if (!isAddress(x, { singleLabel: true })) throw new E2eUsageError(`--${name}: not an e-mail address (user@domain): ${JSON.stringify(x)}`);
+  return x;
+}
+/** A required server: a host name or an IP address (no port: that is --x-port). */
+function host(v: Values, name: string): string {
+  const x = required(v, name);
+  if (!isHostName(x) && isIP(x) === 0) throw new E2eUsageError(`--${name}: not a host name or IP address: ${JSON.stringify(x)}`);
+  return x;
 }
 function num(v: Values, name: string, def: number, opts: { int?: boolean; min: number; max?: number }): number {
   const x = str(v, name);
@@ -78,10 +92,10 @@ export interface ParsedE2e {
 export function parseE2eOptions(v: Values, env: NodeJS.ProcessEnv): ParsedE2e {
   const format = (str(v, 'output-format') ?? 'json') as Format;
   if (!formats.includes(format)) throw new E2eUsageError(`--output-format must be json, influx or nagios, not "${format}"`);
-  const emailFrom = required(v, 'email-from');
-  const emailTo = required(v, 'email-to');
-  const smtpHost = required(v, 'smtp-host');
-  const imapHost = required(v, 'imap-host');
+  const emailFrom = address(v, 'email-from');
+  const emailTo = address(v, 'email-to');
+  const smtpHost = host(v, 'smtp-host');
+  const imapHost = host(v, 'imap-host');
   const imapUser = required(v, 'imap-username');
   const imapPassword = password(v, 'imap', env);
   if (imapPassword === undefined) throw new E2eUsageError(`the IMAP password is required: --imap-password, --imap-password-file or $${e2eEnv.imapPassword}`);
@@ -92,8 +106,10 @@ export function parseE2eOptions(v: Values, env: NodeJS.ProcessEnv): ParsedE2e {
   }
   const checkFrequencyS = num(v, 'check-frequency', 2, { min: 0.1, max: 3600 });
   const maxChecks = num(v, 'max-checks', 30, { int: true, min: 1, max: 100_000 });
-  // By default the run may take every search plus a minute for SMTP and the IMAP login.
-  const timeoutS = num(v, 'timeout', checkFrequencyS * maxChecks + 60, { min: 1 });
+  // By default the run may take every search plus a minute for SMTP and the IMAP login. Node's
+  // timers take at most 2^31-1 ms (24.8 days): a longer one fires at once, so the bound is 24 days.
+  const maxTimeoutS = 24 * 86_400;
+  const timeoutS = num(v, 'timeout', Math.min(checkFrequencyS * maxChecks + 60, maxTimeoutS), { min: 1, max: maxTimeoutS });
   const warningS = str(v, 'warning') === undefined ? undefined : num(v, 'warning', 0, { min: 0 });
   const criticalS = str(v, 'critical') === undefined ? undefined : num(v, 'critical', 0, { min: 0 });
   const insecure = v['insecure'] === true;

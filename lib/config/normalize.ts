@@ -9,6 +9,7 @@ import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
 import { ipv4ToInt, isIP } from '../net/ip.js';
+import { isHostName } from '../net/names.js';
 import { homeDir, nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
 import { knownIssueKinds } from '../events.js';
@@ -205,12 +206,6 @@ function matchesCritical(zone: string, critical: string[]): boolean {
 
 function shortName(name: string): string {
   return isIP(name) ? name : name.split('.')[0]!;
-}
-
-/** An RFC 1123 host name: dot-separated labels of letters, digits and inner dashes; a final dot allowed. */
-export function isHostName(name: string): boolean {
-  const n = name.endsWith('.') ? name.slice(0, -1) : name;
-  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
 }
 
 /** An IP address in one spelling: IPv6 lower-case and compressed (2001:DB8:0::1 = 2001:db8::1). */

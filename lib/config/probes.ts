@@ -7,11 +7,7 @@ import * as z from 'zod';
 import type { TlsMode } from '../mail/tls.js';
 import { fileErrorText } from '../files.js';
 import { durationMs, durationSec } from './fields.js';
-
-/** A plain check for user@domain.tld as mxtrax's import validated: no spaces, one @, a dotted domain. */
-export function isAddress(s: string): boolean {
-  return /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/.test(s) && s.length <= 254;
-}
+import { isAddress } from '../net/names.js';
 
 /** The `probes:` section's schema: built when a config has the section (lazySection in fields.ts). */
 export function probesSchema() {

@@ -4,7 +4,7 @@
  * physical line is parsed on its own (csv-parse), so one broken line never hides the others.
  */
 import { parse } from 'csv-parse/sync';
-import { isAddress } from '../config/probes.js';
+import { isAddress } from '../net/names.js';
 
 export const csvHeader = ['Customer.friendlyname', 'Customer.codename', 'MailDomain.testuser', 'MailDomain.domainname'];
 

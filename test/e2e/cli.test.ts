@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { freePort } from '../helpers/net.js';
 import { startDeliveringSmtp, type DeliveringSmtp } from '../helpers/smtp-deliver.js';
+import { startTcpTap } from '../helpers/tcp-tap.js';
 
 const SMTP_PW = 'smtp-pass-4711';
 const IMAP_PW = 'imap-pass-0815';
@@ -103,5 +104,43 @@ describe('mtarep e2e (CLI)', { timeout: 120_000 }, () => {
     const refused = await runCli([...base().map((a) => (a === String(smtp.port) ? String(port) : a))], { env: trusted() });
     expect(refused.code).toBe(2);
     expect(JSON.parse(refused.stdout)).toMatchObject({ success: false, error_stage: 'smtp-connect', start_time_imap: null, tries: 0 });
+  });
+
+  it('addresses, hosts and --timeout are checked before any connection: UNKNOWN (exit 3) naming the option', async () => {
+    // Taps in front of both servers count connections; a good run through them shows they count.
+    const smtpTap = await startTcpTap(smtp.port);
+    const imapTap = await startTcpTap(dc.port);
+    try {
+      const tapped = () => base().map((a) => (a === String(smtp.port) ? String(smtpTap.port) : a === String(dc.port) ? String(imapTap.port) : a));
+      const good = await runCli([...tapped(), '--output-format', 'nagios'], { env: trusted() });
+      expect(good.code).toBe(0);
+      const counted = [smtpTap.connections, imapTap.connections];
+      expect(counted[0]).toBeGreaterThan(0);
+      expect(counted[1]).toBeGreaterThan(0);
+
+      const set = (args: string[], name: string, value: string) => args.map((a, i) => (args[i - 1] === name ? value : a));
+      const cases: [string, string, string][] = [
+        ['--email-from', 'notanemail', '--email-from: not an e-mail address (user@domain): "notanemail"'],
+        ['--email-to', 'b', '--email-to: not an e-mail address (user@domain): "b"'],
+        ['--email-to', 'bob@b.test>\r\nRCPT TO:<x@y.test', '--email-to: not an e-mail address (user@domain): "bob@b.test>\\r\\nRCPT TO:<x@y.test"'],
+        ['--smtp-host', 'mail host', '--smtp-host: not a host name or IP address: "mail host"'],
+        ['--imap-host', `127.0.0.1:${imapTap.port}`, `--imap-host: not a host name or IP address: "127.0.0.1:${imapTap.port}"`],
+        // Node's timers cannot wait longer than 24.8 days: a longer --timeout fired at once.
+        ['--timeout', '3000000', '--timeout must be a number from 1 to 2073600, not "3000000"'],
+      ];
+      for (const [name, value, message] of cases) {
+        const r = await runCli([...set(tapped(), name, value), '--output-format', 'nagios'], { env: trusted() });
+        expect(r.stdout, name).toBe(`MAIL-E2E UNKNOWN - ${message}\n`);
+        expect(r.stderr).toBe(`mtarep e2e: ${message} (try mtarep e2e --help)\n`);
+        expect(r.code).toBe(3);
+      }
+      expect([smtpTap.connections, imapTap.connections]).toEqual(counted);
+      // A one-label domain (a test server's user@localhost) and an IPv6 server are addresses and hosts.
+      const local = await runCli([...set(set(tapped(), '--email-to', 'bob@localhost'), '--smtp-host', '::1'), '--smtp-port', '1', '--output-format', 'nagios'], { env: trusted() });
+      expect(local.stdout).toMatch(/^MAIL-E2E CRITICAL - smtp-connect: SMTP ::1:1:/);
+    } finally {
+      await smtpTap.close();
+      await imapTap.close();
+    }
   });
 });
