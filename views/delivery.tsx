@@ -99,7 +99,7 @@ export function DeliveryPage(p: { m: DeliveryPageModel; user: string }) {
         </p>
       )}
       <div class="tools">
-        <input type="search" id="filter" placeholder="Filter rows (customer, domain, address, state…)" aria-label="Filter rows" />
+        <input type="search" id="filter" placeholder="Filter: customer, domain, address, state…" aria-label="Filter rows" />
         <span class="legend">
           <span class="sev-error">
             <span class="dot"></span> failing
