@@ -24,6 +24,8 @@ export interface HostPageModel {
   host: HostConfig;
   record: HostRecord | undefined;
   blocks: BlocksRecord | undefined;
+  /** Why this host's maillog is not read ("needs ssh_key", …); null when it is. */
+  maillogNotRead: string | null;
   ips: {
     ip: string;
     severity: Severity;
@@ -127,7 +129,7 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
             )}
           </>
         ) : (
-          <p class="muted">No maillog read stored for this host.</p>
+          <p class="muted">{m.maillogNotRead === null ? 'No maillog read stored for this host yet.' : `Maillog not read (${m.maillogNotRead}).`}</p>
         )}
       </section>
     </Layout>

@@ -10,6 +10,7 @@ import { severityRules } from '../../lib/severity.js';
 import type { HostPageModel } from '../../views/host.js';
 import { hostIps, type Snapshot } from '../data.js';
 import { historyModel } from './graphs.js';
+import { maillogNotReadReason } from './maillog-off.js';
 import { rowSeverityOf } from './severity.js';
 
 export function buildHostPage(
@@ -26,6 +27,7 @@ export function buildHostPage(
     host,
     record,
     blocks: snap.blocks.get(host.name),
+    maillogNotRead: maillogNotReadReason(config, host),
     historyDays: config.retention.historyDays,
     ips: hostIps(config, host.name, record).map((ip) => {
       const rec = snap.ips.get(ip);

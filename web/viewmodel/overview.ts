@@ -17,6 +17,7 @@ import { ageText } from '../../views/format.js';
 import type { IssueView } from '../../views/issue.js';
 import type { ColumnHead, IssueRef, OverviewModel, OverviewRow, SortDir, SortKey, Summary } from '../../views/overview-model.js';
 import { buildIssueViews } from './issues.js';
+import { maillogNotReadReason } from './maillog-off.js';
 import { blocksFor, rowSeverityOf } from './severity.js';
 
 export type { Cell, ColumnHead, IssueRef, OverviewModel, OverviewRow, SortDir, SortKey, Summary };
@@ -46,14 +47,15 @@ export function overviewColumns(config: Config, plugins: readonly AnyPlugin[]): 
  * The blocks cell's text: "no blocks" only after a good maillog read; a failed read says so (beside
  * the blocks of the last good read, if any); a host whose maillog is not read says that.
  */
-function blocksCell(hostConfig: HostConfig, rec: BlocksRecord | undefined, hasBlocks: boolean): Cell | null {
+function blocksCell(config: Config, hostConfig: HostConfig, rec: BlocksRecord | undefined, hasBlocks: boolean): Cell | null {
   if (rec?.status === 'error') return { text: hasBlocks ? '?' : 'error', state: 'unknown', title: `maillog read failed: ${rec.reason ?? 'error'}` };
   if (hasBlocks) return null;
   if (rec?.status === 'ok') return { text: 'no blocks', state: 'none' };
   if (rec?.status === 'skipped') return { text: '—', state: 'none', title: rec.reason ?? 'maillog not read' };
-  return hostConfig.ssh
+  const notRead = maillogNotReadReason(config, hostConfig);
+  return notRead === null
     ? { text: 'no data', state: 'unknown', title: 'no maillog read stored yet' }
-    : { text: '—', state: 'none', title: 'maillog not read (needs ssh_key)' };
+    : { text: '—', state: 'none', title: `maillog not read (${notRead})` };
 }
 
 const sevRank = { error: 3, warning: 2, unknown: 1, ok: 0 } as const;
@@ -111,7 +113,7 @@ function buildRow(
         : dnsblZones(rec).length === 0
         ? { text: '—', state: 'none', title: 'no DNSBL zones configured (rbls)' }
         : { text: 'unlisted', state: 'none' };
-  const blocksNote = blocksCell(hostConfig, blocksRec, blockRefs.length > 0);
+  const blocksNote = blocksCell(config, hostConfig, blocksRec, blockRefs.length > 0);
 
   const iso = rec?.checkedAt ?? null;
   const stale = severity.stale === true;
