@@ -12,10 +12,8 @@ export function ageText(now: Date, iso: string): string {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
-/** "2024-05-01 12:00 UTC" from an ISO time. */
-export function shortTime(iso: string): string {
-  return iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
-}
+/** "2024-05-01 12:00 UTC" from an ISO time: the one time format of the dashboard, kept in lib for the checks' detail lines. */
+export { shortTime } from '../lib/time-text.js';
 
 /** A time left, rounded as people say it: "45 s", "59 min", "3 h" (durationText is exact, for configured values). */
 export function roughDuration(sec: number): string {

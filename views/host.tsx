@@ -112,7 +112,7 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
         {m.blocks ? (
           <>
             <p>
-              Read {m.blocks.status === 'ok' ? 'ok' : `failed: ${m.blocks.reason ?? ''}`} at {m.blocks.at}
+              Read {m.blocks.status === 'ok' ? 'ok' : `failed: ${m.blocks.reason ?? ''}`} at {shortTime(m.blocks.at)}
               {m.blocks.lines && `, ${m.blocks.lines.read} lines (${m.blocks.lines.unparsed} not understood)`}.
             </p>
             {m.blocks.blocks.length === 0 ? (
@@ -121,7 +121,7 @@ export function HostPage(p: { user: string; m: HostPageModel }) {
               m.blocks.blocks.map((b) => (
                 <div class="block">
                   <h3>
-                    {b.provider} <span class="muted">{b.at}</span>
+                    {b.provider} <span class="muted">{shortTime(b.at)}</span>
                   </h3>
                   <pre class="logline">{b.line}</pre>
                 </div>

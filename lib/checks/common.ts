@@ -1,6 +1,7 @@
 /** Helpers most plugins share: the value to judge, stale carrying, default counting, generic cells. */
 import type { CheckResult } from '../model.js';
 import type { SeverityReason } from '../severity.js';
+import { shortTime } from '../time-text.js';
 import type { Cell, DetailRow, TallySink } from './types.js';
 
 /** The value a check holds for judging: the fresh one, or the last good one when it failed. */
@@ -40,7 +41,7 @@ export function checkCell<T>(r: CheckResult<T> | undefined, show: (v: T) => Cell
   if (r.status === 'ok' && r.value !== undefined) return show(r.value);
   if (r.stale) {
     const c = show(r.stale.value);
-    return { ...c, stale: true, state: 'unknown', title: `last good value from ${r.stale.at}; now: ${r.reason ?? 'error'}` };
+    return { ...c, stale: true, state: 'unknown', title: `last good value from ${shortTime(r.stale.at)}; now: ${r.reason ?? 'error'}` };
   }
   return { text: 'error', state: 'unknown', title: r.reason ?? 'error' };
 }
@@ -50,7 +51,7 @@ export function detailRow<T>(name: string, r: CheckResult<T> | undefined, show: 
   if (r?.status === 'ok' && r.value !== undefined) return { name, text: show(r.value), state: 'none', at: r.at };
   if (r?.status === 'skipped') return { name, text: `skipped: ${r.reason ?? ''}`, state: 'none', at: r.at };
   if (r?.status === 'error') {
-    return { name, text: `error: ${r.reason ?? ''}${r.stale ? ` (last good ${show(r.stale.value)} at ${r.stale.at})` : ''}`, state: 'unknown', at: r.at };
+    return { name, text: `error: ${r.reason ?? ''}${r.stale ? ` (last good ${show(r.stale.value)} at ${shortTime(r.stale.at)})` : ''}`, state: 'unknown', at: r.at };
   }
   return { name, text: 'no data yet', state: 'unknown' };
 }

@@ -126,6 +126,17 @@ export function parseSndsTime(text: string): number | null {
   return t;
 }
 
+/**
+ * An SNDS period as the dashboard writes times, `2026-11-20 00:00 - 23:59` (the end's date only when
+ * it differs), 24-hour. No zone: SNDS does not say which clock its times are on. A time that is not
+ * SNDS's shape is shown as it is.
+ */
+export function sndsPeriodText(start: string, end: string): string {
+  const [a, b] = [start, end].map(parseSndsTime).map((t) => (t === null ? null : new Date(t).toISOString().slice(0, 16).replace('T', ' ')));
+  if (a == null || b == null) return `${a ?? start} - ${b ?? end}`;
+  return a.slice(0, 10) === b.slice(0, 10) ? `${a} - ${b.slice(11)}` : `${a} - ${b}`;
+}
+
 function count(text: string, name: string): number {
   const t = text.trim();
   if (!/^\d+$/.test(t)) throw new SndsFormatError(`${name} "${text}" is not a whole number`);

@@ -8,7 +8,7 @@ import type { CheckResult, SndsValue } from '../model.js';
 import { getText } from '../net/http-get.js';
 import type { SeverityReason } from '../severity.js';
 import { apiString, bit, checkCell, detailRow, failedReason, freshValue, int, once, seriesError, valueOf } from './common.js';
-import { type BlockedRange, newestRowPerIp, parseSndsData, parseSndsIpStatus, rangesFor, type SndsDataExport, type SndsRow } from './snds-parse.js';
+import { type BlockedRange, newestRowPerIp, parseSndsData, parseSndsIpStatus, rangesFor, sndsPeriodText, type SndsDataExport, type SndsRow } from './snds-parse.js';
 import { settingsOf, type CheckDeps, type CheckPlugin, type ConfigSlice, type SeenIssue, type Target } from './types.js';
 import type { Config } from '../config/normalize.js';
 import { durationMs, httpUrl, nonEmpty } from '../config/fields.js';
@@ -134,7 +134,7 @@ export const sndsPlugin: CheckPlugin<SndsValue> = {
   ],
   detail: (r) => [
     detailRow('SNDS', r, (v) =>
-      (v.data ? `${v.data.color}, ${v.data.traps} trap hits, complaints ${v.data.complaintRate}, ${v.data.periodStart} - ${v.data.periodEnd}` : 'no row for this IP') +
+      (v.data ? `${v.data.color}, ${v.data.traps} trap hits, complaints ${v.data.complaintRate}, ${sndsPeriodText(v.data.periodStart, v.data.periodEnd)}` : 'no row for this IP') +
       (v.blocked ? (v.blocked.blocked ? `; BLOCKED ${v.blocked.reason ?? ''}` : '; not blocked') : ''),
     ),
   ],

@@ -3,7 +3,15 @@
 'use strict';
 (function () {
   if (typeof Highcharts === 'undefined') return;
-  Highcharts.setOptions({ credits: { enabled: false }, time: { timezone: undefined } });
+  // Times as the rest of the dashboard writes them (views/format.ts shortTime): UTC, 24-hour, to the
+  // minute: "19:15" on the axis (the date where a day starts), "2026-11-30 19:15 UTC" in the tooltip.
+  var full = '%Y-%m-%d %H:%M';
+  Highcharts.setOptions({
+    credits: { enabled: false },
+    time: { timezone: 'UTC' },
+    xAxis: { dateTimeLabelFormats: { millisecond: full, second: full, minute: '%H:%M', hour: '%H:%M', day: '%Y-%m-%d', week: '%Y-%m-%d', month: '%Y-%m', year: '%Y' } },
+    tooltip: { xDateFormat: full + ' UTC' },
+  });
   // Highcharts reads markup in label and tooltip strings: config strings (graph domains) are escaped
   // so they show as text.
   function esc(s) {
