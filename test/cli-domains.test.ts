@@ -20,7 +20,8 @@ beforeAll(async () => {
   r = await testRedis();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mtarep-domains-'));
   cfg = path.join(dir, 'mtarep.yml');
-  fs.writeFileSync(cfg, stringify({ redis_url: r.url, data_dir: './data' }));
+  // An MTA, so that the config has something to monitor (an empty one warns on stderr).
+  fs.writeFileSync(cfg, stringify({ redis_url: r.url, data_dir: './data', mta_map: ['mx1.example.com'] }));
 });
 afterAll(async () => {
   await r.close();

@@ -63,11 +63,11 @@ describe('mtarep passwd and the htpasswd file', () => {
     fs.mkdirSync(folder.file);
     const r = await passwd('zed', folder.config);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`mtarep.yml: http_auth_file: ${folder.file} is a folder, not a file\n`);
+    expect(r.stderr).toBe(`mtarep.yml: http_auth_file: ${folder.file} is a folder, not an htpasswd file\n`);
     // check-config (and start) refuse it the same way.
     const check = await runCli(['check-config', '--config', folder.config]);
     expect(check.code).toBe(2);
-    expect(check.stderr).toContain(`http_auth_file: ${folder.file} is a folder, not a file`);
+    expect(check.stderr).toContain(`http_auth_file: ${folder.file} is a folder, not an htpasswd file`);
 
     const throughFile = setup('./plain/users');
     fs.writeFileSync(path.join(throughFile.dir, 'plain'), '');

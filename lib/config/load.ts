@@ -269,7 +269,8 @@ export function checkFiles(config: Config): Problem[] {
   }
   // A missing file is created at first start (user admin); one that exists must be a readable file, or
   // the dashboard would run with nobody able to log in.
-  const auth = httpAuthFileProblem(config);
+  // Under a data_dir that cannot be made, the default htpasswd's problem is that one: said once.
+  const auth = blocker !== null && inDataDir(config, path.dirname(config.httpAuthFile)) ? undefined : httpAuthFileProblem(config);
   if (auth) problems.push(auth);
   return problems;
 }
@@ -341,7 +342,7 @@ export function httpAuthFileProblem(config: Config): Problem | undefined {
   const problem = (message: string): Problem => ({ path: 'http_auth_file', message });
   try {
     const st = fs.statSync(file);
-    if (st.isDirectory()) return problem(`${file} is a folder, not a file`);
+    if (st.isDirectory()) return problem(`${file} is a folder, not an htpasswd file`);
     if (!st.isFile()) return problem(`${file} is not a regular file`);
     return isReadableFile(file) ? undefined : problem(`cannot read ${file}`);
   } catch (e) {

@@ -28,8 +28,10 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
   beforeAll(async () => {
     fs.mkdirSync(shots, { recursive: true });
     t = await testRedis();
-    // A graph domain with markup: config strings are text in the chart too.
-    const config = makeConfig(tempDir(), { graph_domains: ['gmail.com', 'yahoo.com', '<i>odd</i>&amp;.example'] }, t.prefix);
+    // A graph domain with markup: strings are text in the chart too. The config refuses such a name
+    // now, so it is put in after the check: the page must not depend on that check to escape.
+    const config = makeConfig(tempDir(), { graph_domains: ['gmail.com', 'yahoo.com'] }, t.prefix);
+    config.graphDomains.push('<i>odd</i>&amp;.example');
     writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const k = keys(t.prefix);
     useClock(new Date());
