@@ -2,9 +2,10 @@
  * `npm run demo`: mtarep with data, without real MTAs. Starts loopback peers (a DNS server serving
  * DNSBL zones, SenderScore and PTRs; SMTP greeters on 127.1.0.x; an SNDS HTTP server; an SSH server
  * serving a postfix maillog; an SMTP relay as the ESP gateway's provider; the customers' mail servers
- * for round-trip probes), runs one real collection into an embedded Redis, five real probe rounds
- * (on a clock moved 5 minutes a round, so that the Delivery page shows domains on time, late and
- * lost), serves the dashboard, sends one test mail through the ESP gateway and posts a signed
+ * for round-trip probes), runs five real probe rounds into an embedded Redis through the probes
+ * source, as the scheduler does (on a clock moved 5 minutes a round, so that the Delivery page shows
+ * domains on time, late and lost, and Events the failing ones), then one real collection of the other
+ * sources, serves the dashboard, sends one test mail through the ESP gateway and posts a signed
  * SendGrid webhook batch to it (the ESP page and the esp counters). Everything stays on this
  * machine; nothing is queried on the internet.
  *
@@ -19,6 +20,7 @@ import { loadConfig } from '../lib/config/load.js';
 import { upsertUser } from '../lib/htpasswd.js';
 import { loggerFor, openRedis } from '../cli/runtime.js';
 import { runCollect, formatSummaryLine } from '../collector/run.js';
+import { sourceNames } from '../collector/sources/index.js';
 import { startServer } from '../web/server.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { startHttpServer } from '../test/helpers/http-server.js';
@@ -29,8 +31,8 @@ import { sendgridHeaders, sendgridSigner } from '../test/helpers/esp-webhooks.js
 import { EspGateway } from '../lib/esp/gateway.js';
 import { keys } from '../lib/keys.js';
 import { SMTPServer } from 'smtp-server';
-import { runProbeRound } from '../collector/probes/round.js';
 import { domainStore } from '../lib/probes/domains.js';
+import { probeStore } from '../lib/probes/store.js';
 import { formatMboxMessage } from '../lib/mail/mbox.js';
 import { freePort } from '../test/helpers/net.js';
 
@@ -188,11 +190,10 @@ upsertUser(path.join(dir, 'data', 'htpasswd'), 'demo', 'demo-password');
 const config = loadConfig(configFile);
 const log = loggerFor(config, { stderrLevel: 'warn' });
 const handle = await openRedis(config, log);
-const summary = await runCollect({ config, redis: handle.redis, log });
-console.log(formatSummaryLine(summary));
-
 // The customers' domains, then five probe rounds 5 minutes apart (the round's clock, ending 5
 // minutes ago): before each, the mails due back land in the mbox as the test mailboxes return them.
+// Each round is a run of the probes source (what `mtarep start` schedules), so its failing domains
+// are recorded as issue events, as they would be in production.
 const store = domainStore(handle.redis, config.redis.prefix);
 for (const c of customers) await store.add({ customerName: c.customerName, customer: c.customer, address: `mtarep-probe@${c.domain}`, domain: c.domain });
 const t0 = Date.now() - 25 * 60_000;
@@ -203,9 +204,15 @@ for (let round = 0; round < 5; round++) {
     fs.appendFileSync(mbox, formatMboxMessage({ fromLine: `From probes@mon.example.com ${at.toUTCString()}`, raw: m.text.replace(/\r\n/g, '\n') }));
   }
   returning.splice(0, returning.length, ...returning.filter((x) => x.rounds > 0));
-  const r = await runProbeRound({ config, redis: handle.redis, log, now: () => at });
-  if (round === 4) console.log(`probes: ${r.summaries.length} domains after 5 rounds: ${r.summaries.map((d) => `${d.domain} ${d.failing ? 'failing' : 'fine'} (${Object.entries(d.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')})`).join(', ')}`);
+  const r = await runCollect({ config, redis: handle.redis, log, now: () => at, only: ['probes'] });
+  if (r.status !== 'ok') console.log(formatSummaryLine(r));
 }
+const judged = [...(await probeStore(handle.redis, config.redis.prefix).summaries()).values()].sort((a, b) => a.domain.localeCompare(b.domain));
+console.log(`probes: ${judged.length} domains after 5 rounds: ${judged.map((d) => `${d.domain} ${d.failing ? 'failing' : 'fine'} (${Object.entries(d.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')})`).join(', ')}`);
+
+// One collection of the other sources, now (after the probe rounds, so the events stay in time order).
+const summary = await runCollect({ config, redis: handle.redis, log, only: sourceNames().filter((n) => n !== 'probes') });
+console.log(formatSummaryLine(summary));
 
 const server = await startServer({ config, redis: handle.redis, log });
 
