@@ -107,8 +107,7 @@ export async function runE2e(o: E2eOptions, deps: E2eDeps = {}): Promise<E2eRun>
       messageId: `<e2e.${hash}@${domain}>`,
     });
     smtp.close();
-    const smtpAt = `SMTP ${o.smtp.host}:${o.smtp.port}`;
-    if (!sent.ok) return fail(stageOf(sent.error, 'smtp-send'), `${smtpAt}: ${sent.error.message.replace(/^(connect|auth|send): /, '')}`);
+    if (!sent.ok) return fail(stageOf(sent.error, 'smtp-send'), atServer('SMTP', o.smtp, sent.error.message));
     if (finished) return;
 
     r.startImap = now();
@@ -116,7 +115,7 @@ export async function runE2e(o: E2eOptions, deps: E2eDeps = {}): Promise<E2eRun>
     try {
       imap = await (deps.openImap ?? openImap)({ ...o.imap, timeoutMs: o.imap.timeoutMs ?? stepTimeoutMs(o.timeoutMs) });
     } catch (e) {
-      return fail(stageOf(e, 'imap-connect'), `IMAP ${o.imap.host}:${o.imap.port}: ${stripStage((e as Error).message)}`);
+      return fail(stageOf(e, 'imap-connect'), atServer('IMAP', o.imap, (e as Error).message));
     }
     if (finished) return;
     phase = 'IMAP search';
@@ -145,7 +144,7 @@ export async function runE2e(o: E2eOptions, deps: E2eDeps = {}): Promise<E2eRun>
         if (finished) return;
       }
     } catch (e) {
-      return fail(stageOf(e, 'imap-search'), `IMAP ${o.imap.host}:${o.imap.port}: ${stripStage((e as Error).message)}`);
+      return fail(stageOf(e, 'imap-search'), atServer('IMAP', o.imap, (e as Error).message));
     }
   };
 
@@ -171,6 +170,13 @@ export async function runE2e(o: E2eOptions, deps: E2eDeps = {}): Promise<E2eRun>
   return r;
 }
 
-function stripStage(message: string): string {
-  return message.replace(/^(imap-connect|imap-auth|imap-search): /, '');
+/**
+ * A mail error's reason, naming the protocol and the server once: `SMTP host:port: connection
+ * refused (...)`. The MailError's stage goes (errorStage says it); a message that already names the
+ * server (lib/mail does for connection failures) gets only the protocol in front.
+ */
+function atServer(proto: 'SMTP' | 'IMAP', server: { host: string; port: number }, message: string): string {
+  const at = `${server.host}:${server.port}`;
+  const text = message.replace(/^(connect|auth|send|imap-connect|imap-auth|imap-search): /, '');
+  return text.includes(at) ? `${proto} ${text}` : `${proto} ${at}: ${text}`;
 }

@@ -35,3 +35,25 @@ export class MailError extends Error {
 export function secretsOfSettings(s: { password?: string | undefined }): string[] {
   return s.password && s.password.length >= 3 ? [s.password] : [];
 }
+
+/** Socket error codes in words (what a reader of a probe error or an e2e line needs). */
+const socketErrorText: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the server',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'connection closed by the server while writing',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary DNS failure)',
+};
+
+/**
+ * A socket error as the connection's message says it: the code in words, without the address node
+ * puts in its own text ("connect ECONNREFUSED 127.0.0.1:25"), since the connection names its server
+ * once itself. Other errors (TLS, certificates) keep node's text.
+ */
+export function describeSocketError(e: NodeJS.ErrnoException): string {
+  return (e.code !== undefined ? socketErrorText[e.code] : undefined) ?? e.message;
+}

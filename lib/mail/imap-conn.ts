@@ -9,7 +9,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { MailError, type MailStage } from './errors.js';
+import { describeSocketError, MailError, type MailStage } from './errors.js';
 import { AnswerReader, astring, responseCode, wireText, type Answer, type Arg } from './imap-wire.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
 import { attachHandlers, detachHandlers, type SocketHandlers } from './socket-handlers.js';
@@ -318,7 +318,7 @@ export class ImapConnection {
   }
 
   private readonly onError = (e: NodeJS.ErrnoException): void => {
-    this.fail(new MailError(this.stage, `${this.at}: ${e.message}`, { cause: e, code: e.code ?? 'ECONNECTION', secrets: this.secrets }));
+    this.fail(new MailError(this.stage, `${this.at}: ${describeSocketError(e)}`, { cause: e, code: e.code ?? 'ECONNECTION', secrets: this.secrets }));
   };
 
   private readonly onClose = (): void => {

@@ -10,7 +10,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { MailError, type MailStage } from './errors.js';
+import { describeSocketError, MailError, type MailStage } from './errors.js';
 import { ehloExtensions, hasEightBit, ReplyReader, type Reply } from './smtp-wire.js';
 import { tlsOptions, type TlsSettings } from './tls.js';
 import { attachHandlers, detachHandlers, type SocketHandlers } from './socket-handlers.js';
@@ -350,7 +350,7 @@ export class SmtpConnection {
   private readonly onError = (e: NodeJS.ErrnoException) => {
     const tlsFailure = this.tlsPending || /certificate|SSL|TLS/i.test(e.code ?? '') || /certificate|ssl|tls/i.test(e.message);
     const stage: MailStage = tlsFailure ? 'connect' : this.stage;
-    this.fail(this.error(stage, `${this.at}: ${e.message}${this.waitingFor()}`, { cause: e, code: tlsFailure ? 'ETLS' : 'ECONNECTION' }));
+    this.fail(this.error(stage, `${this.at}: ${describeSocketError(e)}${this.waitingFor()}`, { cause: e, code: tlsFailure ? 'ETLS' : 'ECONNECTION' }));
   };
 
   private readonly onClose = () => {

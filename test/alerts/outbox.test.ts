@@ -88,7 +88,7 @@ describe('alert outbox', () => {
     expect(pending.map((p) => [p.channel, p.attempts, p.nextAttemptAt])).toEqual(
       items.map((i) => [i.channel, 1, at(30).toISOString()]).sort(),
     );
-    expect(pending.find((p) => p.channel === 'email')!.lastError).toMatch(/ECONNREFUSED/);
+    expect(pending.find((p) => p.channel === 'email')!.lastError).toMatch(/connection refused/);
     expect(cap.lines.filter((l) => l.msg === 'alert delivery failed; will retry')).toHaveLength(2);
 
     // Not due yet: nothing is tried.
