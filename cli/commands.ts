@@ -37,6 +37,8 @@ interface SpecBase {
   options?: Options;
   /** Exit code for a bad command line (default 2; `e2e` uses Nagios' UNKNOWN, 3). */
   usageExitCode?: number;
+  /** Words the first positional may be (`domains list`): an error message names the one given. */
+  subcommands?: readonly string[];
   /** Positional arguments: exact count, or a range; `usage` is the error when the count is wrong. */
   positionals?: { min: number; max: number; usage: string; label: string };
 }
@@ -168,6 +170,7 @@ Exit 0 when valid, 2 when not.
     summary: 'send a test alert on every configured channel',
     config: 'load-nocheck',
     options: { channel: { type: 'string' }, json: { type: 'boolean' } },
+    subcommands: ['test'],
     positionals: { min: 1, max: 1, usage: 'alerts needs a subcommand: mtarep alerts test', label: 'test' },
     help: `mtarep alerts test [--config PATH] [--channel ID] [--json]
 
@@ -201,6 +204,7 @@ password twice on a terminal; with --password-stdin reads one line from standard
     summary: 'probe domains: import a CSV, list, add, remove, maintenance on/off',
     config: 'load-nocheck',
     options: { json: { type: 'boolean' }, customer: { type: 'string' }, name: { type: 'string' } },
+    subcommands: ['import', 'list', 'add', 'remove', 'maintenance'],
     positionals: { min: 1, max: 3, usage: 'domains needs a subcommand: mtarep domains import|list|add|remove|maintenance', label: '<subcommand>' },
     help: `mtarep domains import FILE.csv | list [--json] | add <testuser@domain> --customer <code> [--name <friendly>]
               | remove <domain> | maintenance <domain> on|off

@@ -17,6 +17,27 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/**
+ * A parseArgs error in our words. node's own text explains its `--` escape with unbalanced quotes
+ * ("as in '-- \"--jsn\"") and says `<value>` where a reader wants the option's name.
+ */
+function argsErrorText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const message = String(err?.message ?? e);
+  // The option as node quotes it: '--jsn', '-c', '-c, --config <value>' (the long name wins).
+  const quoted = /^(?:Unknown option|Option) '([^']+)'/.exec(message)?.[1] ?? '';
+  const names = quoted.replace(/ <value>$/, '').split(', ');
+  // An ambiguous `-c -x` names only the short form first; its hint has the long one ('--config=-XYZ').
+  const opt = /use '(--[^=']+)=-XYZ'/.exec(message)?.[1] ?? names[names.length - 1] ?? quoted;
+  if (err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && opt) return `unknown option ${opt}`;
+  if (err?.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && opt) {
+    if (/argument missing/.test(message)) return `option ${opt} needs a value`;
+    if (/does not take an argument/.test(message)) return `option ${opt} takes no value`;
+    if (/ambiguous/.test(message)) return `option ${opt} needs a value; for one starting with '-', write ${opt}=-VALUE`;
+  }
+  return message.split('\n')[0]!;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -34,7 +55,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, allowPositionals: true, options: { ...commonOptions, ...spec.options } });
   } catch (e) {
-    fail(`${(e as Error).message} (try mtarep ${spec.name} --help)`, spec.usageExitCode ?? exitCodes.usage);
+    // Named as typed, with its subcommand when one comes before the bad option: "domains list: ...".
+    const sub = rest.find((a) => !a.startsWith('-'));
+    const what = sub !== undefined && spec.subcommands?.includes(sub) ? `${spec.name} ${sub}` : spec.name;
+    fail(`${what}: ${argsErrorText(e)} (try mtarep ${spec.name} --help)`, spec.usageExitCode ?? exitCodes.usage);
   }
   const { values, positionals } = parsed;
   if (values.help) {

@@ -28,6 +28,25 @@ describe('mtarep CLI', () => {
     expect((await runCli(['collect', '--bogus'])).code).toBe(2);
   });
 
+  it('a bad option is named in our words, with the command and its subcommand, for every command', async () => {
+    const cases: [string[], string][] = [
+      [['domains', 'list', '--jsn'], 'mtarep: domains list: unknown option --jsn (try mtarep domains --help)'],
+      [['passwd', 'bob', '-x'], 'mtarep: passwd: unknown option -x (try mtarep passwd --help)'],
+      [['collect', '--only'], 'mtarep: collect: option --only needs a value (try mtarep collect --help)'],
+      [['collect', '--json=yes'], 'mtarep: collect: option --json takes no value (try mtarep collect --help)'],
+      [['check-config', '-c', '-x'], "mtarep: check-config: option --config needs a value; for one starting with '-', write --config=-VALUE (try mtarep check-config --help)"],
+    ];
+    for (const [args, line] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe(line + '\n');
+    }
+    // e2e keeps its own exit code for a bad command line (Nagios' UNKNOWN).
+    const e2e = await runCli(['e2e', '--frobnicate']);
+    expect(e2e.code).toBe(3);
+    expect(e2e.stderr).toBe('mtarep: e2e: unknown option --frobnicate (try mtarep e2e --help)\n');
+  });
+
   it('check-config: exit 0 and a description for a valid file; exit 2, one line per problem, no stack trace', async () => {
     const dir = tmpDir();
     const good = path.join(dir, 'good.yml');
