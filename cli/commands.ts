@@ -6,6 +6,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../lib/config/normalize.js';
+import { sourceList, sourceNameText } from '../collector/sources/names.js';
 
 /** What main hands a command: the parsed command line and, unless `config: 'none'`, the loaded config. */
 export interface CommandContext {
@@ -67,11 +68,13 @@ export const commands: readonly CommandSpec[] = [
     options: { verbose: { type: 'boolean', short: 'v' } },
     help: `mtarep start [--config PATH] [--verbose]
 
-Runs the dashboard and the collector in one process: the main job. Each source (reputation,
-maillog) runs on its own interval (sources.<name>.interval, default collect_interval, 900 s) through
-a job queue in Redis; \`mtarep worker\` on more machines shares the work. Starts its own
-redis-server when no redis_url/redis_server is configured. Creates http_auth_file with user admin
-and a random password (printed once) when it is missing. SIGTERM: no new runs; running ones finish.
+Runs the dashboard and the collector in one process: the main job. The sources
+(${sourceNameText()}; \`mtarep collect --help\` says what each collects) each run on
+their own interval (sources.<name>.interval, default collect_interval, 900 s; for probes,
+probes.interval, 300 s) through a job queue in Redis; \`mtarep worker\` on more machines shares the
+work. Starts its own redis-server when no redis_url/redis_server is configured. Creates
+http_auth_file with user admin and a random password (printed once) when it is missing. SIGTERM: no
+new runs; running ones finish.
 
   -v, --verbose       debug logging
 `,
@@ -90,17 +93,19 @@ and a random password (printed once) when it is missing. SIGTERM: no new runs; r
     },
     help: `mtarep collect [--config PATH] [--only NAME] [--output-format text|json|influx] [--quiet]
 
-One collector run, for cron: every source once (reputation: every check for every IP of every MTA;
-maillog: the maillogs over SSH), the results written to Redis, one summary covering them. On a
-terminal it shows a progress bar; under cron it prints one summary line and logs only warnings and
-errors.
+One collector run, for cron: every source (listed below) once, the results written to Redis, one
+summary covering them. On a terminal it shows a progress bar; under cron it prints one summary line
+and logs only warnings and errors.
 
-      --only NAME     run only this source (reputation, maillog, probes, esp); repeat or comma-separate for more
+      --only NAME     run only this source (${sourceNameText()}); repeat or comma-separate for more
       --output-format F  text (one summary line, default), json (the run summary) or influx
                       (the run's figures as InfluxDB line protocol, for Telegraf's inputs.exec)
       --json          the same as --output-format json
   -q, --quiet         only warnings and errors on stderr
   -v, --verbose       debug logging
+
+Sources:
+${sourceList.map((x) => `  ${x.name.padEnd(12)}${x.what}`).join('\n')}
 
 Exit codes: 0 all checks ok, 1 some checks failed, 2 bad config or unknown source, 3 another run
 holds the lock of a source (nothing is run), 4 Redis unreachable or the run could not complete.

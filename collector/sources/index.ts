@@ -1,7 +1,8 @@
 /**
- * Every source, in the order a run reports them. Adding a source (probes, webhook ingestion): one
- * module exporting a `Source` (sources/types.ts) plus one entry here; its interval is
- * `sources.<name>.interval` (default `collect_interval`), its lock and summary come with it.
+ * Every source, in the order a run reports them. Adding a source: one module exporting a `Source`
+ * (sources/types.ts) plus one entry here and one in sources/names.ts (the help texts' list, same
+ * order); its interval is `sources.<name>.interval` (default `collect_interval`), its lock and
+ * summary come with it.
  */
 import { espSource } from './esp.js';
 import { maillogSource } from './maillog.js';
