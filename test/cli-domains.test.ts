@@ -120,6 +120,15 @@ describe('mtarep domains', () => {
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('added mu.example (probe@mu.example, customer mu)');
     expect((await runCli(['domains', 'add', 'probe@mu.example', '--customer', 'mu', '--config', cfg])).stderr).toContain('already present');
+    // add takes the test address; a bare word or domain is told what was expected (not "malformed domain").
+    for (const arg of ['notanaddress', 'mu.example']) {
+      const bare = await runCli(['domains', 'add', arg, '--customer', 'x', '--config', cfg]);
+      expect(bare.code, arg).toBe(2);
+      expect(bare.stderr, arg).toBe(`mtarep: add needs the test address testuser@domain, not "${arg}" (see mtarep domains --help)\n`);
+    }
+    const badDomain = await runCli(['domains', 'add', 'probe@mu..example', '--customer', 'x', '--config', cfg]);
+    expect(badDomain.code).toBe(2);
+    expect(badDomain.stderr).toBe('mtarep: cannot add probe@mu..example: malformed domain "mu..example"\n');
     const m = await runCli(['domains', 'maintenance', 'mu.example', 'on', '--config', cfg]);
     expect(m.stdout).toContain('mu.example: maintenance on');
     const rec = await domainStore(r.redis, r.prefix).get('mu.example');

@@ -59,6 +59,7 @@ describe('mtarep CLI', () => {
     // Counts read as English: one code, one pattern.
     expect(ok.stdout).toMatch(/bl\.spamcop\.net .*\(1 return code\)$/m);
     expect(ok.stdout).toMatch(/provider blocks: 1 pattern \(aol\)/);
+    expect(ok.stdout).toMatch(/^DNSBL: 2 IP zones, listed below$/m);
     expect(ok.stdout).toMatch(/SNDS: on \(key set\)/);
     expect(ok.stdout + ok.stderr).not.toContain('s3cretsndskey');
 
@@ -126,7 +127,11 @@ describe('mtarep CLI', () => {
     const dir = tmpDir();
     const f = path.join(dir, 'mtarep.yml');
     expect((await runCli(['init', '--config', f])).code).toBe(0);
-    expect((await runCli(['check-config', '--config', f])).code).toBe(0);
+    const check = await runCli(['check-config', '--config', f]);
+    expect(check.code).toBe(0);
+    // No zones yet: said so, not "0 IP zone(s), listed below" over an empty list.
+    expect(check.stdout).toMatch(/^DNSBL: no IP zones configured \(rbls\)$/m);
+    expect(check.stdout).toMatch(/^DNSBL zones \(0\), .*:\n {2}none: add them to rbls$/m);
     const again = await runCli(['init', '--config', f]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists/);

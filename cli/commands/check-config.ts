@@ -41,6 +41,7 @@ export function describeConfig(config: Config): string {
   for (const p of checkPlugins) line(p.describe(config));
   line();
   line(`DNSBL zones (${config.zones.length}), resolvers: ${config.dns.servers.join(', ') || 'system default'}, timeout ${config.dns.timeoutMs} ms x ${config.dns.tries}, ${config.dns.concurrency} in flight:`);
+  if (config.zones.length === 0) line('  none: add them to rbls');
   for (const z of config.zones) {
     const tags = [
       z.kind,

@@ -36,6 +36,8 @@ export async function run(ctx: ConfiguredContext): Promise<number> {
   if (args.length < spec.n[0] || args.length > spec.n[1]) return usage(`usage: mtarep ${spec.use}`);
   if (sub === 'maintenance' && args[1] !== 'on' && args[1] !== 'off') return usage('maintenance takes on or off');
   if (sub === 'add' && typeof ctx.values.customer !== 'string') return usage('add needs --customer <code>');
+  // add takes the test mailbox's whole address (its domain is the probe domain), never a bare domain.
+  if (sub === 'add' && !args[0]!.includes('@')) return usage(`add needs the test address testuser@domain, not "${args[0]}"`);
   let csvText: string | undefined;
   if (sub === 'import') {
     try {
@@ -56,8 +58,8 @@ export async function run(ctx: ConfiguredContext): Promise<number> {
           return await list(store, ctx.values.json === true);
         case 'add': {
           const c = checkEntry(String(ctx.values.name ?? ''), String(ctx.values.customer), args[0]!, args[0]!.split('@').pop() ?? '');
-          if (!c.ok || !args[0]!.includes('@')) {
-            err(`cannot add ${args[0]}: ${c.ok ? 'needs a whole address testuser@domain' : c.reason}`);
+          if (!c.ok) {
+            err(`cannot add ${args[0]}: ${c.reason}`);
             return exitCodes.usage;
           }
           const rec = await store.add({

@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { mapLimitEach, type Done } from '../concurrency.js';
 import type { Config, ZoneConfig } from '../config/normalize.js';
 import { rblIssueId } from '../issues.js';
+import { counted } from '../plural.js';
 import type { CheckResult, DnsblResult, DnsblValue, IpRecord } from '../model.js';
 import type { DnsClient, LookupOptions } from '../net/dns/client.js';
 import { rawReverseLabels, reverseLabels } from '../net/dns/names.js';
@@ -266,7 +267,11 @@ export const dnsblPlugin: CheckPlugin<DnsblValue> = {
     }
     return out;
   },
-  describe: (config) => `DNSBL: ${config.zones.filter((z) => !z.domainOnly).length} IP zone(s), listed below`,
+  describe: (config) => {
+    const n = config.zones.filter((z) => !z.domainOnly).length;
+    if (n > 0) return `DNSBL: ${counted(n, 'IP zone')}, listed below`;
+    return config.zones.length === 0 ? 'DNSBL: no IP zones configured (rbls)' : 'DNSBL: no IP zones configured (rbls): the zones below are domain lists, not queried';
+  },
 };
 
 /** The zones table of the host page: one row per zone, coloured by the zone's own judgement. */
