@@ -51,6 +51,11 @@ export interface CollectDeps {
   runId?: string;
   /** SSH connector of the maillog source (default collector/ssh/client.ts). */
   sshConnect?: SourceContext['sshConnect'];
+  /**
+   * The caller prints the summary line itself (`mtarep collect`, on stdout): a partial run's warning
+   * then says what failed without repeating the line (under cron both streams go to one log).
+   */
+  summaryPrinted?: boolean;
 }
 
 const defaultLockTtlMs = 60_000;
@@ -206,7 +211,7 @@ export async function runCollect(deps: CollectDeps): Promise<RunSummary> {
     await Promise.all([...locks.values()].map((l) => l.release()));
   }
   phase('summary stored');
-  logSummary(log, summary);
+  logSummary(log, summary, deps.summaryPrinted === true);
   return summary;
 }
 
@@ -259,10 +264,14 @@ export function dnsResendNote(queries: number, resent: number): { level: 'warn' 
   return { level: 'debug', message: 'DNS datagrams sent again (no answer in time)', fields };
 }
 
-/** 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors. */
-function logSummary(log: Logger, s: RunSummary): void {
+/**
+ * 'ok' runs log at info (silent under cron); anything that failed logs a warning with its errors:
+ * the summary line with them, or, when the caller prints that line itself, only what failed.
+ */
+function logSummary(log: Logger, s: RunSummary, summaryPrinted: boolean): void {
   const fields = { runId: s.id, durationMs: s.durationMs, hosts: s.hosts, ips: s.ips, checks: s.checks, ...(s.sources ? { sources: s.sources } : {}) };
   if (s.status === 'ok') log.info(formatSummaryLine(s), fields);
+  else if (s.status === 'partial' && summaryPrinted) log.warn('what failed in this run', { runId: s.id, errors: s.errors, unhealthyZones: s.unhealthyZones });
   else if (s.status === 'partial') log.warn(formatSummaryLine(s), { ...fields, errors: s.errors, unhealthyZones: s.unhealthyZones });
   // 'failed' was logged as an error where it happened.
 }

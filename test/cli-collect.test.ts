@@ -139,6 +139,10 @@ describe('mtarep collect', () => {
     expect(res.stdout).toMatch(/^mtarep collect partial: 1 hosts, 1 IPs in \d+\.\d s, 1 error\n$/);
     expect(res.stderr).toMatch(/SNDS data\.aspx answered HTTP 500/);
     expect(res.stdout + res.stderr).not.toContain(sndsKey);
+    // Under cron (`>>log 2>&1`) the summary line appears once: stderr says what failed, not the line again.
+    expect(res.stderr).not.toContain('mtarep collect partial');
+    const warned = res.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; errors?: string[] });
+    expect(warned.find((w) => w.msg === 'what failed in this run')?.errors).toEqual([expect.stringMatching(/SNDS data\.aspx answered HTTP 500/)]);
   });
 
   it('exits 4 when the run itself fails (Redis refuses a write), and says why', async () => {

@@ -79,7 +79,8 @@ async function collect(
       const handle = await openRedis(config, log, { reconnect: false });
       phase('redis connected');
       try {
-        const summary = await runCollect({ config, redis: handle.redis, log, only, ...(bar ? { progress: bar } : {}), ...(early ? { sshConnect: early.connect } : {}) });
+        // The summary line (or JSON / Influx) goes to stdout below, so the run's log only adds what failed.
+        const summary = await runCollect({ config, redis: handle.redis, log, only, summaryPrinted: true, ...(bar ? { progress: bar } : {}), ...(early ? { sshConnect: early.connect } : {}) });
         phase('run done');
         bar?.done();
         // The alert engine runs after the run (under cron, `mtarep serve` also runs it between runs).
