@@ -3,7 +3,7 @@
  * lines kept byte for byte, a path that is no file a config error (exit 2) naming http_auth_file,
  * user names that cannot be written refused, lines nobody can log in with named by number.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,11 +24,10 @@ function setup(auth: string, extra = ''): { dir: string; config: string; file: s
 
 const passwd = (user: string, config: string) => runCli(['passwd', user, '--password-stdin', '--config', config], { input: 'GoodPassword123\n' });
 
-/** `mtarep passwd` with argv bytes as given (not valid UTF-8 perhaps), through sh's printf. */
-function passwdRaw(printfFormat: string, config: string): Promise<CliResult> {
+/** Feed a just spawned `mtarep passwd … --password-stdin` the password and collect what it says: for
+ *  the runs runCli cannot make (argv bytes of our own, another user). */
+function passwdOutput(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const script = 'exec "$0" "$1" passwd "$(printf "$2")" --password-stdin --config "$3"';
-    const child = spawn('/bin/sh', ['-c', script, process.execPath, inject('cliMain'), printfFormat, config], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -37,6 +36,12 @@ function passwdRaw(printfFormat: string, config: string): Promise<CliResult> {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end('GoodPassword123\n');
   });
+}
+
+/** `mtarep passwd` with argv bytes as given (not valid UTF-8 perhaps), through sh's printf. */
+function passwdRaw(printfFormat: string, config: string): Promise<CliResult> {
+  const script = 'exec "$0" "$1" passwd "$(printf "$2")" --password-stdin --config "$3"';
+  return passwdOutput(spawn('/bin/sh', ['-c', script, process.execPath, inject('cliMain'), printfFormat, config], { stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
 describe('mtarep passwd and the htpasswd file', () => {
@@ -95,19 +100,12 @@ describe('mtarep passwd and the htpasswd file', () => {
     fs.chmodSync(config, 0o644);
     // As root every write succeeds: run the command as nobody, as an operator without sudo would.
     const asRoot = process.getuid?.() === 0;
-    const r = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [inject('cliMain'), 'passwd', 'zed', '--password-stdin', '--config', config], {
+    const r = await passwdOutput(
+      spawn(process.execPath, [inject('cliMain'), 'passwd', 'zed', '--password-stdin', '--config', config], {
         stdio: ['pipe', 'pipe', 'pipe'],
         ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end('GoodPassword123\n');
-    });
+      }),
+    );
     expect(r.stderr).toBe(`mtarep.yml: http_auth_file: cannot update ${file}: permission denied; nothing changed\n`);
     expect(r.code).toBe(2);
     expect(fs.readFileSync(file, 'utf8')).toBe(`bob:${apr1}\n`);

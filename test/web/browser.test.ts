@@ -1,65 +1,42 @@
 // The dashboard in a real browser (Debian chromium driven by playwright-core): log in, sort, open a
 // modal, acknowledge, reload, and check that an HTML payload from a log line renders as text.
 // Screenshots go to screenshots/ (gitignored).
-import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { browserOptedOut, launchChromium, pageProblems } from '../helpers/browser.js';
-import { silentLogger } from '../../lib/log.js';
-import { startServer, type RunningServer } from '../../web/server.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { htpasswdLine, keys, useClock, makeConfig, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { browserOptedOut, pageProblems } from '../helpers/browser.js';
+import { alice, dashboardInChromium, shots } from './browser-dashboard.js';
+import { keys, useClock, makeConfig, sampleData, store, storeHourlyHistory, tempDir } from './fixtures.js';
 
 // The browser: MTAREP_CHROMIUM or Debian's /usr/bin/chromium (scripts/test.sh installs it). A missing
 // browser fails this file; only MTAREP_SKIP_BROWSER=1 (the user's explicit choice) skips it, loudly.
 const optedOut = browserOptedOut;
-const shots = path.resolve('screenshots');
 
 if (optedOut) {
   process.stderr.write('\n*** mtarep: the browser test is SKIPPED because MTAREP_SKIP_BROWSER=1: the dashboard was not tested in a real browser ***\n\n');
 }
 
-let t: TestRedis;
-let server: RunningServer;
-let browser: Browser;
-
 describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_SKIP_BROWSER=1)' : ''}`, () => {
-  beforeAll(async () => {
-    fs.mkdirSync(shots, { recursive: true });
-    t = await testRedis();
+  const site = dashboardInChromium(async (t) => {
     // A graph domain with markup: strings are text in the chart too. The config refuses such a name
     // now, so it is put in after the check: the page must not depend on that check to escape.
     const config = makeConfig(tempDir(), { graph_domains: ['gmail.com', 'yahoo.com'] }, t.prefix);
     config.graphDomains.push('<i>odd</i>&amp;.example');
-    writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const k = keys(t.prefix);
+    // Times relative to the real clock: the browser test runs with the real one.
     useClock(new Date());
     await store(t.redis, k, sampleData());
-    const now = Date.now();
-    for (let i = 48; i >= 0; i--) {
-      const ts = now - i * 3600_000;
-      await t.redis.zadd(k.history('192.0.2.10'), ts, JSON.stringify({ t: ts, score: 80 + (i % 7), listings: i < 10 ? 2 : 0, traps: i % 5, color: 'green' }));
-    }
+    await storeHourlyHistory(t.redis, k, '192.0.2.10', Date.now());
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
     await t.redis.hincrby(k.counter('acme', day, 'sent'), 'gmail.com', 1200);
     await t.redis.hincrby(k.counter('acme', day, 'sent'), 'yahoo.com', 800);
     await t.redis.hincrby(k.counter('acme', day, 'bounced'), 'gmail.com', 40);
     await t.redis.hincrby(k.counter('acme', day, 'deferred'), 'yahoo.com', 90);
     await t.redis.sadd(k.counterIds, 'acme');
-    // Times relative to the real clock: the browser test runs with the real one.
-    // Port 0: the OS picks a free port when the server binds (startServer reports it in its url).
-    server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+    return config;
   });
 
   it('logs in, sorts, opens a modal, acknowledges, reloads and sees the acknowledgement', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 800 } });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 1400, height: 800 } });
     const page = await ctx.newPage();
     const problems = pageProblems(page);
     page.on('dialog', (d) => {
@@ -67,7 +44,7 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
       void d.dismiss();
     });
 
-    await page.goto(server.url);
+    await page.goto(site.server.url);
     await expect.poll(() => page.locator('#overview tbody tr').count()).toBe(4);
     await page.screenshot({ path: path.join(shots, 'overview.png'), fullPage: true });
 
@@ -107,7 +84,7 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     await page.keyboard.press('Escape');
 
     // Graphs and host history are drawn by Highcharts from the local copy.
-    await page.goto(new URL('/graphs', server.url).toString());
+    await page.goto(new URL('/graphs', site.server.url).toString());
     await expect.poll(() => page.locator('#counters-chart .highcharts-container').count()).toBe(1);
     // Tooltip and legend work under the strict CSP (a violation would show up as a console error).
     await page.hover('#counters-chart .highcharts-point');
@@ -118,10 +95,10 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     await page.click('#counters-chart .highcharts-legend-item:has-text("sent")');
     await expect.poll(() => page.locator('#counters-chart .highcharts-legend-item-hidden').count()).toBe(1);
     await page.screenshot({ path: path.join(shots, 'graphs.png'), fullPage: true });
-    await page.goto(new URL('/host/mta1', server.url).toString());
+    await page.goto(new URL('/host/mta1', site.server.url).toString());
     await expect.poll(() => page.locator('.highcharts-container').count()).toBe(1);
     await page.screenshot({ path: path.join(shots, 'host.png'), fullPage: true });
-    await page.goto(new URL('/help', server.url).toString());
+    await page.goto(new URL('/help', site.server.url).toString());
     await page.screenshot({ path: path.join(shots, 'help.png'), fullPage: true });
 
     expect(problems).toEqual([]);
@@ -129,12 +106,12 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
   });
 
   it('reloads the overview by itself when the data changes, not while a dialog is open', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 800 } });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 1400, height: 800 } });
     const page = await ctx.newPage();
     await page.clock.install(); // the page polls every minute: the test moves the clock instead of waiting
-    await page.goto(new URL('/?sort=ip&dir=asc&q=mta', server.url).toString());
+    await page.goto(new URL('/?sort=ip&dir=asc&q=mta', site.server.url).toString());
     await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 1));
-    const k = keys(t.prefix);
+    const k = keys(site.t.prefix);
 
     // Nothing changed: the minute poll asks and the page stays the same document.
     await Promise.all([page.waitForResponse((r) => r.url().endsWith('/api/version')), page.clock.runFor(61_000)]);
@@ -142,7 +119,7 @@ describe.skipIf(optedOut)(`dashboard in chromium${optedOut ? ' (SKIPPED: MTAREP_
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(1);
 
     // A dialog is open: no reload even though the data changed.
-    await t.redis.incr(k.dataVersion);
+    await site.t.redis.incr(k.dataVersion);
     await page.click('a.badge:has-text("gmail")');
     await page.clock.runFor(61_000);
     await page.waitForTimeout(300);

@@ -2,36 +2,24 @@
 // the URL kept, filter, the domain page's chart drawn by the local Highcharts, the maintenance switch
 // posted by the browser's own form (Origin check and token), all without a console error under the CSP.
 // Screenshots go to screenshots/ (gitignored).
-import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { browserOptedOut, launchChromium, pageProblems } from '../helpers/browser.js';
-import { silentLogger } from '../../lib/log.js';
+import { describe, expect, it } from 'vitest';
+import { browserOptedOut, pageProblems } from '../helpers/browser.js';
 import { domainStore } from '../../lib/probes/domains.js';
 import { dayStats, judgeDomain, limitsOf } from '../../lib/probes/judge.js';
 import type { ProbeRecord } from '../../lib/probes/model.js';
 import { probeStore } from '../../lib/probes/store.js';
-import { startServer, type RunningServer } from '../../web/server.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { htpasswdLine, makeConfig, tempDir, writeHtpasswd } from './fixtures.js';
+import { alice, dashboardInChromium, shots } from './browser-dashboard.js';
+import { makeConfig, tempDir } from './fixtures.js';
 
 const optedOut = browserOptedOut;
-const shots = path.resolve('screenshots');
 if (optedOut) {
   process.stderr.write('\n*** mtarep: the Delivery browser test is SKIPPED because MTAREP_SKIP_BROWSER=1 ***\n\n');
 }
 
-let t: TestRedis;
-let server: RunningServer;
-let browser: Browser;
-
 describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MTAREP_SKIP_BROWSER=1)' : ''}`, () => {
-  beforeAll(async () => {
-    fs.mkdirSync(shots, { recursive: true });
-    t = await testRedis();
+  const site = dashboardInChromium(async (t) => {
     const config = makeConfig(tempDir(), { probes: { from: 'probes@mon.test', smtp: { host: '127.0.0.1' }, imap: { host: '127.0.0.1', user: 'p', password: 'x-imap' } } }, t.prefix);
-    writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const now = Date.now();
     const H = 3_600_000;
     await domainStore(t.redis, t.prefix).import([
@@ -55,21 +43,15 @@ describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MT
     await ps.writeSummaries(domains.map((d) => judgeDomain(d, of(d), now, now, l, false)));
     await ps.writeStats(new Map(domains.map((d) => [d, dayStats(of(d), now, now, l)])), '2000-01-01');
     await ps.setState({ lastGoodReadAt: now });
-    server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+    return config;
   });
 
   it('sorts and filters the list, draws the daily chart, switches maintenance', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1400, height: 900 } });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 1400, height: 900 } });
     const page = await ctx.newPage();
     const problems = pageProblems(page);
 
-    await page.goto(new URL('/delivery', server.url).toString());
+    await page.goto(new URL('/delivery', site.server.url).toString());
     const domainsShown = () => page.locator('#delivery tbody tr td:nth-child(3) a').allTextContents();
     // Failing first: beta (bounces) and gamma (late), then acme.
     expect(await domainsShown()).toEqual(['beta.test', 'gamma.test', 'acme.test']);
@@ -105,8 +87,8 @@ describe.skipIf(optedOut)(`Delivery pages in chromium${optedOut ? ' (SKIPPED: MT
     await Promise.all([page.waitForNavigation(), page.click('form.maintenance button')]);
     expect(new URL(page.url()).pathname).toBe('/delivery/gamma.test');
     expect(await page.locator('form.maintenance').textContent()).toMatch(/maintenance on \(on since \d{4}-\d\d-\d\d \d\d:\d\d UTC by alice\)/);
-    expect((await domainStore(t.redis, t.prefix).get('gamma.test'))!.maintenanceBy).toBe('alice');
-    await page.goto(new URL('/delivery', server.url).toString());
+    expect((await domainStore(site.t.redis, site.t.prefix).get('gamma.test'))!.maintenanceBy).toBe('alice');
+    await page.goto(new URL('/delivery', site.server.url).toString());
     expect(await page.locator('#delivery tbody tr.sev-maint td:nth-child(3) a').allTextContents()).toEqual(['gamma.test']);
 
     expect(problems).toEqual([]);

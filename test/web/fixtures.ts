@@ -11,8 +11,9 @@ import { configSchema } from '../../lib/config/schema.js';
 import { normalizeConfig, type Config } from '../../lib/config/normalize.js';
 import { hashPassword } from '../../lib/htpasswd.js';
 import { keys, type Keys } from '../../lib/keys.js';
-import type { BlocksRecord, DnsblResult, HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
+import type { BlocksRecord, DnsblResult, HistoryPoint, HostRecord, IpRecord, RunSummary } from '../../lib/model.js';
 import type { Redis } from '../../lib/redis.js';
+import { freePort } from '../helpers/net.js';
 
 export const NOW = new Date('2024-05-01T12:00:00Z');
 let base = NOW;
@@ -53,6 +54,14 @@ export function htpasswdLine(user: string, password: string, kind: HashKind): st
 
 export function writeHtpasswd(config: Config, lines: string[]): void {
   fs.writeFileSync(config.httpAuthFile, lines.join('\n') + '\n');
+}
+
+/** A config for a server on a real socket: listening on a free port of this worker, with alice
+ *  (password pw-alice, apr1) as the one user of its htpasswd file. */
+export async function configOnFreePort(prefix: string): Promise<Config> {
+  const config = makeConfig(tempDir(), { listen: `127.0.0.1:${await freePort()}` }, prefix);
+  writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'apr1')]);
+  return config;
 }
 
 export function basic(user: string, password: string): Record<string, string> {
@@ -149,6 +158,16 @@ export async function store(redis: Redis, k: Keys, d: Dataset): Promise<void> {
   if (d.lastRun) m.set(k.lastRun, JSON.stringify(d.lastRun));
   m.incr(k.dataVersion);
   await m.exec();
+}
+
+/** Two days of hourly history for `ip`, 49 points ending at `end` (ms): the score wobbles between 80
+ *  and 86, the last ten hours have two listings, traps count 0 to 4, SNDS always green. */
+export async function storeHourlyHistory(redis: Redis, k: Keys, ip: string, end: number): Promise<void> {
+  for (let i = 48; i >= 0; i--) {
+    const ts = end - i * 3_600_000;
+    const point: HistoryPoint = { t: ts, score: 80 + (i % 7), listings: i < 10 ? 2 : 0, traps: i % 5, color: 'green' };
+    await redis.zadd(k.history(ip), ts, JSON.stringify(point));
+  }
 }
 
 export const XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>';

@@ -4,9 +4,8 @@ import { rblIssueId } from '../../lib/issues.js';
 import { silentLogger } from '../../lib/log.js';
 import { createApp, startServer, type RunningServer } from '../../web/server.js';
 import { captureLog, type CaptureLog } from '../helpers/capture-log.js';
-import { freePort } from '../helpers/net.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { basic, htpasswdLine, keys, makeConfig, NOW, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
+import { basic, configOnFreePort, keys, makeConfig, NOW, sampleData, store } from './fixtures.js';
 import { postRaw } from './raw-http.js';
 
 let t: TestRedis;
@@ -22,9 +21,7 @@ const formRoutes = ['/ack', '/esp/send', '/events/test', '/delivery/example.com/
 
 beforeAll(async () => {
   t = await testRedis();
-  const port = await freePort();
-  config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}` }, t.prefix);
-  writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'apr1')]);
+  config = await configOnFreePort(t.prefix);
   await store(t.redis, k, sampleData());
   log = captureLog();
   server = await startServer({ config, redis: t.redis, log, now: () => NOW, renderThread: false, versionWatch: false });

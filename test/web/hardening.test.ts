@@ -12,7 +12,7 @@ import { captureLog } from '../helpers/capture-log.js';
 import { freePort } from '../helpers/net.js';
 import { testRedis, type TestRedis } from '../helpers/redis.js';
 import { startThrowawayRedis } from '../helpers/throwaway-redis.js';
-import { basic, htpasswdLine, keys, makeConfig, NOW, sampleData, store, tempDir, writeHtpasswd } from './fixtures.js';
+import { basic, configOnFreePort, keys, makeConfig, NOW, sampleData, store } from './fixtures.js';
 
 let t: TestRedis;
 let server: RunningServer;
@@ -22,9 +22,7 @@ const k = keys('mtarep:');
 
 beforeAll(async () => {
   t = await testRedis();
-  const port = await freePort();
-  config = makeConfig(tempDir(), { listen: `127.0.0.1:${port}` }, t.prefix);
-  writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'apr1')]);
+  config = await configOnFreePort(t.prefix);
   await store(t.redis, k, sampleData());
   server = await startServer({ config, redis: t.redis, log: silentLogger, now: () => NOW });
 });

@@ -3,26 +3,18 @@
 // sideways, never the page; at desktop width the header is one 40 px line as before; the Delivery
 // filter's hint fits its field; the host chart writes times as the page does (24-hour, UTC, to the
 // minute). Screenshots go to screenshots/ (gitignored).
-import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { browserOptedOut, launchChromium, pageProblems } from '../helpers/browser.js';
-import { silentLogger } from '../../lib/log.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { browserOptedOut, pageProblems } from '../helpers/browser.js';
 import { domainStore } from '../../lib/probes/domains.js';
-import { startServer, type RunningServer } from '../../web/server.js';
-import { testRedis, type TestRedis } from '../helpers/redis.js';
-import { htpasswdLine, keys, makeConfig, sampleData, store, tempDir, useClock, writeHtpasswd } from './fixtures.js';
+import { alice, dashboardInChromium, shots } from './browser-dashboard.js';
+import { keys, makeConfig, sampleData, store, storeHourlyHistory, tempDir, useClock } from './fixtures.js';
 
 const optedOut = browserOptedOut;
-const shots = path.resolve('screenshots');
 if (optedOut) {
   process.stderr.write('\n*** mtarep: the layout browser test is SKIPPED because MTAREP_SKIP_BROWSER=1 ***\n\n');
 }
-
-let t: TestRedis;
-let server: RunningServer;
-let browser: Browser;
 
 type Box = { left: number; right: number; top: number; bottom: number; width: number };
 const edges = (b: { x: number; y: number; width: number; height: number } | null): Box => ({ left: b!.x, right: b!.x + b!.width, top: b!.y, bottom: b!.y + b!.height, width: b!.width });
@@ -39,36 +31,23 @@ async function headerBoxes(page: Page): Promise<{ header: Box; items: (Box & { t
 const sideways = (page: Page) => page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 
 describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIPPED: MTAREP_SKIP_BROWSER=1)' : ''}`, () => {
-  beforeAll(async () => {
-    fs.mkdirSync(shots, { recursive: true });
-    t = await testRedis();
+  const site = dashboardInChromium(async (t) => {
     const config = makeConfig(tempDir(), { probes: { from: 'probes@mon.test', smtp: { host: '127.0.0.1' }, imap: { host: '127.0.0.1', user: 'p', password: 'x-imap' } } }, t.prefix);
-    writeHtpasswd(config, [htpasswdLine('alice', 'pw-alice', 'bcrypt')]);
     const k = keys(t.prefix);
     useClock(new Date());
     await store(t.redis, k, sampleData());
     // Two days of hourly history, on whole minutes plus some milliseconds (as the collector stamps them).
-    const end = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 829;
-    for (let i = 48; i >= 0; i--) {
-      const ts = end - i * 3_600_000;
-      await t.redis.zadd(k.history('192.0.2.10'), ts, JSON.stringify({ t: ts, score: 80 + (i % 7), listings: i < 10 ? 2 : 0, traps: i % 5, color: 'green' }));
-    }
+    await storeHourlyHistory(t.redis, k, '192.0.2.10', Math.floor(Date.now() / 3_600_000) * 3_600_000 + 829);
     await domainStore(t.redis, t.prefix).import([{ line: 1, customer: 'acme', customerName: 'Acme Hosting and Webdesign Ltd', address: 'mtarep-probe@customer-domain.example', domain: 'customer-domain.example' }]);
-    server = await startServer({ config: { ...config, listen: { host: '127.0.0.1', port: 0 } }, redis: t.redis, log: silentLogger });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await t?.close();
+    return config;
   });
 
   it('at 390 px the header items lie inside the header bar and only the tables scroll sideways', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 390, height: 800 } });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 390, height: 800 } });
     const page = await ctx.newPage();
     const problems = pageProblems(page);
     for (const [name, url] of [['overview', '/'], ['delivery', '/delivery'], ['host', '/host/mta1'], ['events', '/events']] as const) {
-      await page.goto(server.url + url.slice(1));
+      await page.goto(site.server.url + url.slice(1));
       await page.screenshot({ path: path.join(shots, `phone-${name}.png`) });
       const { header, items } = await headerBoxes(page);
       expect(items.map((i) => i.text)).toEqual(['mtarep', 'Overview', 'Delivery', 'Graphs', 'ESP', 'Events', 'Help', 'Version', 'alice']);
@@ -82,7 +61,7 @@ describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIP
       expect(await sideways(page), `${name}: the page scrolls sideways`).toBe(0);
     }
     // The overview's table is wider than the phone: it scrolls in its own box.
-    await page.goto(server.url);
+    await page.goto(site.server.url);
     const table = (await page.evaluate(`(() => { const e = document.querySelector('#overview'); return { scroll: e.scrollWidth, client: e.clientWidth, right: e.getBoundingClientRect().right }; })()`)) as { scroll: number; client: number; right: number };
     expect(table.scroll).toBeGreaterThan(table.client);
     expect(table.right).toBeLessThanOrEqual(390);
@@ -91,9 +70,9 @@ describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIP
   });
 
   it('at 1280 px the header is one 40 px line, as it always was', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1280, height: 800 } });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 1280, height: 800 } });
     const page = await ctx.newPage();
-    await page.goto(server.url);
+    await page.goto(site.server.url);
     const { header, items } = await headerBoxes(page);
     expect(header.bottom - header.top).toBe(40);
     // One line: every item's middle at the bar's middle.
@@ -104,9 +83,9 @@ describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIP
 
   it('the Delivery filter shows its whole hint, at 1280 and 390 px', async () => {
     for (const width of [1280, 390]) {
-      const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width, height: 800 } });
+      const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width, height: 800 } });
       const page = await ctx.newPage();
-      await page.goto(`${server.url}delivery`);
+      await page.goto(`${site.server.url}delivery`);
       // The hint's width in the field's own font against the room inside the field.
       const fit = (await page.evaluate(`(() => {
         const input = document.querySelector('#filter');
@@ -121,10 +100,10 @@ describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIP
   });
 
   it('the host chart writes times as the page does: 24-hour, UTC, to the minute', async () => {
-    const ctx = await browser.newContext({ httpCredentials: { username: 'alice', password: 'pw-alice' }, viewport: { width: 1280, height: 900 }, timezoneId: 'America/New_York' });
+    const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width: 1280, height: 900 }, timezoneId: 'America/New_York' });
     const page = await ctx.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${server.url}host/mta1`);
+    await page.goto(`${site.server.url}host/mta1`);
     const chart = page.locator('[data-chart="history"]').first();
     await expect.poll(() => chart.locator('.highcharts-xaxis-labels text').count()).toBeGreaterThan(2);
     const labels = await chart.locator('.highcharts-xaxis-labels text').allTextContents();
