@@ -9,6 +9,7 @@
  */
 import { checkPlugins, type AnyPlugin } from './checks/index.js';
 import type { BlocksRecord, CheckResult, HostRecord, IpRecord, ProviderBlock } from './model.js';
+import { shortTime } from './time-text.js';
 
 export type SeverityLevel = 'error' | 'warning' | 'unknown' | 'ok';
 
@@ -79,7 +80,7 @@ export function rowSeverity(input: SeverityInput, rules: SeverityRules): Severit
     const age = input.now.getTime() - Date.parse(ip.checkedAt);
     if (!(age <= rules.staleAfterMs)) {
       stale = true;
-      reasons.push({ level: 'unknown', text: `data is stale (last checked ${ip.checkedAt})` });
+      reasons.push({ level: 'unknown', text: `data is stale (last checked ${shortTime(ip.checkedAt)})` });
     }
 
     // Each check's one judgement (lib/checks/): the overview, the host page and the API all use this.

@@ -102,7 +102,7 @@ export function IssueBody(p: { issue: IssueView; csrf: string; back: string }) {
       </p>
       {i.ack ? (
         <p class="acked">
-          Acknowledged by <strong>{i.ack.user}</strong> at {i.ack.at} UTC
+          Acknowledged by <strong>{i.ack.user}</strong>{i.ack.at ? ` at ${shortTime(i.ack.at)}` : ''}
         </p>
       ) : (
         <form method="post" action="/ack" class="ack">

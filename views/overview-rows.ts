@@ -6,6 +6,7 @@
 import { h as html } from './h.js';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Cell, ColumnHead, IssueRef, OverviewRow } from './overview-model.js';
+import { shortTime } from './format.js';
 
 type H = HtmlEscapedString;
 
@@ -36,7 +37,7 @@ function badges(list: IssueRef[]): H[] {
   return list.map(
     (r) =>
       html`<a class="badge ${r.ack ? 'ack' : r.minor ? 'minor' : 'bad'}" href="/issue?id=${encodeURIComponent(r.id)}" data-dialog title="${
-        r.ack ? `acknowledged by ${r.ack.user} at ${r.ack.at} UTC` : 'open details'
+        r.ack ? `acknowledged by ${r.ack.user}${r.ack.at ? ` at ${shortTime(r.ack.at)}` : ''}` : 'open details'
       }">${r.label}${r.ack ? ' ✓' : ''}</a>`,
   );
 }

@@ -69,7 +69,7 @@ export function OverviewPage(p: {
         <span class="lastrun">
           last run{' '}
           {s.lastRun ? (
-            <span title={`${s.lastRun.finishedAt} · ${s.lastRun.durationMs} ms · ${s.lastRun.errors.slice(0, 5).join(' | ')}`}>
+            <span title={`${shortTime(s.lastRun.finishedAt)} · ${s.lastRun.durationMs} ms · ${s.lastRun.errors.slice(0, 5).join(' | ')}`}>
               {s.lastRun.age} ({shortTime(s.lastRun.finishedAt)}, {s.lastRun.status}, {Math.round(s.lastRun.durationMs / 1000)} s)
             </span>
           ) : (

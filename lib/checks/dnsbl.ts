@@ -17,6 +17,7 @@ import { rawReverseLabels, reverseLabels } from '../net/dns/names.js';
 import { wireLabels, wireTail } from '../net/dns/wire.js';
 import { createRateLimiter } from '../net/dns/rate-limit.js';
 import type { SeverityLevel, SeverityReason } from '../severity.js';
+import { shortTime } from '../time-text.js';
 import { bit, carryStale, failedReason, int, once } from './common.js';
 import { classifyAnswer, classifyFailure, type Health, type Probe, removalLinkFor, selfTested, selfTestHealth, type Verdict } from './dnsbl-classify.js';
 import type { CheckDeps, CheckPlugin, SeenIssue, SeriesContext, Target } from './types.js';
@@ -92,16 +93,17 @@ function carryZone(next: DnsblResult, prev: DnsblResult | undefined): DnsblResul
   return last ? { ...next, stale: last } : next;
 }
 
+/** A zone's severity reasons, read on the overview and the host page: times as the dashboard writes them. */
 function zoneReasons(d: DnsblResult, out: SeverityReason[], lastKnown = false): void {
   if (isListing(d)) {
     const what = `listed on ${d.zone}${d.labels.length ? ` (${d.labels.join(', ')})` : ''}`;
-    out.push({ level: d.critical ? 'error' : 'warning', text: lastKnown ? `last known: ${what} (at ${d.at})` : what });
+    out.push({ level: d.critical ? 'error' : 'warning', text: lastKnown ? `last known: ${what} (at ${shortTime(d.at)})` : what });
   } else if (cannotTell(d)) {
     out.push({ level: 'unknown', text: `${d.zone}: cannot tell (${d.unhealthy ?? d.reason ?? d.state})` });
     // As for the other checks, a failed lookup keeps judging the last clear verdict: a timeout
     // must not turn a known critical listing into a milder colour.
     if (d.stale?.state === 'listed' && d.kind !== 'allow') {
-      out.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${d.stale.at})` });
+      out.push({ level: d.critical ? 'error' : 'warning', text: `last known: listed on ${d.zone} (at ${shortTime(d.stale.at)})` });
     }
   }
 }

@@ -294,7 +294,7 @@ describe('acknowledge', () => {
     expect(await t.redis.hget(k.acks, spamhaus)).toBe('alice 2024-05-01 12:00:00');
     expect(Number(await t.redis.get(k.dataVersion))).toBe(Number(before) + 1);
     const html = await (await a.request('/', { headers: auth })).text();
-    expect((await issuePart(a, spamhaus)).html).toContain('Acknowledged by <strong>alice</strong> at 2024-05-01 12:00:00 UTC');
+    expect((await issuePart(a, spamhaus)).html).toContain('Acknowledged by <strong>alice</strong> at 2024-05-01 12:00 UTC');
     expect(html).toMatch(/<b>1\/4<\/b> acknowledged/);
     expect(html).toContain('class="badge ack"');
   });

@@ -13,7 +13,7 @@ import type { BlocksRecord, IpRecord } from '../../lib/model.js';
 import { severityRules, type Severity } from '../../lib/severity.js';
 import type { Snapshot } from '../data.js';
 import { hostIps } from '../data.js';
-import { ageText } from '../../views/format.js';
+import { ageText, shortTime } from '../../views/format.js';
 import type { IssueView } from '../../views/issue.js';
 import type { ColumnHead, IssueRef, OverviewModel, OverviewRow, SortDir, SortKey, Summary } from '../../views/overview-model.js';
 import { buildIssueViews } from './issues.js';
@@ -96,7 +96,7 @@ function buildRow(
       const iv = (ip === null ? undefined : issueByKey.get(rblIssueId(d.zone, ip)));
       if (iv) listings.push({ id: iv.id, domId: iv.domId, label: d.zone, ...(iv.ack ? { ack: iv.ack } : {}), ...(d.critical ? {} : { minor: true }) });
     } else if (d.state === 'error' || d.state === 'unknown' || d.unhealthy !== undefined) {
-      cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}${d.stale?.state === 'listed' ? ` (last known: listed at ${d.stale.at})` : ''}`);
+      cannotTell.push(`${d.zone}: ${d.unhealthy ?? d.reason ?? d.state}${d.stale?.state === 'listed' ? ` (last known: listed at ${shortTime(d.stale.at)})` : ''}`);
     }
   }
   const blockRefs: IssueRef[] = [];
