@@ -2,7 +2,8 @@
 // phone width (390 px) the header's items stay inside its dark bar and only a wide table scrolls
 // sideways, never the page; at desktop width the header is one 40 px line as before; the Delivery
 // filter's hint fits its field; the host chart writes times as the page does (24-hour, UTC, to the
-// minute). Screenshots go to screenshots/ (gitignored).
+// minute); a host's details table fits its card at phone width. Screenshots go to screenshots/
+// (gitignored).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -67,6 +68,37 @@ describe.skipIf(optedOut)(`page frame and charts in chromium${optedOut ? ' (SKIP
     expect(table.right).toBeLessThanOrEqual(390);
     expect(problems).toEqual([]);
     await ctx.close();
+  });
+
+  it("the host page's details table fits its card at 390 px, time column whole; at 1280 px its labels keep their 140 px column", async () => {
+    /** Each details table against its card's inside: edges, its own sideways scroll, its time cells. */
+    const measure = `[...document.querySelectorAll('table.details')].map((t) => {
+      const card = t.closest('.ipcard'), s = getComputedStyle(card), c = card.getBoundingClientRect();
+      const inner = c.right - parseFloat(s.borderRightWidth) - parseFloat(s.paddingRight);
+      const times = [...t.querySelectorAll('td.muted')].map((td) => ({ right: td.getBoundingClientRect().right, text: td.textContent }));
+      return { right: t.getBoundingClientRect().right, inner, scroll: t.scrollWidth, client: t.clientWidth, label: t.querySelector('th').getBoundingClientRect().width, times };
+    })`;
+    type Details = { right: number; inner: number; scroll: number; client: number; label: number; times: { right: number; text: string }[] }[];
+    for (const width of [390, 1280]) {
+      const ctx = await site.browser.newContext({ httpCredentials: alice, viewport: { width, height: 900 } });
+      const page = await ctx.newPage();
+      await page.goto(`${site.server.url}host/mta1`);
+      await page.screenshot({ path: path.join(shots, `host-details-${width}.png`), fullPage: true });
+      const tables = (await page.evaluate(measure)) as Details;
+      expect(tables.length).toBeGreaterThan(0);
+      for (const t of tables) {
+        expect(t.right, `${width} px: table inside its card`).toBeLessThanOrEqual(t.inner + 0.5);
+        expect(t.scroll, `${width} px: the table scrolls sideways`).toBeLessThanOrEqual(t.client);
+        expect(t.times.length).toBeGreaterThan(0);
+        for (const c of t.times) {
+          expect(c.text).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+          expect(c.right, `${width} px: ${c.text} cut off`).toBeLessThanOrEqual(t.right + 0.5);
+        }
+        if (width === 1280) expect(t.label).toBe(140);
+      }
+      expect(await sideways(page)).toBe(0);
+      await ctx.close();
+    }
   });
 
   it('at 1280 px the header is one 40 px line, as it always was', async () => {
