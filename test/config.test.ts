@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, parseConfig } from '../lib/config/load.js';
 import { senderscoreSettings } from '../lib/checks/senderscore.js';
 import { classifyAnswer } from '../lib/checks/dnsbl-classify.js';
 import { sourceNames } from '../lib/config/schema.js';
+import { knownZones, zoneDefaults } from '../lib/config/zone-defaults.js';
 import { sources as collectorSources } from '../collector/sources/index.js';
 
 const rubyFixture = fs.readFileSync(path.join(__dirname, '../../shared/fixtures/ruby-mtarep.yml.example'), 'utf8');
@@ -131,6 +132,20 @@ describe('the example config', () => {
   });
 });
 
+describe('zone names and code tables', () => {
+  it('every zone with defaults loads with its default table written out; _ and the longest labels and names are zone names', () => {
+    const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    const names = [...knownZones, 'bl.example.net', 'bl_x._dnsbl.example.net', longest, 'dnsbl-1.example.net.'];
+    const rbls = names.map((zone) => ({ zone, codes: zoneDefaults(zone).codes }));
+    const c = parseConfig(JSON.stringify({ rbls }), '/x/m.yml');
+    expect(longest).toHaveLength(253);
+    expect(c.zones.map((z) => z.zone)).toEqual(names.map((n) => n.replace(/\.$/, '')));
+    // The example config's zones and tables load too (its own test loads the whole file).
+    const fromExample = parseConfig(example, '/x/m.yml');
+    expect(fromExample.zones.find((z) => z.zone === 'dnsbl.example.net')!.codes.map((r) => r.code)).toContain('127.0.0.0/24');
+  });
+});
+
 describe('new settings', () => {
   it('parses resolvers, DQS and per-zone code tables', () => {
     const c = parseConfig(
@@ -229,7 +244,15 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['mta_map scalar', 'mta_map: 5', /^mtarep\.yml: mta_map: must be a list or a mapping, not the number 5$/],
     ['duplicate host', 'mta_map: [a.example.com, A.example.com]', /^mtarep\.yml: mta_map\[1\]: duplicate host A\.example\.com$/],
     ['duplicate zone', 'rbls: [bl.spamcop.net, BL.SPAMCOP.NET]', /^mtarep\.yml: rbls\[1\]: zone bl\.spamcop\.net is listed twice$/],
-    ['zone not a name', 'rbls: ["not a zone"]', /^mtarep\.yml: rbls\[0\]: "not a zone" is not a DNS zone name$/],
+    ['zone not a name', 'rbls: ["not a zone"]', /^mtarep\.yml: rbls\[0\]: "not a zone" is not a DNS zone name: label "not a zone" may only hold letters, digits, - and _$/],
+    // These passed the old pattern (labels of [a-z0-9_-], any length) and were queried as written.
+    ['zone label starting with a dash', 'rbls: ["-bad-.com"]', /^mtarep\.yml: rbls\[0\]: "-bad-\.com" is not a DNS zone name: label "-bad-" starts with -$/],
+    ['zone label ending with a dash', 'rbls: [{zone: bl-.example.net}]', /^mtarep\.yml: rbls\[0\]\.zone: "bl-\.example\.net" is not a DNS zone name: label "bl-" ends with -$/],
+    ['zone with an empty label', 'rbls: [zen.spamhaus.org, "a..b"]', /^mtarep\.yml: rbls\[1\]: "a\.\.b" is not a DNS zone name: it has an empty label \(a dot at the start or two dots in a row\)$/],
+    ['zone starting with a dot', 'rbls: [".bl.example.net"]', /^mtarep\.yml: rbls\[0\]: "\.bl\.example\.net" is not a DNS zone name: it has an empty label/],
+    ['zone label of 64 characters', `rbls: [${'a'.repeat(64)}.example.net]`, /^mtarep\.yml: rbls\[0\]: "a{64}\.example\.net" is not a DNS zone name: label "a{64}" is 64 characters long: a label is at most 63$/],
+    ['zone name of 254 characters', `rbls: [${['a', 'b', 'c'].map((c) => c.repeat(63)).join('.')}.${'d'.repeat(62)}]`, /^mtarep\.yml: rbls\[0\]: "a{63}\.b{63}\.c{63}\.d{62}" is not a DNS zone name: it is 254 characters long: a zone name is at most 253$/],
+    ['zone of one label', 'rbls: [{zone: localhost}]', /^mtarep\.yml: rbls\[0\]\.zone: "localhost" is not a DNS zone name: it needs at least two labels \(such as bl\.example\.net\)$/],
     ['bad redis url', 'redis_url: http://localhost', /^mtarep\.yml: redis_url: must start with redis:\/\/ or rediss:\/\/$/],
     // What used to pass check-config and crash or write to database 0 at collect (ioredis: "Invalid URL",
     // URIError, SELECT NaN, parseInt("1x") = 1). Never with the password in the message.

@@ -9,7 +9,7 @@ import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
 import { ipv4ToInt, isIP } from '../net/ip.js';
-import { isHostName } from '../net/names.js';
+import { isHostName, zoneNameProblem } from '../net/names.js';
 import { homeDir, nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
 import { knownIssueKinds } from '../events.js';
@@ -290,8 +290,9 @@ function normalizeZones(raw: RawConfig, problems: Problem[]): ZoneConfig[] {
   raw.rbls.forEach((entry, i) => {
     const obj = typeof entry === 'string' ? { zone: entry } : entry;
     const zone = obj.zone.toLowerCase().replace(/\.$/, '');
-    if (!/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(zone)) {
-      problems.push({ path: `rbls[${i}]`, message: `"${obj.zone}" is not a DNS zone name` });
+    const why = zoneNameProblem(zone);
+    if (why !== null) {
+      problems.push({ path: typeof entry === 'string' ? `rbls[${i}]` : `rbls[${i}].zone`, message: `"${obj.zone}" is not a DNS zone name: ${why}` });
       return;
     }
     if (seen.has(zone)) {

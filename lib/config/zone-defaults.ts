@@ -111,6 +111,9 @@ const known: Record<string, Partial<ZoneDefaults>> = {
   },
 };
 
+/** The zones with a table of their own (a test loads each, its table written out as `codes:`). */
+export const knownZones: readonly string[] = Object.keys(known);
+
 /**
  * Generic table for a zone mtarep does not know: RFC 5782 listings are 127.0.0.2 and up in 127.0.0.0/24;
  * 127.0.0.1 is the "blocked from querying" answer of several lists; anything else in 127/8 is unknown.

@@ -1,5 +1,5 @@
 /**
- * Host names and e-mail addresses as mtarep accepts them: in the config, in a CSV import, on the
+ * Host names, DNSBL zone names and e-mail addresses as mtarep accepts them: in the config, in a CSV import, on the
  * `mtarep e2e` command line. No dependencies, so a command that reads no config loads no schema.
  */
 
@@ -7,6 +7,26 @@
 export function isHostName(name: string): boolean {
   const n = name.endsWith('.') ? name.slice(0, -1) : name;
   return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+}
+
+/**
+ * What is wrong with a DNSBL zone name (lower-cased, final dot dropped), as a clause to follow a
+ * colon, or null. Looser than a host
+ * name in one way: `_` is legal in DNS names and some zones use it. Labels are 1-63 letters, digits,
+ * `-` and `_`, not starting or ending with `-`; at least two labels; at most 253 characters.
+ */
+export function zoneNameProblem(zone: string): string | null {
+  if (zone.length > 253) return `it is ${zone.length} characters long: a zone name is at most 253`;
+  const labels = zone.split('.');
+  for (const l of labels) {
+    if (l === '') return 'it has an empty label (a dot at the start or two dots in a row)';
+    if (l.length > 63) return `label "${l}" is ${l.length} characters long: a label is at most 63`;
+    if (!/^[A-Za-z0-9_-]+$/.test(l)) return `label "${l}" may only hold letters, digits, - and _`;
+    if (l.startsWith('-')) return `label "${l}" starts with -`;
+    if (l.endsWith('-')) return `label "${l}" ends with -`;
+  }
+  if (labels.length < 2) return 'it needs at least two labels (such as bl.example.net)';
+  return null;
 }
 
 const local = "[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+";

@@ -192,14 +192,16 @@ describe('dnsbl check', () => {
 
   it('reports a zone whose name cannot go on the wire as an error for every IP, asking nothing (never not_listed)', async () => {
     server.wildcard('example.test', { A: ['127.0.0.2'] });
-    const bad = `${'x'.repeat(64)}.example.test`;
-    const { config, deps } = setup([{ zone: bad, self_test: false }, { zone: 'ok.example.test', self_test: false }]);
+    // The config refuses a zone name with a label past 63 characters; a DQS key that long still makes
+    // one in the name queried (<key>.zen.dq.spamhaus.net).
+    const key = 'k'.repeat(64);
+    const { config, deps } = setup([{ zone: 'zen.spamhaus.org', dqs_key: key, self_test: false }, { zone: 'ok.example.test', self_test: false }]);
     const res = await dnsblPlugin.run(targets(config, '192.0.2.60', '192.0.2.61'), deps);
     for (const ip of ['192.0.2.60', '192.0.2.61']) {
-      expect(one(res, ip, bad).state).toBe('error');
+      expect(one(res, ip, 'zen.spamhaus.org').state).toBe('error');
       expect(one(res, ip, 'ok.example.test').state).toBe('listed');
     }
-    expect(server.count((q) => q.name.endsWith(bad))).toBe(0);
+    expect(server.count((q) => q.name.includes(key))).toBe(0);
   });
 
   it('honours self_test: false (no test-point queries) and exempts score zones', async () => {
