@@ -105,6 +105,7 @@ describe('mtarep CLI', () => {
       ['datadir.yml', `data_dir: ${aFile}`, /^datadir\.yml: data_dir: .* is a file, not a folder$/],
       ['errlog.yml', `error_log: ${dir}`, /^errlog\.yml: error_log: .* is a folder: give the path of the log file$/],
       ['cidr.yml', 'rbls: [{zone: zen.spamhaus.org, codes: {"127.0.0.0/99": listed}}]', /^cidr\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/99"\]: .*prefix must be 0-32/],
+      ['hostbits.yml', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.5/24": listed}}]', /^hostbits\.yml: rbls\[0\]\.codes\["127\.0\.0\.5\/24"\]: key 127\.0\.0\.5\/24 has bits set past the \/24: write 127\.0\.0\.0\/24$/],
       ['zone.yml', 'rbls: ["-bad-.example.net"]', /^zone\.yml: rbls\[0\]: "-bad-\.example\.net" is not a DNS zone name: label "-bad-" starts with -$/],
     ];
     for (const [name, yaml, message] of cases) {

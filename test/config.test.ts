@@ -173,10 +173,10 @@ redis_server: ignored.example.com`,
   });
 
   it('takes CIDR prefixes 0 to 32 in a code table; a Spamhaus error code stays an error beside a broad rule', () => {
-    const c = parseConfig('rbls: [{zone: zen.spamhaus.org, codes: {"127.0.0.0/3": listed, "127.0.0.0/0": unknown, "127.0.0.9/32": DROP}}]', '/x/m.yml');
+    const c = parseConfig('rbls: [{zone: zen.spamhaus.org, codes: {"96.0.0.0/3": listed, "0.0.0.0/0": unknown, "127.0.0.9/32": DROP}}]', '/x/m.yml');
     const zen = c.zones[0]!;
-    expect(zen.codes.find((r) => r.code === '127.0.0.0/3')).toMatchObject({ bits: 3, net: 0x60000000 });
-    expect(zen.codes.find((r) => r.code === '127.0.0.0/0')).toMatchObject({ bits: 0, net: 0 });
+    expect(zen.codes.find((r) => r.code === '96.0.0.0/3')).toMatchObject({ bits: 3, net: 0x60000000 });
+    expect(zen.codes.find((r) => r.code === '0.0.0.0/0')).toMatchObject({ bits: 0, net: 0 });
     expect(zen.codes.find((r) => r.code === '127.0.0.9/32')).toMatchObject({ bits: 32, label: 'DROP' });
     expect(classifyAnswer(['127.255.255.254'], zen.codes).state).toBe('error');
     expect(classifyAnswer(['127.0.0.2'], zen.codes).labels).toEqual(['SBL']);
@@ -237,6 +237,10 @@ describe('a bad config gives one line per problem naming the key', () => {
     ['CIDR prefix negative', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/-1": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/-1"\]: .*prefix must be 0-32/],
     ['CIDR prefix empty', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/"\]: .*prefix must be 0-32 .*not empty$/],
     ['CIDR prefix with a leading zero', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/08": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.0\/08"\]: .*prefix must be 0-32/],
+    // Host bits past the prefix were masked away without a word (127.0.0.5/24 acted as 127.0.0.0/24).
+    ['CIDR with host bits set', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.5/24": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.5\/24"\]: key 127\.0\.0\.5\/24 has bits set past the \/24: write 127\.0\.0\.0\/24$/],
+    ['CIDR /0 with bits set', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.0/0": unknown}}]', /: key 127\.0\.0\.0\/0 has bits set past the \/0: write 0\.0\.0\.0\/0$/],
+    ['CIDR /31 with the last bit set', 'rbls: [{zone: bl.example.net, codes: {"127.0.4.255/31": listed}}]', /: key 127\.0\.4\.255\/31 has bits set past the \/31: write 127\.0\.4\.254\/31$/],
     ['CIDR address out of range', 'rbls: [{zone: bl.example.net, codes: {"127.0.0.256/8": listed}}]', /^mtarep\.yml: rbls\[0\]\.codes\["127\.0\.0\.256\/8"\]: key must be an IPv4 return code/],
     // collect refused these (exit 2) while check-config and serve took them.
     ['unknown source name', 'sources: {mailog: {interval: 5}, reputaton: {}}', /^mtarep\.yml: sources\.mailog: no such source \(the sources are reputation, maillog, probes, esp\)$/],

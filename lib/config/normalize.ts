@@ -8,7 +8,7 @@ import { parseHostPort, sourceNames, type RawAlerts, type RawConfig, type RawHos
 import { normalizeProbes, type ProbesConfig } from './probes.js';
 import { zoneDefaults, type ZoneKind } from './zone-defaults.js';
 import { normalizeEsp, type EspConfig } from './esp.js';
-import { ipv4ToInt, isIP } from '../net/ip.js';
+import { ipv4Mask, ipv4ToInt, isIP } from '../net/ip.js';
 import { isHostName, zoneNameProblem } from '../net/names.js';
 import { homeDir, nodeCrypto } from '../lazy-builtins.js';
 import { checkPlugins } from '../checks/index.js';
@@ -182,8 +182,7 @@ export function resolvePath(dir: string, p: string): string {
 function codeRule(code: string, meaning: CodeMeaning): CodeRule {
   const [addr, bitsText] = code.split('/');
   const bits = bitsText === undefined ? 32 : Number(bitsText);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const net = (ipv4ToInt(addr!) & mask) >>> 0;
+  const net = (ipv4ToInt(addr!) & ipv4Mask(bits)) >>> 0;
   if (typeof meaning === 'string') {
     const word = meaning.trim();
     if (word === 'listed' || word === 'not_listed' || word === 'error' || word === 'unknown') {

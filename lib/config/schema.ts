@@ -4,7 +4,7 @@
  * Every key here is documented in mtarep.example.yml.
  */
 import * as z from 'zod';
-import { isIP } from '../net/ip.js';
+import { intToIpv4, ipv4Mask, ipv4ToInt, isIP } from '../net/ip.js';
 import { regexHazard } from '../regex-safety.js';
 import { checkRedisUrl } from '../redis-target.js';
 import { isTimeZone } from '../time-zones.js';
@@ -83,7 +83,7 @@ const regexString = z.string().superRefine((s, ctx) => {
 /**
  * An IPv4 return code (127.0.0.2) or range (127.0.4.0/24) in a zone's code table. The prefix is
  * checked here, digits only and 0-32: the shift that builds the mask works modulo 32, so /99 would
- * silently act as /3 (and be sorted as the most specific rule).
+ * silently act as /3 (and be sorted as the most specific rule). A range has no bits set past its prefix.
  */
 const returnCode = z.string().superRefine((s, ctx) => {
   const slash = s.indexOf('/');
@@ -94,7 +94,13 @@ const returnCode = z.string().superRefine((s, ctx) => {
   const prefix = slash === -1 ? '32' : s.slice(slash + 1);
   if (!/^(0|[1-9]\d?)$/.test(prefix) || Number(prefix) > 32) {
     ctx.addIssue({ code: 'custom', message: `prefix must be 0-32 (the number after the /), not ${prefix === '' ? 'empty' : `"${prefix}"`}` });
+    return;
   }
+  // 127.0.0.5/24 used to be masked to 127.0.0.0/24 without a word: a typo for 127.0.0.5 (one code)
+  // silently became a whole range.
+  const addr = ipv4ToInt(s.slice(0, slash === -1 ? s.length : slash));
+  const net = (addr & ipv4Mask(Number(prefix))) >>> 0;
+  if (net !== addr) ctx.addIssue({ code: 'custom', message: `${s} has bits set past the /${prefix}: write ${intToIpv4(net)}/${prefix}` });
 });
 
 export const codeStates = ['listed', 'not_listed', 'error', 'unknown'] as const;

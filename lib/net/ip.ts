@@ -105,3 +105,13 @@ export function ipv4ToInt(ip: string): number {
   const [a, b, c, d] = ip.split('.').map(Number) as [number, number, number, number];
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
+
+/** The integer a.b.c.d as text. */
+export function intToIpv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** The network mask of a /bits prefix (0-32) as an unsigned 32-bit integer (a shift by 32 is a no-op in JS). */
+export function ipv4Mask(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
