@@ -303,6 +303,7 @@ part took. A drop-in for email-end2end-test: same options, defaults and output. 
       --delete                  delete the mail once found
       --insecure                do not verify TLS certificates (says so on stderr)
       --warning S, --critical S nagios: total seconds above which the state is WARNING / CRITICAL
+                                (--warning at most --critical)
 
 Certificates are verified against the system's CAs and NODE_EXTRA_CA_CERTS. A password given on the
 command line is visible to other users in the process list: prefer the file or the environment.

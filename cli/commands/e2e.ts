@@ -112,6 +112,10 @@ export function parseE2eOptions(v: Values, env: NodeJS.ProcessEnv): ParsedE2e {
   const timeoutS = num(v, 'timeout', Math.min(checkFrequencyS * maxChecks + 60, maxTimeoutS), { min: 1, max: maxTimeoutS });
   const warningS = str(v, 'warning') === undefined ? undefined : num(v, 'warning', 0, { min: 0 });
   const criticalS = str(v, 'critical') === undefined ? undefined : num(v, 'critical', 0, { min: 0 });
+  // Past the critical threshold a run is CRITICAL first: a larger --warning could never be reached.
+  if (warningS !== undefined && criticalS !== undefined && warningS > criticalS) {
+    throw new E2eUsageError(`--warning ${str(v, 'warning')!.trim()} is more than --critical ${str(v, 'critical')!.trim()}: the warning threshold must not exceed the critical one`);
+  }
   const insecure = v['insecure'] === true;
   const smtpPort = num(v, 'smtp-port', 587, { int: true, min: 1, max: 65535 });
   const imapPort = num(v, 'imap-port', 143, { int: true, min: 1, max: 65535 });

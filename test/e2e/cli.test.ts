@@ -106,13 +106,14 @@ describe('mtarep e2e (CLI)', { timeout: 120_000 }, () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ success: false, error_stage: 'smtp-connect', start_time_imap: null, tries: 0 });
   });
 
-  it('addresses, hosts and --timeout are checked before any connection: UNKNOWN (exit 3) naming the option', async () => {
+  it('addresses, hosts, --timeout and the thresholds are checked before any connection: UNKNOWN (exit 3) naming the option', async () => {
     // Taps in front of both servers count connections; a good run through them shows they count.
     const smtpTap = await startTcpTap(smtp.port);
     const imapTap = await startTcpTap(dc.port);
     try {
       const tapped = () => base().map((a) => (a === String(smtp.port) ? String(smtpTap.port) : a === String(dc.port) ? String(imapTap.port) : a));
-      const good = await runCli([...tapped(), '--output-format', 'nagios'], { env: trusted() });
+      // Equal thresholds are fine.
+      const good = await runCli([...tapped(), '--output-format', 'nagios', '--warning', '15', '--critical', '15'], { env: trusted() });
       expect(good.code).toBe(0);
       const counted = [smtpTap.connections, imapTap.connections];
       expect(counted[0]).toBeGreaterThan(0);
@@ -128,9 +129,20 @@ describe('mtarep e2e (CLI)', { timeout: 120_000 }, () => {
         // Node's timers cannot wait longer than 24.8 days: a longer --timeout fired at once.
         ['--timeout', '3000000', '--timeout must be a number from 1 to 2073600, not "3000000"'],
       ];
-      for (const [name, value, message] of cases) {
-        const r = await runCli([...set(tapped(), name, value), '--output-format', 'nagios'], { env: trusted() });
-        expect(r.stdout, name).toBe(`MAIL-E2E UNKNOWN - ${message}\n`);
+      // Thresholds: a --warning above --critical could never show (past --critical a run is CRITICAL).
+      const thresholds: [string[], string][] = [
+        [['--warning', '30', '--critical', '10'], '--warning 30 is more than --critical 10: the warning threshold must not exceed the critical one'],
+        [['--critical', '2.5', '--warning', '2.75'], '--warning 2.75 is more than --critical 2.5: the warning threshold must not exceed the critical one'],
+        [['--warning=-1'], '--warning must be a number of at least 0, not "-1"'],
+        [['--critical', 'soon'], '--critical must be a number of at least 0, not "soon"'],
+      ];
+      const runs: [string[], string][] = [
+        ...cases.map(([name, value, message]): [string[], string] => [set(tapped(), name, value), message]),
+        ...thresholds.map(([extra, message]): [string[], string] => [[...tapped(), ...extra], message]),
+      ];
+      for (const [args, message] of runs) {
+        const r = await runCli([...args, '--output-format', 'nagios'], { env: trusted() });
+        expect(r.stdout, message).toBe(`MAIL-E2E UNKNOWN - ${message}\n`);
         expect(r.stderr).toBe(`mtarep e2e: ${message} (try mtarep e2e --help)\n`);
         expect(r.code).toBe(3);
       }
