@@ -6,7 +6,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../lib/config/normalize.js';
-import { sourceList, sourceNameText } from '../collector/sources/names.js';
+import { sourceList, sourceNameText } from '../lib/source-names.js';
 
 /** What main hands a command: the parsed command line and, unless `config: 'none'`, the loaded config. */
 export interface CommandContext {

@@ -1,6 +1,6 @@
 /**
  * Every source, in the order a run reports them. Adding a source: one module exporting a `Source`
- * (sources/types.ts) plus one entry here and one in sources/names.ts (the help texts' list, same
+ * (sources/types.ts) plus one entry here and one in lib/source-names.ts (the one list of names, same
  * order); its interval is `sources.<name>.interval` (default `collect_interval`), its lock and
  * summary come with it.
  */

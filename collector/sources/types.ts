@@ -65,7 +65,7 @@ export interface SourceOutcome {
 
 export interface Source {
   /** Unique, lower case: used in `--only`, `sources.<name>` config, lock and issue ownership. One of
-   * lib/config/schema.ts's `sourceNames`, which the config is checked against. */
+   * lib/source-names.ts's list, which the config is checked against. */
   readonly name: SourceName;
   /** How many progress steps a run reports (for the progress bar). */
   steps(config: Config): number;

@@ -112,13 +112,9 @@ const codeMeaning = z.union([
 
 export const zoneKinds = ['block', 'allow', 'reputation', 'score'] as const;
 
-/**
- * The collector's sources, the names `sources.<name>` and `--only` take. collector/sources/index.ts
- * holds one module per name (a test keeps the two lists equal); the names live here so that every
- * command's config load, check-config included, rejects a misspelt one the way collect does.
- */
-export const sourceNames = ['reputation', 'maillog', 'probes', 'esp'] as const;
-export type SourceName = (typeof sourceNames)[number];
+// The collector's sources (lib/source-names.ts): every command's config load, check-config
+// included, rejects a misspelt `sources.<name>` the way collect does.
+export { sourceNames, type SourceName } from '../source-names.js';
 
 const zoneObject = z.strictObject({
   zone: nonEmpty,

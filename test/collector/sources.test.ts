@@ -1,13 +1,13 @@
 /**
  * The list of sources is told in three places besides the code that runs them: the light name list
- * the help texts read (collector/sources/names.ts), the help texts themselves and the example
+ * the help texts read (lib/source-names.ts), the help texts themselves and the example
  * config's comment. Each is held to the running list here, so a new source cannot be left out.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sourceNames } from '../../collector/sources/index.js';
-import { sourceList } from '../../collector/sources/names.js';
+import { sourceList } from '../../lib/source-names.js';
 import { commandHelp, findCommand } from '../../cli/commands.js';
 import { repoRoot } from '../helpers/cli.js';
 
